@@ -1,0 +1,225 @@
+//! The operation driver: one waiting operation, finished by `.await` or on a
+//! thread by `.block()`, `.block_for(d)` or `.block_until(t)`.
+//!
+//! An operation implements [`Waitable::poll_wait`], which is an ordinary
+//! `Future::poll` that is told whether it runs for a task (a `Context` with a
+//! waker) or for a thread (which will sleep on the node's state word). The
+//! blocking driver pins the operation on the thread's stack, polls it, then
+//! spins briefly on the node's state word and parks in `parking_lot_core`
+//! until the state changes or the deadline passes. A timed-out wait drops the
+//! operation, which is exactly a cancellation.
+
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+#[cfg(not(loom))]
+use crossbeam_utils::Backoff;
+
+use super::queue::{Notifier, PARKED, QUEUED};
+#[cfg(not(loom))]
+use super::sync::spin_step;
+use super::sync::{AtomicU32, Ordering};
+
+/// Who is waiting: a task (with its context) or the current thread.
+pub(crate) enum WaitCx<'a, 'b> {
+    Task(&'a mut Context<'b>),
+    Thread,
+}
+
+impl WaitCx<'_, '_> {
+    /// The notifier to store in a node. Clones the task's waker: call it
+    /// before taking a queue lock (a waker's clone may re-enter).
+    #[inline]
+    pub(crate) fn notifier(&self) -> Notifier {
+        match self {
+            WaitCx::Task(cx) => Notifier::Task(cx.waker().clone()),
+            WaitCx::Thread => Notifier::Thread,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn waker(&self) -> Option<&Waker> {
+        match self {
+            WaitCx::Task(cx) => Some(cx.waker()),
+            WaitCx::Thread => None,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_thread(&self) -> bool {
+        matches!(self, WaitCx::Thread)
+    }
+}
+
+/// Implemented by every operation value.
+pub(crate) trait Waitable {
+    type Output;
+
+    /// Polls the operation. Returns `Pending` only with the operation's node
+    /// linked in a queue (so that [`wait_state`](Self::wait_state) will change
+    /// when there is something to do).
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output>;
+
+    /// The state word of the operation's node, watched by a blocked thread.
+    fn wait_state(self: Pin<&Self>) -> &AtomicU32;
+}
+
+/// Runs `op` to completion on the current thread, or until `deadline`.
+/// `None` waits forever. A timed-out operation is dropped (cancelled).
+pub(crate) fn block_until<W: Waitable>(
+    op: W,
+    deadline: Option<Instant>,
+) -> Result<W::Output, Timeout> {
+    let mut op = pin!(op);
+    loop {
+        if let Poll::Ready(v) = op.as_mut().poll_wait(&mut WaitCx::Thread) {
+            return Ok(v);
+        }
+        if !wait_on(op.as_ref().wait_state(), deadline) {
+            // Last look: an outcome may have landed just now.
+            return match op.as_mut().poll_wait(&mut WaitCx::Thread) {
+                Poll::Ready(v) => Ok(v),
+                // Dropping `op` unlinks the node or passes on what it got.
+                Poll::Pending => Err(Timeout(())),
+            };
+        }
+    }
+}
+
+/// `Instant::now() + d`, or `None` (forever) when that does not fit.
+#[inline]
+pub(crate) fn deadline_after(d: Duration) -> Option<Instant> {
+    Instant::now().checked_add(d)
+}
+
+/// Sleeps until `state` leaves `QUEUED`, or `deadline`. `true` if it left.
+#[cfg(not(loom))]
+fn wait_on(state: &AtomicU32, deadline: Option<Instant>) -> bool {
+    let queued = |s: u32| s & !PARKED == QUEUED;
+    // Spin first: an OS wake-up costs microseconds, a hand-off often less.
+    if deadline.is_none_or(|d| d > Instant::now()) {
+        let backoff = Backoff::new();
+        while !backoff.is_completed() {
+            if !queued(state.load(Ordering::Acquire)) {
+                return true;
+            }
+            spin_step(&backoff);
+        }
+    }
+    let key = state as *const AtomicU32 as usize;
+    loop {
+        match state.compare_exchange(
+            QUEUED,
+            QUEUED | PARKED,
+            Ordering::Relaxed,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {}
+            Err(s) if !queued(s) => return true,
+            Err(_) => {} // already PARKED (a spurious wake-up before)
+        }
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            return !queued(state.load(Ordering::Acquire));
+        }
+        // SAFETY: `validate` and the other callbacks do not call into
+        // parking_lot_core; the key is the address of our own state word,
+        // which outlives the call.
+        unsafe {
+            parking_lot_core::park(
+                key,
+                || state.load(Ordering::Relaxed) == QUEUED | PARKED,
+                || {},
+                |_, _| {},
+                parking_lot_core::DEFAULT_PARK_TOKEN,
+                deadline,
+            );
+        }
+        if !queued(state.load(Ordering::Acquire)) {
+            return true;
+        }
+    }
+}
+
+/// Loom has no clock: a deadline means "give up after one look".
+#[cfg(loom)]
+fn wait_on(state: &AtomicU32, deadline: Option<Instant>) -> bool {
+    loop {
+        if state.load(Ordering::Acquire) & !PARKED != QUEUED {
+            return true;
+        }
+        if deadline.is_some() {
+            loom::thread::yield_now();
+            return state.load(Ordering::Acquire) & !PARKED != QUEUED;
+        }
+        loom::thread::park();
+    }
+}
+
+/// The error of a `block_for` / `block_until` whose time ran out. The
+/// operation was cancelled: nothing was acquired, nothing was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timeout(pub(crate) ());
+
+impl core::fmt::Display for Timeout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the operation timed out")
+    }
+}
+
+impl std::error::Error for Timeout {}
+
+/// Gives an operation type its four ways to finish: `Future`, `.block()`,
+/// `.block_for(d)` and `.block_until(t)`.
+///
+/// `impl_operation!(impl['a, T: ?Sized] Lock<'a, T> => MutexGuard<'a, T>);`
+macro_rules! impl_operation {
+    (impl[$($gen:tt)*] $ty:ty => $out:ty) => {
+        impl<$($gen)*> $ty {
+            /// Finishes the operation on this thread, parking it until done.
+            ///
+            /// Never panics inside an async runtime: it blocks the calling
+            /// worker thread, like any blocking call would.
+            #[inline]
+            pub fn block(self) -> $out {
+                match $crate::core::driver::block_until(self, None) {
+                    Ok(v) => v,
+                    Err(_) => unreachable!("an untimed wait cannot time out"),
+                }
+            }
+
+            /// Like [`block`](Self::block), giving up after `timeout`.
+            ///
+            /// `Duration::ZERO` tries once; a timeout too large to represent
+            /// waits forever. On `Err(Timeout)` the operation was cancelled
+            /// and left no trace.
+            #[inline]
+            pub fn block_for(self, timeout: ::std::time::Duration) -> Result<$out, $crate::Timeout> {
+                $crate::core::driver::block_until(self, $crate::core::driver::deadline_after(timeout))
+            }
+
+            /// Like [`block`](Self::block), giving up at `deadline`.
+            ///
+            /// On `Err(Timeout)` the operation was cancelled and left no trace.
+            #[inline]
+            pub fn block_until(self, deadline: ::std::time::Instant) -> Result<$out, $crate::Timeout> {
+                $crate::core::driver::block_until(self, Some(deadline))
+            }
+        }
+
+        impl<$($gen)*> ::core::future::Future for $ty {
+            type Output = $out;
+            #[inline]
+            fn poll(
+                self: ::core::pin::Pin<&mut Self>,
+                cx: &mut ::core::task::Context<'_>,
+            ) -> ::core::task::Poll<$out> {
+                $crate::core::driver::Waitable::poll_wait(
+                    self,
+                    &mut $crate::core::driver::WaitCx::Task(cx),
+                )
+            }
+        }
+    };
+}
+pub(crate) use impl_operation;

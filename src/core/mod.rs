@@ -1,0 +1,33 @@
+//! The shared engine: the loom facade, the intrusive FIFO waiter queue, and
+//! the operation driver (`.await` / `.block()` / `.block_for()` /
+//! `.block_until()`). Every primitive is written on top of these.
+
+pub(crate) mod driver;
+pub(crate) mod queue;
+pub(crate) mod sync;
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+/// Microseconds since the first call, wrapping every ~71 minutes: a compact
+/// timestamp for fairness bounds (compare with `wrapping_sub`).
+#[inline]
+pub(crate) fn now_micros() -> u32 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    Instant::now().saturating_duration_since(epoch).as_micros() as u32
+}
+
+/// Defines a `const fn` normally and a plain `fn` under loom, whose atomics
+/// cannot be built in const context.
+macro_rules! loom_const_fn {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($args:tt)*) -> $ret:ty $body:block) => {
+        #[cfg(not(loom))]
+        $(#[$m])*
+        $vis const fn $name($($args)*) -> $ret $body
+        #[cfg(loom)]
+        $(#[$m])*
+        $vis fn $name($($args)*) -> $ret $body
+    };
+}
+pub(crate) use loom_const_fn;

@@ -1,0 +1,516 @@
+//! The intrusive FIFO waiter queue shared by every primitive.
+//!
+//! # Layout
+//!
+//! A [`WaitQueue`] is one machine word:
+//!
+//! ```text
+//!   63                                   1   0
+//!  +--------------------------------------+---+
+//!  |  pointer to the tail Node (aligned)  | L |
+//!  +--------------------------------------+---+
+//!   L = 1: the queue lock is held
+//! ```
+//!
+//! The nodes form a circular doubly linked list: `tail.next` is the head, so
+//! one pointer is enough to push at either end and pop the front, and any node
+//! unlinks itself in O(1). The queue lock is a bit in the same word: taking it
+//! is one `fetch_or`; releasing it is one store that writes the (possibly
+//! new) tail pointer with the bit clear. Contenders spin with a bounded
+//! backoff, then yield; critical sections are a handful of pointer writes.
+//!
+//! # Nodes
+//!
+//! A [`Node`] lives inside the operation value that waits (a pinned future, or
+//! the same future pinned on a blocked thread's stack): there is no allocation
+//! per wait. Its `state` word says where it stands:
+//!
+//! ```text
+//!   31        30 ..................................... 0
+//!  +--------+----------------------------------------+
+//!  | PARKED |  IDLE (0) | QUEUED (1) | outcome (>= 2) |
+//!  +--------+----------------------------------------+
+//! ```
+//!
+//! * `IDLE`: not linked; the owner may do anything with the node.
+//! * `QUEUED`: linked. Only code holding the queue lock touches the links,
+//!   the stored waker or moves the node out of `QUEUED`.
+//! * an outcome (`>= 2`, meaning chosen by the primitive): a waker unlinked
+//!   the node and handed it something (the lock, permits, a notification).
+//!   The store of the outcome (`Release`) is the waker's last access to the
+//!   node; the owner reads it with `Acquire` and owns the node again.
+//! * `PARKED` is set by a blocked thread just before it sleeps in
+//!   `parking_lot_core`, keyed by the address of the state word; whoever
+//!   completes the node then unparks that key after the queue lock is dropped.
+//!
+//! # Invariants
+//!
+//! 1. A node is in at most one queue, and linked iff its state is `QUEUED`.
+//! 2. A linked node is pinned and is not dropped until it is unlinked: the
+//!    owning operation's `Drop` takes the queue lock and unlinks it.
+//! 3. Wakers are cloned before the queue lock is taken, and woken or dropped
+//!    after it is released ([`WakeList`]), so a waker that re-enters the
+//!    primitive cannot deadlock.
+
+use core::cell::{Cell, UnsafeCell};
+use core::marker::{PhantomData, PhantomPinned};
+use core::ptr;
+use core::task::Waker;
+
+use crossbeam_utils::Backoff;
+
+use super::sync::{AtomicU32, AtomicUsize, Ordering, spin_step, yield_now};
+
+/// Not linked, nothing pending.
+pub(crate) const IDLE: u32 = 0;
+/// Linked in a queue.
+pub(crate) const QUEUED: u32 = 1;
+/// A generic outcome: "you were woken, look again".
+pub(crate) const NOTIFIED: u32 = 2;
+/// Flag: a thread sleeps on this node's state word.
+pub(crate) const PARKED: u32 = 1 << 31;
+
+const LOCKED: usize = 1;
+
+/// A waiter: links, the task waker (if the waiter is a task), the state word
+/// and a primitive-defined payload `D`.
+pub(crate) struct Node<D> {
+    prev: Cell<*const Node<D>>,
+    next: Cell<*const Node<D>>,
+    waker: UnsafeCell<Option<Waker>>,
+    #[cfg(loom)]
+    thread: UnsafeCell<Option<loom::thread::Thread>>,
+    state: AtomicU32,
+    /// Payload; its own synchronization is the primitive's business (it is
+    /// read by wakers under the queue lock).
+    pub(crate) data: D,
+    _pin: PhantomPinned,
+}
+
+// SAFETY: the raw links and the waker cell are only accessed under the queue
+// lock (invariant 1-2 above), which serializes all threads; the payload is
+// required to be Send + Sync itself.
+unsafe impl<D: Send + Sync> Send for Node<D> {}
+// SAFETY: as above.
+unsafe impl<D: Send + Sync> Sync for Node<D> {}
+
+impl<D> Node<D> {
+    #[inline]
+    pub(crate) fn new(data: D) -> Self {
+        Node {
+            prev: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            waker: UnsafeCell::new(None),
+            #[cfg(loom)]
+            thread: UnsafeCell::new(None),
+            state: AtomicU32::new(IDLE),
+            data,
+            _pin: PhantomPinned,
+        }
+    }
+
+    /// The state without the `PARKED` flag (`Acquire`).
+    #[inline]
+    pub(crate) fn state(&self) -> u32 {
+        self.state.load(Ordering::Acquire) & !PARKED
+    }
+
+    /// Sets the state of a node that is not linked (the owner's business).
+    #[inline]
+    pub(crate) fn set_unlinked_state(&self, s: u32) {
+        debug_assert_ne!(self.state(), QUEUED);
+        self.state.store(s, Ordering::Relaxed);
+    }
+
+    pub(crate) fn state_word(&self) -> &AtomicU32 {
+        &self.state
+    }
+}
+
+/// Who to wake once the queue lock is released.
+pub(crate) enum Notifier {
+    Task(Waker),
+    Thread,
+}
+
+/// One pending wake-up, collected under the lock and run after it.
+enum Wake {
+    Task(Waker),
+    /// A waker to drop (not wake) once the lock is released.
+    Drop(Waker),
+    /// A `parking_lot_core` key: the address of the node's state word.
+    #[cfg(not(loom))]
+    Thread(usize),
+    #[cfg(loom)]
+    Thread(loom::thread::Thread),
+}
+
+const INLINE_WAKES: usize = 8;
+
+/// Wake-ups gathered while the queue lock is held, run by [`WakeList::wake_all`]
+/// (or on drop) after it is released. The first few live inline; a crowd
+/// woken at once (a `notify_all` on many waiters) spills to the heap.
+pub(crate) struct WakeList {
+    inline: [Option<Wake>; INLINE_WAKES],
+    len: usize,
+    spill: Vec<Wake>,
+}
+
+impl WakeList {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        WakeList {
+            inline: [const { None }; INLINE_WAKES],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, w: Wake) {
+        if self.len < INLINE_WAKES {
+            self.inline[self.len] = Some(w);
+            self.len += 1;
+        } else {
+            self.spill.push(w);
+        }
+    }
+
+    /// Keeps a waker alive until the list runs, then drops it without
+    /// waking it: a `Waker`'s drop may re-enter the primitive.
+    pub(crate) fn drop_later(&mut self, w: Waker) {
+        self.push(Wake::Drop(w));
+    }
+
+    /// Runs every wake-up. Must be called without any queue lock held.
+    pub(crate) fn wake_all(&mut self) {
+        let n = core::mem::take(&mut self.len);
+        for slot in &mut self.inline[..n] {
+            if let Some(w) = slot.take() {
+                run_wake(w);
+            }
+        }
+        for w in self.spill.drain(..) {
+            run_wake(w);
+        }
+    }
+}
+
+impl Drop for WakeList {
+    fn drop(&mut self) {
+        self.wake_all();
+    }
+}
+
+fn run_wake(w: Wake) {
+    match w {
+        Wake::Task(waker) => waker.wake(),
+        Wake::Drop(waker) => drop(waker),
+        #[cfg(not(loom))]
+        Wake::Thread(key) => {
+            // SAFETY: `unpark_one` only uses the key as a hash-table key; it
+            // never dereferences it, so a node that has already been freed
+            // (its owner saw the outcome and returned) is harmless: at worst
+            // a thread now parked on a reused address wakes spuriously and
+            // re-checks its own state.
+            unsafe {
+                parking_lot_core::unpark_one(key, |_| parking_lot_core::DEFAULT_UNPARK_TOKEN);
+            }
+        }
+        #[cfg(loom)]
+        Wake::Thread(t) => t.unpark(),
+    }
+}
+
+/// The queue itself: one word (see the module docs).
+pub(crate) struct WaitQueue<D> {
+    word: AtomicUsize,
+    _marker: PhantomData<*const Node<D>>,
+}
+
+// SAFETY: the queue only holds pointers to nodes, which are Send + Sync when
+// D is; all access to them goes through the queue lock.
+unsafe impl<D: Send + Sync> Send for WaitQueue<D> {}
+// SAFETY: as above.
+unsafe impl<D: Send + Sync> Sync for WaitQueue<D> {}
+
+impl<D> WaitQueue<D> {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        WaitQueue {
+            word: AtomicUsize::new(0),
+            _marker: PhantomData,
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        WaitQueue {
+            word: AtomicUsize::new(0),
+            _marker: PhantomData,
+        }
+    }
+
+    /// Takes the queue lock.
+    #[inline]
+    pub(crate) fn lock(&self) -> QueueGuard<'_, D> {
+        let old = self.word.fetch_or(LOCKED, Ordering::Acquire);
+        if old & LOCKED != 0 {
+            return self.lock_contended();
+        }
+        QueueGuard {
+            queue: self,
+            tail: old as *const Node<D>,
+        }
+    }
+
+    #[cold]
+    fn lock_contended(&self) -> QueueGuard<'_, D> {
+        let backoff = Backoff::new();
+        loop {
+            let w = self.word.load(Ordering::Relaxed);
+            if w & LOCKED == 0 {
+                if self
+                    .word
+                    .compare_exchange_weak(w, w | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    return QueueGuard {
+                        queue: self,
+                        tail: w as *const Node<D>,
+                    };
+                }
+                continue;
+            }
+            if backoff.is_completed() {
+                yield_now();
+            } else {
+                spin_step(&backoff);
+            }
+        }
+    }
+
+    #[allow(dead_code)]
+    /// A lock-free hint: `true` if the queue was empty when last unlocked.
+    #[inline]
+    pub(crate) fn is_empty_hint(&self) -> bool {
+        self.word.load(Ordering::Relaxed) & !LOCKED == 0
+    }
+}
+
+/// The queue lock, held. Unlocks (publishing the new tail) on drop.
+pub(crate) struct QueueGuard<'a, D> {
+    queue: &'a WaitQueue<D>,
+    tail: *const Node<D>,
+}
+
+impl<D> Drop for QueueGuard<'_, D> {
+    #[inline]
+    fn drop(&mut self) {
+        self.queue.word.store(self.tail as usize, Ordering::Release);
+    }
+}
+
+impl<D> QueueGuard<'_, D> {
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tail.is_null()
+    }
+
+    /// The first waiter, if any.
+    #[inline]
+    pub(crate) fn front(&self) -> Option<&Node<D>> {
+        if self.tail.is_null() {
+            None
+        } else {
+            // SAFETY: linked nodes stay valid while linked (invariant 2) and
+            // we hold the lock; tail.next is the head of the circular list.
+            unsafe { Some(&*(*self.tail).next.get()) }
+        }
+    }
+
+    /// Number of linked waiters (walks the list: for introspection only).
+    pub(crate) fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Walks the waiters front to back.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Node<D>> + '_ {
+        let head = self.front().map_or(ptr::null(), |n| n as *const Node<D>);
+        let mut cur = head;
+        let mut first = true;
+        core::iter::from_fn(move || {
+            if cur.is_null() || (!first && cur == head) {
+                return None;
+            }
+            first = false;
+            // SAFETY: linked node, lock held (invariant 2).
+            let n = unsafe { &*cur };
+            cur = n.next.get();
+            Some(n)
+        })
+    }
+
+    fn link(&mut self, node: &Node<D>, notifier: Notifier, at_front: bool) {
+        debug_assert_eq!(node.state(), IDLE, "linking a node that is not idle");
+        // SAFETY: the node is not linked (state IDLE), so nobody else reads
+        // its waker cell; we hold the lock for the future readers.
+        unsafe {
+            *node.waker.get() = match notifier {
+                Notifier::Task(w) => Some(w),
+                Notifier::Thread => {
+                    #[cfg(loom)]
+                    {
+                        *node.thread.get() = Some(loom::thread::current());
+                    }
+                    None
+                }
+            };
+        }
+        let p = node as *const Node<D>;
+        if self.tail.is_null() {
+            node.prev.set(p);
+            node.next.set(p);
+            self.tail = p;
+        } else {
+            // SAFETY: tail and head are linked nodes, valid under the lock.
+            unsafe {
+                let tail = &*self.tail;
+                let head = &*tail.next.get();
+                node.prev.set(self.tail);
+                node.next.set(head);
+                tail.next.set(p);
+                head.prev.set(p);
+            }
+            if !at_front {
+                self.tail = p;
+            }
+        }
+        node.state.store(QUEUED, Ordering::Relaxed);
+    }
+
+    /// Links `node` at the back.
+    ///
+    /// The caller guarantees (invariant 2) that the node is pinned and that
+    /// its owner will unlink it (under this lock) before it is dropped.
+    #[inline]
+    pub(crate) fn push_back(&mut self, node: &Node<D>, notifier: Notifier) {
+        self.link(node, notifier, false);
+    }
+
+    /// Links `node` at the front (a woken waiter that lost a race keeps its
+    /// place). Same contract as [`push_back`](Self::push_back).
+    #[inline]
+    pub(crate) fn push_front(&mut self, node: &Node<D>, notifier: Notifier) {
+        self.link(node, notifier, true);
+    }
+
+    /// Unlinks `node`, which must be linked in this queue. Its state is left
+    /// `QUEUED`: follow with [`complete`](Self::complete) or
+    /// [`set_idle`](Self::set_idle).
+    pub(crate) fn remove(&mut self, node: &Node<D>) {
+        debug_assert_eq!(node.state(), QUEUED);
+        let p = node as *const Node<D>;
+        let next = node.next.get();
+        if next == p {
+            self.tail = ptr::null();
+        } else {
+            let prev = node.prev.get();
+            // SAFETY: neighbours of a linked node are linked, valid under the lock.
+            unsafe {
+                (*prev).next.set(next);
+                (*next).prev.set(prev);
+            }
+            if self.tail == p {
+                self.tail = prev;
+            }
+        }
+        node.prev.set(ptr::null());
+        node.next.set(ptr::null());
+    }
+
+    /// Finishes an unlinked node by its owner (a cancelled or retrying
+    /// waiter): drops its stored waker into `wakes`' care and sets `IDLE`.
+    pub(crate) fn set_idle(&mut self, node: &Node<D>, wakes: &mut WakeList) {
+        // SAFETY: we hold the lock; the waker cell is only touched under it.
+        let w = unsafe { (*node.waker.get()).take() };
+        #[cfg(loom)]
+        // SAFETY: as above.
+        unsafe {
+            (*node.thread.get()).take();
+        }
+        if let Some(w) = w {
+            // Dropped after the lock is released, never under it.
+            wakes.drop_later(w);
+        }
+        node.state.store(IDLE, Ordering::Relaxed);
+    }
+
+    /// Hands `outcome` (>= 2) to an unlinked node and queues its wake-up.
+    ///
+    /// After this call the node may be freed at any moment by its owner: the
+    /// caller must not touch it again.
+    pub(crate) fn complete(&mut self, node: &Node<D>, outcome: u32, wakes: &mut WakeList) {
+        debug_assert!(outcome >= NOTIFIED && outcome & PARKED == 0);
+        // SAFETY: we hold the lock; the waker cell is only touched under it.
+        let waker = unsafe { (*node.waker.get()).take() };
+        #[cfg(loom)]
+        // SAFETY: as above.
+        let thread = unsafe { (*node.thread.get()).take() };
+        let old = node.state.swap(outcome, Ordering::Release);
+        // From here on the node is the owner's again.
+        if let Some(w) = waker {
+            wakes.push(Wake::Task(w));
+        }
+        #[cfg(not(loom))]
+        if old & PARKED != 0 {
+            wakes.push(Wake::Thread(&node.state as *const AtomicU32 as usize));
+        }
+        #[cfg(loom)]
+        {
+            let _ = old;
+            if let Some(t) = thread {
+                wakes.push(Wake::Thread(t));
+            }
+        }
+    }
+
+    #[allow(dead_code)]
+    /// Pops the front node and completes it with `outcome`.
+    /// Returns `false` if the queue was empty.
+    #[inline]
+    pub(crate) fn complete_front(&mut self, outcome: u32, wakes: &mut WakeList) -> bool {
+        match self.front() {
+            None => false,
+            Some(n) => {
+                let n: *const Node<D> = n;
+                // SAFETY: `n` is linked and valid under the lock; the
+                // reference does not outlive this block.
+                let n = unsafe { &*n };
+                self.remove(n);
+                self.complete(n, outcome, wakes);
+                true
+            }
+        }
+    }
+
+    /// Replaces the stored waker of a linked node, returning the old one so
+    /// that the caller drops it after unlocking. Returns `Err(waker)` if the
+    /// node is no longer queued.
+    pub(crate) fn replace_waker(
+        &mut self,
+        node: &Node<D>,
+        w: Waker,
+    ) -> Result<Option<Waker>, Waker> {
+        if node.state() != QUEUED {
+            return Err(w);
+        }
+        // SAFETY: lock held, the node is linked.
+        Ok(unsafe { (*node.waker.get()).replace(w) })
+    }
+
+    /// `true` if the stored waker of a linked node would wake the same task.
+    pub(crate) fn waker_will_wake(&self, node: &Node<D>, w: &Waker) -> bool {
+        // SAFETY: lock held.
+        unsafe { (*node.waker.get()).as_ref().is_some_and(|s| s.will_wake(w)) }
+    }
+}

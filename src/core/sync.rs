@@ -1,0 +1,36 @@
+//! The loom facade: std atomics and parking normally, loom's under `--cfg loom`.
+//!
+//! Every atomic the engine and the primitives touch comes from here, so that a
+//! `RUSTFLAGS="--cfg loom"` build explores their interleavings.
+
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
+
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
+
+pub(crate) use std::sync::atomic::Ordering;
+
+/// One step of a bounded busy-wait. Under loom this yields to the model
+/// checker instead, which is what loom needs to make progress in spin loops.
+#[inline]
+pub(crate) fn spin_step(backoff: &crossbeam_utils::Backoff) {
+    #[cfg(not(loom))]
+    backoff.snooze();
+    #[cfg(loom)]
+    {
+        let _ = backoff;
+        loom::thread::yield_now();
+    }
+}
+
+/// Gives the processor away after a bounded spin has not been enough.
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}

@@ -1,0 +1,159 @@
+//! `dualsync_mutex_t`: a `Mutex<()>` with asyncio-style release (any thread
+//! may unlock a locked mutex; unlocking an unlocked one is `NOT_LOCKED`).
+
+use super::dualsync_status::{self, *};
+use super::{Wait, boundary, boundary_or, handle};
+use crate::Mutex;
+
+/// An opaque mutex handle.
+pub struct dualsync_mutex_t(Mutex<()>);
+
+/// Creates an unlocked mutex (strict FIFO hand-off when `fair` is nonzero).
+/// Returns NULL if allocation fails. Free it with `dualsync_mutex_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dualsync_mutex_new(fair: bool) -> *mut dualsync_mutex_t {
+    boundary_or(core::ptr::null_mut(), || {
+        let m = if fair {
+            Mutex::new_fair(())
+        } else {
+            Mutex::new(())
+        };
+        Box::into_raw(Box::new(dualsync_mutex_t(m)))
+    })
+}
+
+/// Frees a mutex. `NULL` does nothing (`DUALSYNC_OK`). A mutex that is
+/// locked or has waiters is not freed: `DUALSYNC_BUSY`.
+///
+/// # Safety
+///
+/// `mutex` is NULL or came from `dualsync_mutex_new` and was not freed; no
+/// thread uses it during or after this call (other than ones this call
+/// reports as BUSY).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> dualsync_status {
+    if mutex.is_null() {
+        return DUALSYNC_OK;
+    }
+    boundary(|| {
+        // SAFETY: non-NULL and from `dualsync_mutex_new` (caller's contract).
+        let m = unsafe { &*mutex };
+        if m.0.is_locked() || m.0.statistics().tasks_waiting > 0 {
+            return DUALSYNC_BUSY;
+        }
+        // SAFETY: as above, and nobody else uses it any more.
+        drop(unsafe { Box::from_raw(mutex) });
+        DUALSYNC_OK
+    })
+}
+
+/// Locks, waiting as long as it takes.
+///
+/// # Safety
+///
+/// `mutex` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_lock(mutex: *const dualsync_mutex_t) -> dualsync_status {
+    boundary(|| {
+        let m = handle!(mutex);
+        core::mem::forget(m.0.lock().block());
+        DUALSYNC_OK
+    })
+}
+
+/// Locks if free right now, else `DUALSYNC_WOULD_BLOCK`.
+///
+/// # Safety
+///
+/// `mutex` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_try_lock(
+    mutex: *const dualsync_mutex_t,
+) -> dualsync_status {
+    boundary(|| {
+        let m = handle!(mutex);
+        match m.0.try_lock() {
+            Some(g) => {
+                core::mem::forget(g);
+                DUALSYNC_OK
+            }
+            None => DUALSYNC_WOULD_BLOCK,
+        }
+    })
+}
+
+/// Locks, waiting at most `timeout_ns` nanoseconds: `DUALSYNC_TIMED_OUT`
+/// when the time runs out (`0` tries once and gives `DUALSYNC_WOULD_BLOCK`;
+/// `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+///
+/// # Safety
+///
+/// `mutex` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_lock_timeout(
+    mutex: *const dualsync_mutex_t,
+    timeout_ns: u64,
+) -> dualsync_status {
+    boundary(|| {
+        let m = handle!(mutex);
+        let r = match Wait::from_ns(timeout_ns) {
+            Wait::Try => {
+                return if let Some(g) = m.0.try_lock() {
+                    core::mem::forget(g);
+                    DUALSYNC_OK
+                } else {
+                    DUALSYNC_WOULD_BLOCK
+                };
+            }
+            Wait::Forever => Ok(m.0.lock().block()),
+            Wait::Until(t) => m.0.lock().block_until(t),
+        };
+        match r {
+            Ok(g) => {
+                core::mem::forget(g);
+                DUALSYNC_OK
+            }
+            Err(_) => DUALSYNC_TIMED_OUT,
+        }
+    })
+}
+
+/// Unlocks. Any thread may unlock a locked mutex (asyncio semantics);
+/// unlocking an unlocked mutex gives `DUALSYNC_NOT_LOCKED` and changes
+/// nothing.
+///
+/// # Safety
+///
+/// `mutex` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_unlock(mutex: *const dualsync_mutex_t) -> dualsync_status {
+    boundary(|| {
+        let m = handle!(mutex);
+        if m.0.unlock_checked() {
+            DUALSYNC_OK
+        } else {
+            DUALSYNC_NOT_LOCKED
+        }
+    })
+}
+
+/// Writes whether the mutex is locked (1) or not (0) to `*out`.
+///
+/// # Safety
+///
+/// `mutex` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_is_locked(
+    mutex: *const dualsync_mutex_t,
+    out: *mut bool,
+) -> dualsync_status {
+    boundary(|| {
+        let m = handle!(mutex);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(m.0.is_locked()) };
+        DUALSYNC_OK
+    })
+}

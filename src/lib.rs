@@ -1,0 +1,67 @@
+//! # dualsync
+//!
+//! Synchronization primitives that OS threads and async tasks share **on the
+//! same object**, with one FIFO waiter queue, timeouts, cancel-safety and a C
+//! ABI.
+//!
+//! ## One operation, four ways to finish it
+//!
+//! Every operation that may wait returns an *operation value*, which is a
+//! [`Future`](core::future::Future). The caller finishes it in whichever
+//! world it lives in:
+//!
+//! ```
+//! # use dualsync::Mutex;
+//! # use std::time::{Duration, Instant};
+//! # let mutex = Mutex::new(());
+//! # futures::executor::block_on(async {
+//! let guard = mutex.lock().await;                                 // a task: never blocks the executor
+//! # drop(guard); });
+//! let guard = mutex.lock().block();                               // a thread: parks it
+//! # drop(guard);
+//! let guard = mutex.lock().block_for(Duration::from_millis(5));   // Err(Timeout) after 5 ms
+//! # drop(guard);
+//! let guard = mutex.lock().block_until(Instant::now());           // with a deadline
+//! # drop(guard);
+//! let guard = mutex.try_lock();                                   // never waits
+//! ```
+//!
+//! Rules that hold for every primitive:
+//!
+//! * **Dual-mode on one object**: threads and tasks wait in the same FIFO
+//!   queue; a release by a thread wakes a task and the other way round.
+//! * **No allocation per wait**: the waiter's node lives in the operation
+//!   value (a pinned future, or the blocked thread's stack).
+//! * **Cancel-safe**: dropping an operation before it completes (or a
+//!   `block_for` timing out) leaves the primitive as if it was never called;
+//!   whatever had already been handed to it passes to the next waiter.
+//! * **Blocking inside a runtime never panics**: it blocks that worker thread.
+//! * **Runtime-agnostic**: no executor dependency.
+//!
+//! ## Names
+//!
+//! | dualsync | asyncio / anyio | tokio | parking_lot / std |
+//! |---|---|---|---|
+//! | [`Mutex::lock`] `.await` / `.block()` | `async with lock` / `Lock.acquire()` | `Mutex::lock().await` / `blocking_lock()` | `Mutex::lock()` |
+//! | [`Mutex::try_lock`] | `Lock.acquire_nowait()` (anyio) | `try_lock()` | `try_lock()` |
+//! | `.block_for(d)` | `asyncio.wait_for(lock.acquire(), d)` | `tokio::time::timeout` | `try_lock_for(d)` |
+//! | [`Mutex::lock_arc`] | a lock released from a callback | `lock_owned()` | `lock_arc()` |
+//! | [`Mutex::is_locked`] | `Lock.locked()` | – | `is_locked()` |
+//! | [`Mutex::statistics`] | `Lock.statistics()` (anyio) | – | – |
+//!
+//! ## The C ABI
+//!
+//! `include/dualsync.h` declares `dualsync_mutex_*` and friends; see the
+//! README for the link line.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub(crate) mod core;
+pub mod ffi;
+mod mutex;
+
+pub use crate::core::driver::Timeout;
+pub use mutex::{
+    FAIRNESS_BOUND, Lock, LockArc, Mutex, MutexGuard, MutexStatistics, OwnedMutexGuard,
+};
