@@ -6,9 +6,38 @@ use super::{Wait, boundary, boundary_or, handle};
 use crate::Mutex;
 
 /// An opaque mutex handle.
+///
+/// Rust code that receives one from C can wait on it with the Rust API
+/// through its `mutex()` method (for example `.await` in a task while C
+/// threads wait in `dualsync_mutex_lock`): they share one FIFO queue.
 pub struct dualsync_mutex_t(Mutex<()>);
 
-/// Creates an unlocked mutex (strict FIFO hand-off when `fair` is nonzero).
+impl dualsync_mutex_t {
+    /// The Rust [`Mutex`] behind this handle.
+    ///
+    /// A guard taken here unlocks on drop, as usual; C code may also release
+    /// it with `dualsync_mutex_unlock` if the guard is forgotten
+    /// (`mem::forget`), which is how the C functions themselves work.
+    ///
+    /// ```
+    /// use dualsync::ffi::*;
+    ///
+    /// let h = dualsync_mutex_new(false);
+    /// // SAFETY: `h` is a live handle from `dualsync_mutex_new`.
+    /// let m = unsafe { &*h }.mutex();
+    /// assert_eq!(unsafe { dualsync_mutex_lock(h) }, dualsync_status::DUALSYNC_OK);
+    /// assert!(m.is_locked());
+    /// assert_eq!(unsafe { dualsync_mutex_unlock(h) }, dualsync_status::DUALSYNC_OK);
+    /// drop(m.try_lock().expect("unlocked by the C call"));
+    /// assert_eq!(unsafe { dualsync_mutex_free(h) }, dualsync_status::DUALSYNC_OK);
+    /// ```
+    pub fn mutex(&self) -> &Mutex<()> {
+        &self.0
+    }
+}
+
+/// Creates an unlocked mutex (strict FIFO hand-off when `fair` is true;
+/// otherwise bounded barging, see the Rust `Mutex`).
 /// Returns NULL if allocation fails. Free it with `dualsync_mutex_free`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_mutex_new(fair: bool) -> *mut dualsync_mutex_t {
