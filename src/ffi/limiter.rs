@@ -1,0 +1,254 @@
+//! `dualsync_limiter_t`: a `CapacityLimiter` with explicit borrowers.
+//!
+//! C has no notion of "the current task", so every call names its borrower:
+//! a `uintptr_t` (a thread index, a pointer to the caller's context...),
+//! which is `Borrower::id(borrower)` on the Rust side. A borrower holds at
+//! most one token: asking again gives `DUALSYNC_ALREADY_BORROWED` at once.
+//! Tokens are given back with `dualsync_limiter_release(limiter, borrower)`,
+//! from any thread.
+
+use super::dualsync_status::{self, *};
+use super::{Wait, boundary, boundary_or, handle};
+use crate::{Borrower, CapacityLimiter, LimiterToken, TryAcquireError};
+
+/// An opaque capacity limiter handle.
+pub struct dualsync_limiter_t(CapacityLimiter);
+
+#[inline]
+fn borrower_of(b: usize) -> Borrower {
+    Borrower::id(b as u64)
+}
+
+/// The token is now owned by the borrower's entry in the limiter; the C
+/// caller gives it back with `dualsync_limiter_release`.
+#[inline]
+fn keep(token: LimiterToken<'_>) -> dualsync_status {
+    core::mem::forget(token);
+    DUALSYNC_OK
+}
+
+fn try_status(r: Result<LimiterToken<'_>, TryAcquireError>) -> dualsync_status {
+    match r {
+        Ok(t) => keep(t),
+        Err(TryAcquireError::WouldBlock) => DUALSYNC_WOULD_BLOCK,
+        Err(TryAcquireError::AlreadyBorrowed(_)) => DUALSYNC_ALREADY_BORROWED,
+    }
+}
+
+/// Creates a limiter with `total_tokens` tokens (at least 1). Returns NULL
+/// if `total_tokens` is 0 or allocation fails. Free it with
+/// `dualsync_limiter_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dualsync_limiter_new(total_tokens: usize) -> *mut dualsync_limiter_t {
+    boundary_or(core::ptr::null_mut(), || {
+        if total_tokens == 0 {
+            return core::ptr::null_mut();
+        }
+        Box::into_raw(Box::new(dualsync_limiter_t(CapacityLimiter::new(
+            total_tokens,
+        ))))
+    })
+}
+
+/// Frees a limiter. `NULL` does nothing (`DUALSYNC_OK`). A limiter with
+/// borrowed tokens or waiters is not freed: `DUALSYNC_BUSY`.
+///
+/// # Safety
+///
+/// `limiter` is NULL or came from `dualsync_limiter_new` and was not freed;
+/// no thread uses it during or after this call (other than ones this call
+/// reports as BUSY).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_free(
+    limiter: *mut dualsync_limiter_t,
+) -> dualsync_status {
+    if limiter.is_null() {
+        return DUALSYNC_OK;
+    }
+    boundary(|| {
+        // SAFETY: non-NULL and from `dualsync_limiter_new` (caller's contract).
+        let l = unsafe { &*limiter };
+        let st = l.0.statistics();
+        if st.borrowed_tokens > 0 || st.tasks_waiting > 0 {
+            return DUALSYNC_BUSY;
+        }
+        // SAFETY: as above, and nobody else uses it any more.
+        drop(unsafe { Box::from_raw(limiter) });
+        DUALSYNC_OK
+    })
+}
+
+/// Takes a token for `borrower`, waiting as long as it takes (FIFO).
+/// `DUALSYNC_ALREADY_BORROWED` at once if `borrower` holds one.
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_acquire(
+    limiter: *const dualsync_limiter_t,
+    borrower: usize,
+) -> dualsync_status {
+    boundary(|| {
+        let l = handle!(limiter);
+        match l.0.acquire_on_behalf_of(borrower_of(borrower)).block() {
+            Ok(t) => keep(t),
+            Err(_) => DUALSYNC_ALREADY_BORROWED,
+        }
+    })
+}
+
+/// Takes a token for `borrower` if one is free and nobody waits, else
+/// `DUALSYNC_WOULD_BLOCK` (or `DUALSYNC_ALREADY_BORROWED`).
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_try_acquire(
+    limiter: *const dualsync_limiter_t,
+    borrower: usize,
+) -> dualsync_status {
+    boundary(|| {
+        let l = handle!(limiter);
+        try_status(l.0.try_acquire_on_behalf_of(borrower_of(borrower)))
+    })
+}
+
+/// Takes a token for `borrower`, waiting at most `timeout_ns` nanoseconds:
+/// `DUALSYNC_TIMED_OUT` when the time runs out (`0` tries once and gives
+/// `DUALSYNC_WOULD_BLOCK`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_acquire_timeout(
+    limiter: *const dualsync_limiter_t,
+    borrower: usize,
+    timeout_ns: u64,
+) -> dualsync_status {
+    boundary(|| {
+        let l = handle!(limiter);
+        let op = l.0.acquire_on_behalf_of(borrower_of(borrower));
+        let r = match Wait::from_ns(timeout_ns) {
+            Wait::Try => {
+                drop(op);
+                return try_status(l.0.try_acquire_on_behalf_of(borrower_of(borrower)));
+            }
+            Wait::Forever => Ok(op.block()),
+            Wait::Until(t) => op.block_until(t),
+        };
+        match r {
+            Ok(Ok(t)) => keep(t),
+            Ok(Err(_)) => DUALSYNC_ALREADY_BORROWED,
+            Err(_) => DUALSYNC_TIMED_OUT,
+        }
+    })
+}
+
+/// Gives back the token `borrower` holds (from any thread), serving the
+/// next waiter. `DUALSYNC_NOT_LOCKED` if `borrower` holds none (the closest
+/// existing status: "releasing what is not held"); nothing changes then.
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_release(
+    limiter: *const dualsync_limiter_t,
+    borrower: usize,
+) -> dualsync_status {
+    boundary(|| {
+        let l = handle!(limiter);
+        match l.0.release_on_behalf_of(borrower_of(borrower)) {
+            Ok(()) => DUALSYNC_OK,
+            Err(_) => DUALSYNC_NOT_LOCKED,
+        }
+    })
+}
+
+/// Sets the number of tokens. Raising it serves waiters at once (FIFO);
+/// lowering it takes no token from a holder. `0` is
+/// `DUALSYNC_INVALID_ARGUMENT` and changes nothing.
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_set_total_tokens(
+    limiter: *const dualsync_limiter_t,
+    total_tokens: usize,
+) -> dualsync_status {
+    boundary(|| {
+        let l = handle!(limiter);
+        match l.0.set_total_tokens(total_tokens) {
+            Ok(()) => DUALSYNC_OK,
+            Err(_) => DUALSYNC_INVALID_ARGUMENT,
+        }
+    })
+}
+
+/// Writes `f(limiter)` to `out`, checking both pointers.
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+unsafe fn read_count(
+    limiter: *const dualsync_limiter_t,
+    out: *mut usize,
+    f: impl FnOnce(&CapacityLimiter) -> usize,
+) -> dualsync_status {
+    boundary(|| {
+        let l = handle!(limiter);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let v = f(&l.0);
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(v) };
+        DUALSYNC_OK
+    })
+}
+
+/// Writes the number of tokens to `*out`.
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_total_tokens(
+    limiter: *const dualsync_limiter_t,
+    out: *mut usize,
+) -> dualsync_status {
+    // SAFETY: forwarded caller's contract.
+    unsafe { read_count(limiter, out, CapacityLimiter::total_tokens) }
+}
+
+/// Writes the number of borrowed tokens to `*out`.
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_borrowed_tokens(
+    limiter: *const dualsync_limiter_t,
+    out: *mut usize,
+) -> dualsync_status {
+    // SAFETY: forwarded caller's contract.
+    unsafe { read_count(limiter, out, CapacityLimiter::borrowed_tokens) }
+}
+
+/// Writes the number of free tokens (`total - borrowed`, or 0) to `*out`.
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_available_tokens(
+    limiter: *const dualsync_limiter_t,
+    out: *mut usize,
+) -> dualsync_status {
+    // SAFETY: forwarded caller's contract.
+    unsafe { read_count(limiter, out, CapacityLimiter::available_tokens) }
+}

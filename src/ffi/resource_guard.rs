@@ -1,0 +1,101 @@
+//! `dualsync_resource_guard_t`: a `ResourceGuard`. It never waits, so it has
+//! no `_timeout` or `try_` form: `_enter` is already the non-waiting call.
+
+use core::ffi::{CStr, c_char};
+
+use super::dualsync_status::{self, *};
+use super::{boundary, boundary_or, handle};
+use crate::ResourceGuard;
+
+/// An opaque resource guard handle.
+pub struct dualsync_resource_guard_t(ResourceGuard);
+
+/// Creates a guard for `action` (a verb phrase such as `"writing to"`,
+/// copied; invalid UTF-8 is replaced). Returns NULL if `action` is NULL or
+/// allocation fails. Free it with `dualsync_resource_guard_free`.
+///
+/// # Safety
+///
+/// `action` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_resource_guard_new(
+    action: *const c_char,
+) -> *mut dualsync_resource_guard_t {
+    boundary_or(core::ptr::null_mut(), || {
+        if action.is_null() {
+            return core::ptr::null_mut();
+        }
+        // SAFETY: non-NULL and NUL-terminated (caller's contract).
+        let a = unsafe { CStr::from_ptr(action) }
+            .to_string_lossy()
+            .into_owned();
+        Box::into_raw(Box::new(dualsync_resource_guard_t(ResourceGuard::new(a))))
+    })
+}
+
+/// Frees a guard. `NULL` does nothing (`DUALSYNC_OK`). A guard someone is
+/// inside is not freed: `DUALSYNC_BUSY`.
+///
+/// # Safety
+///
+/// `guard` is NULL or came from `dualsync_resource_guard_new` and was not
+/// freed; no thread uses it during or after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_resource_guard_free(
+    guard: *mut dualsync_resource_guard_t,
+) -> dualsync_status {
+    if guard.is_null() {
+        return DUALSYNC_OK;
+    }
+    boundary(|| {
+        // SAFETY: non-NULL and from `dualsync_resource_guard_new`.
+        let g = unsafe { &*guard };
+        if g.0.is_busy() {
+            return DUALSYNC_BUSY;
+        }
+        // SAFETY: as above, and nobody else uses it any more.
+        drop(unsafe { Box::from_raw(guard) });
+        DUALSYNC_OK
+    })
+}
+
+/// Enters the guarded section, or `DUALSYNC_BUSY` at once if someone is
+/// inside. Never waits.
+///
+/// # Safety
+///
+/// `guard` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_resource_guard_enter(
+    guard: *const dualsync_resource_guard_t,
+) -> dualsync_status {
+    boundary(|| {
+        let g = handle!(guard);
+        if g.0.try_enter_raw() {
+            DUALSYNC_OK
+        } else {
+            DUALSYNC_BUSY
+        }
+    })
+}
+
+/// Leaves the guarded section (any thread may). `DUALSYNC_NOT_LOCKED` if
+/// nobody is inside (the closest status: "releasing what is not held");
+/// nothing changes then.
+///
+/// # Safety
+///
+/// `guard` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_resource_guard_exit(
+    guard: *const dualsync_resource_guard_t,
+) -> dualsync_status {
+    boundary(|| {
+        let g = handle!(guard);
+        if g.0.exit_checked() {
+            DUALSYNC_OK
+        } else {
+            DUALSYNC_NOT_LOCKED
+        }
+    })
+}

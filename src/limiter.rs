@@ -1,0 +1,800 @@
+//! `CapacityLimiter`: anyio's `CapacityLimiter`, shared by threads and tasks.
+//!
+//! A capacity limiter is a semaphore whose permits ("tokens") are tied to a
+//! *borrower*: each borrower holds at most one token at a time, and asking
+//! for a second one is an error ([`AlreadyBorrowed`]), not a deadlock. The
+//! number of tokens can change at runtime ([`CapacityLimiter::set_total_tokens`]).
+//!
+//! # State
+//!
+//! ```text
+//!   queue word (core::queue):  | tail pointer | L |   L = queue lock
+//!   under L:                   Inner { total, borrowers: set of Borrower }
+//!   mirrors (Relaxed reads):   total: AtomicUsize, borrowed: AtomicUsize
+//! ```
+//!
+//! The set of borrowers has to be stored somewhere (one entry per *holder*,
+//! never per wait), so every acquire and release takes the queue lock, which
+//! also guards `Inner`. The lock is the engine's one-word spin lock: an
+//! uncontended acquire is one `fetch_or`, a set insert and one store. The
+//! two atomics mirror `Inner` for lock-free reads of
+//! [`total_tokens`](CapacityLimiter::total_tokens) and
+//! [`borrowed_tokens`](CapacityLimiter::borrowed_tokens); they are written
+//! only under the lock.
+//!
+//! # Invariants (whenever the queue lock is free)
+//!
+//! 1. If the queue is non-empty, `borrowers.len() >= total` (a waiter only
+//!    stays queued while there is no free token for it).
+//! 2. A waiter's borrower is fixed before it is queued and stored in its
+//!    node; whoever hands it a token inserts that borrower into the set in
+//!    the same critical section (`GRANTED`), so a granted token is never
+//!    counted twice nor lost. A waiter whose borrower became a holder while
+//!    it waited is completed with `REFUSED` (its result is `AlreadyBorrowed`).
+//! 3. A `GRANTED` waiter that is dropped before it sees its token releases it
+//!    as a holder would, which serves the next waiter.
+//!
+//! # Order
+//!
+//! Strict FIFO: a newcomer never takes a token while anyone is queued (like
+//! anyio, whose `acquire_nowait` fails while the wait queue is non-empty).
+//!
+//! # "The current borrower"
+//!
+//! See [`Borrower`]: a thread is its own borrower; an awaited
+//! [`acquire()`](CapacityLimiter::acquire) borrows for that one operation.
+
+use core::cell::UnsafeCell;
+use core::fmt;
+use core::hash::{BuildHasherDefault, Hash, Hasher};
+use core::pin::Pin;
+use core::task::Poll;
+use std::collections::HashSet;
+
+use crate::core::driver::{WaitCx, Waitable, impl_operation};
+use crate::core::queue::{IDLE, Node, QUEUED, QueueGuard, WaitQueue, WakeList};
+use crate::core::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+/// Node outcome: a token was handed over; the borrower is already recorded.
+const GRANTED: u32 = 3;
+/// Node outcome: the waiter's borrower became a holder while it waited.
+const REFUSED: u32 = 4;
+
+const KIND_ID: u8 = 0;
+const KIND_ANON: u8 = 1;
+
+/// Who holds a token of a [`CapacityLimiter`]: an opaque, hashable id.
+///
+/// There are two namespaces, which never collide:
+///
+/// * **chosen ids**: [`Borrower::id`] (the C ABI's `uintptr_t` borrower maps
+///   to `Borrower::id(n)`, so Rust and C agree on them) and
+///   [`Borrower::of`] (a 64-bit hash of any `Hash` value, anyio's "any
+///   hashable object"; two different values collide with probability
+///   about 2⁻⁶⁴);
+/// * **generated ids**: [`Borrower::current_thread`] and
+///   [`Borrower::unique`], drawn from one process-wide counter, never reused.
+///
+/// ## "The current borrower"
+///
+/// * **A thread** is one borrower: [`Borrower::current_thread`], assigned on
+///   the thread's first use and never reused (the role of anyio's "current
+///   task", keyed like `std::thread::ThreadId`). [`CapacityLimiter::try_acquire`]
+///   and [`CapacityLimiter::acquire`] finished with `.block()`,
+///   `.block_for()` or `.block_until()` borrow for the calling thread.
+/// * **A task** has no identity a runtime-agnostic library can see (and the
+///   thread that polls it changes from poll to poll), so an **awaited
+///   [`acquire()`](CapacityLimiter::acquire) borrows for that one operation**:
+///   a fresh [`Borrower::unique`] is drawn when the operation is first
+///   polled by `.await`. It therefore never fails with [`AlreadyBorrowed`].
+///   To get anyio's per-task rule, draw `let me = Borrower::unique();` once
+///   in the task and use [`acquire_on_behalf_of(me)`](CapacityLimiter::acquire_on_behalf_of)
+///   and [`try_acquire_on_behalf_of(me)`](CapacityLimiter::try_acquire_on_behalf_of).
+/// * Do not call [`try_acquire`](CapacityLimiter::try_acquire) from a task:
+///   it borrows for the worker thread, shared by every task it runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Borrower {
+    kind: u8,
+    raw: u64,
+}
+
+/// The counter behind generated ids (not a synchronization variable, so it
+/// stays a std atomic even under loom).
+static NEXT_ANON: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Borrower {
+    /// A borrower chosen by the caller (the C ABI's `uintptr_t` borrower).
+    #[inline]
+    pub const fn id(id: u64) -> Borrower {
+        Borrower {
+            kind: KIND_ID,
+            raw: id,
+        }
+    }
+
+    /// A borrower named by any hashable value (anyio lets any hashable object
+    /// borrow): its 64-bit hash with a fixed-key SipHash, so the same value
+    /// gives the same borrower in every thread of the process.
+    pub fn of<T: Hash + ?Sized>(value: &T) -> Borrower {
+        let mut h = std::hash::DefaultHasher::new();
+        value.hash(&mut h);
+        Borrower::id(h.finish())
+    }
+
+    /// A borrower nobody else has: use one per task for anyio's "one token
+    /// per task" rule in async code.
+    #[inline]
+    pub fn unique() -> Borrower {
+        Borrower {
+            kind: KIND_ANON,
+            raw: NEXT_ANON.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// The calling thread's borrower: the same value for the whole life of
+    /// the thread, different from every other thread's.
+    #[inline]
+    pub fn current_thread() -> Borrower {
+        std::thread_local! {
+            static ME: Borrower = Borrower::unique();
+        }
+        ME.with(|b| *b)
+    }
+
+    /// `Some(n)` for a borrower made by [`Borrower::id`] / [`Borrower::of`].
+    pub fn as_id(self) -> Option<u64> {
+        (self.kind == KIND_ID).then_some(self.raw)
+    }
+}
+
+impl Hash for Borrower {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.raw ^ ((self.kind as u64) << 63).rotate_right(7));
+    }
+}
+
+impl fmt::Debug for Borrower {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            KIND_ID => write!(f, "Borrower::id({})", self.raw),
+            _ => write!(f, "Borrower::unique(#{})", self.raw),
+        }
+    }
+}
+
+/// A cheap hasher for borrower sets: ids are already well spread (or
+/// counters, which a multiply spreads).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 ^= self.0 >> 29;
+    }
+}
+
+type BorrowerSet = HashSet<Borrower, BuildHasherDefault<IdHasher>>;
+
+/// Asking for a second token for a borrower that already holds one (anyio's
+/// `RuntimeError`). Nothing was acquired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyBorrowed(pub Borrower);
+
+impl fmt::Display for AlreadyBorrowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is already holding one of this CapacityLimiter's tokens",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for AlreadyBorrowed {}
+
+/// The error of [`CapacityLimiter::try_acquire`] and
+/// [`try_acquire_on_behalf_of`](CapacityLimiter::try_acquire_on_behalf_of).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryAcquireError {
+    /// No token is free right now (or others are queued for one).
+    WouldBlock,
+    /// The borrower already holds a token.
+    AlreadyBorrowed(AlreadyBorrowed),
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryAcquireError::WouldBlock => f.write_str("no token of the CapacityLimiter is free"),
+            TryAcquireError::AlreadyBorrowed(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl std::error::Error for TryAcquireError {}
+
+impl From<AlreadyBorrowed> for TryAcquireError {
+    fn from(e: AlreadyBorrowed) -> Self {
+        TryAcquireError::AlreadyBorrowed(e)
+    }
+}
+
+/// [`CapacityLimiter::release_on_behalf_of`] for a borrower holding nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotBorrowed(pub Borrower);
+
+impl fmt::Display for NotBorrowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not holding any of this CapacityLimiter's tokens",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NotBorrowed {}
+
+/// [`CapacityLimiter::set_total_tokens`] with 0 (a limiter needs at least
+/// one token, as in anyio). Nothing was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZeroTokens;
+
+impl fmt::Display for ZeroTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CapacityLimiter needs at least one token")
+    }
+}
+
+impl std::error::Error for ZeroTokens {}
+
+/// The waiter's payload: its borrower, written by the owner while the node
+/// is not linked, read by wakers under the queue lock (which orders both).
+struct Waiter {
+    kind: AtomicU8,
+    raw: AtomicU64,
+}
+
+impl Waiter {
+    fn new() -> Self {
+        Waiter {
+            kind: AtomicU8::new(0),
+            raw: AtomicU64::new(0),
+        }
+    }
+    fn set(&self, b: Borrower) {
+        self.kind.store(b.kind, Ordering::Relaxed);
+        self.raw.store(b.raw, Ordering::Relaxed);
+    }
+    fn get(&self) -> Borrower {
+        Borrower {
+            kind: self.kind.load(Ordering::Relaxed),
+            raw: self.raw.load(Ordering::Relaxed),
+        }
+    }
+}
+
+struct Inner {
+    total: usize,
+    borrowers: BorrowerSet,
+}
+
+/// The queue lock with the state it guards.
+struct Locked<'a> {
+    q: QueueGuard<'a, Waiter>,
+    inner: &'a mut Inner,
+}
+
+/// A pool of tokens, one per borrower, that threads and async tasks share
+/// (anyio's `CapacityLimiter`).
+///
+/// * [`acquire()`](Self::acquire) /
+///   [`acquire_on_behalf_of(b)`](Self::acquire_on_behalf_of) return an
+///   operation: `.await` it in a task, or finish it on a thread with
+///   [`.block()`](LimiterAcquire::block), [`.block_for(d)`](LimiterAcquire::block_for) or
+///   [`.block_until(t)`](LimiterAcquire::block_until). Its output is
+///   `Result<LimiterToken, AlreadyBorrowed>`: a borrower that already holds
+///   a token gets the error **at once**, without waiting. A borrower that
+///   becomes a holder through another operation while this one waits gets
+///   the error when its turn comes.
+/// * [`try_acquire()`](Self::try_acquire) /
+///   [`try_acquire_on_behalf_of(b)`](Self::try_acquire_on_behalf_of) never
+///   wait.
+/// * The [`LimiterToken`] gives the token back on drop (or
+///   [`release_on_behalf_of`](Self::release_on_behalf_of) for a token that
+///   was forgotten, as the C ABI does).
+/// * [`set_total_tokens(n)`](Self::set_total_tokens) changes the capacity:
+///   raising it serves as many waiters as now fit, in FIFO order; lowering
+///   it never takes a token from a holder (borrowed may exceed total until
+///   they release).
+///
+/// Who "the current borrower" is: see [`Borrower`] (a thread is one
+/// borrower; an awaited `acquire()` borrows for that operation alone).
+///
+/// **Cancel-safety**: dropping a `LimiterAcquire` operation (or a `block_for`
+/// timing out) leaves the limiter as if it had never been called; a token
+/// already handed to it goes to the next waiter.
+///
+/// **Order**: strict FIFO; threads and tasks wait in one queue and a
+/// newcomer never overtakes a waiter.
+///
+/// ```
+/// use dualsync::{Borrower, CapacityLimiter};
+/// use std::sync::Arc;
+///
+/// let limiter = Arc::new(CapacityLimiter::new(2));
+/// let t = {
+///     let limiter = limiter.clone();
+///     // A thread borrows for itself.
+///     std::thread::spawn(move || {
+///         let token = limiter.acquire().block().unwrap();
+///         assert!(limiter.acquire().block().is_err()); // one token per borrower
+///         drop(token);
+///     })
+/// };
+/// futures::executor::block_on(async {
+///     // A task names its borrower to get the same one-token rule.
+///     let me = Borrower::unique();
+///     let _token = limiter.acquire_on_behalf_of(me).await.unwrap();
+///     assert!(limiter.try_acquire_on_behalf_of(me).is_err());
+/// });
+/// t.join().unwrap();
+/// assert_eq!(limiter.borrowed_tokens(), 0);
+/// limiter.set_total_tokens(3).unwrap();
+/// assert_eq!(limiter.available_tokens(), 3);
+/// ```
+pub struct CapacityLimiter {
+    queue: WaitQueue<Waiter>,
+    inner: UnsafeCell<Inner>,
+    total: AtomicUsize,
+    borrowed: AtomicUsize,
+}
+
+// SAFETY: `inner` is only accessed while the queue lock is held (`locked()`),
+// which serializes all threads; everything else is atomic or the queue.
+unsafe impl Send for CapacityLimiter {}
+// SAFETY: as above.
+unsafe impl Sync for CapacityLimiter {}
+
+impl CapacityLimiter {
+    /// A limiter with `total_tokens` tokens, none borrowed.
+    ///
+    /// # Panics
+    ///
+    /// If `total_tokens` is 0 (anyio requires at least one token too).
+    pub fn new(total_tokens: usize) -> CapacityLimiter {
+        assert!(total_tokens >= 1, "{}", ZeroTokens);
+        CapacityLimiter {
+            queue: WaitQueue::new(),
+            inner: UnsafeCell::new(Inner {
+                total: total_tokens,
+                borrowers: BorrowerSet::default(),
+            }),
+            total: AtomicUsize::new(total_tokens),
+            borrowed: AtomicUsize::new(0),
+        }
+    }
+
+    #[inline]
+    fn locked(&self) -> Locked<'_> {
+        let q = self.queue.lock();
+        // SAFETY: we hold the queue lock, which guards `inner`; the `&mut`
+        // lives in `Locked`, next to the guard, and dies with it.
+        let inner = unsafe { &mut *self.inner.get() };
+        Locked { q, inner }
+    }
+
+    /// Takes a token for the current borrower: `.await` it, or `.block()`,
+    /// `.block_for(d)`, `.block_until(t)` on a thread. Cancel-safe; FIFO.
+    ///
+    /// Blocking forms borrow for the calling thread; an awaited one borrows
+    /// for this operation alone (see [`Borrower`]).
+    #[inline]
+    pub fn acquire(&self) -> LimiterAcquire<'_> {
+        LimiterAcquire {
+            limiter: self,
+            borrower: None,
+            node: Node::new(Waiter::new()),
+        }
+    }
+
+    /// Takes a token for `borrower`, from a thread or a task. Cancel-safe;
+    /// FIFO. Fails at once with [`AlreadyBorrowed`] if `borrower` holds one.
+    #[inline]
+    pub fn acquire_on_behalf_of(&self, borrower: Borrower) -> LimiterAcquire<'_> {
+        LimiterAcquire {
+            limiter: self,
+            borrower: Some(borrower),
+            node: Node::new(Waiter::new()),
+        }
+    }
+
+    /// Takes a token for the calling thread ([`Borrower::current_thread`])
+    /// if one is free and nobody waits; never waits. Meant for threads: in a
+    /// task use [`try_acquire_on_behalf_of`](Self::try_acquire_on_behalf_of).
+    #[inline]
+    pub fn try_acquire(&self) -> Result<LimiterToken<'_>, TryAcquireError> {
+        self.try_acquire_on_behalf_of(Borrower::current_thread())
+    }
+
+    /// Takes a token for `borrower` if one is free and nobody waits; never
+    /// waits (anyio's `acquire_on_behalf_of_nowait`).
+    #[inline]
+    pub fn try_acquire_on_behalf_of(
+        &self,
+        borrower: Borrower,
+    ) -> Result<LimiterToken<'_>, TryAcquireError> {
+        let mut l = self.locked();
+        match self.take_locked(&mut l, borrower) {
+            Some(Ok(())) => Ok(LimiterToken {
+                limiter: self,
+                borrower,
+            }),
+            Some(Err(e)) => Err(e.into()),
+            None => Err(TryAcquireError::WouldBlock),
+        }
+    }
+
+    /// Under the lock: `Some(Ok)` took a token, `Some(Err)` the borrower
+    /// already holds one, `None` it would have to wait.
+    #[inline]
+    fn take_locked(
+        &self,
+        l: &mut Locked<'_>,
+        borrower: Borrower,
+    ) -> Option<Result<(), AlreadyBorrowed>> {
+        if l.inner.borrowers.contains(&borrower) {
+            return Some(Err(AlreadyBorrowed(borrower)));
+        }
+        if !l.q.is_empty() || l.inner.borrowers.len() >= l.inner.total {
+            return None;
+        }
+        l.inner.borrowers.insert(borrower);
+        self.borrowed
+            .store(l.inner.borrowers.len(), Ordering::Relaxed);
+        Some(Ok(()))
+    }
+
+    /// Gives back the token `borrower` holds (anyio's
+    /// `release_on_behalf_of`), serving the next waiter. For tokens whose
+    /// [`LimiterToken`] was forgotten (the C ABI); releasing a borrower whose
+    /// token still exists makes that token's later drop release whatever the
+    /// borrower holds then.
+    pub fn release_on_behalf_of(&self, borrower: Borrower) -> Result<(), NotBorrowed> {
+        let mut wakes = WakeList::new();
+        let mut l = self.locked();
+        if !l.inner.borrowers.remove(&borrower) {
+            return Err(NotBorrowed(borrower));
+        }
+        self.serve_waiters(&mut l, &mut wakes);
+        drop(l);
+        wakes.wake_all();
+        Ok(())
+    }
+
+    /// Hands free tokens to waiters, front first, while tokens remain.
+    fn serve_waiters(&self, l: &mut Locked<'_>, wakes: &mut WakeList) {
+        while l.inner.borrowers.len() < l.inner.total {
+            let Some(head) = l.q.front() else { break };
+            let head: *const Node<Waiter> = head;
+            // SAFETY: `head` is linked and stays valid under the queue lock
+            // (queue invariant 2); the reference does not outlive this turn.
+            let head = unsafe { &*head };
+            l.q.remove(head);
+            let b = head.data.get();
+            let outcome = if l.inner.borrowers.insert(b) {
+                GRANTED
+            } else {
+                REFUSED
+            };
+            l.q.complete(head, outcome, wakes);
+        }
+        self.borrowed
+            .store(l.inner.borrowers.len(), Ordering::Relaxed);
+    }
+
+    /// The number of tokens (a snapshot).
+    #[inline]
+    pub fn total_tokens(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Changes the number of tokens. Raising it hands the new tokens to
+    /// waiters at once, in FIFO order; lowering it takes nothing from
+    /// holders (new borrowers wait until enough tokens come back).
+    /// `0` is refused with [`ZeroTokens`] and changes nothing.
+    pub fn set_total_tokens(&self, total_tokens: usize) -> Result<(), ZeroTokens> {
+        if total_tokens == 0 {
+            return Err(ZeroTokens);
+        }
+        let mut wakes = WakeList::new();
+        let mut l = self.locked();
+        l.inner.total = total_tokens;
+        self.total.store(total_tokens, Ordering::Relaxed);
+        self.serve_waiters(&mut l, &mut wakes);
+        drop(l);
+        wakes.wake_all();
+        Ok(())
+    }
+
+    /// The number of tokens held now (a snapshot; may exceed
+    /// [`total_tokens`](Self::total_tokens) right after it was lowered).
+    #[inline]
+    pub fn borrowed_tokens(&self) -> usize {
+        self.borrowed.load(Ordering::Relaxed)
+    }
+
+    /// `total - borrowed`, or 0 when more are borrowed than exist (a
+    /// snapshot).
+    pub fn available_tokens(&self) -> usize {
+        let l = self.locked();
+        l.inner.total.saturating_sub(l.inner.borrowers.len())
+    }
+
+    /// A consistent snapshot (anyio's `statistics()`).
+    pub fn statistics(&self) -> LimiterStatistics {
+        let l = self.locked();
+        LimiterStatistics {
+            borrowed_tokens: l.inner.borrowers.len(),
+            total_tokens: l.inner.total,
+            borrowers: l.inner.borrowers.iter().copied().collect(),
+            tasks_waiting: l.q.len(),
+        }
+    }
+
+    /// Whether `borrower` holds a token now (a snapshot).
+    pub fn is_borrowing(&self, borrower: Borrower) -> bool {
+        self.locked().inner.borrowers.contains(&borrower)
+    }
+
+    // ---- the operation's side ----
+
+    #[inline]
+    fn poll_acquire(
+        &self,
+        node: &Node<Waiter>,
+        borrower: Borrower,
+        cx: &mut WaitCx<'_, '_>,
+    ) -> Poll<Result<(), AlreadyBorrowed>> {
+        match node.state() {
+            IDLE => {
+                {
+                    let mut l = self.locked();
+                    if let Some(r) = self.take_locked(&mut l, borrower) {
+                        return Poll::Ready(r);
+                    }
+                }
+                self.acquire_slow(node, borrower, cx)
+            }
+            QUEUED => self.poll_queued(node, borrower, cx),
+            GRANTED => {
+                node.set_unlinked_state(IDLE);
+                Poll::Ready(Ok(()))
+            }
+            s => {
+                debug_assert_eq!(s, REFUSED);
+                node.set_unlinked_state(IDLE);
+                Poll::Ready(Err(AlreadyBorrowed(borrower)))
+            }
+        }
+    }
+
+    #[cold]
+    fn acquire_slow(
+        &self,
+        node: &Node<Waiter>,
+        borrower: Borrower,
+        cx: &mut WaitCx<'_, '_>,
+    ) -> Poll<Result<(), AlreadyBorrowed>> {
+        let notifier = cx.notifier(); // cloned before the queue lock
+        node.data.set(borrower);
+        let mut l = self.locked();
+        if let Some(r) = self.take_locked(&mut l, borrower) {
+            drop(l);
+            drop(notifier);
+            return Poll::Ready(r);
+        }
+        l.q.push_back(node, notifier);
+        Poll::Pending
+    }
+
+    /// A queued waiter polled again: refresh its waker if the task's changed.
+    #[cold]
+    fn poll_queued(
+        &self,
+        node: &Node<Waiter>,
+        borrower: Borrower,
+        cx: &mut WaitCx<'_, '_>,
+    ) -> Poll<Result<(), AlreadyBorrowed>> {
+        let Some(w) = cx.waker() else {
+            return Poll::Pending;
+        };
+        {
+            let q = self.queue.lock();
+            if node.state() == QUEUED && q.waker_will_wake(node, w) {
+                return Poll::Pending;
+            }
+        }
+        let new = w.clone();
+        let old = self.queue.lock().replace_waker(node, new);
+        match old {
+            Ok(old) => {
+                drop(old);
+                Poll::Pending
+            }
+            Err(new) => {
+                drop(new);
+                self.poll_acquire(node, borrower, cx)
+            }
+        }
+    }
+
+    /// The operation is dropped: unlink it, or give back what it was handed.
+    #[inline]
+    fn cancel_acquire(&self, node: &Node<Waiter>) {
+        if node.state() != IDLE {
+            self.cancel_slow(node);
+        }
+    }
+
+    #[cold]
+    fn cancel_slow(&self, node: &Node<Waiter>) {
+        let mut outcome = node.state();
+        if outcome == QUEUED {
+            let mut wakes = WakeList::new();
+            let mut l = self.locked();
+            outcome = node.state();
+            if outcome == QUEUED {
+                l.q.remove(node);
+                l.q.set_idle(node, &mut wakes);
+                // No token was free for us (invariant 1), so none is free
+                // for those behind us either: nobody to serve.
+                drop(l);
+                wakes.wake_all();
+                return;
+            }
+        }
+        node.set_unlinked_state(IDLE);
+        if outcome == GRANTED {
+            // Passes the token on to the next waiter.
+            let _ = self.release_on_behalf_of(node.data.get());
+        }
+    }
+}
+
+impl fmt::Debug for CapacityLimiter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.statistics();
+        f.debug_struct("CapacityLimiter")
+            .field("borrowed", &st.borrowed_tokens)
+            .field("total", &st.total_tokens)
+            .field("waiters", &st.tasks_waiting)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A snapshot returned by [`CapacityLimiter::statistics`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LimiterStatistics {
+    /// Tokens held.
+    pub borrowed_tokens: usize,
+    /// Tokens in total.
+    pub total_tokens: usize,
+    /// Who holds them (in no particular order).
+    pub borrowers: Vec<Borrower>,
+    /// Threads and tasks queued for a token.
+    pub tasks_waiting: usize,
+}
+
+/// The operation returned by [`CapacityLimiter::acquire`] and
+/// [`acquire_on_behalf_of`](CapacityLimiter::acquire_on_behalf_of):
+/// `.await` it, or `.block()`, `.block_for(d)`, `.block_until(t)`.
+/// Dropping it cancels the wait (a token already handed to it passes on).
+#[must_use = "an operation does nothing until awaited or blocked on"]
+pub struct LimiterAcquire<'a> {
+    limiter: &'a CapacityLimiter,
+    /// `None` until first polled for `acquire()` (see [`Borrower`]).
+    borrower: Option<Borrower>,
+    node: Node<Waiter>,
+}
+
+impl<'a> Waitable for LimiterAcquire<'a> {
+    type Output = Result<LimiterToken<'a>, AlreadyBorrowed>;
+
+    #[inline]
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
+        // SAFETY: `node` is never moved out of the pinned operation; only the
+        // plain `borrower` field is written.
+        let this = unsafe { self.get_unchecked_mut() };
+        let borrower = *this.borrower.get_or_insert_with(|| {
+            if cx.is_thread() {
+                Borrower::current_thread()
+            } else {
+                Borrower::unique()
+            }
+        });
+        let limiter = this.limiter;
+        match limiter.poll_acquire(&this.node, borrower, cx) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(LimiterToken { limiter, borrower })),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
+        self.get_ref().node.state_word()
+    }
+}
+
+impl Drop for LimiterAcquire<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.limiter.cancel_acquire(&self.node);
+    }
+}
+
+impl_operation!(impl['a] LimiterAcquire<'a> => Result<LimiterToken<'a>, AlreadyBorrowed>);
+
+impl fmt::Debug for LimiterAcquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LimiterAcquire")
+            .field("borrower", &self.borrower)
+            .field("state", &self.node.state())
+            .finish()
+    }
+}
+
+/// Proof that a borrower holds a token of a [`CapacityLimiter`]; gives it
+/// back on drop. `Send`: it may move between threads and tasks (it stays
+/// the same borrower's token).
+#[must_use = "if unused the token is given back at once"]
+pub struct LimiterToken<'a> {
+    limiter: &'a CapacityLimiter,
+    borrower: Borrower,
+}
+
+impl<'a> LimiterToken<'a> {
+    /// Who holds this token.
+    pub fn borrower(&self) -> Borrower {
+        self.borrower
+    }
+
+    /// The limiter it came from.
+    pub fn limiter(&self) -> &'a CapacityLimiter {
+        self.limiter
+    }
+
+    /// Gives the token back now (same as dropping it).
+    pub fn release(self) {
+        drop(self);
+    }
+}
+
+impl Drop for LimiterToken<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let _ = self.limiter.release_on_behalf_of(self.borrower);
+    }
+}
+
+impl fmt::Debug for LimiterToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LimiterToken")
+            .field("borrower", &self.borrower)
+            .finish()
+    }
+}
