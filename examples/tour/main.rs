@@ -4,6 +4,16 @@
 //!
 //! Each primitive's story lives in its own file here and exposes `run()`.
 
+mod mutex;
+
+/// Prints a heading for one primitive's story.
+fn heading(title: &str) {
+    println!();
+    println!("=== {title} ===");
+}
+
 fn main() {
     println!("dualsync tour");
+    heading("Mutex (asyncio.Lock)");
+    mutex::run();
 }
