@@ -60,8 +60,15 @@
 pub(crate) mod core;
 pub mod ffi;
 mod mutex;
+mod limiter;
+mod resource_guard;
 
 pub use crate::core::driver::Timeout;
+pub use limiter::{
+    LimiterAcquire, AlreadyBorrowed, Borrower, CapacityLimiter, LimiterStatistics,
+    LimiterToken, NotBorrowed, TryAcquireTokenError, ZeroTokens,
+};
+pub use resource_guard::{BusyResource, ResourceGuard, ResourceGuardToken};
 pub use mutex::{
     FAIRNESS_BOUND, Lock, LockArc, Mutex, MutexGuard, MutexStatistics, OwnedMutexGuard,
 };

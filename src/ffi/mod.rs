@@ -18,8 +18,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 mod mutex;
+mod limiter;
+mod resource_guard;
 
 pub use mutex::*;
+pub use limiter::*;
+pub use resource_guard::*;
 
 /// `timeout_ns` value meaning "wait forever".
 pub const DUALSYNC_TIMEOUT_INFINITE: u64 = u64::MAX;
@@ -57,6 +61,8 @@ pub enum dualsync_status {
     DUALSYNC_FULL = 12,
     /// A count would overflow (permits, tokens).
     DUALSYNC_OVERFLOW = 13,
+    /// The borrower already holds a token of this capacity limiter.
+    DUALSYNC_ALREADY_BORROWED = 14,
 }
 
 use dualsync_status::*;
@@ -80,6 +86,7 @@ pub extern "C" fn dualsync_status_str(status: i32) -> *const core::ffi::c_char {
         11 => b"DUALSYNC_EMPTY\0",
         12 => b"DUALSYNC_FULL\0",
         13 => b"DUALSYNC_OVERFLOW\0",
+        14 => b"DUALSYNC_ALREADY_BORROWED\0",
         _ => b"DUALSYNC_UNKNOWN\0",
     };
     s.as_ptr().cast()
