@@ -73,7 +73,26 @@ typedef enum dualsync_status {
    * A count would overflow (permits, tokens).
    */
   DUALSYNC_OVERFLOW = 13,
+  /**
+   * The borrower already holds a token of this capacity limiter.
+   */
+  DUALSYNC_ALREADY_BORROWED = 14,
 } dualsync_status;
+
+/**
+ * An opaque condition handle.
+ */
+typedef struct dualsync_condition_t dualsync_condition_t;
+
+/**
+ * An opaque event handle.
+ */
+typedef struct dualsync_event_t dualsync_event_t;
+
+/**
+ * An opaque capacity limiter handle.
+ */
+typedef struct dualsync_limiter_t dualsync_limiter_t;
 
 /**
  * An opaque mutex handle.
@@ -83,6 +102,11 @@ typedef enum dualsync_status {
  * threads wait in `dualsync_mutex_lock`): they share one FIFO queue.
  */
 typedef struct dualsync_mutex_t dualsync_mutex_t;
+
+/**
+ * An opaque resource guard handle.
+ */
+typedef struct dualsync_resource_guard_t dualsync_resource_guard_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -162,6 +186,299 @@ enum dualsync_status dualsync_mutex_unlock(const struct dualsync_mutex_t *mutex)
  * `mutex` is NULL or a live handle; `out` is NULL or valid for a write.
  */
 enum dualsync_status dualsync_mutex_is_locked(const struct dualsync_mutex_t *mutex, bool *out);
+
+/**
+ * Creates a limiter with `total_tokens` tokens (at least 1). Returns NULL
+ * if `total_tokens` is 0 or allocation fails. Free it with
+ * `dualsync_limiter_free`.
+ */
+struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
+
+/**
+ * Frees a limiter. `NULL` does nothing (`DUALSYNC_OK`). A limiter with
+ * borrowed tokens or waiters is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or came from `dualsync_limiter_new` and was not freed;
+ * no thread uses it during or after this call (other than ones this call
+ * reports as BUSY).
+ */
+enum dualsync_status dualsync_limiter_free(struct dualsync_limiter_t *limiter);
+
+/**
+ * Takes a token for `borrower`, waiting as long as it takes (FIFO).
+ * `DUALSYNC_ALREADY_BORROWED` at once if `borrower` holds one.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_acquire(const struct dualsync_limiter_t *limiter,
+                                              size_t borrower);
+
+/**
+ * Takes a token for `borrower` if one is free and nobody waits, else
+ * `DUALSYNC_WOULD_BLOCK` (or `DUALSYNC_ALREADY_BORROWED`).
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_try_acquire(const struct dualsync_limiter_t *limiter,
+                                                  size_t borrower);
+
+/**
+ * Takes a token for `borrower`, waiting at most `timeout_ns` nanoseconds:
+ * `DUALSYNC_TIMED_OUT` when the time runs out (`0` tries once and gives
+ * `DUALSYNC_WOULD_BLOCK`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_acquire_timeout(const struct dualsync_limiter_t *limiter,
+                                                      size_t borrower,
+                                                      uint64_t timeout_ns);
+
+/**
+ * Gives back the token `borrower` holds (from any thread), serving the
+ * next waiter. `DUALSYNC_NOT_LOCKED` if `borrower` holds none (the closest
+ * existing status: "releasing what is not held"); nothing changes then.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_release(const struct dualsync_limiter_t *limiter,
+                                              size_t borrower);
+
+/**
+ * Sets the number of tokens. Raising it serves waiters at once (FIFO);
+ * lowering it takes no token from a holder. `0` is
+ * `DUALSYNC_INVALID_ARGUMENT` and changes nothing.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_set_total_tokens(const struct dualsync_limiter_t *limiter,
+                                                       size_t total_tokens);
+
+/**
+ * Writes the number of tokens to `*out`.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_limiter_total_tokens(const struct dualsync_limiter_t *limiter,
+                                                   size_t *out);
+
+/**
+ * Writes the number of borrowed tokens to `*out`.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_limiter_borrowed_tokens(const struct dualsync_limiter_t *limiter,
+                                                      size_t *out);
+
+/**
+ * Writes the number of free tokens (`total - borrowed`, or 0) to `*out`.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_limiter_available_tokens(const struct dualsync_limiter_t *limiter,
+                                                       size_t *out);
+
+/**
+ * Creates a guard for `action` (a verb phrase such as `"writing to"`,
+ * copied; invalid UTF-8 is replaced). Returns NULL if `action` is NULL or
+ * allocation fails. Free it with `dualsync_resource_guard_free`.
+ *
+ * # Safety
+ *
+ * `action` is NULL or a NUL-terminated string.
+ */
+struct dualsync_resource_guard_t *dualsync_resource_guard_new(const char *action);
+
+/**
+ * Frees a guard. `NULL` does nothing (`DUALSYNC_OK`). A guard someone is
+ * inside is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `guard` is NULL or came from `dualsync_resource_guard_new` and was not
+ * freed; no thread uses it during or after this call.
+ */
+enum dualsync_status dualsync_resource_guard_free(struct dualsync_resource_guard_t *guard);
+
+/**
+ * Enters the guarded section, or `DUALSYNC_BUSY` at once if someone is
+ * inside. Never waits.
+ *
+ * # Safety
+ *
+ * `guard` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_resource_guard_enter(const struct dualsync_resource_guard_t *guard);
+
+/**
+ * Leaves the guarded section (any thread may). `DUALSYNC_NOT_LOCKED` if
+ * nobody is inside (the closest status: "releasing what is not held");
+ * nothing changes then.
+ *
+ * # Safety
+ *
+ * `guard` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_resource_guard_exit(const struct dualsync_resource_guard_t *guard);
+
+/**
+ * Creates an event, not set. Returns NULL if allocation fails. Free it with
+ * `dualsync_event_free`.
+ */
+struct dualsync_event_t *dualsync_event_new(void);
+
+/**
+ * Frees an event. `NULL` does nothing (`DUALSYNC_OK`). An event that
+ * threads still wait on is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `event` is NULL or came from `dualsync_event_new` and was not freed; no
+ * thread starts using it during or after this call.
+ */
+enum dualsync_status dualsync_event_free(struct dualsync_event_t *event);
+
+/**
+ * Sets the event: every waiter wakes, and waits return at once until
+ * `dualsync_event_clear`.
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_set(const struct dualsync_event_t *event);
+
+/**
+ * Clears the event. Waiters already woken by a set still return.
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_clear(const struct dualsync_event_t *event);
+
+/**
+ * Writes whether the event is set (1) or not (0) to `*out`.
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_event_is_set(const struct dualsync_event_t *event, bool *out);
+
+/**
+ * Waits until the event is set (returns at once if it is).
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_wait(const struct dualsync_event_t *event);
+
+/**
+ * `DUALSYNC_OK` if the event is set, else `DUALSYNC_WOULD_BLOCK`.
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_try_wait(const struct dualsync_event_t *event);
+
+/**
+ * Waits at most `timeout_ns` nanoseconds for the event: `DUALSYNC_TIMED_OUT`
+ * when the time runs out (`0` tries once and gives `DUALSYNC_WOULD_BLOCK`;
+ * `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_wait_timeout(const struct dualsync_event_t *event,
+                                                 uint64_t timeout_ns);
+
+/**
+ * Creates a condition. Returns NULL if allocation fails. Free it with
+ * `dualsync_condition_free`. It may be used with any mutex (even different
+ * ones over time).
+ */
+struct dualsync_condition_t *dualsync_condition_new(void);
+
+/**
+ * Frees a condition. `NULL` does nothing (`DUALSYNC_OK`). A condition that
+ * threads still wait on is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `cond` is NULL or came from `dualsync_condition_new` and was not freed;
+ * no thread starts using it during or after this call.
+ */
+enum dualsync_status dualsync_condition_free(struct dualsync_condition_t *cond);
+
+/**
+ * Releases `mutex` (which the caller has locked), waits for a notification
+ * and locks `mutex` again before returning `DUALSYNC_OK`. An unlocked
+ * `mutex` gives `DUALSYNC_NOT_LOCKED` and changes nothing.
+ *
+ * # Safety
+ *
+ * `cond` and `mutex` are NULL or live handles; the caller owns the lock.
+ */
+enum dualsync_status dualsync_condition_wait(const struct dualsync_condition_t *cond,
+                                             const struct dualsync_mutex_t *mutex);
+
+/**
+ * Like `dualsync_condition_wait`, giving up after `timeout_ns`
+ * nanoseconds: then `DUALSYNC_TIMED_OUT`, with `mutex` locked again all the
+ * same (the re-lock has no deadline, like `pthread_cond_timedwait`). `0`
+ * returns `DUALSYNC_TIMED_OUT` at once, keeping the lock;
+ * `DUALSYNC_TIMEOUT_INFINITE` waits forever.
+ *
+ * # Safety
+ *
+ * `cond` and `mutex` are NULL or live handles; the caller owns the lock.
+ */
+enum dualsync_status dualsync_condition_wait_timeout(const struct dualsync_condition_t *cond,
+                                                     const struct dualsync_mutex_t *mutex,
+                                                     uint64_t timeout_ns);
+
+/**
+ * Wakes up to `n` waiters (longest-waiting first) and writes how many to
+ * `*woken`.
+ *
+ * # Safety
+ *
+ * `cond` is NULL or a live handle; `woken` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_condition_notify(const struct dualsync_condition_t *cond,
+                                               size_t n,
+                                               size_t *woken);
+
+/**
+ * Wakes every waiter and writes how many to `*woken`.
+ *
+ * # Safety
+ *
+ * `cond` is NULL or a live handle; `woken` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_condition_notify_all(const struct dualsync_condition_t *cond,
+                                                   size_t *woken);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -60,13 +60,33 @@
 pub(crate) mod core;
 pub mod ffi;
 mod mutex;
+mod queue;
 mod limiter;
 mod resource_guard;
+mod semaphore;
+mod barrier;
+mod condition;
+mod event;
 
 pub use crate::core::driver::Timeout;
+pub use condition::{
+    Condition, ConditionGuard, ConditionStatistics, ConditionWait, WaitTimeoutResult, WaitWhile,
+};
+pub use event::{Event, EventStatistics, EventWait};
+pub use queue::{
+    Fifo, FifoQueue, Get, GetError, Join, Lifo, LifoQueue, Order, Priority, PriorityQueue, Put,
+    PutError, PutTimeoutError, Queue, QueueStatistics, TaskDoneError, TryGetError, TryPutError,
+};
 pub use limiter::{
     LimiterAcquire, AlreadyBorrowed, Borrower, CapacityLimiter, LimiterStatistics,
     LimiterToken, NotBorrowed, TryAcquireTokenError, ZeroTokens,
+};
+pub use semaphore::{
+    AcquireError, BoundedSemaphore, MAX_PERMITS, OwnedPermit, Permit, ReleaseError, Semaphore,
+    SemaphoreAcquire, SemaphoreAcquireArc, SemaphoreStatistics, TryAcquireError,
+};
+pub use barrier::{
+    Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier, TryWaitError, ZeroParties,
 };
 pub use resource_guard::{BusyResource, ResourceGuard, ResourceGuardToken};
 pub use mutex::{

@@ -749,3 +749,36 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
         fmt::Debug::fmt(&**self, f)
     }
 }
+
+// ---- crate-private guard plumbing for `Condition` and the C ABI ----
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// Builds a guard for a lock the caller already holds without one.
+    ///
+    /// # Safety
+    ///
+    /// `mutex` is locked and no other guard owns that lock.
+    pub(crate) unsafe fn adopt(mutex: &'a Mutex<T>) -> Self {
+        MutexGuard { mutex }
+    }
+}
+
+impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// Builds an owned guard for a lock the caller already holds.
+    ///
+    /// # Safety
+    ///
+    /// `mutex` is locked and no other guard owns that lock.
+    pub(crate) unsafe fn adopt(mutex: Arc<Mutex<T>>) -> Self {
+        OwnedMutexGuard { mutex }
+    }
+
+    /// Takes the `Arc` out of the guard without unlocking: the caller now
+    /// owns the lock (and must unlock it or adopt it again).
+    pub(crate) fn into_locked_arc(guard: Self) -> Arc<Mutex<T>> {
+        let guard = core::mem::ManuallyDrop::new(guard);
+        // SAFETY: `guard` is never dropped (ManuallyDrop), so the `Arc` is
+        // read out exactly once and its count stays balanced.
+        unsafe { core::ptr::read(&guard.mutex) }
+    }
+}

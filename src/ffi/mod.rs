@@ -20,10 +20,14 @@ use std::time::{Duration, Instant};
 mod mutex;
 mod limiter;
 mod resource_guard;
+mod event;
+mod condition;
 
 pub use mutex::*;
 pub use limiter::*;
 pub use resource_guard::*;
+pub use event::*;
+pub use condition::*;
 
 /// `timeout_ns` value meaning "wait forever".
 pub const DUALSYNC_TIMEOUT_INFINITE: u64 = u64::MAX;

@@ -1,0 +1,737 @@
+//! `Condition`: asyncio's `Condition`, shared by threads and tasks, over
+//! dualsync's [`Mutex`].
+//!
+//! # State
+//!
+//! A `Condition` is only its one-word waiter queue (8 bytes): it keeps no
+//! flag and no count, because a notification is an edge, not a level: it is
+//! recorded in the node of the waiter it wakes (`NOTIFIED`).
+//!
+//! # A wait, step by step
+//!
+//! ```text
+//!  Start ──poll──> Waiting ──NOTIFIED──> Relocking ──lock granted──> Done
+//!  (holds guard)   (linked in the         (linked in the mutex's
+//!                   condition's queue,     queue, or has the lock)
+//!                   lock released)
+//! ```
+//!
+//! 1. *Start*: the operation holds the caller's guard. Its first poll links
+//!    its node at the back of the condition's queue **then** releases the
+//!    mutex, so a `notify` by whoever takes the mutex next always sees it.
+//! 2. *Waiting*: `notify(n)` unlinks up to `n` nodes from the front and
+//!    completes them with `NOTIFIED`.
+//! 3. *Relocking*: the woken waiter re-acquires the mutex with a second node
+//!    (`Mutex::poll_acquire`), in the mutex's own FIFO order, with no
+//!    deadline, then rebuilds the guard.
+//!
+//! # Invariants
+//!
+//! 1. A node is linked in the condition's queue only in *Waiting*, and only
+//!    after it was linked does the waiter release the mutex.
+//! 2. A notification is never lost: a waiter that is dropped after being
+//!    notified (in *Waiting* with `NOTIFIED`, or in *Relocking*) notifies the
+//!    next waiter in its place. A timed wait whose deadline races a
+//!    notification that reached it keeps it: it reports "notified".
+//! 3. The mutex lock is owned by exactly one party at all times: the guard
+//!    (*Start*), nobody (*Waiting*), the mutex's hand-off (*Relocking*), the
+//!    rebuilt guard (*Done*).
+
+use core::fmt;
+use core::future::Future;
+use core::ops::DerefMut;
+use core::pin::{Pin, pin};
+use core::task::{Context, Poll};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::core::driver::{WaitCx, Waitable, block_until, deadline_after};
+use crate::core::loom_const_fn;
+use crate::core::queue::{IDLE, NOTIFIED, Node, QUEUED, WaitQueue, WakeList};
+use crate::core::sync::AtomicU32;
+use crate::mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+
+mod sealed {
+    use crate::mutex::Mutex;
+
+    /// How a condition wait takes a guard apart and puts it back together.
+    pub trait Sealed: Sized {
+        /// The guarded data.
+        type Data: ?Sized;
+        /// The guard without its lock: how to find the mutex again.
+        type Held;
+        /// Forgets the guard, keeping the lock held.
+        fn into_held(self) -> Self::Held;
+        /// The mutex.
+        fn mutex(held: &Self::Held) -> &Mutex<Self::Data>;
+        /// Rebuilds the guard.
+        ///
+        /// # Safety
+        ///
+        /// The mutex is locked and no guard owns that lock.
+        unsafe fn adopt(held: Self::Held) -> Self;
+    }
+}
+
+/// A guard a [`Condition`] can wait with: [`MutexGuard`] (borrowed) or
+/// [`OwnedMutexGuard`] (from [`Mutex::lock_arc`]). Sealed.
+pub trait ConditionGuard: sealed::Sealed + DerefMut {}
+
+impl<'a, T: ?Sized> sealed::Sealed for MutexGuard<'a, T> {
+    type Data = T;
+    type Held = &'a Mutex<T>;
+    fn into_held(self) -> &'a Mutex<T> {
+        let m = MutexGuard::mutex(&self);
+        core::mem::forget(self);
+        m
+    }
+    fn mutex(held: &&'a Mutex<T>) -> &'a Mutex<T> {
+        held
+    }
+    unsafe fn adopt(held: &'a Mutex<T>) -> Self {
+        // SAFETY: forwarded from the caller: locked, no guard owns it.
+        unsafe { MutexGuard::adopt(held) }
+    }
+}
+impl<T: ?Sized> ConditionGuard for MutexGuard<'_, T> {}
+
+impl<T: ?Sized> sealed::Sealed for OwnedMutexGuard<T> {
+    type Data = T;
+    type Held = Arc<Mutex<T>>;
+    fn into_held(self) -> Arc<Mutex<T>> {
+        OwnedMutexGuard::into_locked_arc(self)
+    }
+    fn mutex(held: &Arc<Mutex<T>>) -> &Mutex<T> {
+        held
+    }
+    unsafe fn adopt(held: Arc<Mutex<T>>) -> Self {
+        // SAFETY: forwarded from the caller: locked, no guard owns it.
+        unsafe { OwnedMutexGuard::adopt(held) }
+    }
+}
+impl<T: ?Sized> ConditionGuard for OwnedMutexGuard<T> {}
+
+/// Whether a timed condition wait timed out (like
+/// `std::sync::WaitTimeoutResult`). The guard comes back either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// `true` if the deadline passed without a notification (for
+    /// `wait_while`: with the predicate still asking to wait).
+    pub fn timed_out(&self) -> bool {
+        self.0
+    }
+}
+
+/// A condition variable that tasks and threads wait on together (asyncio's
+/// `Condition`), used with dualsync's [`Mutex`] guards.
+///
+/// * [`wait(guard)`](Self::wait) releases the lock, waits for a
+///   notification and gives the guard back re-locked: `.await` it, or
+///   [`.block()`](ConditionWait::block),
+///   [`.block_for(d)`](ConditionWait::block_for),
+///   [`.block_until(t)`](ConditionWait::block_until) on a thread. The timed
+///   forms **always** give the guard back, re-locked, with a
+///   [`WaitTimeoutResult`]; the re-lock after a timeout waits for the mutex
+///   without a deadline, like `pthread_cond_timedwait`.
+/// * [`wait_while(guard, pred)`](Self::wait_while) waits while `pred`
+///   returns `true` (asyncio's `wait_for(predicate)` waits *until* it is
+///   true: the Rust name and sense follow `std::sync::Condvar::wait_while`).
+/// * [`notify(n)`](Self::notify), [`notify_one()`](Self::notify_one),
+///   [`notify_all()`](Self::notify_all) wake waiters and say how many.
+///
+/// **Which mutex.** A `Condition` is not bound to one mutex: several
+/// Conditions may share one `Mutex`, and a Condition may be used with
+/// different mutexes over time, even at once (each waiter re-locks the mutex
+/// its guard came from). asyncio binds one lock per Condition; here nothing
+/// can go wrong without the binding, so it is not enforced.
+///
+/// **Notifying without the lock.** `notify*` take `&self`, not a guard
+/// (like `std::sync::Condvar`; asyncio raises if the lock is not held). A
+/// notification reaches every waiter that started waiting before the
+/// notifier took the mutex; notifying without holding the mutex may miss a
+/// waiter that is starting to wait at that very moment.
+///
+/// **No `try_` form.** A notification is not stored: a wait that never waits
+/// could only ever time out, so there is no `try_wait`;
+/// `wait(g).block_for(Duration::ZERO)` releases and re-takes the lock once.
+///
+/// **Cancel-safety.** Dropping a wait operation (the usual way to put a
+/// timeout on the async form, e.g. `tokio::time::timeout`) drops the guard
+/// it owns: if it is still waiting for a notification the lock was already
+/// released and nothing more happens; if it is re-locking, the re-lock is
+/// cancelled. A notification already handed to it passes on to the next
+/// waiter: nothing is lost (the bug CPython and anyio both shipped).
+///
+/// **Order.** Waiters are notified in arrival order; notified waiters then
+/// re-take the mutex in the mutex's FIFO order.
+///
+/// ```
+/// use dualsync::{Condition, Mutex};
+/// use std::sync::Arc;
+///
+/// let shared = Arc::new((Mutex::new(false), Condition::new()));
+/// let t = {
+///     let shared = shared.clone();
+///     std::thread::spawn(move || {
+///         let (m, c) = &*shared;
+///         let ready = c.wait_while(m.lock().block(), |r| !*r).block(); // a thread
+///         assert!(*ready);
+///     })
+/// };
+/// let (m, c) = &*shared;
+/// futures::executor::block_on(async {
+///     let mut g = m.lock().await; // a task
+///     *g = true;
+///     c.notify_all();
+/// });
+/// t.join().unwrap();
+/// ```
+pub struct Condition {
+    queue: WaitQueue<()>,
+}
+
+impl Condition {
+    loom_const_fn! {
+        /// A new condition with no waiters.
+        pub fn new() -> Condition {
+            Condition {
+                queue: WaitQueue::new(),
+            }
+        }
+    }
+
+    /// Releases `guard`'s lock, waits for a notification and returns the
+    /// guard re-locked. The lock is released on the operation's first poll
+    /// (or on drop, if it is never polled). Cancel-safe (see the type docs).
+    #[inline]
+    pub fn wait<G: ConditionGuard>(&self, guard: G) -> ConditionWait<'_, G> {
+        ConditionWait {
+            cond: self,
+            phase: Phase::Start,
+            guard: Some(guard),
+            held: None,
+            node: Node::new(()),
+            lock_node: Node::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// Waits while `pred` (called with the lock held) returns `true`; returns
+    /// at once, without releasing the lock, if it is `false` already. The
+    /// predicate is checked again after every wake-up.
+    #[inline]
+    pub fn wait_while<G, F>(&self, guard: G, pred: F) -> WaitWhile<'_, G, F>
+    where
+        G: ConditionGuard,
+        F: FnMut(&mut G::Target) -> bool,
+    {
+        WaitWhile {
+            inner: self.wait(guard),
+            pred,
+            checked: false,
+        }
+    }
+
+    /// Wakes up to `n` waiters, longest-waiting first; returns how many.
+    pub fn notify(&self, n: usize) -> usize {
+        if n == 0 || self.queue.is_empty_hint() {
+            return 0;
+        }
+        self.notify_slow(n)
+    }
+
+    /// Wakes the longest waiter; `true` if there was one.
+    #[inline]
+    pub fn notify_one(&self) -> bool {
+        self.notify(1) == 1
+    }
+
+    /// Wakes every waiter; returns how many.
+    #[inline]
+    pub fn notify_all(&self) -> usize {
+        self.notify(usize::MAX)
+    }
+
+    /// A snapshot of the condition's state (anyio's `statistics()`; the
+    /// lock's own statistics are the mutex's).
+    pub fn statistics(&self) -> ConditionStatistics {
+        ConditionStatistics {
+            tasks_waiting: self.queue.lock().len(),
+        }
+    }
+
+    #[cold]
+    fn notify_slow(&self, n: usize) -> usize {
+        let mut wakes = WakeList::new();
+        let mut q = self.queue.lock();
+        let mut woken = 0;
+        while woken < n && q.complete_front(NOTIFIED, &mut wakes) {
+            woken += 1;
+        }
+        drop(q);
+        wakes.wake_all();
+        woken
+    }
+
+    fn enqueue(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) {
+        let notifier = cx.notifier(); // cloned before the queue lock
+        self.queue.lock().push_back(node, notifier);
+    }
+
+    /// A queued waiter polled again: refresh its task waker if needed.
+    /// Returns `false` if the node is no longer queued.
+    fn refresh(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> bool {
+        let Some(w) = cx.waker() else {
+            return node.state() == QUEUED;
+        };
+        {
+            let q = self.queue.lock();
+            if node.state() != QUEUED {
+                return false;
+            }
+            if q.waker_will_wake(node, w) {
+                return true;
+            }
+        }
+        let new = w.clone();
+        let old = self.queue.lock().replace_waker(node, new);
+        match old {
+            Ok(old) => {
+                drop(old);
+                true
+            }
+            Err(new) => {
+                drop(new);
+                false
+            }
+        }
+    }
+
+    /// Takes a waiting node out. `true` if it was still queued (no
+    /// notification reached it); `false` if it was notified (the node is
+    /// idle again and the caller owns that notification).
+    fn withdraw(&self, node: &Node<()>) -> bool {
+        let mut wakes = WakeList::new();
+        let mut q = self.queue.lock();
+        let queued = node.state() == QUEUED;
+        if queued {
+            q.remove(node);
+            q.set_idle(node, &mut wakes);
+        } else {
+            node.set_unlinked_state(IDLE);
+        }
+        drop(q);
+        wakes.wake_all();
+        queued
+    }
+}
+
+impl Default for Condition {
+    fn default() -> Self {
+        Condition::new()
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condition")
+            .field("waiters", &self.statistics().tasks_waiting)
+            .finish()
+    }
+}
+
+/// A snapshot returned by [`Condition::statistics`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConditionStatistics {
+    /// Threads and tasks waiting for a notification (not those re-locking).
+    pub tasks_waiting: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Start,
+    Waiting,
+    Relocking,
+    Done,
+}
+
+/// The operation returned by [`Condition::wait`]: `.await` it (output: the
+/// guard), or `.block()`, `.block_for(d)`, `.block_until(t)` (output: the
+/// guard and a [`WaitTimeoutResult`]). Dropping it drops the guard and
+/// passes on a notification it had received.
+#[must_use = "an operation does nothing until awaited or blocked on"]
+pub struct ConditionWait<'c, G: ConditionGuard> {
+    cond: &'c Condition,
+    phase: Phase,
+    guard: Option<G>,
+    held: Option<<G as sealed::Sealed>::Held>,
+    node: Node<()>,
+    lock_node: Node<AtomicU32>,
+}
+
+impl<G: ConditionGuard> ConditionWait<'_, G> {
+    fn poll_inner(&mut self, cx: &mut WaitCx<'_, '_>) -> Poll<G> {
+        loop {
+            match self.phase {
+                Phase::Start => {
+                    let g = self
+                        .guard
+                        .take()
+                        .expect("ConditionWait polled after completion");
+                    // Linked first, unlocked second (invariant 1).
+                    self.cond.enqueue(&self.node, cx);
+                    let held = g.into_held();
+                    G::mutex(&held).unlock();
+                    self.held = Some(held);
+                    self.phase = Phase::Waiting;
+                    return Poll::Pending;
+                }
+                Phase::Waiting => match self.node.state() {
+                    QUEUED => {
+                        if self.cond.refresh(&self.node, cx) {
+                            return Poll::Pending;
+                        }
+                    }
+                    s => {
+                        debug_assert_eq!(s, NOTIFIED);
+                        self.node.set_unlinked_state(IDLE);
+                        self.phase = Phase::Relocking;
+                    }
+                },
+                Phase::Relocking => {
+                    let held = self.held.as_ref().expect("held while relocking");
+                    match G::mutex(held).poll_acquire(&self.lock_node, cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(()) => {
+                            self.phase = Phase::Done;
+                            let held = self.held.take().expect("checked above");
+                            // SAFETY: `poll_acquire` just gave us the lock,
+                            // and no guard owns it (invariant 3).
+                            return Poll::Ready(unsafe { G::adopt(held) });
+                        }
+                    }
+                }
+                Phase::Done => panic!("ConditionWait polled after completion"),
+            }
+        }
+    }
+
+    /// After a timeout: stop waiting for a notification. `true` if none had
+    /// reached us. Either way the operation goes on to re-lock.
+    fn give_up(&mut self) -> bool {
+        if self.phase != Phase::Waiting {
+            return false; // already notified and re-locking
+        }
+        let timed_out = self.cond.withdraw(&self.node);
+        self.phase = Phase::Relocking;
+        timed_out
+    }
+
+    /// Finishes the wait on this thread; returns the guard re-locked.
+    pub fn block(self) -> G {
+        match block_until(self, None) {
+            Ok(g) => g,
+            Err(_) => unreachable!("an untimed wait cannot time out"),
+        }
+    }
+
+    /// Like [`block`](Self::block), giving up waiting for a notification
+    /// after `timeout`. Always returns the guard, re-locked (the re-lock
+    /// itself has no deadline), and whether the wait timed out.
+    pub fn block_for(self, timeout: Duration) -> (G, WaitTimeoutResult) {
+        self.block_deadline(deadline_after(timeout))
+    }
+
+    /// Like [`block_for`](Self::block_for) with a deadline.
+    pub fn block_until(self, deadline: Instant) -> (G, WaitTimeoutResult) {
+        self.block_deadline(Some(deadline))
+    }
+
+    fn block_deadline(self, deadline: Option<Instant>) -> (G, WaitTimeoutResult) {
+        let mut op = pin!(self);
+        if let Ok(g) = block_until(Stage(op.as_mut()), deadline) {
+            return (g, WaitTimeoutResult(false));
+        }
+        // SAFETY: `give_up` moves nothing out of the pinned operation.
+        let timed_out = unsafe { op.as_mut().get_unchecked_mut() }.give_up();
+        match block_until(Stage(op.as_mut()), None) {
+            Ok(g) => (g, WaitTimeoutResult(timed_out)),
+            Err(_) => unreachable!("an untimed wait cannot time out"),
+        }
+    }
+}
+
+impl<G: ConditionGuard> Waitable for ConditionWait<'_, G> {
+    type Output = G;
+
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<G> {
+        // SAFETY: the nodes are never moved out of the pinned operation;
+        // only the guard / phase fields are replaced.
+        unsafe { self.get_unchecked_mut() }.poll_inner(cx)
+    }
+
+    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
+        let this = self.get_ref();
+        match this.phase {
+            Phase::Relocking => this.lock_node.state_word(),
+            _ => this.node.state_word(),
+        }
+    }
+}
+
+impl<G: ConditionGuard> Future for ConditionWait<'_, G> {
+    type Output = G;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<G> {
+        self.poll_wait(&mut WaitCx::Task(cx))
+    }
+}
+
+impl<G: ConditionGuard> Drop for ConditionWait<'_, G> {
+    fn drop(&mut self) {
+        match self.phase {
+            // `guard` (if any) drops with the struct and unlocks.
+            Phase::Start | Phase::Done => {}
+            Phase::Waiting => {
+                if !self.cond.withdraw(&self.node) {
+                    // Notified, never used it: pass it on (invariant 2).
+                    self.cond.notify(1);
+                }
+            }
+            Phase::Relocking => {
+                if let Some(held) = &self.held {
+                    G::mutex(held).cancel_acquire(&self.lock_node);
+                }
+                self.cond.notify(1);
+            }
+        }
+    }
+}
+
+impl<G: ConditionGuard> fmt::Debug for ConditionWait<'_, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionWait")
+            .field("phase", &self.phase)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Lends a pinned operation to the generic driver without giving it away:
+/// when the driver drops the `Stage` on timeout, the operation lives on.
+struct Stage<'x, W>(Pin<&'x mut W>);
+
+impl<W: Waitable> Waitable for Stage<'_, W> {
+    type Output = W::Output;
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<W::Output> {
+        self.get_mut().0.as_mut().poll_wait(cx)
+    }
+    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
+        self.get_ref().0.as_ref().wait_state()
+    }
+}
+
+/// The operation returned by [`Condition::wait_while`]: `.await` it (output:
+/// the guard, with the predicate `false`), or `.block()`, `.block_for(d)`,
+/// `.block_until(t)`. Same cancel-safety as [`ConditionWait`].
+#[must_use = "an operation does nothing until awaited or blocked on"]
+pub struct WaitWhile<'c, G: ConditionGuard, F> {
+    inner: ConditionWait<'c, G>,
+    pred: F,
+    checked: bool,
+}
+
+impl<G, F> WaitWhile<'_, G, F>
+where
+    G: ConditionGuard,
+    F: FnMut(&mut G::Target) -> bool,
+{
+    fn poll_inner(&mut self, cx: &mut WaitCx<'_, '_>) -> Poll<G> {
+        loop {
+            if !self.checked {
+                let g = self
+                    .inner
+                    .guard
+                    .as_mut()
+                    .expect("WaitWhile polled after completion");
+                if !(self.pred)(&mut **g) {
+                    self.inner.phase = Phase::Done;
+                    return Poll::Ready(self.inner.guard.take().expect("checked above"));
+                }
+                self.checked = true;
+            }
+            match self.inner.poll_inner(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(g) => {
+                    // Woken: look again, with the lock held.
+                    self.inner.guard = Some(g);
+                    self.inner.phase = Phase::Start;
+                    self.checked = false;
+                }
+            }
+        }
+    }
+
+    /// Finishes the wait on this thread; returns the guard, re-locked, with
+    /// the predicate `false`.
+    pub fn block(self) -> G {
+        match block_until(self, None) {
+            Ok(g) => g,
+            Err(_) => unreachable!("an untimed wait cannot time out"),
+        }
+    }
+
+    /// Like [`block`](Self::block), giving up after `timeout`. Always returns
+    /// the guard, re-locked; `timed_out()` is `true` if the predicate still
+    /// asked to wait when time ran out.
+    pub fn block_for(self, timeout: Duration) -> (G, WaitTimeoutResult) {
+        self.block_deadline(deadline_after(timeout))
+    }
+
+    /// Like [`block_for`](Self::block_for) with a deadline.
+    pub fn block_until(self, deadline: Instant) -> (G, WaitTimeoutResult) {
+        self.block_deadline(Some(deadline))
+    }
+
+    fn block_deadline(self, deadline: Option<Instant>) -> (G, WaitTimeoutResult) {
+        let mut op = pin!(self);
+        if let Ok(g) = block_until(Stage(op.as_mut()), deadline) {
+            return (g, WaitTimeoutResult(false));
+        }
+        // SAFETY: nothing is moved out of the pinned operation; `inner` is
+        // re-pinned in place.
+        let this = unsafe { op.as_mut().get_unchecked_mut() };
+        this.inner.give_up();
+        // SAFETY: `inner` is a field of a pinned value and is never moved.
+        let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
+        let mut g = match block_until(Stage(inner), None) {
+            Ok(g) => g,
+            Err(_) => unreachable!("an untimed wait cannot time out"),
+        };
+        this.inner.phase = Phase::Done;
+        let still = (this.pred)(&mut *g);
+        (g, WaitTimeoutResult(still))
+    }
+}
+
+impl<G, F> Waitable for WaitWhile<'_, G, F>
+where
+    G: ConditionGuard,
+    F: FnMut(&mut G::Target) -> bool,
+{
+    type Output = G;
+
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<G> {
+        // SAFETY: the nodes inside `inner` are never moved.
+        unsafe { self.get_unchecked_mut() }.poll_inner(cx)
+    }
+
+    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
+        // SAFETY: projection to a field of a pinned value.
+        unsafe { self.map_unchecked(|s| &s.inner) }.wait_state()
+    }
+}
+
+impl<G, F> Future for WaitWhile<'_, G, F>
+where
+    G: ConditionGuard,
+    F: FnMut(&mut G::Target) -> bool,
+{
+    type Output = G;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<G> {
+        self.poll_wait(&mut WaitCx::Task(cx))
+    }
+}
+
+impl<G: ConditionGuard, F> fmt::Debug for WaitWhile<'_, G, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WaitWhile")
+            .field("phase", &self.inner.phase)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_condition_tests {
+    use super::*;
+    use loom::sync::Arc;
+
+    /// A thread and a task wait together (`wait_while`); the main thread
+    /// flips the flag and notifies all under the lock. Both must return
+    /// holding the lock, and everything ends unlocked and empty.
+    #[test]
+    fn loom_condition_thread_and_task_notify_all() {
+        loom::model(|| {
+            let s = Arc::new((Mutex::new(false), Condition::new()));
+            let s1 = s.clone();
+            let t = loom::thread::spawn(move || {
+                let (m, c) = &*s1;
+                assert!(*c.wait_while(m.lock().block(), |r| !*r).block());
+            });
+            let s2 = s.clone();
+            let task = loom::thread::spawn(move || {
+                loom::future::block_on(async {
+                    let (m, c) = &*s2;
+                    assert!(*c.wait_while(m.lock().await, |r| !*r).await);
+                })
+            });
+            {
+                let (m, c) = &*s;
+                let mut g = m.lock().block();
+                *g = true;
+                c.notify_all();
+            }
+            t.join().unwrap();
+            task.join().unwrap();
+            assert!(!s.0.is_locked());
+            assert_eq!(s.1.statistics().tasks_waiting, 0);
+        });
+    }
+
+    /// A notification races a thread's timeout (loom: the deadline gives up
+    /// after one look) while a task waits too. The token must be consumed by
+    /// someone: a notification lost to the timed-out thread would strand the
+    /// task (loom reports the deadlock).
+    #[test]
+    fn loom_condition_notify_races_timeout() {
+        loom::model(|| {
+            let s = Arc::new((Mutex::new(0usize), Condition::new()));
+            let s1 = s.clone();
+            let t = loom::thread::spawn(move || {
+                let (m, c) = &*s1;
+                let (mut g, _) = c
+                    .wait_while(m.lock().block(), |n| *n == 0)
+                    .block_for(Duration::from_millis(1));
+                if *g > 0 {
+                    *g -= 1;
+                    true
+                } else {
+                    false
+                }
+            });
+            let s2 = s.clone();
+            let task = loom::thread::spawn(move || {
+                loom::future::block_on(async {
+                    let (m, c) = &*s2;
+                    let mut g = c.wait_while(m.lock().await, |n| *n == 0).await;
+                    *g -= 1;
+                })
+            });
+            let (m, c) = &*s;
+            {
+                let mut g = m.lock().block();
+                *g += 1;
+                c.notify_one();
+            }
+            if t.join().unwrap() {
+                // The thread took the first token: give the task its own.
+                let mut g = m.lock().block();
+                *g += 1;
+                c.notify_one();
+            }
+            task.join().unwrap();
+            assert_eq!(*m.lock().block(), 0);
+            assert_eq!(c.statistics().tasks_waiting, 0);
+        });
+    }
+}

@@ -1,0 +1,149 @@
+//! `dualsync_condition_t`: a [`Condition`](crate::Condition) used with a
+//! `dualsync_mutex_t` the caller has locked, like `pthread_cond_t`.
+//!
+//! A condition has no `try_` form: a notification is not stored, so a wait
+//! that never waits could only time out. `dualsync_condition_wait_timeout`
+//! with `0` returns `DUALSYNC_TIMED_OUT` at once without releasing the mutex.
+
+use super::dualsync_status::{self, *};
+use super::{Wait, boundary, boundary_or, dualsync_mutex_t, handle};
+use crate::{Condition, MutexGuard};
+
+/// An opaque condition handle.
+pub struct dualsync_condition_t(Condition);
+
+/// Creates a condition. Returns NULL if allocation fails. Free it with
+/// `dualsync_condition_free`. It may be used with any mutex (even different
+/// ones over time).
+#[unsafe(no_mangle)]
+pub extern "C" fn dualsync_condition_new() -> *mut dualsync_condition_t {
+    boundary_or(core::ptr::null_mut(), || {
+        Box::into_raw(Box::new(dualsync_condition_t(Condition::new())))
+    })
+}
+
+/// Frees a condition. `NULL` does nothing (`DUALSYNC_OK`). A condition that
+/// threads still wait on is not freed: `DUALSYNC_BUSY`.
+///
+/// # Safety
+///
+/// `cond` is NULL or came from `dualsync_condition_new` and was not freed;
+/// no thread starts using it during or after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_condition_free(
+    cond: *mut dualsync_condition_t,
+) -> dualsync_status {
+    if cond.is_null() {
+        return DUALSYNC_OK;
+    }
+    boundary(|| {
+        // SAFETY: non-NULL and from `dualsync_condition_new` (caller's contract).
+        let c = unsafe { &*cond };
+        if c.0.statistics().tasks_waiting > 0 {
+            return DUALSYNC_BUSY;
+        }
+        // SAFETY: as above, and nobody else uses it any more.
+        drop(unsafe { Box::from_raw(cond) });
+        DUALSYNC_OK
+    })
+}
+
+/// Releases `mutex` (which the caller has locked), waits for a notification
+/// and locks `mutex` again before returning `DUALSYNC_OK`. An unlocked
+/// `mutex` gives `DUALSYNC_NOT_LOCKED` and changes nothing.
+///
+/// # Safety
+///
+/// `cond` and `mutex` are NULL or live handles; the caller owns the lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_condition_wait(
+    cond: *const dualsync_condition_t,
+    mutex: *const dualsync_mutex_t,
+) -> dualsync_status {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { dualsync_condition_wait_timeout(cond, mutex, super::DUALSYNC_TIMEOUT_INFINITE) }
+}
+
+/// Like `dualsync_condition_wait`, giving up after `timeout_ns`
+/// nanoseconds: then `DUALSYNC_TIMED_OUT`, with `mutex` locked again all the
+/// same (the re-lock has no deadline, like `pthread_cond_timedwait`). `0`
+/// returns `DUALSYNC_TIMED_OUT` at once, keeping the lock;
+/// `DUALSYNC_TIMEOUT_INFINITE` waits forever.
+///
+/// # Safety
+///
+/// `cond` and `mutex` are NULL or live handles; the caller owns the lock.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_condition_wait_timeout(
+    cond: *const dualsync_condition_t,
+    mutex: *const dualsync_mutex_t,
+    timeout_ns: u64,
+) -> dualsync_status {
+    boundary(|| {
+        let c = handle!(cond);
+        let m = handle!(mutex);
+        if !m.0.is_locked() {
+            return DUALSYNC_NOT_LOCKED;
+        }
+        let wait = Wait::from_ns(timeout_ns);
+        if let Wait::Try = wait {
+            return DUALSYNC_TIMED_OUT;
+        }
+        // SAFETY: the mutex is locked and, per the caller's contract, by the
+        // caller, who holds no guard (C has none): we adopt that lock.
+        let guard = unsafe { MutexGuard::adopt(&m.0) };
+        let op = c.0.wait(guard);
+        let (guard, timed_out) = match wait {
+            Wait::Until(t) => {
+                let (g, r) = op.block_until(t);
+                (g, r.timed_out())
+            }
+            _ => (op.block(), false),
+        };
+        // The caller owns the lock again, as a raw C lock.
+        core::mem::forget(guard);
+        if timed_out {
+            DUALSYNC_TIMED_OUT
+        } else {
+            DUALSYNC_OK
+        }
+    })
+}
+
+/// Wakes up to `n` waiters (longest-waiting first) and writes how many to
+/// `*woken`.
+///
+/// # Safety
+///
+/// `cond` is NULL or a live handle; `woken` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_condition_notify(
+    cond: *const dualsync_condition_t,
+    n: usize,
+    woken: *mut usize,
+) -> dualsync_status {
+    boundary(|| {
+        let c = handle!(cond);
+        if woken.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let k = c.0.notify(n);
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { woken.write(k) };
+        DUALSYNC_OK
+    })
+}
+
+/// Wakes every waiter and writes how many to `*woken`.
+///
+/// # Safety
+///
+/// `cond` is NULL or a live handle; `woken` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_condition_notify_all(
+    cond: *const dualsync_condition_t,
+    woken: *mut usize,
+) -> dualsync_status {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { dualsync_condition_notify(cond, usize::MAX, woken) }
+}

@@ -1,0 +1,154 @@
+//! `dualsync_event_t`: an [`Event`](crate::Event) (asyncio's `Event`).
+
+use super::dualsync_status::{self, *};
+use super::{Wait, boundary, boundary_or, handle};
+use crate::Event;
+
+/// An opaque event handle.
+pub struct dualsync_event_t(Event);
+
+/// Creates an event, not set. Returns NULL if allocation fails. Free it with
+/// `dualsync_event_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dualsync_event_new() -> *mut dualsync_event_t {
+    boundary_or(core::ptr::null_mut(), || {
+        Box::into_raw(Box::new(dualsync_event_t(Event::new())))
+    })
+}
+
+/// Frees an event. `NULL` does nothing (`DUALSYNC_OK`). An event that
+/// threads still wait on is not freed: `DUALSYNC_BUSY`.
+///
+/// # Safety
+///
+/// `event` is NULL or came from `dualsync_event_new` and was not freed; no
+/// thread starts using it during or after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_free(event: *mut dualsync_event_t) -> dualsync_status {
+    if event.is_null() {
+        return DUALSYNC_OK;
+    }
+    boundary(|| {
+        // SAFETY: non-NULL and from `dualsync_event_new` (caller's contract).
+        let e = unsafe { &*event };
+        if e.0.statistics().tasks_waiting > 0 {
+            return DUALSYNC_BUSY;
+        }
+        // SAFETY: as above, and nobody else uses it any more.
+        drop(unsafe { Box::from_raw(event) });
+        DUALSYNC_OK
+    })
+}
+
+/// Sets the event: every waiter wakes, and waits return at once until
+/// `dualsync_event_clear`.
+///
+/// # Safety
+///
+/// `event` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_set(event: *const dualsync_event_t) -> dualsync_status {
+    boundary(|| {
+        handle!(event).0.set();
+        DUALSYNC_OK
+    })
+}
+
+/// Clears the event. Waiters already woken by a set still return.
+///
+/// # Safety
+///
+/// `event` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_clear(event: *const dualsync_event_t) -> dualsync_status {
+    boundary(|| {
+        handle!(event).0.clear();
+        DUALSYNC_OK
+    })
+}
+
+/// Writes whether the event is set (1) or not (0) to `*out`.
+///
+/// # Safety
+///
+/// `event` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_is_set(
+    event: *const dualsync_event_t,
+    out: *mut bool,
+) -> dualsync_status {
+    boundary(|| {
+        let e = handle!(event);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(e.0.is_set()) };
+        DUALSYNC_OK
+    })
+}
+
+/// Waits until the event is set (returns at once if it is).
+///
+/// # Safety
+///
+/// `event` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_wait(event: *const dualsync_event_t) -> dualsync_status {
+    boundary(|| {
+        handle!(event).0.wait().block();
+        DUALSYNC_OK
+    })
+}
+
+/// `DUALSYNC_OK` if the event is set, else `DUALSYNC_WOULD_BLOCK`.
+///
+/// # Safety
+///
+/// `event` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_try_wait(
+    event: *const dualsync_event_t,
+) -> dualsync_status {
+    boundary(|| {
+        if handle!(event).0.try_wait() {
+            DUALSYNC_OK
+        } else {
+            DUALSYNC_WOULD_BLOCK
+        }
+    })
+}
+
+/// Waits at most `timeout_ns` nanoseconds for the event: `DUALSYNC_TIMED_OUT`
+/// when the time runs out (`0` tries once and gives `DUALSYNC_WOULD_BLOCK`;
+/// `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+///
+/// # Safety
+///
+/// `event` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_wait_timeout(
+    event: *const dualsync_event_t,
+    timeout_ns: u64,
+) -> dualsync_status {
+    boundary(|| {
+        let e = handle!(event);
+        match Wait::from_ns(timeout_ns) {
+            Wait::Try => {
+                if e.0.try_wait() {
+                    DUALSYNC_OK
+                } else {
+                    DUALSYNC_WOULD_BLOCK
+                }
+            }
+            Wait::Forever => {
+                e.0.wait().block();
+                DUALSYNC_OK
+            }
+            Wait::Until(t) => match e.0.wait().block_until(t) {
+                Ok(()) => DUALSYNC_OK,
+                Err(_) => DUALSYNC_TIMED_OUT,
+            },
+        }
+    })
+}
