@@ -223,3 +223,24 @@ macro_rules! impl_operation {
     };
 }
 pub(crate) use impl_operation;
+
+/// Like [`block_until`], but the operation stays with the caller: on timeout
+/// it returns `None` and `op` is still pinned (linked, or holding an
+/// outcome), so that the caller can cancel it itself and recover what it
+/// carries (a `put` gives its item back this way).
+pub(crate) fn block_pinned_until<W: Waitable>(
+    mut op: Pin<&mut W>,
+    deadline: Option<Instant>,
+) -> Option<W::Output> {
+    loop {
+        if let Poll::Ready(v) = op.as_mut().poll_wait(&mut WaitCx::Thread) {
+            return Some(v);
+        }
+        if !wait_on(op.as_ref().wait_state(), deadline) {
+            return match op.as_mut().poll_wait(&mut WaitCx::Thread) {
+                Poll::Ready(v) => Some(v),
+                Poll::Pending => None,
+            };
+        }
+    }
+}
