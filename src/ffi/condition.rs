@@ -82,7 +82,7 @@ pub unsafe extern "C" fn dualsync_condition_wait_timeout(
     boundary(|| {
         let c = handle!(cond);
         let m = handle!(mutex);
-        if !m.0.is_locked() {
+        if !m.mutex().is_locked() {
             return DUALSYNC_NOT_LOCKED;
         }
         let wait = Wait::from_ns(timeout_ns);
@@ -91,7 +91,7 @@ pub unsafe extern "C" fn dualsync_condition_wait_timeout(
         }
         // SAFETY: the mutex is locked and, per the caller's contract, by the
         // caller, who holds no guard (C has none): we adopt that lock.
-        let guard = unsafe { MutexGuard::adopt(&m.0) };
+        let guard = unsafe { MutexGuard::adopt(m.mutex()) };
         let op = c.0.wait(guard);
         let (guard, timed_out) = match wait {
             Wait::Until(t) => {

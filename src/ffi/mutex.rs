@@ -10,7 +10,7 @@ use crate::Mutex;
 /// Rust code that receives one from C can wait on it with the Rust API
 /// through its `mutex()` method (for example `.await` in a task while C
 /// threads wait in `dualsync_mutex_lock`): they share one FIFO queue.
-pub struct dualsync_mutex_t(pub(crate) Mutex<()>);
+pub struct dualsync_mutex_t(Mutex<()>);
 
 impl dualsync_mutex_t {
     /// The Rust [`Mutex`] behind this handle.
