@@ -1,0 +1,464 @@
+//! Queue<T>: order, try_* errors, task_done/join, shutdown in both modes with
+//! blocked putters and getters, cancellation (a notified getter that is
+//! dropped passes its wake-up on), timed puts giving their item back, and
+//! conservation of items under mixed thread/task producers and consumers with
+//! random cancellation.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use dualsync::{
+    GetError, PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError, TryPutError,
+};
+
+fn poll_once<F: Future + ?Sized>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    f.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+/// Waits (bounded) until `f` holds; panics with `what` otherwise.
+fn eventually(what: &str, f: impl Fn() -> bool) {
+    for _ in 0..5000 {
+        if f() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[test]
+fn fifo_lifo_priority_order() {
+    let q = Queue::unbounded();
+    let l = Queue::unbounded_lifo();
+    let p = Queue::unbounded_priority();
+    for x in [3, 1, 4, 1, 5, 9, 2, 6] {
+        q.try_put(x).unwrap();
+        l.try_put(x).unwrap();
+        p.try_put(x).unwrap();
+    }
+    let drain = |f: &dyn Fn() -> Result<i32, TryGetError>| {
+        let mut v = vec![];
+        while let Ok(x) = f() {
+            v.push(x);
+        }
+        v
+    };
+    assert_eq!(drain(&|| q.try_get()), [3, 1, 4, 1, 5, 9, 2, 6]);
+    assert_eq!(drain(&|| l.try_get()), [6, 2, 9, 5, 1, 4, 1, 3]);
+    assert_eq!(drain(&|| p.try_get()), [1, 1, 2, 3, 4, 5, 6, 9]);
+}
+
+#[test]
+fn try_errors_sizes_and_debug() {
+    let q = Queue::bounded(2);
+    assert_eq!(q.capacity(), Some(2));
+    assert!(q.is_empty() && !q.is_full());
+    assert_eq!(q.try_get(), Err(TryGetError::Empty));
+    q.try_put("a").unwrap();
+    q.try_put("b").unwrap();
+    assert!(q.is_full());
+    assert_eq!(q.len(), 2);
+    assert_eq!(q.try_put("c"), Err(TryPutError::Full("c")));
+    assert_eq!(
+        format!("{q:?}"),
+        "Queue { maxsize: 2, qsize: 2, getters: 0, putters: 0, unfinished_tasks: 2 }"
+    );
+    q.shutdown(false);
+    assert_eq!(q.try_put("d").unwrap_err().into_inner(), "d");
+    assert_eq!(q.try_get(), Ok("a"));
+    assert_eq!(q.try_get(), Ok("b"));
+    assert_eq!(q.try_get(), Err(TryGetError::ShutDown));
+    let u: Queue<u8> = Queue::unbounded();
+    assert_eq!(u.capacity(), None);
+    assert!(!u.is_full());
+}
+
+#[test]
+#[should_panic]
+fn zero_capacity_panics() {
+    let _ = Queue::<u8>::bounded(0);
+}
+
+#[test]
+fn task_done_and_join() {
+    let q = Arc::new(Queue::unbounded());
+    assert!(matches!(q.task_done(), Err(TaskDoneError { .. })));
+    q.join().block(); // nothing unfinished: returns at once
+    q.try_put(1).unwrap();
+    q.try_put(2).unwrap();
+    assert!(q.join().block_for(Duration::from_millis(10)).is_err());
+    let joined = Arc::new(AtomicUsize::new(0));
+    let t = {
+        let (q, joined) = (q.clone(), joined.clone());
+        thread::spawn(move || {
+            q.join().block();
+            joined.fetch_add(1, Ordering::SeqCst);
+        })
+    };
+    let rt = rt();
+    let task = {
+        let (q, joined) = (q.clone(), joined.clone());
+        rt.spawn(async move {
+            q.join().await;
+            joined.fetch_add(1, Ordering::SeqCst);
+        })
+    };
+    eventually("two joiners queued", || q.statistics().joiners_waiting == 2);
+    assert_eq!(q.try_get(), Ok(1));
+    q.task_done().unwrap();
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(
+        joined.load(Ordering::SeqCst),
+        0,
+        "one item is still unfinished"
+    );
+    assert_eq!(q.try_get(), Ok(2));
+    q.task_done().unwrap();
+    t.join().unwrap();
+    rt.block_on(task).unwrap();
+    assert_eq!(joined.load(Ordering::SeqCst), 2);
+    assert!(q.task_done().is_err(), "over-call is an error");
+    assert_eq!(q.statistics().unfinished_tasks, 0);
+}
+
+#[test]
+fn shutdown_graceful_with_blocked_putters_and_drain() {
+    let q = Arc::new(Queue::bounded(1));
+    q.try_put(0).unwrap();
+    let rt = rt();
+    let tp = {
+        let q = q.clone();
+        thread::spawn(move || q.put(1).block())
+    };
+    let ap = {
+        let q = q.clone();
+        rt.spawn(async move { q.put(2).await })
+    };
+    eventually("two putters queued", || q.statistics().putters_waiting == 2);
+    q.shutdown(false);
+    assert_eq!(tp.join().unwrap(), Err(PutError::ShutDown(1)));
+    assert_eq!(rt.block_on(ap).unwrap(), Err(PutError::ShutDown(2)));
+    // Getters drain what is left, then see ShutDown.
+    assert_eq!(q.get().block(), Ok(0));
+    assert_eq!(q.get().block(), Err(GetError::ShutDown));
+    assert_eq!(rt.block_on(q.get()), Err(GetError::ShutDown));
+    assert_eq!(
+        q.put(9).block_for(Duration::from_secs(1)),
+        Err(PutTimeoutError::ShutDown(9))
+    );
+}
+
+#[test]
+fn shutdown_graceful_wakes_blocked_getters() {
+    let q: Arc<Queue<u32>> = Arc::new(Queue::unbounded());
+    let rt = rt();
+    let tg = {
+        let q = q.clone();
+        thread::spawn(move || q.get().block())
+    };
+    let ag = {
+        let q = q.clone();
+        rt.spawn(async move { q.get().await })
+    };
+    eventually("two getters queued", || q.statistics().getters_waiting == 2);
+    q.shutdown(false);
+    assert_eq!(tg.join().unwrap(), Err(GetError::ShutDown));
+    assert_eq!(rt.block_on(ag).unwrap(), Err(GetError::ShutDown));
+}
+
+#[test]
+fn shutdown_immediate_discards_and_counts_as_done() {
+    struct Tracked(Arc<AtomicUsize>);
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let drops = Arc::new(AtomicUsize::new(0));
+    let q = Arc::new(Queue::bounded(3));
+    for _ in 0..3 {
+        q.try_put(Tracked(drops.clone())).unwrap();
+    }
+    let first = q.try_get().ok().unwrap(); // taken, not yet done
+    let rt = rt();
+    let putter = {
+        let (q, d) = (q.clone(), drops.clone());
+        q.try_put(Tracked(d.clone())).unwrap(); // fills it again
+        thread::spawn(move || q.put(Tracked(d)).block().map_err(PutError::into_inner))
+    };
+    let joiner = {
+        let q = q.clone();
+        rt.spawn(async move { q.join().await })
+    };
+    eventually("putter and joiner queued", || {
+        let s = q.statistics();
+        s.putters_waiting == 1 && s.joiners_waiting == 1
+    });
+    q.shutdown(true);
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        3,
+        "the 3 queued items were dropped"
+    );
+    assert!(
+        putter.join().unwrap().is_err(),
+        "the putter got its item back"
+    );
+    assert_eq!(q.len(), 0);
+    assert!(matches!(q.try_get(), Err(TryGetError::ShutDown)));
+    assert_eq!(
+        q.statistics().unfinished_tasks,
+        1,
+        "the taken item is not done"
+    );
+    q.task_done().unwrap();
+    rt.block_on(joiner).unwrap();
+    drop(first);
+}
+
+#[test]
+fn shutdown_immediate_wakes_getters_of_other_kinds() {
+    let q: Arc<Queue<u32, dualsync::Lifo>> = Arc::new(Queue::bounded_lifo(4));
+    let tg = {
+        let q = q.clone();
+        thread::spawn(move || q.get().block_for(Duration::from_secs(30)))
+    };
+    eventually("getter queued", || q.statistics().getters_waiting == 1);
+    q.shutdown(true);
+    assert_eq!(tg.join().unwrap(), Ok(Err(GetError::ShutDown)));
+}
+
+#[test]
+fn timed_put_gives_the_item_back() {
+    let q = Queue::bounded(1);
+    q.try_put(String::from("in")).unwrap();
+    let e = q
+        .put(String::from("out"))
+        .block_for(Duration::from_millis(5))
+        .unwrap_err();
+    assert_eq!(e, PutTimeoutError::Timeout(String::from("out")));
+    assert_eq!(q.statistics().putters_waiting, 0);
+    assert_eq!(q.len(), 1);
+    assert!(q.put(String::from("x")).block_for(Duration::ZERO).is_err());
+    assert_eq!(
+        q.get().block_for(Duration::ZERO),
+        Ok(Ok(String::from("in")))
+    );
+    assert!(q.get().block_for(Duration::from_millis(5)).is_err());
+}
+
+#[test]
+fn cancelled_notified_getter_passes_the_item_on() {
+    let q = Queue::unbounded();
+    let mut g1 = Box::pin(q.get());
+    let mut g2 = pin!(q.get());
+    assert!(poll_once(g1.as_mut()).is_pending());
+    assert!(poll_once(g2.as_mut()).is_pending());
+    q.try_put(7).unwrap(); // notifies g1
+    drop(g1); // cancelled after being woken: g2 must get the item
+    assert_eq!(poll_once(g2.as_mut()), Poll::Ready(Ok(7)));
+    assert!(q.is_empty());
+}
+
+#[test]
+fn cancelled_notified_putter_passes_the_slot_on() {
+    let q = Queue::bounded(1);
+    q.try_put(0).unwrap();
+    let mut p1 = Box::pin(q.put(1));
+    let mut p2 = pin!(q.put(2));
+    assert!(poll_once(p1.as_mut()).is_pending());
+    assert!(poll_once(p2.as_mut()).is_pending());
+    assert_eq!(q.try_get(), Ok(0)); // notifies p1
+    drop(p1); // its item is dropped, never enqueued; p2 gets the slot
+    assert_eq!(poll_once(p2.as_mut()), Poll::Ready(Ok(())));
+    assert_eq!(q.try_get(), Ok(2));
+    assert_eq!(q.try_get(), Err(TryGetError::Empty));
+}
+
+#[test]
+fn barging_getter_does_not_strand_the_woken_one() {
+    let q = Queue::unbounded();
+    let mut g1 = pin!(q.get());
+    assert!(poll_once(g1.as_mut()).is_pending());
+    q.try_put(1).unwrap(); // notifies g1
+    assert_eq!(q.try_get(), Ok(1)); // a newcomer takes it first
+    assert!(poll_once(g1.as_mut()).is_pending()); // g1 re-queues (at the front)
+    let mut g2 = pin!(q.get());
+    assert!(poll_once(g2.as_mut()).is_pending());
+    q.try_put(2).unwrap();
+    assert_eq!(
+        poll_once(g1.as_mut()),
+        Poll::Ready(Ok(2)),
+        "g1 kept its place"
+    );
+    assert!(poll_once(g2.as_mut()).is_pending());
+}
+
+#[test]
+fn thread_and_task_ping_pong_capacity_one() {
+    let q = Arc::new(Queue::bounded(1));
+    let back = Arc::new(Queue::bounded(1));
+    let rt = rt();
+    let n = 2000u32;
+    let t = {
+        let (q, back) = (q.clone(), back.clone());
+        thread::spawn(move || {
+            for i in 0..n {
+                q.put(i).block().unwrap();
+                assert_eq!(back.get().block(), Ok(i + 1));
+            }
+        })
+    };
+    rt.block_on(async {
+        for _ in 0..n {
+            let i = q.get().await.unwrap();
+            back.put(i + 1).await.unwrap();
+        }
+    });
+    t.join().unwrap();
+}
+
+/// Every item delivered exactly once, with thread and task producers and
+/// consumers, random timeouts (cancellation) on both sides.
+#[test]
+fn conservation_under_mixed_cancellation() {
+    const PER_PRODUCER: u64 = 3000;
+    const PRODUCERS: u64 = 4; // 2 threads, 2 tasks
+    let q: Arc<Queue<u64>> = Arc::new(Queue::bounded(4));
+    let got = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let rt = rt();
+    let seed = Arc::new(AtomicUsize::new(0x9e37));
+    let rnd = move |s: &AtomicUsize| {
+        let x = s.fetch_add(0x6b43_a9b5, Ordering::Relaxed);
+        (x ^ (x >> 7)).wrapping_mul(2_654_435_761) % 5
+    };
+
+    let mut threads = vec![];
+    for p in 0..2u64 {
+        let (q, seed) = (q.clone(), seed.clone());
+        threads.push(thread::spawn(move || {
+            for i in 0..PER_PRODUCER {
+                let mut item = p * PER_PRODUCER + i;
+                loop {
+                    let d = Duration::from_micros(rnd(&seed) as u64 * 20);
+                    match q.put(item).block_for(d) {
+                        Ok(()) => break,
+                        Err(PutTimeoutError::Timeout(it)) => item = it,
+                        Err(PutTimeoutError::ShutDown(_)) => panic!("shut down early"),
+                    }
+                }
+            }
+        }));
+    }
+    let mut tasks = vec![];
+    for p in 2..PRODUCERS {
+        let (q, seed) = (q.clone(), seed.clone());
+        tasks.push(rt.spawn(async move {
+            for i in 0..PER_PRODUCER {
+                let item = p * PER_PRODUCER + i;
+                loop {
+                    let d = Duration::from_micros(rnd(&seed) as u64 * 20);
+                    // A cancelled put drops its item (a copy here), never
+                    // enqueued: retrying must not duplicate it.
+                    if let Ok(r) = tokio::time::timeout(d, q.put(item)).await {
+                        r.unwrap();
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    let mut consumers = vec![];
+    for _ in 0..2 {
+        let (q, got, seed) = (q.clone(), got.clone(), seed.clone());
+        consumers.push(thread::spawn(move || {
+            let mut mine = vec![];
+            loop {
+                let d = Duration::from_micros(rnd(&seed) as u64 * 20);
+                match q.get().block_for(d) {
+                    Ok(Ok(x)) => mine.push(x),
+                    Ok(Err(GetError::ShutDown)) => break,
+                    Err(_) => {} // timed out: cancelled
+                }
+            }
+            got.lock().unwrap().extend(mine);
+        }));
+    }
+    let mut consumer_tasks = vec![];
+    for _ in 0..2 {
+        let (q, got, seed) = (q.clone(), got.clone(), seed.clone());
+        consumer_tasks.push(rt.spawn(async move {
+            let mut mine = vec![];
+            loop {
+                let d = Duration::from_micros(rnd(&seed) as u64 * 20);
+                match tokio::time::timeout(d, q.get()).await {
+                    Ok(Ok(x)) => mine.push(x),
+                    Ok(Err(GetError::ShutDown)) => break,
+                    Err(_) => {}
+                }
+            }
+            got.lock().unwrap().extend(mine);
+        }));
+    }
+    for t in threads {
+        t.join().unwrap();
+    }
+    for t in tasks {
+        rt.block_on(t).unwrap();
+    }
+    q.shutdown(false);
+    for c in consumers {
+        c.join().unwrap();
+    }
+    for c in consumer_tasks {
+        rt.block_on(c).unwrap();
+    }
+    let mut got = std::mem::take(&mut *got.lock().unwrap());
+    got.sort_unstable();
+    assert_eq!(
+        got.len() as u64,
+        PRODUCERS * PER_PRODUCER,
+        "lost or duplicated items"
+    );
+    assert!(got.iter().copied().eq(0..PRODUCERS * PER_PRODUCER));
+    assert_eq!(
+        q.statistics().unfinished_tasks as u64,
+        PRODUCERS * PER_PRODUCER
+    );
+}
+
+#[test]
+fn works_on_a_second_executor() {
+    let q = Arc::new(Queue::bounded(2));
+    let t = {
+        let q = q.clone();
+        thread::spawn(move || {
+            for i in 0..100 {
+                q.put(i).block().unwrap();
+            }
+            q.shutdown(false);
+        })
+    };
+    let sum = smol::block_on(async {
+        let mut s = 0;
+        while let Ok(x) = q.get().await {
+            s += x;
+        }
+        s
+    });
+    t.join().unwrap();
+    assert_eq!(sum, 4950);
+}
