@@ -80,12 +80,25 @@ typedef enum dualsync_status {
 } dualsync_status;
 
 /**
+ * An opaque barrier handle.
+ */
+typedef struct dualsync_barrier_t dualsync_barrier_t;
+
+/**
  * An opaque condition handle.
+ *
+ * Rust code that receives one from C can use it with the Rust API through
+ * [`condition()`](Self::condition) (for example a task waiting with the
+ * guard of a `dualsync_mutex_t`'s `mutex()`).
  */
 typedef struct dualsync_condition_t dualsync_condition_t;
 
 /**
  * An opaque event handle.
+ *
+ * Rust code that receives one from C can wait on it with the Rust API
+ * through [`event()`](Self::event) (for example `.await` in a task while C
+ * threads wait in `dualsync_event_wait`).
  */
 typedef struct dualsync_event_t dualsync_event_t;
 
@@ -107,6 +120,11 @@ typedef struct dualsync_mutex_t dualsync_mutex_t;
  * An opaque resource guard handle.
  */
 typedef struct dualsync_resource_guard_t dualsync_resource_guard_t;
+
+/**
+ * An opaque semaphore handle.
+ */
+typedef struct dualsync_semaphore_t dualsync_semaphore_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -337,6 +355,239 @@ enum dualsync_status dualsync_resource_guard_enter(const struct dualsync_resourc
  * `guard` is NULL or a live handle.
  */
 enum dualsync_status dualsync_resource_guard_exit(const struct dualsync_resource_guard_t *guard);
+
+/**
+ * Creates a semaphore with `initial` permits. When `bounded` is nonzero,
+ * releasing above `initial` is refused with `DUALSYNC_OVER_RELEASE`.
+ * Returns NULL if `initial` is above `SIZE_MAX >> 2` or allocation fails.
+ * Free it with `dualsync_semaphore_free`.
+ */
+struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded);
+
+/**
+ * Frees a semaphore. `NULL` does nothing (`DUALSYNC_OK`). A semaphore
+ * that threads wait on is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or came from `dualsync_semaphore_new` and was not freed;
+ * no thread uses it during or after this call (other than waiters this
+ * call reports as BUSY).
+ */
+enum dualsync_status dualsync_semaphore_free(struct dualsync_semaphore_t *sem);
+
+/**
+ * Acquires one permit, waiting as long as it takes (FIFO).
+ * `DUALSYNC_CLOSED` if the semaphore is or becomes closed.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_semaphore_acquire(const struct dualsync_semaphore_t *sem);
+
+/**
+ * Acquires `n` permits at once, waiting as long as it takes. While it waits
+ * at the head of the queue, nobody behind it is served.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_semaphore_acquire_many(const struct dualsync_semaphore_t *sem,
+                                                     size_t n);
+
+/**
+ * Acquires one permit if free and nobody waits, else `DUALSYNC_WOULD_BLOCK`.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_semaphore_try_acquire(const struct dualsync_semaphore_t *sem);
+
+/**
+ * Acquires `n` permits if free and nobody waits, else `DUALSYNC_WOULD_BLOCK`.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_semaphore_try_acquire_many(const struct dualsync_semaphore_t *sem,
+                                                         size_t n);
+
+/**
+ * Acquires one permit, waiting at most `timeout_ns` (`DUALSYNC_TIMED_OUT`;
+ * `0` tries once and gives `DUALSYNC_WOULD_BLOCK`;
+ * `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_semaphore_acquire_timeout(const struct dualsync_semaphore_t *sem,
+                                                        uint64_t timeout_ns);
+
+/**
+ * Acquires `n` permits, waiting at most `timeout_ns` (as
+ * `dualsync_semaphore_acquire_timeout`).
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_semaphore_acquire_many_timeout(const struct dualsync_semaphore_t *sem,
+                                                             size_t n,
+                                                             uint64_t timeout_ns);
+
+/**
+ * Gives back (or adds) `n` permits, serving waiters in FIFO order.
+ * A bounded semaphore refuses to go above its initial value
+ * (`DUALSYNC_OVER_RELEASE`); any semaphore refuses a count above
+ * `SIZE_MAX >> 2` (`DUALSYNC_OVERFLOW`). Refused calls change nothing.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_semaphore_release(const struct dualsync_semaphore_t *sem, size_t n);
+
+/**
+ * Writes the number of free permits to `*out`.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_semaphore_available(const struct dualsync_semaphore_t *sem,
+                                                  size_t *out);
+
+/**
+ * Closes the semaphore for good: waiters and later acquires get
+ * `DUALSYNC_CLOSED`. Releases still work.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_semaphore_close(const struct dualsync_semaphore_t *sem);
+
+/**
+ * Writes whether the semaphore is closed to `*out`.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_semaphore_is_closed(const struct dualsync_semaphore_t *sem,
+                                                  bool *out);
+
+/**
+ * Creates a barrier for `parties` waiters. Returns NULL if `parties` is 0
+ * or allocation fails. Free it with `dualsync_barrier_free`.
+ */
+struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
+
+/**
+ * Frees a barrier. `NULL` does nothing (`DUALSYNC_OK`). A barrier that
+ * threads wait on is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or came from `dualsync_barrier_new` and was not freed;
+ * no thread uses it during or after this call (other than waiters this
+ * call reports as BUSY).
+ */
+enum dualsync_status dualsync_barrier_free(struct dualsync_barrier_t *barrier);
+
+/**
+ * Arrives and waits for the round to complete; writes this waiter's index
+ * (`0..parties`) to `*index_out`. `DUALSYNC_BROKEN` if the barrier is
+ * aborted, or reset while waiting.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
+ * write.
+ */
+enum dualsync_status dualsync_barrier_wait(const struct dualsync_barrier_t *barrier,
+                                           size_t *index_out);
+
+/**
+ * Passes only if this arrival completes the round, else
+ * `DUALSYNC_WOULD_BLOCK` without arriving.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
+ * write.
+ */
+enum dualsync_status dualsync_barrier_try_wait(const struct dualsync_barrier_t *barrier,
+                                               size_t *index_out);
+
+/**
+ * Like `dualsync_barrier_wait`, giving up after `timeout_ns`
+ * (`DUALSYNC_TIMED_OUT`, the arrival withdrawn; `0` is
+ * `dualsync_barrier_try_wait`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
+ * write.
+ */
+enum dualsync_status dualsync_barrier_wait_timeout(const struct dualsync_barrier_t *barrier,
+                                                   uint64_t timeout_ns,
+                                                   size_t *index_out);
+
+/**
+ * Wakes current waiters with `DUALSYNC_BROKEN` and returns the barrier to
+ * an empty, unbroken state.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_barrier_reset(const struct dualsync_barrier_t *barrier);
+
+/**
+ * Breaks the barrier: current and later waiters get `DUALSYNC_BROKEN`
+ * until `dualsync_barrier_reset`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_barrier_abort(const struct dualsync_barrier_t *barrier);
+
+/**
+ * Writes the number of parties to `*out`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_barrier_parties(const struct dualsync_barrier_t *barrier,
+                                              size_t *out);
+
+/**
+ * Writes the number of waiters in the current round to `*out`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_barrier_n_waiting(const struct dualsync_barrier_t *barrier,
+                                                size_t *out);
+
+/**
+ * Writes whether the barrier is broken to `*out`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_barrier_is_broken(const struct dualsync_barrier_t *barrier,
+                                                bool *out);
 
 /**
  * Creates an event, not set. Returns NULL if allocation fails. Free it with

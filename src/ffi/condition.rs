@@ -10,7 +10,18 @@ use super::{Wait, boundary, boundary_or, dualsync_mutex_t, handle};
 use crate::{Condition, MutexGuard};
 
 /// An opaque condition handle.
+///
+/// Rust code that receives one from C can use it with the Rust API through
+/// [`condition()`](Self::condition) (for example a task waiting with the
+/// guard of a `dualsync_mutex_t`'s `mutex()`).
 pub struct dualsync_condition_t(Condition);
+
+impl dualsync_condition_t {
+    /// The Rust [`Condition`] behind this handle.
+    pub fn condition(&self) -> &Condition {
+        &self.0
+    }
+}
 
 /// Creates a condition. Returns NULL if allocation fails. Free it with
 /// `dualsync_condition_free`. It may be used with any mutex (even different

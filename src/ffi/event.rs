@@ -5,7 +5,18 @@ use super::{Wait, boundary, boundary_or, handle};
 use crate::Event;
 
 /// An opaque event handle.
+///
+/// Rust code that receives one from C can wait on it with the Rust API
+/// through [`event()`](Self::event) (for example `.await` in a task while C
+/// threads wait in `dualsync_event_wait`).
 pub struct dualsync_event_t(Event);
+
+impl dualsync_event_t {
+    /// The Rust [`Event`] behind this handle.
+    pub fn event(&self) -> &Event {
+        &self.0
+    }
+}
 
 /// Creates an event, not set. Returns NULL if allocation fails. Free it with
 /// `dualsync_event_free`.
