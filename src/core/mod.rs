@@ -6,16 +6,26 @@ pub(crate) mod driver;
 pub(crate) mod queue;
 pub(crate) mod sync;
 
+#[cfg(not(loom))]
 use std::sync::OnceLock;
+#[cfg(not(loom))]
 use std::time::Instant;
 
 /// Microseconds since the first call, wrapping every ~71 minutes: a compact
 /// timestamp for fairness bounds (compare with `wrapping_sub`).
 #[inline]
 pub(crate) fn now_micros() -> u32 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    Instant::now().saturating_duration_since(epoch).as_micros() as u32
+    // Loom replays executions and needs them deterministic: no wall clock.
+    #[cfg(loom)]
+    {
+        0
+    }
+    #[cfg(not(loom))]
+    {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        let epoch = *EPOCH.get_or_init(Instant::now);
+        Instant::now().saturating_duration_since(epoch).as_micros() as u32
+    }
 }
 
 /// Defines a `const fn` normally and a plain `fn` under loom, whose atomics

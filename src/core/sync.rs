@@ -21,7 +21,13 @@ pub(crate) fn spin_step(backoff: &crossbeam_utils::Backoff) {
     backoff.snooze();
     #[cfg(loom)]
     {
-        let _ = backoff;
+        // One step only, and mark the backoff completed: a loom `yield_now`
+        // never advances it, so a bounded spin (a thread waiter spinning
+        // before it queues) would otherwise never end and the queueing and
+        // parking paths would go unexplored.
+        while !backoff.is_completed() {
+            backoff.snooze();
+        }
         loom::thread::yield_now();
     }
 }
