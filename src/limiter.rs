@@ -208,27 +208,27 @@ impl std::error::Error for AlreadyBorrowed {}
 /// The error of [`CapacityLimiter::try_acquire`] and
 /// [`try_acquire_on_behalf_of`](CapacityLimiter::try_acquire_on_behalf_of).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryAcquireError {
+pub enum TryAcquireTokenError {
     /// No token is free right now (or others are queued for one).
     WouldBlock,
     /// The borrower already holds a token.
     AlreadyBorrowed(AlreadyBorrowed),
 }
 
-impl fmt::Display for TryAcquireError {
+impl fmt::Display for TryAcquireTokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TryAcquireError::WouldBlock => f.write_str("no token of the CapacityLimiter is free"),
-            TryAcquireError::AlreadyBorrowed(e) => fmt::Display::fmt(e, f),
+            TryAcquireTokenError::WouldBlock => f.write_str("no token of the CapacityLimiter is free"),
+            TryAcquireTokenError::AlreadyBorrowed(e) => fmt::Display::fmt(e, f),
         }
     }
 }
 
-impl std::error::Error for TryAcquireError {}
+impl std::error::Error for TryAcquireTokenError {}
 
-impl From<AlreadyBorrowed> for TryAcquireError {
+impl From<AlreadyBorrowed> for TryAcquireTokenError {
     fn from(e: AlreadyBorrowed) -> Self {
-        TryAcquireError::AlreadyBorrowed(e)
+        TryAcquireTokenError::AlreadyBorrowed(e)
     }
 }
 
@@ -426,7 +426,7 @@ impl CapacityLimiter {
     /// if one is free and nobody waits; never waits. Meant for threads: in a
     /// task use [`try_acquire_on_behalf_of`](Self::try_acquire_on_behalf_of).
     #[inline]
-    pub fn try_acquire(&self) -> Result<LimiterToken<'_>, TryAcquireError> {
+    pub fn try_acquire(&self) -> Result<LimiterToken<'_>, TryAcquireTokenError> {
         self.try_acquire_on_behalf_of(Borrower::current_thread())
     }
 
@@ -436,7 +436,7 @@ impl CapacityLimiter {
     pub fn try_acquire_on_behalf_of(
         &self,
         borrower: Borrower,
-    ) -> Result<LimiterToken<'_>, TryAcquireError> {
+    ) -> Result<LimiterToken<'_>, TryAcquireTokenError> {
         let mut l = self.locked();
         match self.take_locked(&mut l, borrower) {
             Some(Ok(())) => Ok(LimiterToken {
@@ -444,7 +444,7 @@ impl CapacityLimiter {
                 borrower,
             }),
             Some(Err(e)) => Err(e.into()),
-            None => Err(TryAcquireError::WouldBlock),
+            None => Err(TryAcquireTokenError::WouldBlock),
         }
     }
 

@@ -9,10 +9,18 @@
 
 use super::dualsync_status::{self, *};
 use super::{Wait, boundary, boundary_or, handle};
-use crate::{Borrower, CapacityLimiter, LimiterToken, TryAcquireError};
+use crate::{Borrower, CapacityLimiter, LimiterToken, TryAcquireTokenError};
 
 /// An opaque capacity limiter handle.
 pub struct dualsync_limiter_t(CapacityLimiter);
+
+impl dualsync_limiter_t {
+    /// The Rust limiter behind the handle (for Rust code sharing a handle
+    /// with C, and for tests).
+    pub fn limiter(&self) -> &CapacityLimiter {
+        &self.0
+    }
+}
 
 #[inline]
 fn borrower_of(b: usize) -> Borrower {
@@ -27,11 +35,11 @@ fn keep(token: LimiterToken<'_>) -> dualsync_status {
     DUALSYNC_OK
 }
 
-fn try_status(r: Result<LimiterToken<'_>, TryAcquireError>) -> dualsync_status {
+fn try_status(r: Result<LimiterToken<'_>, TryAcquireTokenError>) -> dualsync_status {
     match r {
         Ok(t) => keep(t),
-        Err(TryAcquireError::WouldBlock) => DUALSYNC_WOULD_BLOCK,
-        Err(TryAcquireError::AlreadyBorrowed(_)) => DUALSYNC_ALREADY_BORROWED,
+        Err(TryAcquireTokenError::WouldBlock) => DUALSYNC_WOULD_BLOCK,
+        Err(TryAcquireTokenError::AlreadyBorrowed(_)) => DUALSYNC_ALREADY_BORROWED,
     }
 }
 
