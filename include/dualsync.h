@@ -5,6 +5,7 @@
 
 /* Regenerate with `cargo build`; CI fails when this file is stale. */
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
