@@ -1,0 +1,427 @@
+//! `Barrier`: asyncio's `Barrier`, shared by threads and tasks.
+//!
+//! # State word
+//!
+//! ```text
+//!   63 .................................. 1      0
+//!  +---------------------------------------+--------+
+//!  |  waiting (arrivals still present)     | BROKEN |
+//!  +---------------------------------------+--------+
+//! ```
+//!
+//! The word is only written under the queue lock; it exists so that
+//! [`Barrier::n_waiting`] and [`Barrier::is_broken`] can read it without the
+//! lock. Every waiting arrival of the current generation is a node in the
+//! queue, in arrival order.
+//!
+//! # Generations and indices
+//!
+//! The arrival that brings the number of *present* waiters to `parties`
+//! completes the generation, under the queue lock and in one critical
+//! section: it unlinks every queued node, writes each one's index into its
+//! payload, completes it `PASSED`, and resets the count to zero. So there is
+//! no separate "draining" phase: the next arrival already belongs to the
+//! next generation.
+//!
+//! Indices are handed out by that completer, not at arrival: a waiter's index
+//! is *the number of earlier arrivals still present* when the generation
+//! completes; the completer (the last arrival) gets `parties - 1` and is the
+//! leader. Because a waiter that withdraws (cancelled, timed out) never
+//! received an index, no index is ever handed out twice in a generation, and
+//! every generation hands out exactly `0..parties`. (asyncio assigns the
+//! index at arrival, which a withdrawal would leave with a gap or a
+//! duplicate; dualsync chooses the rule that keeps both promises.)
+//!
+//! # Invariants
+//!
+//! 1. Outside the queue lock, `waiting` equals the queue length and is less
+//!    than `parties`; it is `0` while `BROKEN`.
+//! 2. A node's payload is written (its index) before it is completed
+//!    `PASSED`; the `Release` store of the outcome publishes it.
+//! 3. `BROKEN` is set only by [`Barrier::abort`] and cleared only by
+//!    [`Barrier::reset`].
+
+use core::fmt;
+use core::pin::Pin;
+use core::task::Poll;
+
+use crate::core::driver::{WaitCx, Waitable, impl_operation};
+use crate::core::queue::{IDLE, Node, QUEUED, QueueGuard, WaitQueue, WakeList};
+use crate::core::sync::{AtomicU32, AtomicUsize, Ordering};
+
+const BROKEN: usize = 1;
+const ONE: usize = 2;
+
+/// Node outcome: the generation completed; the index is in the payload.
+const PASSED: u32 = 3;
+/// Node outcome: the barrier was aborted or reset while waiting.
+const BROKEN_OUT: u32 = 4;
+
+/// The error of a wait on a broken barrier: [`Barrier::abort`] was called
+/// (before or during the wait), or [`Barrier::reset`] during the wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BrokenBarrier;
+
+impl fmt::Display for BrokenBarrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the barrier is broken")
+    }
+}
+
+impl std::error::Error for BrokenBarrier {}
+
+/// The error of [`Barrier::new`] with zero parties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ZeroParties;
+
+impl fmt::Display for ZeroParties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a barrier needs at least one party")
+    }
+}
+
+impl std::error::Error for ZeroParties {}
+
+/// Why [`Barrier::try_wait`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TryWaitError {
+    /// The barrier is broken.
+    Broken,
+    /// This arrival would not complete the generation, so it would wait;
+    /// nothing changed.
+    WouldBlock,
+}
+
+impl fmt::Display for TryWaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryWaitError::Broken => f.write_str("the barrier is broken"),
+            TryWaitError::WouldBlock => f.write_str("the barrier would wait"),
+        }
+    }
+}
+
+impl std::error::Error for TryWaitError {}
+
+/// What a successful [`Barrier::wait`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BarrierWaitResult {
+    index: usize,
+    is_leader: bool,
+}
+
+impl BarrierWaitResult {
+    /// This waiter's index in `0..parties` (asyncio's `wait()` result): the
+    /// number of earlier arrivals of the generation still present when it
+    /// completed. Unique within the generation.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// `true` for exactly one waiter per generation: the last arrival, whose
+    /// index is `parties - 1`.
+    pub fn is_leader(&self) -> bool {
+        self.is_leader
+    }
+}
+
+/// A reusable barrier that threads and async tasks share (asyncio's
+/// `Barrier`): `parties` waiters block in [`wait()`](Self::wait) until the
+/// last one arrives, then all go on together, and the barrier is ready for
+/// the next round.
+///
+/// * `wait()` returns an operation: `.await` it, or `.block()`,
+///   `.block_for(d)`, `.block_until(t)` on a thread; it gives a
+///   [`BarrierWaitResult`] (index in `0..parties`, leader flag) or
+///   [`BrokenBarrier`].
+/// * [`try_wait()`](Self::try_wait) passes only if this arrival completes
+///   the round; otherwise it fails without arriving.
+/// * [`abort()`](Self::abort) breaks the barrier for current and future
+///   waiters until [`reset()`](Self::reset); `reset()` wakes current
+///   waiters with `BrokenBarrier` and returns to an empty barrier.
+///
+/// **Cancel-safety**: a wait dropped (or timed out) before its round
+/// completes withdraws its arrival: the barrier is not broken, `n_waiting`
+/// drops by one, and it never receives an index (see the module docs). A
+/// wait dropped after its round completed changes nothing.
+///
+/// **Order**: a round completes when `parties` waiters are present; they are
+/// released together, indices in arrival order.
+///
+/// ```
+/// use dualsync::Barrier;
+/// use std::sync::Arc;
+///
+/// let b = Arc::new(Barrier::new(2).unwrap());
+/// let t = {
+///     let b = b.clone();
+///     std::thread::spawn(move || b.wait().block().unwrap()) // a thread
+/// };
+/// let r = futures::executor::block_on(b.wait()).unwrap(); // a task
+/// let rt = t.join().unwrap();
+/// assert_eq!(r.index() + rt.index(), 1);
+/// assert!(r.is_leader() != rt.is_leader());
+/// ```
+pub struct Barrier {
+    state: AtomicUsize,
+    parties: usize,
+    queue: WaitQueue<AtomicUsize>,
+}
+
+impl Barrier {
+    /// A barrier for `parties` waiters; `Err(ZeroParties)` for 0.
+    pub fn new(parties: usize) -> Result<Barrier, ZeroParties> {
+        if parties == 0 {
+            return Err(ZeroParties);
+        }
+        Ok(Barrier {
+            state: AtomicUsize::new(0),
+            parties,
+            queue: WaitQueue::new(),
+        })
+    }
+
+    /// Arrives and waits for the round to complete. Cancel-safe (a dropped
+    /// wait withdraws its arrival).
+    #[inline]
+    pub fn wait(&self) -> BarrierWait<'_> {
+        BarrierWait {
+            barrier: self,
+            node: Node::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Passes if this arrival completes the round (all the others are
+    /// waiting); otherwise `Err(WouldBlock)` without arriving, or
+    /// `Err(Broken)`.
+    pub fn try_wait(&self) -> Result<BarrierWaitResult, TryWaitError> {
+        let mut wakes = WakeList::new();
+        let mut q = self.queue.lock();
+        let s = self.state.load(Ordering::Relaxed);
+        if s & BROKEN != 0 {
+            return Err(TryWaitError::Broken);
+        }
+        if s / ONE + 1 < self.parties {
+            return Err(TryWaitError::WouldBlock);
+        }
+        let r = self.pass_locked(&mut q, &mut wakes);
+        drop(q);
+        wakes.wake_all();
+        Ok(r)
+    }
+
+    /// The number of waiters a round needs.
+    pub fn parties(&self) -> usize {
+        self.parties
+    }
+
+    /// Waiters present in the current round (a snapshot).
+    pub fn n_waiting(&self) -> usize {
+        self.state.load(Ordering::Relaxed) / ONE
+    }
+
+    /// Whether the barrier is broken ([`abort`](Self::abort) was called and
+    /// no [`reset`](Self::reset) since).
+    pub fn is_broken(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & BROKEN != 0
+    }
+
+    /// Returns to an empty, unbroken barrier; the current waiters wake with
+    /// [`BrokenBarrier`] (asyncio's `reset()`).
+    pub fn reset(&self) {
+        self.break_waiters(false);
+    }
+
+    /// Breaks the barrier: current waiters and every later `wait()` get
+    /// [`BrokenBarrier`] until [`reset`](Self::reset) (asyncio's `abort()`).
+    pub fn abort(&self) {
+        self.break_waiters(true);
+    }
+
+    fn break_waiters(&self, broken: bool) {
+        let mut wakes = WakeList::new();
+        let mut q = self.queue.lock();
+        while let Some(n) = q.front() {
+            let n: *const Node<AtomicUsize> = n;
+            // SAFETY: linked, valid under the queue lock; not used after
+            // `complete`.
+            let n = unsafe { &*n };
+            q.remove(n);
+            q.complete(n, BROKEN_OUT, &mut wakes);
+        }
+        self.state
+            .store(if broken { BROKEN } else { 0 }, Ordering::Release);
+        drop(q);
+        wakes.wake_all();
+    }
+
+    /// Under the queue lock, with `parties - 1` waiters queued: releases
+    /// them all with their indices; the caller is the leader.
+    fn pass_locked(
+        &self,
+        q: &mut QueueGuard<'_, AtomicUsize>,
+        wakes: &mut WakeList,
+    ) -> BarrierWaitResult {
+        let mut index = 0;
+        while let Some(n) = q.front() {
+            let n: *const Node<AtomicUsize> = n;
+            // SAFETY: linked, valid under the queue lock; not used after
+            // `complete`.
+            let n = unsafe { &*n };
+            q.remove(n);
+            n.data.store(index, Ordering::Relaxed);
+            index += 1;
+            q.complete(n, PASSED, wakes);
+        }
+        debug_assert_eq!(index, self.parties - 1);
+        self.state.store(0, Ordering::Release);
+        BarrierWaitResult {
+            index,
+            is_leader: true,
+        }
+    }
+
+    fn poll_wait_node(
+        &self,
+        node: &Node<AtomicUsize>,
+        cx: &mut WaitCx<'_, '_>,
+    ) -> Poll<Result<BarrierWaitResult, BrokenBarrier>> {
+        match node.state() {
+            IDLE => {
+                let notifier = cx.notifier(); // cloned before the queue lock
+                let mut wakes = WakeList::new();
+                let mut q = self.queue.lock();
+                let s = self.state.load(Ordering::Relaxed);
+                if s & BROKEN != 0 {
+                    return Poll::Ready(Err(BrokenBarrier));
+                }
+                if s / ONE + 1 >= self.parties {
+                    let r = self.pass_locked(&mut q, &mut wakes);
+                    drop(q);
+                    drop(notifier);
+                    wakes.wake_all();
+                    return Poll::Ready(Ok(r));
+                }
+                q.push_back(node, notifier);
+                self.state.store(s + ONE, Ordering::Relaxed);
+                Poll::Pending
+            }
+            QUEUED => self.poll_queued(node, cx),
+            PASSED => {
+                node.set_unlinked_state(IDLE);
+                Poll::Ready(Ok(BarrierWaitResult {
+                    index: node.data.load(Ordering::Relaxed),
+                    is_leader: false,
+                }))
+            }
+            _ => {
+                debug_assert_eq!(node.state(), BROKEN_OUT);
+                node.set_unlinked_state(IDLE);
+                Poll::Ready(Err(BrokenBarrier))
+            }
+        }
+    }
+
+    #[cold]
+    fn poll_queued(
+        &self,
+        node: &Node<AtomicUsize>,
+        cx: &mut WaitCx<'_, '_>,
+    ) -> Poll<Result<BarrierWaitResult, BrokenBarrier>> {
+        let Some(w) = cx.waker() else {
+            return Poll::Pending;
+        };
+        {
+            let q = self.queue.lock();
+            if node.state() == QUEUED && q.waker_will_wake(node, w) {
+                return Poll::Pending;
+            }
+        }
+        let new = w.clone();
+        let old = self.queue.lock().replace_waker(node, new);
+        match old {
+            Ok(old) => {
+                drop(old);
+                Poll::Pending
+            }
+            Err(new) => {
+                drop(new);
+                self.poll_wait_node(node, cx)
+            }
+        }
+    }
+
+    /// A dropped wait: withdraws a queued arrival.
+    fn cancel(&self, node: &Node<AtomicUsize>) {
+        match node.state() {
+            IDLE => {}
+            QUEUED => {
+                let mut wakes = WakeList::new();
+                let mut q = self.queue.lock();
+                if node.state() == QUEUED {
+                    q.remove(node);
+                    q.set_idle(node, &mut wakes);
+                    let s = self.state.load(Ordering::Relaxed);
+                    self.state.store(s - ONE, Ordering::Relaxed);
+                    return;
+                }
+                drop(q);
+                node.set_unlinked_state(IDLE);
+            }
+            // The round passed (or broke) with it: nothing to give back.
+            _ => node.set_unlinked_state(IDLE),
+        }
+    }
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.state.load(Ordering::Relaxed);
+        let mut d = f.debug_struct("Barrier");
+        d.field("parties", &self.parties)
+            .field("waiting", &(s / ONE));
+        if s & BROKEN != 0 {
+            d.field("broken", &true);
+        }
+        d.finish()
+    }
+}
+
+/// The operation returned by [`Barrier::wait`]: `.await` it, or `.block()`,
+/// `.block_for(d)`, `.block_until(t)`. Dropping it before the round
+/// completes withdraws the arrival.
+#[must_use = "an operation does nothing until awaited or blocked on"]
+pub struct BarrierWait<'a> {
+    barrier: &'a Barrier,
+    node: Node<AtomicUsize>,
+}
+
+impl Waitable for BarrierWait<'_> {
+    type Output = Result<BarrierWaitResult, BrokenBarrier>;
+
+    #[inline]
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
+        let this = self.into_ref().get_ref();
+        this.barrier.poll_wait_node(&this.node, cx)
+    }
+
+    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
+        self.get_ref().node.state_word()
+    }
+}
+
+impl Drop for BarrierWait<'_> {
+    fn drop(&mut self) {
+        self.barrier.cancel(&self.node);
+    }
+}
+
+impl_operation!(impl['a] BarrierWait<'a> => Result<BarrierWaitResult, BrokenBarrier>);
+
+impl fmt::Debug for BarrierWait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BarrierWait")
+            .field("state", &self.node.state())
+            .finish()
+    }
+}

@@ -1,0 +1,222 @@
+//! `dualsync_barrier_t`: a reusable `Barrier` (asyncio's `Barrier`).
+//!
+//! A wait's index is in `0..parties`; the waiter with index `parties - 1`
+//! is the round's leader (the last arrival). A `_timeout` wait that runs out
+//! withdraws its arrival without breaking the barrier.
+
+use super::dualsync_status::{self, *};
+use super::{Wait, boundary, boundary_or, handle};
+use crate::{Barrier, BrokenBarrier, TryWaitError};
+
+/// An opaque barrier handle.
+pub struct dualsync_barrier_t(Barrier);
+
+fn wait(b: &dualsync_barrier_t, timeout_ns: u64, index_out: *mut usize) -> dualsync_status {
+    if index_out.is_null() {
+        return DUALSYNC_INVALID_ARGUMENT;
+    }
+    let r = match Wait::from_ns(timeout_ns) {
+        Wait::Try => match b.0.try_wait() {
+            Ok(r) => Ok(Ok(r)),
+            Err(TryWaitError::Broken) => Ok(Err(BrokenBarrier)),
+            Err(TryWaitError::WouldBlock) => return DUALSYNC_WOULD_BLOCK,
+        },
+        Wait::Forever => Ok(b.0.wait().block()),
+        Wait::Until(t) => b.0.wait().block_until(t),
+    };
+    match r {
+        Ok(Ok(r)) => {
+            // SAFETY: checked non-NULL; valid for a write per the contract.
+            unsafe { index_out.write(r.index()) };
+            DUALSYNC_OK
+        }
+        Ok(Err(BrokenBarrier)) => DUALSYNC_BROKEN,
+        Err(_) => DUALSYNC_TIMED_OUT,
+    }
+}
+
+/// Creates a barrier for `parties` waiters. Returns NULL if `parties` is 0
+/// or allocation fails. Free it with `dualsync_barrier_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dualsync_barrier_new(parties: usize) -> *mut dualsync_barrier_t {
+    boundary_or(core::ptr::null_mut(), || match Barrier::new(parties) {
+        Ok(b) => Box::into_raw(Box::new(dualsync_barrier_t(b))),
+        Err(_) => core::ptr::null_mut(),
+    })
+}
+
+/// Frees a barrier. `NULL` does nothing (`DUALSYNC_OK`). A barrier that
+/// threads wait on is not freed: `DUALSYNC_BUSY`.
+///
+/// # Safety
+///
+/// `barrier` is NULL or came from `dualsync_barrier_new` and was not freed;
+/// no thread uses it during or after this call (other than waiters this
+/// call reports as BUSY).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_free(
+    barrier: *mut dualsync_barrier_t,
+) -> dualsync_status {
+    if barrier.is_null() {
+        return DUALSYNC_OK;
+    }
+    boundary(|| {
+        // SAFETY: non-NULL and from `dualsync_barrier_new` (caller's contract).
+        let b = unsafe { &*barrier };
+        if b.0.n_waiting() > 0 {
+            return DUALSYNC_BUSY;
+        }
+        // SAFETY: as above, and nobody else uses it any more.
+        drop(unsafe { Box::from_raw(barrier) });
+        DUALSYNC_OK
+    })
+}
+
+/// Arrives and waits for the round to complete; writes this waiter's index
+/// (`0..parties`) to `*index_out`. `DUALSYNC_BROKEN` if the barrier is
+/// aborted, or reset while waiting.
+///
+/// # Safety
+///
+/// `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_wait(
+    barrier: *const dualsync_barrier_t,
+    index_out: *mut usize,
+) -> dualsync_status {
+    boundary(|| {
+        wait(
+            handle!(barrier),
+            super::DUALSYNC_TIMEOUT_INFINITE,
+            index_out,
+        )
+    })
+}
+
+/// Passes only if this arrival completes the round, else
+/// `DUALSYNC_WOULD_BLOCK` without arriving.
+///
+/// # Safety
+///
+/// `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_try_wait(
+    barrier: *const dualsync_barrier_t,
+    index_out: *mut usize,
+) -> dualsync_status {
+    boundary(|| wait(handle!(barrier), 0, index_out))
+}
+
+/// Like `dualsync_barrier_wait`, giving up after `timeout_ns`
+/// (`DUALSYNC_TIMED_OUT`, the arrival withdrawn; `0` is
+/// `dualsync_barrier_try_wait`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+///
+/// # Safety
+///
+/// `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
+/// write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_wait_timeout(
+    barrier: *const dualsync_barrier_t,
+    timeout_ns: u64,
+    index_out: *mut usize,
+) -> dualsync_status {
+    boundary(|| wait(handle!(barrier), timeout_ns, index_out))
+}
+
+/// Wakes current waiters with `DUALSYNC_BROKEN` and returns the barrier to
+/// an empty, unbroken state.
+///
+/// # Safety
+///
+/// `barrier` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_reset(
+    barrier: *const dualsync_barrier_t,
+) -> dualsync_status {
+    boundary(|| {
+        handle!(barrier).0.reset();
+        DUALSYNC_OK
+    })
+}
+
+/// Breaks the barrier: current and later waiters get `DUALSYNC_BROKEN`
+/// until `dualsync_barrier_reset`.
+///
+/// # Safety
+///
+/// `barrier` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_abort(
+    barrier: *const dualsync_barrier_t,
+) -> dualsync_status {
+    boundary(|| {
+        handle!(barrier).0.abort();
+        DUALSYNC_OK
+    })
+}
+
+/// Writes the number of parties to `*out`.
+///
+/// # Safety
+///
+/// `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_parties(
+    barrier: *const dualsync_barrier_t,
+    out: *mut usize,
+) -> dualsync_status {
+    boundary(|| {
+        let b = handle!(barrier);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(b.0.parties()) };
+        DUALSYNC_OK
+    })
+}
+
+/// Writes the number of waiters in the current round to `*out`.
+///
+/// # Safety
+///
+/// `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_n_waiting(
+    barrier: *const dualsync_barrier_t,
+    out: *mut usize,
+) -> dualsync_status {
+    boundary(|| {
+        let b = handle!(barrier);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(b.0.n_waiting()) };
+        DUALSYNC_OK
+    })
+}
+
+/// Writes whether the barrier is broken to `*out`.
+///
+/// # Safety
+///
+/// `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_is_broken(
+    barrier: *const dualsync_barrier_t,
+    out: *mut bool,
+) -> dualsync_status {
+    boundary(|| {
+        let b = handle!(barrier);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(b.0.is_broken()) };
+        DUALSYNC_OK
+    })
+}
