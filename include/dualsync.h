@@ -15,6 +15,21 @@
 #define DUALSYNC_TIMEOUT_INFINITE UINT64_MAX
 
 /**
+ * `order` argument of `dualsync_queue_new`: first in, first out.
+ */
+#define DUALSYNC_QUEUE_FIFO 0
+
+/**
+ * `order` argument of `dualsync_queue_new`: last in, first out.
+ */
+#define DUALSYNC_QUEUE_LIFO 1
+
+/**
+ * `order` argument of `dualsync_queue_new`: smallest priority first.
+ */
+#define DUALSYNC_QUEUE_PRIORITY 2
+
+/**
  * The result of every fallible C call.
  */
 typedef enum dualsync_status {
@@ -118,6 +133,11 @@ typedef struct dualsync_limiter_t dualsync_limiter_t;
 typedef struct dualsync_mutex_t dualsync_mutex_t;
 
 /**
+ * An opaque queue handle.
+ */
+typedef struct dualsync_queue_t dualsync_queue_t;
+
+/**
  * An opaque resource guard handle.
  */
 typedef struct dualsync_resource_guard_t dualsync_resource_guard_t;
@@ -205,6 +225,152 @@ enum dualsync_status dualsync_mutex_unlock(const struct dualsync_mutex_t *mutex)
  * `mutex` is NULL or a live handle; `out` is NULL or valid for a write.
  */
 enum dualsync_status dualsync_mutex_is_locked(const struct dualsync_mutex_t *mutex, bool *out);
+
+/**
+ * Creates a queue holding at most `capacity` items (`0` = unbounded) in
+ * `order` (`DUALSYNC_QUEUE_FIFO`, `_LIFO` or `_PRIORITY`). Returns NULL for
+ * an unknown order or if allocation fails. Free it with
+ * `dualsync_queue_free`.
+ */
+struct dualsync_queue_t *dualsync_queue_new(size_t capacity, uint32_t order);
+
+/**
+ * Frees a queue. `NULL` does nothing (`DUALSYNC_OK`). A queue that threads
+ * wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`. Items left
+ * in it are not touched: they are the caller's.
+ *
+ * # Safety
+ *
+ * `queue` is NULL or came from `dualsync_queue_new` and was not freed; no
+ * thread starts using it during or after this call.
+ */
+enum dualsync_status dualsync_queue_free(struct dualsync_queue_t *queue);
+
+/**
+ * Puts `item`, waiting while the queue is full. `priority` orders a
+ * priority queue (smallest first) and is ignored by FIFO and LIFO queues.
+ * `DUALSYNC_SHUT_DOWN` once the queue is shut down (also for a put blocked
+ * when that happens); the item was then not enqueued.
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_queue_put(const struct dualsync_queue_t *queue,
+                                        void *item,
+                                        uint64_t priority);
+
+/**
+ * Puts `item` if there is room now: else `DUALSYNC_FULL` (or
+ * `DUALSYNC_SHUT_DOWN`).
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_queue_try_put(const struct dualsync_queue_t *queue,
+                                            void *item,
+                                            uint64_t priority);
+
+/**
+ * Puts `item`, waiting at most `timeout_ns`: `DUALSYNC_TIMED_OUT` when the
+ * time runs out (the item was not enqueued; `0` tries once and gives
+ * `DUALSYNC_FULL`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_queue_put_timeout(const struct dualsync_queue_t *queue,
+                                                void *item,
+                                                uint64_t priority,
+                                                uint64_t timeout_ns);
+
+/**
+ * Takes the next item into `*out`, waiting while the queue is empty.
+ * After `shutdown(false)` the remaining items are still handed out; then,
+ * or after `shutdown(true)`, `DUALSYNC_SHUT_DOWN`.
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_queue_get(const struct dualsync_queue_t *queue, void **out);
+
+/**
+ * Takes the next item into `*out` if there is one: else `DUALSYNC_EMPTY`
+ * (or `DUALSYNC_SHUT_DOWN` once shut down and empty).
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_queue_try_get(const struct dualsync_queue_t *queue, void **out);
+
+/**
+ * Takes the next item into `*out`, waiting at most `timeout_ns`
+ * (`DUALSYNC_TIMED_OUT`; `0` tries once and gives `DUALSYNC_EMPTY`).
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_queue_get_timeout(const struct dualsync_queue_t *queue,
+                                                void **out,
+                                                uint64_t timeout_ns);
+
+/**
+ * Marks one taken item as processed. `DUALSYNC_OVER_RELEASE` (nothing
+ * changes) when called more times than items were put.
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_queue_task_done(const struct dualsync_queue_t *queue);
+
+/**
+ * Waits until every item put has been marked done (or discarded by an
+ * immediate shutdown).
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_queue_join(const struct dualsync_queue_t *queue);
+
+/**
+ * `dualsync_queue_join` waiting at most `timeout_ns` (`DUALSYNC_TIMED_OUT`;
+ * `0` checks once and gives `DUALSYNC_WOULD_BLOCK`).
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_queue_join_timeout(const struct dualsync_queue_t *queue,
+                                                 uint64_t timeout_ns);
+
+/**
+ * Shuts the queue down: puts fail with `DUALSYNC_SHUT_DOWN` and blocked
+ * putters wake with it; with `immediate` false getters drain what is left,
+ * with `immediate` true the remaining items are discarded (not freed: they
+ * are the caller's pointers; they count as done for `join`) and blocked
+ * getters wake with `DUALSYNC_SHUT_DOWN`.
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_queue_shutdown(const struct dualsync_queue_t *queue, bool immediate);
+
+/**
+ * Writes the number of items in the queue to `*out`.
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_queue_len(const struct dualsync_queue_t *queue, size_t *out);
 
 /**
  * Creates a limiter with `total_tokens` tokens (at least 1). Returns NULL

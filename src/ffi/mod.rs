@@ -18,14 +18,20 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 mod mutex;
+mod queue;
 mod limiter;
 mod resource_guard;
+mod semaphore;
+mod barrier;
 mod event;
 mod condition;
 
 pub use mutex::*;
+pub use queue::*;
 pub use limiter::*;
 pub use resource_guard::*;
+pub use semaphore::*;
+pub use barrier::*;
 pub use event::*;
 pub use condition::*;
 

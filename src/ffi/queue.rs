@@ -1,0 +1,379 @@
+//! `dualsync_queue_t`: a [`Queue`](crate::Queue) of `void *` items, FIFO,
+//! LIFO or priority (a `uint64_t` per item, smallest first, equal priorities
+//! in put order), bounded or unbounded, with `task_done` / `join` and
+//! `shutdown`.
+//!
+//! Items are opaque pointers: the queue never dereferences or frees them.
+//! Items still in a queue when it is freed (or discarded by
+//! `shutdown(immediate)`) remain the C caller's to own and free.
+//!
+//! Statuses: `FULL` (`try_put`, or `put_timeout` with 0), `EMPTY`
+//! (`try_get`, or `get_timeout` with 0), `TIMED_OUT`, `SHUT_DOWN`,
+//! `WOULD_BLOCK` (`join_timeout` with 0 while items are unfinished),
+//! `OVER_RELEASE` (`task_done` called more times than items were put),
+//! `INVALID_ARGUMENT` (NULL handle or out pointer, unknown order),
+//! `BUSY` (`free` while threads wait on the queue).
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use super::dualsync_status::{self, *};
+use super::{Wait, boundary, boundary_or, handle};
+use crate::{GetError, Lifo, Priority, PutError, PutTimeoutError, Queue, TryGetError, TryPutError};
+
+/// `order` argument of `dualsync_queue_new`: first in, first out.
+pub const DUALSYNC_QUEUE_FIFO: u32 = 0;
+/// `order` argument of `dualsync_queue_new`: last in, first out.
+pub const DUALSYNC_QUEUE_LIFO: u32 = 1;
+/// `order` argument of `dualsync_queue_new`: smallest priority first.
+pub const DUALSYNC_QUEUE_PRIORITY: u32 = 2;
+
+/// A priority item: ordered by priority, then by put order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct PItem {
+    prio: u64,
+    seq: u64,
+    ptr: usize,
+}
+
+enum Inner {
+    Fifo(Queue<usize>),
+    Lifo(Queue<usize, Lifo>),
+    Prio(Queue<PItem, Priority>, AtomicU64),
+}
+
+/// An opaque queue handle.
+pub struct dualsync_queue_t(Inner);
+
+/// Runs `$body` with `$q` bound to the typed queue and `$wrap`/`$unwrap`
+/// converting between `void *` (+ priority) and the stored item.
+macro_rules! with_queue {
+    ($h:expr, |$q:ident, $wrap:ident, $unwrap:ident| $body:expr) => {
+        match &$h.0 {
+            Inner::Fifo($q) => {
+                let $wrap = |p: *mut c_void, _prio: u64| p as usize;
+                let $unwrap = |x: usize| x as *mut c_void;
+                $body
+            }
+            Inner::Lifo($q) => {
+                let $wrap = |p: *mut c_void, _prio: u64| p as usize;
+                let $unwrap = |x: usize| x as *mut c_void;
+                $body
+            }
+            Inner::Prio($q, seq) => {
+                let $wrap = |p: *mut c_void, prio: u64| PItem {
+                    prio,
+                    seq: seq.fetch_add(1, Ordering::Relaxed),
+                    ptr: p as usize,
+                };
+                let $unwrap = |x: PItem| x.ptr as *mut c_void;
+                $body
+            }
+        }
+    };
+}
+
+/// Creates a queue holding at most `capacity` items (`0` = unbounded) in
+/// `order` (`DUALSYNC_QUEUE_FIFO`, `_LIFO` or `_PRIORITY`). Returns NULL for
+/// an unknown order or if allocation fails. Free it with
+/// `dualsync_queue_free`.
+#[unsafe(no_mangle)]
+pub extern "C" fn dualsync_queue_new(capacity: usize, order: u32) -> *mut dualsync_queue_t {
+    boundary_or(core::ptr::null_mut(), || {
+        let cap = (capacity != 0).then_some(capacity);
+        let inner = match order {
+            DUALSYNC_QUEUE_FIFO => Inner::Fifo(Queue::with_capacity(cap)),
+            DUALSYNC_QUEUE_LIFO => Inner::Lifo(Queue::with_capacity(cap)),
+            DUALSYNC_QUEUE_PRIORITY => Inner::Prio(Queue::with_capacity(cap), AtomicU64::new(0)),
+            _ => return core::ptr::null_mut(),
+        };
+        Box::into_raw(Box::new(dualsync_queue_t(inner)))
+    })
+}
+
+/// Frees a queue. `NULL` does nothing (`DUALSYNC_OK`). A queue that threads
+/// wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`. Items left
+/// in it are not touched: they are the caller's.
+///
+/// # Safety
+///
+/// `queue` is NULL or came from `dualsync_queue_new` and was not freed; no
+/// thread starts using it during or after this call.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_free(queue: *mut dualsync_queue_t) -> dualsync_status {
+    if queue.is_null() {
+        return DUALSYNC_OK;
+    }
+    boundary(|| {
+        // SAFETY: non-NULL and live (caller's contract).
+        let h = unsafe { &*queue };
+        let busy = with_queue!(h, |q, _w, _u| {
+            let s = q.statistics();
+            s.getters_waiting + s.putters_waiting + s.joiners_waiting > 0
+        });
+        if busy {
+            return DUALSYNC_BUSY;
+        }
+        // SAFETY: as above, and nobody else uses it any more.
+        drop(unsafe { Box::from_raw(queue) });
+        DUALSYNC_OK
+    })
+}
+
+fn put_wait(h: &dualsync_queue_t, item: *mut c_void, priority: u64, wait: Wait) -> dualsync_status {
+    with_queue!(h, |q, wrap, _u| {
+        let it = wrap(item, priority);
+        let deadline: Option<Instant> = match wait {
+            Wait::Try => {
+                return match q.try_put(it) {
+                    Ok(()) => DUALSYNC_OK,
+                    Err(TryPutError::Full(_)) => DUALSYNC_FULL,
+                    Err(TryPutError::ShutDown(_)) => DUALSYNC_SHUT_DOWN,
+                };
+            }
+            Wait::Forever => None,
+            Wait::Until(t) => Some(t),
+        };
+        match deadline {
+            None => match q.put(it).block() {
+                Ok(()) => DUALSYNC_OK,
+                Err(PutError::ShutDown(_)) => DUALSYNC_SHUT_DOWN,
+            },
+            Some(t) => match q.put(it).block_until(t) {
+                Ok(()) => DUALSYNC_OK,
+                Err(PutTimeoutError::Timeout(_)) => DUALSYNC_TIMED_OUT,
+                Err(PutTimeoutError::ShutDown(_)) => DUALSYNC_SHUT_DOWN,
+            },
+        }
+    })
+}
+
+/// Puts `item`, waiting while the queue is full. `priority` orders a
+/// priority queue (smallest first) and is ignored by FIFO and LIFO queues.
+/// `DUALSYNC_SHUT_DOWN` once the queue is shut down (also for a put blocked
+/// when that happens); the item was then not enqueued.
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_put(
+    queue: *const dualsync_queue_t,
+    item: *mut c_void,
+    priority: u64,
+) -> dualsync_status {
+    boundary(|| put_wait(handle!(queue), item, priority, Wait::Forever))
+}
+
+/// Puts `item` if there is room now: else `DUALSYNC_FULL` (or
+/// `DUALSYNC_SHUT_DOWN`).
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_try_put(
+    queue: *const dualsync_queue_t,
+    item: *mut c_void,
+    priority: u64,
+) -> dualsync_status {
+    boundary(|| put_wait(handle!(queue), item, priority, Wait::Try))
+}
+
+/// Puts `item`, waiting at most `timeout_ns`: `DUALSYNC_TIMED_OUT` when the
+/// time runs out (the item was not enqueued; `0` tries once and gives
+/// `DUALSYNC_FULL`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_put_timeout(
+    queue: *const dualsync_queue_t,
+    item: *mut c_void,
+    priority: u64,
+    timeout_ns: u64,
+) -> dualsync_status {
+    boundary(|| put_wait(handle!(queue), item, priority, Wait::from_ns(timeout_ns)))
+}
+
+fn get_wait(h: &dualsync_queue_t, out: *mut *mut c_void, wait: Wait) -> dualsync_status {
+    if out.is_null() {
+        return DUALSYNC_INVALID_ARGUMENT;
+    }
+    let r: Result<*mut c_void, dualsync_status> = with_queue!(h, |q, _w, unwrap| {
+        match wait {
+            Wait::Try => q.try_get().map(unwrap).map_err(|e| match e {
+                TryGetError::Empty => DUALSYNC_EMPTY,
+                TryGetError::ShutDown => DUALSYNC_SHUT_DOWN,
+            }),
+            Wait::Forever => q
+                .get()
+                .block()
+                .map(unwrap)
+                .map_err(|GetError::ShutDown| DUALSYNC_SHUT_DOWN),
+            Wait::Until(t) => match q.get().block_until(t) {
+                Ok(Ok(x)) => Ok(unwrap(x)),
+                Ok(Err(GetError::ShutDown)) => Err(DUALSYNC_SHUT_DOWN),
+                Err(_) => Err(DUALSYNC_TIMED_OUT),
+            },
+        }
+    });
+    match r {
+        Ok(p) => {
+            // SAFETY: checked non-NULL; valid for a write per the contract.
+            unsafe { out.write(p) };
+            DUALSYNC_OK
+        }
+        Err(s) => s,
+    }
+}
+
+/// Takes the next item into `*out`, waiting while the queue is empty.
+/// After `shutdown(false)` the remaining items are still handed out; then,
+/// or after `shutdown(true)`, `DUALSYNC_SHUT_DOWN`.
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_get(
+    queue: *const dualsync_queue_t,
+    out: *mut *mut c_void,
+) -> dualsync_status {
+    boundary(|| get_wait(handle!(queue), out, Wait::Forever))
+}
+
+/// Takes the next item into `*out` if there is one: else `DUALSYNC_EMPTY`
+/// (or `DUALSYNC_SHUT_DOWN` once shut down and empty).
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_try_get(
+    queue: *const dualsync_queue_t,
+    out: *mut *mut c_void,
+) -> dualsync_status {
+    boundary(|| get_wait(handle!(queue), out, Wait::Try))
+}
+
+/// Takes the next item into `*out`, waiting at most `timeout_ns`
+/// (`DUALSYNC_TIMED_OUT`; `0` tries once and gives `DUALSYNC_EMPTY`).
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_get_timeout(
+    queue: *const dualsync_queue_t,
+    out: *mut *mut c_void,
+    timeout_ns: u64,
+) -> dualsync_status {
+    boundary(|| get_wait(handle!(queue), out, Wait::from_ns(timeout_ns)))
+}
+
+/// Marks one taken item as processed. `DUALSYNC_OVER_RELEASE` (nothing
+/// changes) when called more times than items were put.
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_task_done(
+    queue: *const dualsync_queue_t,
+) -> dualsync_status {
+    boundary(|| {
+        let h = handle!(queue);
+        match with_queue!(h, |q, _w, _u| q.task_done()) {
+            Ok(()) => DUALSYNC_OK,
+            Err(_) => DUALSYNC_OVER_RELEASE,
+        }
+    })
+}
+
+fn join_wait(h: &dualsync_queue_t, wait: Wait) -> dualsync_status {
+    with_queue!(h, |q, _w, _u| match wait {
+        Wait::Forever => {
+            q.join().block();
+            DUALSYNC_OK
+        }
+        Wait::Try => match q.statistics().unfinished_tasks {
+            0 => DUALSYNC_OK,
+            _ => DUALSYNC_WOULD_BLOCK,
+        },
+        Wait::Until(t) => match q.join().block_until(t) {
+            Ok(()) => DUALSYNC_OK,
+            Err(_) => DUALSYNC_TIMED_OUT,
+        },
+    })
+}
+
+/// Waits until every item put has been marked done (or discarded by an
+/// immediate shutdown).
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_join(queue: *const dualsync_queue_t) -> dualsync_status {
+    boundary(|| join_wait(handle!(queue), Wait::Forever))
+}
+
+/// `dualsync_queue_join` waiting at most `timeout_ns` (`DUALSYNC_TIMED_OUT`;
+/// `0` checks once and gives `DUALSYNC_WOULD_BLOCK`).
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_join_timeout(
+    queue: *const dualsync_queue_t,
+    timeout_ns: u64,
+) -> dualsync_status {
+    boundary(|| join_wait(handle!(queue), Wait::from_ns(timeout_ns)))
+}
+
+/// Shuts the queue down: puts fail with `DUALSYNC_SHUT_DOWN` and blocked
+/// putters wake with it; with `immediate` false getters drain what is left,
+/// with `immediate` true the remaining items are discarded (not freed: they
+/// are the caller's pointers; they count as done for `join`) and blocked
+/// getters wake with `DUALSYNC_SHUT_DOWN`.
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_shutdown(
+    queue: *const dualsync_queue_t,
+    immediate: bool,
+) -> dualsync_status {
+    boundary(|| {
+        let h = handle!(queue);
+        with_queue!(h, |q, _w, _u| q.shutdown(immediate));
+        DUALSYNC_OK
+    })
+}
+
+/// Writes the number of items in the queue to `*out`.
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_len(
+    queue: *const dualsync_queue_t,
+    out: *mut usize,
+) -> dualsync_status {
+    boundary(|| {
+        let h = handle!(queue);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let n = with_queue!(h, |q, _w, _u| q.len());
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(n) };
+        DUALSYNC_OK
+    })
+}
