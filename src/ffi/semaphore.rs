@@ -260,3 +260,25 @@ pub unsafe extern "C" fn dualsync_semaphore_is_closed(
         DUALSYNC_OK
     })
 }
+
+/// Writes the number of threads (and Rust tasks) waiting for permits to
+/// `*out`.
+///
+/// # Safety
+///
+/// `sem` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_semaphore_n_waiting(
+    sem: *const dualsync_semaphore_t,
+    out: *mut usize,
+) -> dualsync_status {
+    boundary(|| {
+        let s = handle!(sem);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(s.sem.statistics().tasks_waiting) };
+        DUALSYNC_OK
+    })
+}

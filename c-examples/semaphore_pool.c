@@ -1,0 +1,210 @@
+/*
+ * semaphore_pool.c: pthreads sharing one dualsync_semaphore_t that guards a
+ * pool of 3 connections.
+ *
+ * 1. Six threads each take a connection 2000 times (blocking acquire,
+ *    acquire_timeout INFINITE, try_acquire spinning, acquire_many(1) and
+ *    acquire_many_timeout with a long timeout); a plain counter under a
+ *    pthread mutex tracks how many hold one at a time and never exceeds 3.
+ * 2. FIFO head-of-line: with 1 permit free and a thread waiting for 2,
+ *    try_acquire gives WOULD_BLOCK (nobody overtakes the head);
+ *    acquire_timeout(20 ms) times out, and the waiter is then served.
+ * 3. Bounded: releasing above the initial value is OVER_RELEASE and changes
+ *    nothing; an unbounded semaphore near SIZE_MAX >> 2 gives OVERFLOW.
+ * 4. Close: a waiting thread gets CLOSED, and so does every later acquire.
+ * 5. Misuse: NULL handles / out pointers and 0 permits are
+ *    INVALID_ARGUMENT; free(NULL) is OK; freeing with a waiter is BUSY.
+ *
+ * Output is deterministic; exit status 0 on success, 1 on any surprise.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "dualsync.h"
+
+#define POOL 3
+#define THREADS 6
+#define ROUNDS 2000
+
+static int failures = 0;
+
+static void expect(const char *what, dualsync_status got, dualsync_status want) {
+    printf("%s: %s\n", what, dualsync_status_str(got));
+    if (got != want) {
+        printf("  ^ expected %s\n", dualsync_status_str(want));
+        failures++;
+    }
+}
+
+static void check(dualsync_status got, const char *what) {
+    if (got != DUALSYNC_OK) {
+        fprintf(stderr, "%s failed: %s\n", what, dualsync_status_str(got));
+        exit(1);
+    }
+}
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static pthread_mutex_t in_use_lock = PTHREAD_MUTEX_INITIALIZER;
+static int in_use = 0, max_in_use = 0;
+static long total = 0;
+
+struct worker {
+    dualsync_semaphore_t *sem;
+    int style;
+};
+
+static void *worker_main(void *arg) {
+    struct worker *w = arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        switch (w->style % 5) {
+        case 0:
+            check(dualsync_semaphore_acquire(w->sem), "acquire");
+            break;
+        case 1:
+            check(dualsync_semaphore_acquire_timeout(w->sem, DUALSYNC_TIMEOUT_INFINITE), "acquire_timeout");
+            break;
+        case 2: {
+            dualsync_status s;
+            while ((s = dualsync_semaphore_try_acquire(w->sem)) == DUALSYNC_WOULD_BLOCK)
+                sched_yield();
+            check(s, "try_acquire");
+            break;
+        }
+        case 3:
+            check(dualsync_semaphore_acquire_many(w->sem, 1), "acquire_many");
+            break;
+        default:
+            check(dualsync_semaphore_acquire_many_timeout(w->sem, 1, 60ull * 1000 * 1000 * 1000),
+                  "acquire_many_timeout");
+            break;
+        }
+        pthread_mutex_lock(&in_use_lock);
+        in_use++;
+        if (in_use > max_in_use)
+            max_in_use = in_use;
+        total++;
+        pthread_mutex_unlock(&in_use_lock);
+        sched_yield();
+        pthread_mutex_lock(&in_use_lock);
+        in_use--;
+        pthread_mutex_unlock(&in_use_lock);
+        check(dualsync_semaphore_release(w->sem, 1), "release");
+    }
+    return NULL;
+}
+
+static void *want_two(void *arg) {
+    dualsync_semaphore_t *sem = arg;
+    dualsync_status s = dualsync_semaphore_acquire_many(sem, 2);
+    if (s == DUALSYNC_OK)
+        s = dualsync_semaphore_release(sem, 2);
+    return (void *)(intptr_t)s;
+}
+
+static void *want_one(void *arg) {
+    dualsync_semaphore_t *sem = arg;
+    return (void *)(intptr_t)dualsync_semaphore_acquire(sem);
+}
+
+/* Waits until `want` threads are queued on the semaphore. */
+static void until_waiting(dualsync_semaphore_t *sem, size_t want) {
+    size_t n = 0;
+    for (;;) {
+        check(dualsync_semaphore_n_waiting(sem, &n), "n_waiting");
+        if (n == want)
+            return;
+        sleep_ms(1);
+    }
+}
+
+static size_t available(dualsync_semaphore_t *sem) {
+    size_t n = 0;
+    check(dualsync_semaphore_available(sem, &n), "available");
+    return n;
+}
+
+int main(void) {
+    /* 1. the pool */
+    dualsync_semaphore_t *sem = dualsync_semaphore_new(POOL, true);
+    if (!sem)
+        return 1;
+    pthread_t th[THREADS];
+    struct worker ws[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        ws[i].sem = sem;
+        ws[i].style = i;
+        pthread_create(&th[i], NULL, worker_main, &ws[i]);
+    }
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    printf("pool: %ld uses, at most %d at once (pool of %d), %zu free after\n", total,
+           max_in_use, POOL, available(sem));
+    if (total != (long)THREADS * ROUNDS || max_in_use > POOL || available(sem) != POOL)
+        failures++;
+
+    /* 2. FIFO head-of-line */
+    check(dualsync_semaphore_acquire_many(sem, 2), "take two");
+    pthread_t big;
+    pthread_create(&big, NULL, want_two, sem);
+    until_waiting(sem, 1);
+    expect("try_acquire with a waiter for 2 at the head", dualsync_semaphore_try_acquire(sem),
+           DUALSYNC_WOULD_BLOCK);
+    expect("acquire_timeout(20 ms) behind it", dualsync_semaphore_acquire_timeout(sem, 20000000),
+           DUALSYNC_TIMED_OUT);
+    expect("acquire_timeout(0)", dualsync_semaphore_acquire_timeout(sem, 0), DUALSYNC_WOULD_BLOCK);
+    check(dualsync_semaphore_release(sem, 2), "give two back");
+    void *ret;
+    pthread_join(big, &ret);
+    expect("the waiter for 2", (dualsync_status)(intptr_t)ret, DUALSYNC_OK);
+    printf("free after: %zu\n", available(sem));
+
+    /* 3. bounded / overflow */
+    expect("release above the bound", dualsync_semaphore_release(sem, 1), DUALSYNC_OVER_RELEASE);
+    printf("free after the refused release: %zu\n", available(sem));
+    dualsync_semaphore_t *unb = dualsync_semaphore_new(SIZE_MAX >> 2, false);
+    expect("release past SIZE_MAX >> 2", dualsync_semaphore_release(unb, 1), DUALSYNC_OVERFLOW);
+    expect("unbounded release after a try_acquire", dualsync_semaphore_try_acquire_many(unb, 5),
+           DUALSYNC_OK);
+    expect("release 5", dualsync_semaphore_release(unb, 5), DUALSYNC_OK);
+    expect("free unbounded", dualsync_semaphore_free(unb), DUALSYNC_OK);
+
+    /* 4. close */
+    check(dualsync_semaphore_acquire_many(sem, POOL), "drain");
+    pthread_t waiter;
+    pthread_create(&waiter, NULL, want_one, sem);
+    until_waiting(sem, 1);
+    expect("free with a waiter", dualsync_semaphore_free(sem), DUALSYNC_BUSY);
+    expect("close", dualsync_semaphore_close(sem), DUALSYNC_OK);
+    pthread_join(waiter, &ret);
+    expect("the waiter after close", (dualsync_status)(intptr_t)ret, DUALSYNC_CLOSED);
+    expect("acquire after close", dualsync_semaphore_acquire(sem), DUALSYNC_CLOSED);
+    expect("try_acquire after close", dualsync_semaphore_try_acquire(sem), DUALSYNC_CLOSED);
+    bool closed = false;
+    check(dualsync_semaphore_is_closed(sem, &closed), "is_closed");
+    printf("is_closed: %d\n", closed);
+    expect("release after close", dualsync_semaphore_release(sem, POOL), DUALSYNC_OK);
+
+    /* 5. misuse */
+    expect("acquire(NULL)", dualsync_semaphore_acquire(NULL), DUALSYNC_INVALID_ARGUMENT);
+    expect("acquire_many(0)", dualsync_semaphore_acquire_many(sem, 0), DUALSYNC_INVALID_ARGUMENT);
+    expect("release(0)", dualsync_semaphore_release(sem, 0), DUALSYNC_INVALID_ARGUMENT);
+    expect("available(out = NULL)", dualsync_semaphore_available(sem, NULL),
+           DUALSYNC_INVALID_ARGUMENT);
+    expect("n_waiting(out = NULL)", dualsync_semaphore_n_waiting(sem, NULL),
+           DUALSYNC_INVALID_ARGUMENT);
+    printf("new(SIZE_MAX) is NULL: %d\n", dualsync_semaphore_new(SIZE_MAX, false) == NULL);
+    expect("free(NULL)", dualsync_semaphore_free(NULL), DUALSYNC_OK);
+    expect("free", dualsync_semaphore_free(sem), DUALSYNC_OK);
+
+    printf("%s\n", failures ? "FAILED" : "ok");
+    return failures ? 1 : 0;
+}
