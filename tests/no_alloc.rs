@@ -1,0 +1,248 @@
+//! No heap allocation per wait: a counting global allocator watches the
+//! waiting thread while it goes through thousands of contended lock waits,
+//! as a thread (`.block()`, `.block_for()`) and as a task (`.await` under
+//! `futures::executor::block_on`, which does not allocate per poll).
+//!
+//! Every measured wait is a real one: a helper thread holds the lock and
+//! releases it only after it has seen the waiter queued
+//! (`statistics().tasks_waiting == 1`), and the task variant also counts its
+//! `Pending` polls. Only allocations made by the measuring thread, after a
+//! warm-up (parking_lot_core's table and thread data, the runtime's
+//! thread-locals), are counted.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::Duration;
+
+use dualsync::Mutex;
+
+struct Counting;
+
+thread_local! {
+    static MEASURING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn note_alloc() {
+    // `try_with`: the allocator may run during thread teardown.
+    let on = MEASURING.try_with(Cell::get).unwrap_or(false);
+    if on {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// bookkeeping touches only const-initialized thread-locals without
+// destructors, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note_alloc();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note_alloc();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note_alloc();
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by this thread while running `f`.
+fn allocations_in(f: impl FnOnce()) -> usize {
+    ALLOCS.with(|c| c.set(0));
+    MEASURING.with(|m| m.set(true));
+    f();
+    MEASURING.with(|m| m.set(false));
+    ALLOCS.with(Cell::get)
+}
+
+const WARMUP: usize = 50;
+const WAITS: usize = 2000;
+
+/// The lock-step protocol between the helper (holder) and the waiter.
+struct Stage {
+    /// The round the helper holds the lock for (set after it locked).
+    held: AtomicUsize,
+    /// Rounds the waiter has finished (it released the lock).
+    done: AtomicUsize,
+    /// Rounds in which the helper saw the waiter queued before releasing.
+    seen_waiting: AtomicUsize,
+}
+
+fn spin_until(f: impl Fn() -> bool) {
+    let mut n = 0u32;
+    while !f() {
+        n += 1;
+        if n < 64 {
+            std::hint::spin_loop();
+        } else {
+            thread::yield_now();
+        }
+    }
+}
+
+/// For `rounds` rounds: lock, wait until the waiter is queued, release,
+/// wait until the waiter is done.
+fn helper(m: Arc<Mutex<u64>>, st: Arc<Stage>, rounds: usize) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        for i in 0..rounds {
+            let g = m.lock().block();
+            st.held.store(i + 1, Ordering::SeqCst);
+            spin_until(|| m.statistics().tasks_waiting == 1);
+            st.seen_waiting.fetch_add(1, Ordering::SeqCst);
+            drop(g);
+            spin_until(|| st.done.load(Ordering::SeqCst) == i + 1);
+        }
+    })
+}
+
+fn stage() -> Arc<Stage> {
+    Arc::new(Stage {
+        held: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        seen_waiting: AtomicUsize::new(0),
+    })
+}
+
+fn thread_waits(fair: bool) {
+    let m = Arc::new(if fair {
+        Mutex::new_fair(0)
+    } else {
+        Mutex::new(0)
+    });
+    let st = stage();
+    let h = helper(m.clone(), st.clone(), WARMUP + WAITS);
+    let round = |i: usize| {
+        spin_until(|| st.held.load(Ordering::SeqCst) == i + 1);
+        match i % 3 {
+            0 => *m.lock().block() += 1,
+            1 => *m.lock().block_for(Duration::from_secs(60)).unwrap() += 1,
+            _ => *m.lock_arc().block() += 1,
+        }
+        st.done.store(i + 1, Ordering::SeqCst);
+    };
+    for i in 0..WARMUP {
+        round(i);
+    }
+    let allocs = allocations_in(|| {
+        for i in WARMUP..WARMUP + WAITS {
+            round(i);
+        }
+    });
+    h.join().unwrap();
+    assert_eq!(st.seen_waiting.load(Ordering::SeqCst), WARMUP + WAITS);
+    assert_eq!(*m.try_lock().unwrap(), (WARMUP + WAITS) as u64);
+    assert_eq!(allocs, 0, "{allocs} allocations in {WAITS} thread waits");
+}
+
+/// Counts the `Pending` polls of the future it wraps.
+struct CountPending<'a, F> {
+    inner: F,
+    pending: &'a Cell<usize>,
+}
+
+impl<F: Future + Unpin> Future for CountPending<'_, F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let r = Pin::new(&mut self.inner).poll(cx);
+        if r.is_pending() {
+            self.pending.set(self.pending.get() + 1);
+        }
+        r
+    }
+}
+
+fn task_waits(fair: bool) {
+    let m = Arc::new(if fair {
+        Mutex::new_fair(0)
+    } else {
+        Mutex::new(0)
+    });
+    let st = stage();
+    let h = helper(m.clone(), st.clone(), WARMUP + WAITS);
+    let pending = Cell::new(0);
+    let mut allocs = 0;
+    futures::executor::block_on(async {
+        for i in 0..WARMUP + WAITS {
+            if i == WARMUP {
+                pending.set(0);
+                ALLOCS.with(|c| c.set(0));
+                MEASURING.with(|m| m.set(true));
+            }
+            spin_until(|| st.held.load(Ordering::SeqCst) == i + 1);
+            if i % 2 == 0 {
+                let op = std::pin::pin!(m.lock());
+                *CountPending {
+                    inner: op,
+                    pending: &pending,
+                }
+                .await += 1;
+            } else {
+                let op = std::pin::pin!(m.lock_arc());
+                *CountPending {
+                    inner: op,
+                    pending: &pending,
+                }
+                .await += 1;
+            }
+            st.done.store(i + 1, Ordering::SeqCst);
+        }
+        MEASURING.with(|m| m.set(false));
+        allocs = ALLOCS.with(Cell::get);
+    });
+    h.join().unwrap();
+    assert_eq!(st.seen_waiting.load(Ordering::SeqCst), WARMUP + WAITS);
+    assert!(
+        pending.get() >= WAITS,
+        "only {} of {WAITS} lock futures ever waited",
+        pending.get()
+    );
+    assert_eq!(*m.try_lock().unwrap(), (WARMUP + WAITS) as u64);
+    assert_eq!(allocs, 0, "{allocs} allocations in {WAITS} task waits");
+}
+
+#[test]
+fn no_allocation_per_thread_wait() {
+    thread_waits(false);
+}
+
+#[test]
+fn no_allocation_per_thread_wait_fair() {
+    thread_waits(true);
+}
+
+#[test]
+fn no_allocation_per_task_wait() {
+    task_waits(false);
+}
+
+#[test]
+fn no_allocation_per_task_wait_fair() {
+    task_waits(true);
+}
+
+/// The counter itself works: an allocation on the measuring thread is seen
+/// (so a zero above is not a broken counter).
+#[test]
+fn the_counter_sees_allocations() {
+    let n = allocations_in(|| drop(std::hint::black_box(Box::new(1u64))));
+    assert!(n >= 1);
+}
