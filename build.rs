@@ -5,7 +5,8 @@
 //! The build never fails because of the header: other engineers may be
 //! mid-edit (a syntax error cbindgen cannot parse), or the crate may be built
 //! under `--cfg loom`; then a `cargo:warning` is printed and the committed
-//! header is kept as it is.
+//! header is kept as it is. With `DUALSYNC_HEADER_STRICT=1` (CI's staleness
+//! check) that failure stops the build instead.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,15 @@ fn main() {
 
     let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
+    println!("cargo:rerun-if-env-changed=DUALSYNC_HEADER_STRICT");
     if let Err(e) = generate(&root, &out_dir) {
+        // One line: `cargo:warning` ends at the newline.
+        let e = e.split_whitespace().collect::<Vec<_>>().join(" ");
+        // CI sets DUALSYNC_HEADER_STRICT=1: there, a header that cannot be
+        // regenerated is an error, not a warning.
+        if std::env::var_os("DUALSYNC_HEADER_STRICT").is_some_and(|v| v != "0") {
+            panic!("dualsync: include/dualsync.h not regenerated: {e}");
+        }
         println!(
             "cargo:warning=dualsync: include/dualsync.h not regenerated ({e}); keeping the committed header"
         );

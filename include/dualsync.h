@@ -650,6 +650,17 @@ enum dualsync_status dualsync_semaphore_is_closed(const struct dualsync_semaphor
                                                   bool *out);
 
 /**
+ * Writes the number of threads (and Rust tasks) waiting for permits to
+ * `*out`.
+ *
+ * # Safety
+ *
+ * `sem` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_semaphore_n_waiting(const struct dualsync_semaphore_t *sem,
+                                                  size_t *out);
+
+/**
  * Creates a barrier for `parties` waiters. Returns NULL if `parties` is 0
  * or allocation fails. Free it with `dualsync_barrier_free`.
  */

@@ -415,3 +415,116 @@ fn header_is_self_contained() {
         );
     }
 }
+
+/// `dualsync.pc.in`, installed into a scratch prefix the way
+/// `c-examples/README.md` says, gives `pkg-config` flags that build and link
+/// a C example against the shared and the static library. Skipped (with a
+/// message) when `pkg-config` is not installed.
+#[test]
+fn pkg_config_template_builds_an_example() {
+    if !Command::new("pkg-config")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("pkg-config not installed: skipped");
+        return;
+    }
+    let root = manifest_dir();
+    let lib = lib_dir();
+    let prefix = profile_dir().join("c-examples").join("pkgconfig-prefix");
+    let _ = std::fs::remove_dir_all(&prefix);
+    for d in ["include", "lib/pkgconfig"] {
+        std::fs::create_dir_all(prefix.join(d)).expect("create prefix");
+    }
+    let copy = |from: PathBuf, to: PathBuf| {
+        std::fs::copy(&from, &to)
+            .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
+    };
+    copy(
+        root.join("include/dualsync.h"),
+        prefix.join("include/dualsync.h"),
+    );
+    copy(lib.join("libdualsync.a"), prefix.join("lib/libdualsync.a"));
+    copy(
+        lib.join("libdualsync.so"),
+        prefix.join("lib/libdualsync.so"),
+    );
+    let template =
+        std::fs::read_to_string(root.join("dualsync.pc.in")).expect("read dualsync.pc.in");
+    assert!(template.contains("@PREFIX@") && template.contains("@VERSION@"));
+    let pc = template
+        .replace("@PREFIX@", prefix.to_str().expect("UTF-8 path"))
+        .replace("@VERSION@", env!("CARGO_PKG_VERSION"));
+    std::fs::write(prefix.join("lib/pkgconfig/dualsync.pc"), pc).expect("write dualsync.pc");
+
+    let pkg = |args: &[&str]| -> Vec<String> {
+        let out = Command::new("pkg-config")
+            .args(args)
+            .arg("dualsync")
+            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
+            .output()
+            .expect("run pkg-config");
+        assert!(
+            out.status.success(),
+            "pkg-config {args:?} dualsync failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(pkg(&["--modversion"]), [env!("CARGO_PKG_VERSION")]);
+    let cflags = pkg(&["--cflags"]);
+    let libdir = pkg(&["--variable=libdir"]).concat();
+
+    let src = root.join("c-examples/mutex_counter.c");
+    let expected = std::fs::read(root.join("c-examples/mutex_counter.expected")).expect("expected");
+    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let static_lib = format!("{libdir}/libdualsync.a");
+    let variants: [(&str, Vec<String>); 2] = [
+        // The README's shared link line.
+        (
+            "shared",
+            [pkg(&["--libs"]), vec![format!("-Wl,-rpath,{libdir}")]].concat(),
+        ),
+        // The README's static link line.
+        (
+            "static",
+            [vec![static_lib], pkg(&["--libs-only-l", "--static"])].concat(),
+        ),
+    ];
+    for (variant, libs) in variants {
+        let exe = prefix.join(format!("mutex_counter-pc-{variant}"));
+        let out = Command::new(&cc)
+            .args(CFLAGS)
+            .args(&cflags)
+            .arg("-o")
+            .arg(&exe)
+            .arg(&src)
+            .args(
+                libs.iter()
+                    .filter(|l| *l != "-ldualsync" || variant == "shared"),
+            )
+            .output()
+            .expect("run cc");
+        assert!(
+            out.status.success(),
+            "{variant} build with pkg-config flags failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let run = run_with_limit(Command::new(&exe), &exe.with_extension("run"), RUN_LIMIT);
+        assert_eq!(
+            run.status,
+            Some(0),
+            "{variant}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert!(
+            run.stdout == expected,
+            "{variant}: output differs from mutex_counter.expected"
+        );
+    }
+}
