@@ -5,6 +5,8 @@
 //! Each primitive's story lives in its own file here and exposes `run()`.
 
 mod mutex;
+mod semaphore;
+mod barrier;
 
 /// Prints a heading for one primitive's story.
 fn heading(title: &str) {
@@ -16,4 +18,8 @@ fn main() {
     println!("dualsync tour");
     heading("Mutex (asyncio.Lock)");
     mutex::run();
+    heading("Semaphore (asyncio.Semaphore)");
+    semaphore::run();
+    heading("Barrier (asyncio.Barrier)");
+    barrier::run();
 }
