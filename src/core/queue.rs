@@ -836,14 +836,14 @@ mod tests {
         assert!(gate.queue.lock().is_empty());
         // Woken: completes on the next poll.
         let mut w1 = pin!(gate.wait());
-        let mut w2 = pin!(gate.wait());
-        assert!(w1.as_mut().poll(&mut cx).is_pending());
-        assert!(w2.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(gate.open(), 2);
-        assert_eq!(probe.wakes.load(O::SeqCst), 2);
-        assert_eq!(w1.as_mut().poll(&mut cx), Poll::Ready(()));
-        // w2 is dropped holding its outcome: nothing to unlink.
-        drop(w2);
+        {
+            let mut w2 = pin!(gate.wait());
+            assert!(w1.as_mut().poll(&mut cx).is_pending());
+            assert!(w2.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(gate.open(), 2);
+            assert_eq!(probe.wakes.load(O::SeqCst), 2);
+            assert_eq!(w1.as_mut().poll(&mut cx), Poll::Ready(()));
+        } // w2 is dropped holding its outcome: nothing to unlink.
         assert!(gate.queue.lock().is_empty());
         assert!(!probe.under_lock.load(O::SeqCst));
     }
