@@ -1,0 +1,270 @@
+//! Semaphore benchmarks: dualsync against tokio, async-lock,
+//! futures-intrusive and a std `Mutex` + `Condvar` semaphore, in one run.
+//!
+//! Groups (`semaphore/<scenario>`), function ids are the crate names
+//! (`dualsync`, `tokio`, `async_lock`, `futures_intrusive`, `std`):
+//!
+//! * `uncontended`: one thread acquires one permit and gives it back. The
+//!   async crates poll their acquire future once with a no-op waker (it must
+//!   be ready); `dualsync_block` is the same through `.block()`; `std` is
+//!   the Mutex + Condvar semaphore written here.
+//! * `contended1_threads` / `contended1_tasks` / `contended1_mixed`: one
+//!   permit, two contenders (2 threads; 2 tasks on a 2-worker tokio
+//!   runtime; 1 thread + 1 task), each doing N acquire/release cycles.
+//!   Time per operation = total time / contenders.
+//! * `contended2_threads` / `contended2_tasks` / `contended2_mixed`: two
+//!   permits, three contenders each taking one permit per cycle (3 threads;
+//!   3 tasks; 2 threads + 1 task).
+//!
+//! Threads use each crate's blocking API where it has one (dualsync
+//! `.block()`, async-lock `acquire_blocking()`, std), else
+//! `futures::executor::block_on` of the future (tokio, futures-intrusive).
+//! The std semaphore cannot serve a task without blocking the executor, so
+//! it appears only in the thread rows.
+//!
+//! Run: `cargo bench --bench semaphore -- --warm-up-time 1 --measurement-time 3`.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+
+#[inline(always)]
+fn poll_ready<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => panic!("an uncontended acquire was pending"),
+    }
+}
+
+/// A counting semaphore from std's Mutex and Condvar (the blocking baseline).
+struct StdSemaphore {
+    count: std::sync::Mutex<usize>,
+    cv: std::sync::Condvar,
+}
+
+impl StdSemaphore {
+    fn new(n: usize) -> Self {
+        StdSemaphore {
+            count: std::sync::Mutex::new(n),
+            cv: std::sync::Condvar::new(),
+        }
+    }
+    fn acquire(&self) {
+        let mut c = self.count.lock().unwrap();
+        while *c == 0 {
+            c = self.cv.wait(c).unwrap();
+        }
+        *c -= 1;
+    }
+    fn release(&self) {
+        *self.count.lock().unwrap() += 1;
+        self.cv.notify_one();
+    }
+}
+
+/// One acquire/release cycle, from a thread and from a task.
+trait Sem: Send + Sync + 'static {
+    fn make(n: usize) -> Self;
+    fn thread_cycle(&self);
+    fn task_cycle(&self) -> impl Future<Output = ()> + Send;
+}
+
+impl Sem for dualsync::Semaphore {
+    fn make(n: usize) -> Self {
+        dualsync::Semaphore::new(n)
+    }
+    fn thread_cycle(&self) {
+        drop(black_box(self.acquire().block().unwrap()));
+    }
+    async fn task_cycle(&self) {
+        drop(black_box(self.acquire().await.unwrap()));
+    }
+}
+
+impl Sem for tokio::sync::Semaphore {
+    fn make(n: usize) -> Self {
+        tokio::sync::Semaphore::new(n)
+    }
+    fn thread_cycle(&self) {
+        drop(black_box(
+            futures::executor::block_on(self.acquire()).unwrap(),
+        ));
+    }
+    async fn task_cycle(&self) {
+        drop(black_box(self.acquire().await.unwrap()));
+    }
+}
+
+impl Sem for async_lock::Semaphore {
+    fn make(n: usize) -> Self {
+        async_lock::Semaphore::new(n)
+    }
+    fn thread_cycle(&self) {
+        drop(black_box(self.acquire_blocking()));
+    }
+    async fn task_cycle(&self) {
+        drop(black_box(self.acquire().await));
+    }
+}
+
+impl Sem for futures_intrusive::sync::Semaphore {
+    fn make(n: usize) -> Self {
+        // Fair, like the others (FIFO).
+        futures_intrusive::sync::Semaphore::new(true, n)
+    }
+    fn thread_cycle(&self) {
+        drop(black_box(futures::executor::block_on(self.acquire(1))));
+    }
+    async fn task_cycle(&self) {
+        drop(black_box(self.acquire(1).await));
+    }
+}
+
+impl Sem for StdSemaphore {
+    fn make(n: usize) -> Self {
+        StdSemaphore::new(n)
+    }
+    fn thread_cycle(&self) {
+        self.acquire();
+        self.release();
+    }
+    async fn task_cycle(&self) {
+        unreachable!("std is not benchmarked from tasks")
+    }
+}
+
+/// `threads` threads and `tasks` tasks each run `iters` cycles on one
+/// semaphore with `permits` permits; returns the time per operation.
+fn contend<S: Sem>(
+    rt: &tokio::runtime::Runtime,
+    permits: usize,
+    threads: usize,
+    tasks: usize,
+    iters: u64,
+) -> Duration {
+    let s = Arc::new(S::make(permits));
+    let t0 = Instant::now();
+    let ts: Vec<_> = (0..tasks)
+        .map(|_| {
+            let s = s.clone();
+            rt.spawn(async move {
+                for _ in 0..iters {
+                    s.task_cycle().await;
+                }
+            })
+        })
+        .collect();
+    let hs: Vec<_> = (0..threads)
+        .map(|_| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for _ in 0..iters {
+                    s.thread_cycle();
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().expect("bench thread");
+    }
+    rt.block_on(async {
+        for t in ts {
+            t.await.expect("bench task");
+        }
+    });
+    t0.elapsed() / (threads + tasks) as u32
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime")
+}
+
+fn uncontended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("semaphore/uncontended");
+    let s = dualsync::Semaphore::new(1);
+    g.bench_function("dualsync", |b| {
+        b.iter(|| drop(poll_ready(black_box(&s).acquire()).unwrap()))
+    });
+    g.bench_function("dualsync_block", |b| {
+        b.iter(|| drop(black_box(&s).acquire().block().unwrap()))
+    });
+    let s = tokio::sync::Semaphore::new(1);
+    g.bench_function("tokio", |b| {
+        b.iter(|| drop(poll_ready(black_box(&s).acquire()).unwrap()))
+    });
+    let s = async_lock::Semaphore::new(1);
+    g.bench_function("async_lock", |b| {
+        b.iter(|| drop(poll_ready(black_box(&s).acquire())))
+    });
+    let s = futures_intrusive::sync::Semaphore::new(true, 1);
+    g.bench_function("futures_intrusive", |b| {
+        b.iter(|| drop(poll_ready(black_box(&s).acquire(1))))
+    });
+    let s = StdSemaphore::new(1);
+    g.bench_function("std", |b| {
+        b.iter(|| {
+            black_box(&s).acquire();
+            s.release();
+        })
+    });
+    g.finish();
+}
+
+/// One group: `permits` permits, `threads` + `tasks` contenders.
+fn scenario(c: &mut Criterion, name: &str, permits: usize, threads: usize, tasks: usize) {
+    let rt = runtime();
+    let mut g = c.benchmark_group(name);
+    g.bench_function("dualsync", |b| {
+        b.iter_custom(|n| contend::<dualsync::Semaphore>(&rt, permits, threads, tasks, n))
+    });
+    g.bench_function("tokio", |b| {
+        b.iter_custom(|n| contend::<tokio::sync::Semaphore>(&rt, permits, threads, tasks, n))
+    });
+    g.bench_function("async_lock", |b| {
+        b.iter_custom(|n| contend::<async_lock::Semaphore>(&rt, permits, threads, tasks, n))
+    });
+    g.bench_function("futures_intrusive", |b| {
+        b.iter_custom(|n| {
+            contend::<futures_intrusive::sync::Semaphore>(&rt, permits, threads, tasks, n)
+        })
+    });
+    if tasks == 0 {
+        g.bench_function("std", |b| {
+            b.iter_custom(|n| contend::<StdSemaphore>(&rt, permits, threads, tasks, n))
+        });
+    }
+    g.finish();
+}
+
+fn contended(c: &mut Criterion) {
+    scenario(c, "semaphore/contended1_threads", 1, 2, 0);
+    scenario(c, "semaphore/contended1_tasks", 1, 0, 2);
+    scenario(c, "semaphore/contended1_mixed", 1, 1, 1);
+    scenario(c, "semaphore/contended2_threads", 2, 3, 0);
+    scenario(c, "semaphore/contended2_tasks", 2, 0, 3);
+    scenario(c, "semaphore/contended2_mixed", 2, 2, 1);
+}
+
+fn main() {
+    println!(
+        "size_of: dualsync::Semaphore {} B, tokio {} B, async_lock {} B, futures_intrusive {} B",
+        std::mem::size_of::<dualsync::Semaphore>(),
+        std::mem::size_of::<tokio::sync::Semaphore>(),
+        std::mem::size_of::<async_lock::Semaphore>(),
+        std::mem::size_of::<futures_intrusive::sync::Semaphore>(),
+    );
+    let mut c = Criterion::default().configure_from_args();
+    uncontended(&mut c);
+    contended(&mut c);
+    c.final_summary();
+}
