@@ -1,0 +1,420 @@
+//! Queue benchmarks: dualsync's `Queue` against `std::sync::mpsc::sync_channel`,
+//! `crossbeam-channel`, `flume`, `async-channel`, `kanal` and
+//! `tokio::sync::mpsc`, each in the modes it supports, in one run.
+//!
+//! Groups (`queue/<scenario>`), time per item (`iter_custom`: `n` items go
+//! through, the time from the start signal until every item was received):
+//!
+//! * `spsc_cap1024_sync`, `spsc_cap1_sync`: one producer thread, one consumer
+//!   thread, blocking API.
+//! * `spsc_cap1024_async`, `spsc_cap1_async`: one producer task, one
+//!   consumer task on a 2-worker tokio runtime.
+//! * `spsc_cap1024_mixed`, `spsc_cap1_mixed`: a producer thread (blocking
+//!   API) feeding a consumer task (async API).
+//! * `mpmc2x2_sync`, `mpmc2x2_async`: two producers, two consumers, capacity
+//!   1024 (std and tokio's channels have a single receiver: not in these).
+//!
+//! Run: `cargo bench --bench queue -- --warm-up-time 1 --measurement-time 3`,
+//! then `python3 scripts/ratios.py`.
+
+use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use dualsync::Queue;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime")
+}
+
+/// `P` producer threads each sending `n / P` items, `C` consumer threads each
+/// receiving `n / C`. Timed from a shared start barrier to the last join.
+macro_rules! threads {
+    ($n:expr, $p:expr, $c:expr, $make:expr, |$tx:ident, $v:ident| $send:expr, |$rx:ident| $recv:expr) => {{
+        let (p, c): (u64, u64) = ($p, $c);
+        let n = ($n).max(p * c) / (p * c) * (p * c);
+        let (tx0, rx0) = $make;
+        let start = Arc::new(Barrier::new((p + c + 1) as usize));
+        let mut hs = Vec::new();
+        for _ in 0..p {
+            let ($tx, start) = (tx0.clone(), start.clone());
+            hs.push(thread::spawn(move || {
+                start.wait();
+                for $v in 0..n / p {
+                    $send;
+                }
+                0u64
+            }));
+        }
+        for _ in 0..c {
+            let ($rx, start) = (rx0.clone(), start.clone());
+            hs.push(thread::spawn(move || {
+                start.wait();
+                let mut s = 0u64;
+                for _ in 0..n / c {
+                    s = s.wrapping_add($recv);
+                }
+                s
+            }));
+        }
+        drop((tx0, rx0));
+        start.wait();
+        let t = Instant::now();
+        for h in hs {
+            black_box(h.join().unwrap());
+        }
+        t.elapsed()
+    }};
+}
+
+/// As `threads!`, with tasks on `$rt`.
+macro_rules! tasks {
+    ($rt:expr, $n:expr, $p:expr, $c:expr, $make:expr, |$tx:ident, $v:ident| $send:expr, |$rx:ident| $recv:expr) => {{
+        let (p, c): (u64, u64) = ($p, $c);
+        let n = ($n).max(p * c) / (p * c) * (p * c);
+        let (tx0, rx0) = $make;
+        $rt.block_on(async move {
+            let t = Instant::now();
+            let mut hs = Vec::new();
+            for _ in 0..p {
+                let $tx = tx0.clone();
+                hs.push(tokio::spawn(async move {
+                    for $v in 0..n / p {
+                        $send;
+                    }
+                    0u64
+                }));
+            }
+            for _ in 0..c {
+                let $rx = rx0.clone();
+                hs.push(tokio::spawn(async move {
+                    let mut s = 0u64;
+                    for _ in 0..n / c {
+                        s = s.wrapping_add($recv);
+                    }
+                    s
+                }));
+            }
+            drop((tx0, rx0));
+            for h in hs {
+                black_box(h.await.unwrap());
+            }
+            t.elapsed()
+        })
+    }};
+}
+
+/// One producer thread (blocking API) feeding one consumer task.
+macro_rules! mixed {
+    ($rt:expr, $n:expr, $make:expr, |$tx:ident, $v:ident| $send:expr, |$rx:ident| $recv:expr) => {{
+        let n: u64 = $n;
+        let ($tx, $rx) = $make;
+        let start = Arc::new(Barrier::new(2));
+        let go = start.clone();
+        let t = Instant::now();
+        let consumer = $rt.spawn(async move {
+            #[allow(unused_mut)]
+            let mut $rx = $rx;
+            let mut s = 0u64;
+            for _ in 0..n {
+                s = s.wrapping_add($recv);
+            }
+            s
+        });
+        let producer = thread::spawn(move || {
+            go.wait();
+            for $v in 0..n {
+                $send;
+            }
+        });
+        start.wait();
+        producer.join().unwrap();
+        black_box($rt.block_on(consumer).unwrap());
+        t.elapsed()
+    }};
+}
+
+fn dq(cap: usize) -> (Arc<Queue<u64>>, Arc<Queue<u64>>) {
+    let q = Arc::new(Queue::bounded(cap));
+    (q.clone(), q)
+}
+
+fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
+    let mut g = c.benchmark_group(name);
+    g.bench_function("dualsync", |b| {
+        b.iter_custom(|n| {
+            threads!(n, p, cn, dq(cap), |q, v| q.put(v).block().unwrap(), |q| q
+                .get()
+                .block()
+                .unwrap())
+        })
+    });
+    if p == 1 && cn == 1 {
+        g.bench_function("std", |b| {
+            b.iter_custom(|n| {
+                let n = n.max(1);
+                let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(cap);
+                let start = Arc::new(Barrier::new(3));
+                let s2 = start.clone();
+                let prod = thread::spawn(move || {
+                    s2.wait();
+                    for v in 0..n {
+                        tx.send(v).unwrap();
+                    }
+                });
+                let s3 = start.clone();
+                let cons = thread::spawn(move || {
+                    s3.wait();
+                    let mut s = 0u64;
+                    for _ in 0..n {
+                        s = s.wrapping_add(rx.recv().unwrap());
+                    }
+                    s
+                });
+                start.wait();
+                let t = Instant::now();
+                prod.join().unwrap();
+                black_box(cons.join().unwrap());
+                t.elapsed()
+            })
+        });
+    }
+    g.bench_function("crossbeam", |b| {
+        b.iter_custom(|n| {
+            threads!(
+                n,
+                p,
+                cn,
+                crossbeam_channel::bounded::<u64>(cap),
+                |tx, v| tx.send(v).unwrap(),
+                |rx| rx.recv().unwrap()
+            )
+        })
+    });
+    g.bench_function("flume", |b| {
+        b.iter_custom(|n| {
+            threads!(
+                n,
+                p,
+                cn,
+                flume::bounded::<u64>(cap),
+                |tx, v| tx.send(v).unwrap(),
+                |rx| rx.recv().unwrap()
+            )
+        })
+    });
+    g.bench_function("async_channel", |b| {
+        b.iter_custom(|n| {
+            threads!(
+                n,
+                p,
+                cn,
+                async_channel::bounded::<u64>(cap),
+                |tx, v| tx.send_blocking(v).unwrap(),
+                |rx| rx.recv_blocking().unwrap()
+            )
+        })
+    });
+    g.bench_function("kanal", |b| {
+        b.iter_custom(|n| {
+            threads!(
+                n,
+                p,
+                cn,
+                kanal::bounded::<u64>(cap),
+                |tx, v| tx.send(v).unwrap(),
+                |rx| rx.recv().unwrap()
+            )
+        })
+    });
+    if p == 1 && cn == 1 {
+        g.bench_function("tokio", |b| {
+            b.iter_custom(|n| {
+                let n = n.max(1);
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(cap);
+                let start = Arc::new(Barrier::new(3));
+                let s2 = start.clone();
+                let prod = thread::spawn(move || {
+                    s2.wait();
+                    for v in 0..n {
+                        tx.blocking_send(v).unwrap();
+                    }
+                });
+                let s3 = start.clone();
+                let cons = thread::spawn(move || {
+                    s3.wait();
+                    let mut s = 0u64;
+                    for _ in 0..n {
+                        s = s.wrapping_add(rx.blocking_recv().unwrap());
+                    }
+                    s
+                });
+                start.wait();
+                let t = Instant::now();
+                prod.join().unwrap();
+                black_box(cons.join().unwrap());
+                t.elapsed()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn async_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
+    let rt = runtime();
+    let mut g = c.benchmark_group(name);
+    g.bench_function("dualsync", |b| {
+        b.iter_custom(|n| {
+            tasks!(rt, n, p, cn, dq(cap), |q, v| q.put(v).await.unwrap(), |q| q
+                .get()
+                .await
+                .unwrap())
+        })
+    });
+    g.bench_function("flume", |b| {
+        b.iter_custom(|n| {
+            tasks!(
+                rt,
+                n,
+                p,
+                cn,
+                flume::bounded::<u64>(cap),
+                |tx, v| tx.send_async(v).await.unwrap(),
+                |rx| rx.recv_async().await.unwrap()
+            )
+        })
+    });
+    g.bench_function("async_channel", |b| {
+        b.iter_custom(|n| {
+            tasks!(
+                rt,
+                n,
+                p,
+                cn,
+                async_channel::bounded::<u64>(cap),
+                |tx, v| tx.send(v).await.unwrap(),
+                |rx| rx.recv().await.unwrap()
+            )
+        })
+    });
+    g.bench_function("kanal", |b| {
+        b.iter_custom(|n| {
+            tasks!(
+                rt,
+                n,
+                p,
+                cn,
+                kanal::bounded_async::<u64>(cap),
+                |tx, v| tx.send(v).await.unwrap(),
+                |rx| rx.recv().await.unwrap()
+            )
+        })
+    });
+    if p == 1 && cn == 1 {
+        g.bench_function("tokio", |b| {
+            b.iter_custom(|n| {
+                let n = n.max(1);
+                let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(cap);
+                rt.block_on(async move {
+                    let t = Instant::now();
+                    let prod = tokio::spawn(async move {
+                        for v in 0..n {
+                            tx.send(v).await.unwrap();
+                        }
+                    });
+                    let cons = tokio::spawn(async move {
+                        let mut s = 0u64;
+                        for _ in 0..n {
+                            s = s.wrapping_add(rx.recv().await.unwrap());
+                        }
+                        s
+                    });
+                    prod.await.unwrap();
+                    black_box(cons.await.unwrap());
+                    t.elapsed()
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
+fn mixed_group(c: &mut Criterion, name: &str, cap: usize) {
+    let rt = runtime();
+    let mut g = c.benchmark_group(name);
+    g.bench_function("dualsync", |b| {
+        b.iter_custom(|n| {
+            mixed!(rt, n, dq(cap), |tx, v| tx.put(v).block().unwrap(), |rx| rx
+                .get()
+                .await
+                .unwrap())
+        })
+    });
+    g.bench_function("flume", |b| {
+        b.iter_custom(|n| {
+            mixed!(
+                rt,
+                n,
+                flume::bounded::<u64>(cap),
+                |tx, v| tx.send(v).unwrap(),
+                |rx| rx.recv_async().await.unwrap()
+            )
+        })
+    });
+    g.bench_function("async_channel", |b| {
+        b.iter_custom(|n| {
+            mixed!(
+                rt,
+                n,
+                async_channel::bounded::<u64>(cap),
+                |tx, v| tx.send_blocking(v).unwrap(),
+                |rx| rx.recv().await.unwrap()
+            )
+        })
+    });
+    g.bench_function("kanal", |b| {
+        b.iter_custom(|n| {
+            let (tx, rx) = kanal::bounded::<u64>(cap);
+            mixed!(
+                rt,
+                n,
+                (tx, rx.to_async()),
+                |tx, v| tx.send(v).unwrap(),
+                |rx| rx.recv().await.unwrap()
+            )
+        })
+    });
+    g.bench_function("tokio", |b| {
+        b.iter_custom(|n| {
+            mixed!(
+                rt,
+                n,
+                tokio::sync::mpsc::channel::<u64>(cap),
+                |tx, v| tx.blocking_send(v).unwrap(),
+                |rx| rx.recv().await.unwrap()
+            )
+        })
+    });
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    sync_group(&mut c, "queue/spsc_cap1024_sync", 1024, 1, 1);
+    sync_group(&mut c, "queue/spsc_cap1_sync", 1, 1, 1);
+    async_group(&mut c, "queue/spsc_cap1024_async", 1024, 1, 1);
+    async_group(&mut c, "queue/spsc_cap1_async", 1, 1, 1);
+    mixed_group(&mut c, "queue/spsc_cap1024_mixed", 1024);
+    mixed_group(&mut c, "queue/spsc_cap1_mixed", 1);
+    sync_group(&mut c, "queue/mpmc2x2_sync", 1024, 2, 2);
+    async_group(&mut c, "queue/mpmc2x2_async", 1024, 2, 2);
+    c.final_summary();
+}
