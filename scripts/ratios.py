@@ -32,6 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 VARIANT_PREFIX = "dualsync"
+# Column order for known peers; unknown ones follow, alphabetically.
+PEER_ORDER = [
+    "parking_lot", "std", "tokio", "async_lock", "futures", "crossbeam", "flume",
+    "kanal", "async_channel", "event_listener", "futures_intrusive", "smol",
+]
 
 
 @dataclass(frozen=True)
@@ -92,11 +97,11 @@ def build_tables(results: list[Result]) -> dict[str, tuple[list[str], list[list[
         by_primitive.setdefault(g.split("/", 1)[0], []).append(g)
 
     for prim, gnames in sorted(by_primitive.items()):
-        peers: list[str] = []
-        for g in gnames:
-            for f in sorted(groups[g]):
-                if not f.startswith(VARIANT_PREFIX) and f not in peers:
-                    peers.append(f)
+        found = {f for g in gnames for f in groups[g] if not f.startswith(VARIANT_PREFIX)}
+        peers = sorted(
+            found,
+            key=lambda p: (PEER_ORDER.index(p) if p in PEER_ORDER else len(PEER_ORDER), p),
+        )
         header = ["scenario", "variant", "time", "vs best peer", *peers]
         rows = []
         for g in sorted(gnames):
