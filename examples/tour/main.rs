@@ -5,6 +5,7 @@
 //! Each primitive's story lives in its own file here and exposes `run()`.
 
 mod mutex;
+mod queue;
 mod semaphore;
 mod barrier;
 
@@ -22,4 +23,6 @@ fn main() {
     semaphore::run();
     heading("Barrier (asyncio.Barrier)");
     barrier::run();
+    heading("Queue (asyncio.Queue)");
+    queue::run();
 }
