@@ -74,8 +74,14 @@ fn libs_usable(dir: &Path) -> bool {
     }
 }
 
-/// Finds (or builds) the directory holding `libdualsync.a` and `.so`.
+/// Finds (or builds) the directory holding `libdualsync.a` and `.so`, once
+/// per test process (the tests here run in parallel).
 fn lib_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(find_or_build_lib_dir).clone()
+}
+
+fn find_or_build_lib_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("DUALSYNC_LIB_DIR") {
         let d = PathBuf::from(d);
         assert!(
@@ -102,14 +108,9 @@ fn lib_dir() -> PathBuf {
         .args(["build", "--lib", "--quiet"])
         .env("CARGO_TARGET_DIR", &target);
     if profile != "debug" {
-        cmd.args([
-            "--profile",
-            if profile == "release" {
-                "release"
-            } else {
-                profile
-            },
-        ]);
+        // The profile dir is named after the profile (`release`, or a
+        // custom one); `debug` is the `dev` profile, the default.
+        cmd.args(["--profile", profile]);
     }
     eprintln!(
         "c_examples: no fresh libdualsync.a/.so in {}; building them into {}",
