@@ -8,6 +8,7 @@ mod mutex;
 mod queue;
 mod semaphore;
 mod barrier;
+mod limiter;
 
 /// Prints a heading for one primitive's story.
 fn heading(title: &str) {
@@ -25,4 +26,6 @@ fn main() {
     barrier::run();
     heading("Queue (asyncio.Queue)");
     queue::run();
+    heading("CapacityLimiter and ResourceGuard (anyio)");
+    limiter::run();
 }
