@@ -51,6 +51,24 @@ fn profile_dir() -> PathBuf {
     deps.parent().expect("deps/ has a parent dir").to_path_buf()
 }
 
+/// A fresh directory under `target/<profile>/c-examples/`, private to this
+/// test process (several `cargo test` runs may share a target dir; they must
+/// not overwrite each other's binaries).
+fn scratch_dir(what: &str) -> PathBuf {
+    let d = profile_dir()
+        .join("c-examples")
+        .join(format!("{what}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("create {}: {e}", d.display()));
+    d
+}
+
+/// Removes a scratch dir once its test has passed (kept on failure, to
+/// look at).
+fn remove_scratch(d: &Path) {
+    let _ = std::fs::remove_dir_all(d);
+}
+
 fn mtime(p: &Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(p).ok()?.modified().ok()
 }
@@ -326,8 +344,7 @@ fn c_examples_match_expected_output() {
     assert!(!found.is_empty(), "no *.c files in {}", examples.display());
 
     let lib = lib_dir();
-    let build = profile_dir().join("c-examples");
-    std::fs::create_dir_all(&build).expect("create build dir");
+    let build = scratch_dir("examples");
     let valgrind = have_valgrind();
     if !valgrind {
         eprintln!(
@@ -372,9 +389,11 @@ fn c_examples_match_expected_output() {
     }
     assert!(
         report.is_empty(),
-        "C examples failed (library from {}):{report}",
-        lib.display()
+        "C examples failed (library from {}; binaries kept in {}):{report}",
+        lib.display(),
+        build.display()
     );
+    remove_scratch(&build);
 }
 
 /// `dualsync.h` compiles on its own (every type it uses comes from the
@@ -383,8 +402,7 @@ fn c_examples_match_expected_output() {
 #[test]
 fn header_is_self_contained() {
     let include = manifest_dir().join("include");
-    let dir = profile_dir().join("c-examples");
-    std::fs::create_dir_all(&dir).expect("create build dir");
+    let dir = scratch_dir("header");
     let src = dir.join("header_only.c");
     std::fs::write(
         &src,
@@ -415,6 +433,7 @@ fn header_is_self_contained() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+    remove_scratch(&dir);
 }
 
 /// `dualsync.pc.in`, installed into a scratch prefix the way
@@ -433,8 +452,7 @@ fn pkg_config_template_builds_an_example() {
     }
     let root = manifest_dir();
     let lib = lib_dir();
-    let prefix = profile_dir().join("c-examples").join("pkgconfig-prefix");
-    let _ = std::fs::remove_dir_all(&prefix);
+    let prefix = scratch_dir("pkgconfig-prefix");
     for d in ["include", "lib/pkgconfig"] {
         std::fs::create_dir_all(prefix.join(d)).expect("create prefix");
     }
@@ -528,4 +546,5 @@ fn pkg_config_template_builds_an_example() {
             "{variant}: output differs from mutex_counter.expected"
         );
     }
+    remove_scratch(&prefix);
 }
