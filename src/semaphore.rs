@@ -48,7 +48,9 @@ use std::sync::Arc;
 
 use crate::core::driver::{WaitCx, Waitable, impl_operation};
 use crate::core::queue::{IDLE, Node, QUEUED, QueueGuard, WaitQueue, WakeList};
-use crate::core::sync::{AtomicU32, AtomicUsize, Ordering};
+use crossbeam_utils::Backoff;
+
+use crate::core::sync::{AtomicU32, AtomicUsize, Ordering, spin_step};
 
 const CLOSED: usize = 1;
 const WAITERS: usize = 2;
@@ -486,6 +488,23 @@ impl Semaphore {
         node: &Node<usize>,
         cx: &mut WaitCx<'_, '_>,
     ) -> Poll<Result<(), AcquireError>> {
+        // A thread spins a little while nobody is queued: a holder is
+        // probably about to give permits back, and parking costs
+        // microseconds. Nobody is overtaken: with a waiter queued
+        // (`WAITERS`) it stops spinning and queues behind. Tasks never spin.
+        if cx.is_thread() {
+            let backoff = Backoff::new();
+            while !backoff.is_completed() {
+                spin_step(&backoff);
+                let s = self.state.load(Ordering::Relaxed);
+                if s & (WAITERS | CLOSED) != 0 {
+                    break;
+                }
+                if permits(s) >= node.data && self.try_take(node.data).is_ok() {
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
         let notifier = cx.notifier(); // cloned before the queue lock
         let mut q = self.queue.lock();
         let mut s = self.state.load(Ordering::Relaxed);
