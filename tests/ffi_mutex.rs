@@ -247,9 +247,22 @@ fn status_str_names_every_status() {
         assert_eq!(*s as i32, i as i32);
         assert_eq!(status_name(*s as i32), format!("{s:?}"));
     }
-    let next = all.len() as i32;
-    for unknown in [-1, next, 1000, i32::MIN, i32::MAX] {
-        assert_eq!(status_name(unknown), "DUALSYNC_UNKNOWN");
+    // Statuses added later by other primitives continue the dense range:
+    // every value up to the first unknown one has its own DUALSYNC_ name.
+    let mut names = std::collections::HashSet::new();
+    let mut v = 0;
+    loop {
+        let name = status_name(v);
+        if name == "DUALSYNC_UNKNOWN" {
+            break;
+        }
+        assert!(name.starts_with("DUALSYNC_"), "{v}: {name}");
+        assert!(names.insert(name.clone()), "{v}: {name} named twice");
+        v += 1;
+    }
+    assert!(v as usize >= all.len(), "status {v} has no name");
+    for unknown in [-1, v, v + 1, 1000, i32::MIN, i32::MAX] {
+        assert_eq!(status_name(unknown), "DUALSYNC_UNKNOWN", "{unknown}");
     }
 }
 
