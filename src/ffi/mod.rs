@@ -11,6 +11,14 @@
 //!   tries once and `DUALSYNC_TIMEOUT_INFINITE` (`UINT64_MAX`) waits forever.
 //! * Misuse (unlocking an unlocked mutex, over-releasing...) returns its own
 //!   status and leaves the primitive unchanged.
+//!
+//! `include/dualsync.h` is generated from this module and every `mod` it
+//! declares (nothing else in the crate) by `build.rs` with cbindgen
+//! (`cbindgen.toml`): `pub` `extern "C"` functions, `#[repr(C)]` types,
+//! `pub const`s, and each `pub struct` handle as an opaque
+//! `typedef struct dualsync_x_t dualsync_x_t;`, with their doc comments.
+//! Commit the regenerated header with any change here; see
+//! `c-examples/README.md` for the link lines and the staleness check.
 
 #![allow(non_camel_case_types)]
 
