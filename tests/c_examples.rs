@@ -154,6 +154,8 @@ fn find_or_build_lib_dir() -> PathBuf {
 
 struct Outcome {
     status: Option<i32>,
+    /// How it ended, in words (`exit status: 1`, `signal: 11 (SIGSEGV)`).
+    how: String,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     timed_out: bool,
@@ -174,20 +176,21 @@ fn run_with_limit(mut cmd: Command, scratch: &Path, limit: Duration) -> Outcome 
         .unwrap_or_else(|e| panic!("could not start {cmd:?}: {e}"));
     let start = Instant::now();
     let mut timed_out = false;
-    let status = loop {
+    let (status, how) = loop {
         if let Some(s) = child.try_wait().expect("wait") {
-            break s.code();
+            break (s.code(), s.to_string());
         }
         if start.elapsed() > limit {
             let _ = child.kill();
             let _ = child.wait();
             timed_out = true;
-            break None;
+            break (None, "killed".to_string());
         }
         std::thread::sleep(Duration::from_millis(20));
     };
     Outcome {
         status,
+        how,
         stdout: std::fs::read(&out_path).unwrap_or_default(),
         stderr: std::fs::read(&err_path).unwrap_or_default(),
         timed_out,
@@ -299,8 +302,8 @@ fn check_example(
             }
             if o.status != Some(0) {
                 failures.push(format!(
-                    "{label}: exit status {:?}, expected 0\nstdout:\n{}\nstderr:\n{stderr}",
-                    o.status,
+                    "{label}: {}, expected exit status 0\nstdout:\n{}\nstderr:\n{stderr}",
+                    o.how,
                     String::from_utf8_lossy(&o.stdout)
                 ));
                 continue;
@@ -538,7 +541,8 @@ fn pkg_config_template_builds_an_example() {
         assert_eq!(
             run.status,
             Some(0),
-            "{variant}: {}",
+            "{variant}: {}\nstderr:\n{}",
+            run.how,
             String::from_utf8_lossy(&run.stderr)
         );
         assert!(
