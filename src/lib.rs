@@ -48,6 +48,12 @@
 //! | [`Mutex::lock_arc`] | a lock released from a callback | `lock_owned()` | `lock_arc()` |
 //! | [`Mutex::is_locked`] | `Lock.locked()` | – | `is_locked()` |
 //! | [`Mutex::statistics`] | `Lock.statistics()` (anyio) | – | – |
+//! | [`Semaphore::acquire`] / [`Semaphore::acquire_many`] | `async with sem` / `Semaphore.acquire()` | `acquire().await` / `acquire_many(n)` | – |
+//! | [`Semaphore::try_acquire`] | `Semaphore.acquire_nowait()` (anyio) | `try_acquire()` | – |
+//! | [`Semaphore::release`] / [`Semaphore::add_permits`] | `Semaphore.release()` | `add_permits(n)` | – |
+//! | [`BoundedSemaphore`] | `asyncio.BoundedSemaphore` (`ValueError` → [`ReleaseError::OverRelease`]) | – | – |
+//! | [`Barrier::wait`] | `await barrier.wait()` (index) | `Barrier::wait().await` (leader) | `std::sync::Barrier::wait()` |
+//! | [`Barrier::abort`] / [`Barrier::reset`] | `Barrier.abort()` / `Barrier.reset()` | – | – |
 //!
 //! ## The C ABI
 //!
