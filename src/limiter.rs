@@ -458,13 +458,16 @@ impl CapacityLimiter {
         l: &mut Locked<'_>,
         borrower: Borrower,
     ) -> Option<Result<(), AlreadyBorrowed>> {
-        if l.inner.borrowers.contains(&borrower) {
-            return Some(Err(AlreadyBorrowed(borrower)));
-        }
         if !l.q.is_empty() || l.inner.borrowers.len() >= l.inner.total {
+            if l.inner.borrowers.contains(&borrower) {
+                return Some(Err(AlreadyBorrowed(borrower)));
+            }
             return None;
         }
-        l.inner.borrowers.insert(borrower);
+        // One hash lookup on the fast path: `insert` says if it was there.
+        if !l.inner.borrowers.insert(borrower) {
+            return Some(Err(AlreadyBorrowed(borrower)));
+        }
         self.borrowed
             .store(l.inner.borrowers.len(), Ordering::Relaxed);
         Some(Ok(()))
@@ -476,15 +479,26 @@ impl CapacityLimiter {
     /// token still exists makes that token's later drop release whatever the
     /// borrower holds then.
     pub fn release_on_behalf_of(&self, borrower: Borrower) -> Result<(), NotBorrowed> {
-        let mut wakes = WakeList::new();
         let mut l = self.locked();
         if !l.inner.borrowers.remove(&borrower) {
             return Err(NotBorrowed(borrower));
         }
+        if l.q.is_empty() {
+            // Nobody to serve: no wake-up list needed.
+            self.borrowed
+                .store(l.inner.borrowers.len(), Ordering::Relaxed);
+            return Ok(());
+        }
+        self.release_slow(l);
+        Ok(())
+    }
+
+    #[cold]
+    fn release_slow(&self, mut l: Locked<'_>) {
+        let mut wakes = WakeList::new();
         self.serve_waiters(&mut l, &mut wakes);
         drop(l);
         wakes.wake_all();
-        Ok(())
     }
 
     /// Hands free tokens to waiters, front first, while tokens remain.
