@@ -479,7 +479,7 @@ impl CapacityLimiter {
     /// token still exists makes that token's later drop release whatever the
     /// borrower holds then.
     pub fn release_on_behalf_of(&self, borrower: Borrower) -> Result<(), NotBorrowed> {
-        let mut l = self.locked();
+        let l = self.locked();
         if !l.inner.borrowers.remove(&borrower) {
             return Err(NotBorrowed(borrower));
         }
