@@ -54,6 +54,10 @@
 //! | [`BoundedSemaphore`] | `asyncio.BoundedSemaphore` (`ValueError` → [`ReleaseError::OverRelease`]) | – | – |
 //! | [`Barrier::wait`] | `await barrier.wait()` (index) | `Barrier::wait().await` (leader) | `std::sync::Barrier::wait()` |
 //! | [`Barrier::abort`] / [`Barrier::reset`] | `Barrier.abort()` / `Barrier.reset()` | – | – |
+//! | [`CapacityLimiter::acquire`] / [`CapacityLimiter::acquire_on_behalf_of`] | `async with limiter` / `CapacityLimiter.acquire_on_behalf_of(b)` (anyio) | `Semaphore::acquire` (no borrower) | – |
+//! | [`CapacityLimiter::try_acquire_on_behalf_of`] | `acquire_on_behalf_of_nowait(b)` (anyio) | `try_acquire()` | – |
+//! | [`CapacityLimiter::set_total_tokens`] | `limiter.total_tokens = n` (anyio) | `add_permits` / `forget_permits` | – |
+//! | [`ResourceGuard::enter`] | `with ResourceGuard(action):` (anyio, `BusyResourceError`) | – | – |
 //!
 //! ## The C ABI
 //!
