@@ -656,9 +656,14 @@ mod loom_condition_tests {
     use super::*;
     use loom::sync::Arc;
 
-    /// A thread and a task wait together (`wait_while`); the main thread
-    /// flips the flag and notifies all under the lock. Both must return
-    /// holding the lock, and everything ends unlocked and empty.
+    /// Polls `op` once (from inside a task) and returns what it said.
+    async fn poll_once<F: Future + Unpin>(op: &mut F) -> Poll<F::Output> {
+        core::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *op).poll(cx))).await
+    }
+
+    /// A thread (`wait_while`) and a task (already queued) wait together;
+    /// the task's side flips the flag and notifies all under the lock. Both
+    /// return holding the lock; everything ends unlocked and empty.
     #[test]
     fn loom_condition_thread_and_task_notify_all() {
         loom::model(|| {
@@ -668,68 +673,72 @@ mod loom_condition_tests {
                 let (m, c) = &*s1;
                 assert!(*c.wait_while(m.lock().block(), |r| !*r).block());
             });
-            let s2 = s.clone();
-            let task = loom::thread::spawn(move || {
-                loom::future::block_on(async {
-                    let (m, c) = &*s2;
-                    assert!(*c.wait_while(m.lock().await, |r| !*r).await);
-                })
+            let (m, c) = &*s;
+            loom::future::block_on(async {
+                let mut op = Box::pin(c.wait_while(m.lock().await, |r| !*r));
+                if poll_once(&mut op).await.is_pending() {
+                    let mut g = m.lock().await;
+                    *g = true;
+                    c.notify_all();
+                    drop(g);
+                    assert!(*op.await);
+                }
             });
-            {
-                let (m, c) = &*s;
-                let mut g = m.lock().block();
-                *g = true;
-                c.notify_all();
-            }
             t.join().unwrap();
-            task.join().unwrap();
-            assert!(!s.0.is_locked());
-            assert_eq!(s.1.statistics().tasks_waiting, 0);
+            assert!(!m.is_locked());
+            assert_eq!(c.statistics().tasks_waiting, 0);
         });
     }
 
-    /// A notification races a thread's timeout (loom: the deadline gives up
-    /// after one look) while a task waits too. The token must be consumed by
-    /// someone: a notification lost to the timed-out thread would strand the
-    /// task (loom reports the deadlock).
+    /// A notification (sent from a task) races a thread's timeout (loom:
+    /// the deadline gives up after one look): the wait reports "notified"
+    /// exactly when `notify_one` reported a waiter woken.
     #[test]
     fn loom_condition_notify_races_timeout() {
+        loom::model(|| {
+            let s = Arc::new((Mutex::new(()), Condition::new()));
+            let s1 = s.clone();
+            let t = loom::thread::spawn(move || {
+                let (m, c) = &*s1;
+                let (_g, r) = c.wait(m.lock().block()).block_for(Duration::from_millis(1));
+                !r.timed_out()
+            });
+            let (m, c) = &*s;
+            let woke = loom::future::block_on(async {
+                let _g = m.lock().await;
+                c.notify_one()
+            });
+            assert_eq!(t.join().unwrap(), woke);
+            assert!(!m.is_locked());
+            assert_eq!(c.statistics().tasks_waiting, 0);
+        });
+    }
+
+    /// A task's wait is cancelled (dropped after one poll) after a
+    /// notification that may have gone to it; a thread waits too. A
+    /// notification handed to the cancelled task must pass on to the thread,
+    /// or the thread would wait forever (loom reports the deadlock).
+    #[test]
+    fn loom_condition_cancelled_task_passes_notification() {
         loom::model(|| {
             let s = Arc::new((Mutex::new(0usize), Condition::new()));
             let s1 = s.clone();
             let t = loom::thread::spawn(move || {
                 let (m, c) = &*s1;
-                let (mut g, _) = c
-                    .wait_while(m.lock().block(), |n| *n == 0)
-                    .block_for(Duration::from_millis(1));
-                if *g > 0 {
-                    *g -= 1;
-                    true
-                } else {
-                    false
-                }
-            });
-            let s2 = s.clone();
-            let task = loom::thread::spawn(move || {
-                loom::future::block_on(async {
-                    let (m, c) = &*s2;
-                    let mut g = c.wait_while(m.lock().await, |n| *n == 0).await;
-                    *g -= 1;
-                })
+                let mut g = c.wait_while(m.lock().block(), |n| *n == 0).block();
+                *g -= 1;
             });
             let (m, c) = &*s;
-            {
-                let mut g = m.lock().block();
+            loom::future::block_on(async {
+                let mut op = Box::pin(c.wait(m.lock().await));
+                assert!(poll_once(&mut op).await.is_pending());
+                let mut g = m.lock().await;
                 *g += 1;
                 c.notify_one();
-            }
-            if t.join().unwrap() {
-                // The thread took the first token: give the task its own.
-                let mut g = m.lock().block();
-                *g += 1;
-                c.notify_one();
-            }
-            task.join().unwrap();
+                drop(g);
+                drop(op); // cancelled: whatever it got passes on
+            });
+            t.join().unwrap();
             assert_eq!(*m.lock().block(), 0);
             assert_eq!(c.statistics().tasks_waiting, 0);
         });

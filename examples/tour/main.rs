@@ -4,11 +4,13 @@
 //!
 //! Each primitive's story lives in its own file here and exposes `run()`.
 
+mod barrier;
+mod condition;
+mod event;
+mod limiter;
 mod mutex;
 mod queue;
 mod semaphore;
-mod barrier;
-mod limiter;
 
 /// Prints a heading for one primitive's story.
 fn heading(title: &str) {
@@ -28,4 +30,8 @@ fn main() {
     queue::run();
     heading("CapacityLimiter and ResourceGuard (anyio)");
     limiter::run();
+    heading("Event (asyncio.Event)");
+    event::run();
+    heading("Condition (asyncio.Condition)");
+    condition::run();
 }

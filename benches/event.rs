@@ -1,0 +1,287 @@
+//! Event benchmarks: a ping-pong round trip between two parties through two
+//! events (ping, pong), dualsync against std, parking_lot, event_listener and
+//! tokio, in one run and one harness.
+//!
+//! Groups (`event/<scenario>`), function ids are the crate names:
+//!
+//! * `pingpong_thread_thread`: two OS threads. dualsync: `Event::wait().block()`
+//!   + `clear()`; std / parking_lot: a `Mutex<bool>` + `Condvar` per
+//!   direction (auto-reset flag); event_listener: an `AtomicBool` flag + an
+//!   `Event` (`listen()` then `wait()`); tokio: `Notify` driven by
+//!   `futures::executor::block_on(notified())` (Notify has no blocking wait).
+//! * `pingpong_task_task`: two tasks on a 2-worker tokio runtime (dualsync,
+//!   event_listener, tokio; std and parking_lot cannot wait in a task).
+//! * `pingpong_thread_task`: an OS thread (blocking API) and a tokio task
+//!   (async API) on the same pair of events.
+//!
+//! Time per iteration = one full round trip (ping set -> partner wakes ->
+//! pong set -> we wake). The binary also prints `size_of` of each event.
+//!
+//! Run: `cargo bench --bench event -- --warm-up-time 1 --measurement-time 3`,
+//! then `python3 scripts/ratios.py`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use event_listener::Listener;
+
+/// One direction of the ping-pong: an auto-reset signal.
+trait Signal: Send + Sync + 'static {
+    fn create() -> Self;
+    fn set(&self);
+    /// Waits on this thread, then resets the signal.
+    fn wait_block(&self);
+    /// Waits in a task, then resets the signal.
+    fn wait_async(&self) -> impl Future<Output = ()> + Send + '_;
+}
+
+struct Ds(dualsync::Event);
+impl Signal for Ds {
+    fn create() -> Self {
+        Ds(dualsync::Event::new())
+    }
+    fn set(&self) {
+        self.0.set();
+    }
+    fn wait_block(&self) {
+        self.0.wait().block();
+        self.0.clear();
+    }
+    async fn wait_async(&self) {
+        self.0.wait().await;
+        self.0.clear();
+    }
+}
+
+struct StdCv(std::sync::Mutex<bool>, std::sync::Condvar);
+impl Signal for StdCv {
+    fn create() -> Self {
+        StdCv(std::sync::Mutex::new(false), std::sync::Condvar::new())
+    }
+    fn set(&self) {
+        *self.0.lock().unwrap() = true;
+        self.1.notify_one();
+    }
+    fn wait_block(&self) {
+        let mut g = self.0.lock().unwrap();
+        while !*g {
+            g = self.1.wait(g).unwrap();
+        }
+        *g = false;
+    }
+    async fn wait_async(&self) {
+        unreachable!("std cannot wait in a task")
+    }
+}
+
+struct PlCv(parking_lot::Mutex<bool>, parking_lot::Condvar);
+impl Signal for PlCv {
+    fn create() -> Self {
+        PlCv(parking_lot::Mutex::new(false), parking_lot::Condvar::new())
+    }
+    fn set(&self) {
+        *self.0.lock() = true;
+        self.1.notify_one();
+    }
+    fn wait_block(&self) {
+        let mut g = self.0.lock();
+        while !*g {
+            self.1.wait(&mut g);
+        }
+        *g = false;
+    }
+    async fn wait_async(&self) {
+        unreachable!("parking_lot cannot wait in a task")
+    }
+}
+
+struct El(AtomicBool, event_listener::Event);
+impl Signal for El {
+    fn create() -> Self {
+        El(AtomicBool::new(false), event_listener::Event::new())
+    }
+    fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+        self.1.notify(1);
+    }
+    fn wait_block(&self) {
+        loop {
+            if self.0.swap(false, Ordering::SeqCst) {
+                return;
+            }
+            let l = self.1.listen();
+            if self.0.swap(false, Ordering::SeqCst) {
+                return;
+            }
+            l.wait();
+        }
+    }
+    async fn wait_async(&self) {
+        loop {
+            if self.0.swap(false, Ordering::SeqCst) {
+                return;
+            }
+            let l = self.1.listen();
+            if self.0.swap(false, Ordering::SeqCst) {
+                return;
+            }
+            l.await;
+        }
+    }
+}
+
+struct Tk(tokio::sync::Notify);
+impl Signal for Tk {
+    fn create() -> Self {
+        Tk(tokio::sync::Notify::new())
+    }
+    fn set(&self) {
+        self.0.notify_one();
+    }
+    fn wait_block(&self) {
+        futures::executor::block_on(self.0.notified());
+    }
+    async fn wait_async(&self) {
+        self.0.notified().await;
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime")
+}
+
+fn thread_thread<S: Signal>(iters: u64) -> Duration {
+    let ping = Arc::new(S::create());
+    let pong = Arc::new(S::create());
+    let partner = {
+        let (ping, pong) = (ping.clone(), pong.clone());
+        std::thread::spawn(move || {
+            for _ in 0..iters {
+                ping.wait_block();
+                pong.set();
+            }
+        })
+    };
+    let t0 = Instant::now();
+    for _ in 0..iters {
+        ping.set();
+        pong.wait_block();
+    }
+    let d = t0.elapsed();
+    partner.join().unwrap();
+    d
+}
+
+fn task_task<S: Signal>(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
+    let ping = Arc::new(S::create());
+    let pong = Arc::new(S::create());
+    rt.block_on(async {
+        let partner = {
+            let (ping, pong) = (ping.clone(), pong.clone());
+            tokio::spawn(async move {
+                for _ in 0..iters {
+                    ping.wait_async().await;
+                    pong.set();
+                }
+            })
+        };
+        let driver = tokio::spawn(async move {
+            let t0 = Instant::now();
+            for _ in 0..iters {
+                ping.set();
+                pong.wait_async().await;
+            }
+            t0.elapsed()
+        });
+        let d = driver.await.unwrap();
+        partner.await.unwrap();
+        d
+    })
+}
+
+fn thread_task<S: Signal>(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
+    let ping = Arc::new(S::create());
+    let pong = Arc::new(S::create());
+    let partner = {
+        let (ping, pong) = (ping.clone(), pong.clone());
+        rt.spawn(async move {
+            for _ in 0..iters {
+                ping.wait_async().await;
+                pong.set();
+            }
+        })
+    };
+    let t0 = Instant::now();
+    for _ in 0..iters {
+        ping.set();
+        pong.wait_block();
+    }
+    let d = t0.elapsed();
+    rt.block_on(partner).unwrap();
+    d
+}
+
+fn pingpong_thread_thread(c: &mut Criterion) {
+    let mut g = c.benchmark_group("event/pingpong_thread_thread");
+    g.bench_function("dualsync", |b| b.iter_custom(thread_thread::<Ds>));
+    g.bench_function("std", |b| b.iter_custom(thread_thread::<StdCv>));
+    g.bench_function("parking_lot", |b| b.iter_custom(thread_thread::<PlCv>));
+    g.bench_function("event_listener", |b| b.iter_custom(thread_thread::<El>));
+    g.bench_function("tokio", |b| b.iter_custom(thread_thread::<Tk>));
+    g.finish();
+}
+
+fn pingpong_task_task(c: &mut Criterion) {
+    let rt = runtime();
+    let mut g = c.benchmark_group("event/pingpong_task_task");
+    g.bench_function("dualsync", |b| b.iter_custom(|n| task_task::<Ds>(&rt, n)));
+    g.bench_function("event_listener", |b| {
+        b.iter_custom(|n| task_task::<El>(&rt, n))
+    });
+    g.bench_function("tokio", |b| b.iter_custom(|n| task_task::<Tk>(&rt, n)));
+    g.finish();
+}
+
+fn pingpong_thread_task(c: &mut Criterion) {
+    let rt = runtime();
+    let mut g = c.benchmark_group("event/pingpong_thread_task");
+    g.bench_function("dualsync", |b| b.iter_custom(|n| thread_task::<Ds>(&rt, n)));
+    g.bench_function("event_listener", |b| {
+        b.iter_custom(|n| thread_task::<El>(&rt, n))
+    });
+    g.bench_function("tokio", |b| b.iter_custom(|n| thread_task::<Tk>(&rt, n)));
+    g.finish();
+}
+
+fn print_sizes() {
+    use std::mem::size_of;
+    println!(
+        "size_of dualsync::Event           = {}",
+        size_of::<dualsync::Event>()
+    );
+    println!("size_of std Mutex<bool>+Condvar   = {}", size_of::<StdCv>());
+    println!("size_of parking_lot Mutex+Condvar = {}", size_of::<PlCv>());
+    println!(
+        "size_of event_listener::Event     = {}",
+        size_of::<event_listener::Event>()
+    );
+    println!(
+        "size_of tokio::sync::Notify       = {}",
+        size_of::<tokio::sync::Notify>()
+    );
+}
+
+fn main() {
+    print_sizes();
+    let mut c = Criterion::default().configure_from_args();
+    pingpong_thread_thread(&mut c);
+    pingpong_task_task(&mut c);
+    pingpong_thread_task(&mut c);
+    c.final_summary();
+}

@@ -1,0 +1,107 @@
+//! The asyncio `Condition` story (the classic `asyncio_condition.py` demo):
+//! five consumers wait on a condition; the producer wakes one with
+//! `notify(1)`, then two with `notify(2)`, then the rest with
+//! `notify_all()`. Each consumer holds the lock again when its wait returns.
+//!
+//! The printout is deterministic: consumers queue one after the other
+//! (FIFO, so they wake in that order), the producer waits until each batch
+//! has run before the next notification, and a batch's lines are printed in
+//! consumer order by the producer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dualsync::{Condition, Mutex};
+
+/// Told three times: all tasks, all threads, threads and tasks mixed.
+pub fn run() {
+    println!("-- all tasks (tokio) --");
+    story(|_| true);
+    println!();
+    println!("-- all threads --");
+    story(|_| false);
+    println!();
+    println!("-- threads and tasks mixed --");
+    story(|i| i % 2 == 1);
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("tokio runtime")
+}
+
+/// What the consumers share: the list of who was triggered, under the lock.
+struct Shared {
+    triggered: Mutex<Vec<usize>>,
+    cond: Condition,
+}
+
+fn kind(task: bool) -> &'static str {
+    if task { "task" } else { "thread" }
+}
+
+fn story(is_task: impl Fn(usize) -> bool) {
+    let rt = runtime();
+    let s = Arc::new(Shared {
+        triggered: Mutex::new(Vec::new()),
+        cond: Condition::new(),
+    });
+    let mut threads = Vec::new();
+    let mut tasks = Vec::new();
+    for i in 1..=5 {
+        let s2 = s.clone();
+        let task = is_task(i);
+        println!("consumer {i} ({}) is waiting", kind(task));
+        if task {
+            tasks.push(rt.spawn(async move {
+                let g = s2.triggered.lock().await;
+                let mut g = s2.cond.wait(g).await;
+                g.push(i); // the lock is held again here
+            }));
+        } else {
+            threads.push(std::thread::spawn(move || {
+                let g = s2.triggered.lock().block();
+                let mut g = s2.cond.wait(g).block();
+                g.push(i);
+            }));
+        }
+        while s.cond.statistics().tasks_waiting < i {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    let mut seen = 0;
+    for (what, n) in [("notify(1)", 1), ("notify(2)", 2), ("notify_all()", 5)] {
+        let woken = {
+            let _g = s.triggered.lock().block();
+            if n == 5 {
+                s.cond.notify_all()
+            } else {
+                s.cond.notify(n)
+            }
+        };
+        println!("producer: {what} woke {woken}");
+        seen += woken;
+        let batch = loop {
+            let g = s.triggered.lock().block();
+            if g.len() == seen {
+                let mut b = g[seen - woken..].to_vec();
+                b.sort();
+                break b;
+            }
+            drop(g);
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        for i in batch {
+            println!("consumer {i} ({}) triggered", kind(is_task(i)));
+        }
+    }
+    for t in threads {
+        t.join().expect("consumer thread");
+    }
+    for t in tasks {
+        rt.block_on(t).expect("consumer task");
+    }
+    println!("done: {:?}", s.cond);
+}
