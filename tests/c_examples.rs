@@ -4,14 +4,16 @@
 //! installed, both binaries also run under memcheck.
 //!
 //! Where the library comes from: `cargo test` compiles the `dualsync` lib
-//! for the integration tests with every crate type of `[lib]` (`rlib`,
-//! `staticlib`, `cdylib`, all in one rustc invocation) and places
-//! `libdualsync.a` / `libdualsync.so` in the profile directory, which is the
-//! parent of this test binary's `deps/` directory. So they are there, fresh,
-//! whenever this test runs. If they are missing or older than the rlib built
-//! with them (a build that changed `crate-type`, an unusual layout), a nested
-//! `cargo build --lib` with its own `CARGO_TARGET_DIR` builds them (its own
-//! target dir, so it never waits on the lock held by the outer `cargo test`).
+//! for the integration tests once, with every crate type of `[lib]` (`rlib`,
+//! `staticlib`, `cdylib`, one rustc invocation), into `target/<profile>/deps/`
+//! — the directory of this test binary — as `libdualsync.rlib`,
+//! `libdualsync.a` and `libdualsync.so`. It does *not* copy ("uplift") them
+//! to `target/<profile>/`: only `cargo build` does, so the copies there may
+//! be stale (or absent in a fresh clone) and are never used here. If `deps/`
+//! lacks them, or they are older than the newest `libdualsync*.rlib` there
+//! (a `crate-type` change, an unusual layout), a nested `cargo build --lib`
+//! with its own `CARGO_TARGET_DIR` builds them (its own target dir, so it
+//! never waits on the lock held by the outer `cargo test`).
 //! `DUALSYNC_LIB_DIR` overrides the library directory.
 //!
 //! Valgrind: `--errors-for-leak-kinds=definite`. A definite leak means a
@@ -74,7 +76,8 @@ fn mtime(p: &Path) -> Option<std::time::SystemTime> {
 }
 
 /// Whether `dir` holds a static and a shared library at least as new as the
-/// rlib that the same rustc invocation produced.
+/// newest rlib there (they are produced by the same rustc invocation, so a
+/// `.a`/`.so` much older than the rlib is left over from an earlier build).
 fn libs_usable(dir: &Path) -> bool {
     let (Some(a), Some(so)) = (
         mtime(&dir.join("libdualsync.a")),
@@ -82,11 +85,23 @@ fn libs_usable(dir: &Path) -> bool {
     ) else {
         return false;
     };
-    match mtime(&dir.join("libdualsync.rlib")) {
-        // Produced together; allow a little skew between the three writes.
+    let newest_rlib = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.starts_with("libdualsync") && n.ends_with(".rlib")
+        })
+        .filter_map(|e| mtime(&e.path()))
+        .max();
+    match newest_rlib {
+        // Allow a little skew between the three writes.
         Some(rlib) => [a, so].iter().all(|t| {
             rlib.duration_since(*t)
-                .map_or(true, |d| d < Duration::from_secs(60))
+                .is_ok_and(|d| d < Duration::from_secs(60))
+                || *t >= rlib
         }),
         None => true,
     }
@@ -109,10 +124,15 @@ fn find_or_build_lib_dir() -> PathBuf {
         );
         return d;
     }
-    let here = profile_dir();
-    if libs_usable(&here) {
-        return here;
+    let deps = std::env::current_exe()
+        .expect("current_exe")
+        .parent()
+        .expect("test binary has a parent dir")
+        .to_path_buf();
+    if libs_usable(&deps) {
+        return deps;
     }
+    let here = profile_dir();
     // Fallback: a nested build in its own target dir (no lock contention
     // with the outer cargo). Same profile as this test binary.
     let profile = here.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
@@ -132,7 +152,7 @@ fn find_or_build_lib_dir() -> PathBuf {
     }
     eprintln!(
         "c_examples: no fresh libdualsync.a/.so in {}; building them into {}",
-        here.display(),
+        deps.display(),
         target.display()
     );
     let status = cmd
@@ -347,6 +367,7 @@ fn c_examples_match_expected_output() {
     assert!(!found.is_empty(), "no *.c files in {}", examples.display());
 
     let lib = lib_dir();
+    eprintln!("c_examples: libdualsync.a/.so from {}", lib.display());
     let build = scratch_dir("examples");
     let valgrind = have_valgrind();
     if !valgrind {
