@@ -5,7 +5,7 @@
 //! Groups (`event/<scenario>`), function ids are the crate names:
 //!
 //! * `pingpong_thread_thread`: two OS threads. dualsync: `Event::wait().block()`
-//!   + `clear()`; std / parking_lot: a `Mutex<bool>` + `Condvar` per
+//!   then `clear()`; std / parking_lot: a `Mutex<bool>` + `Condvar` per
 //!   direction (auto-reset flag); event_listener: an `AtomicBool` flag + an
 //!   `Event` (`listen()` then `wait()`); tokio: `Notify` driven by
 //!   `futures::executor::block_on(notified())` (Notify has no blocking wait).

@@ -114,7 +114,7 @@ fn notify_counts_five_consumers_mixed() {
     until_waiting(c, 5);
     assert_eq!(c.notify(1), 1);
     let t0 = Instant::now();
-    while m.lock().block().len() < 1 {
+    while m.lock().block().is_empty() {
         assert!(t0.elapsed() < Duration::from_secs(10));
         thread::yield_now();
     }

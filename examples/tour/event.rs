@@ -61,12 +61,12 @@ fn story(who: [Who; 2]) {
     let mut threads = Vec::new();
     let mut tasks = Vec::new();
     for (i, w) in who.into_iter().enumerate() {
-        let (event, printed) = (event.clone(), printed.clone());
+        let (ev, printed) = (event.clone(), printed.clone());
         let n = i + 1;
         println!("waiter {n} ({}) waiting for it ...", w.name());
         match w {
             Who::Thread => threads.push(std::thread::spawn(move || {
-                event.wait().block();
+                ev.wait().block();
                 if n == 2 {
                     printed.wait().block();
                 }
@@ -74,7 +74,7 @@ fn story(who: [Who; 2]) {
                 printed.set();
             })),
             Who::Task => tasks.push(rt.spawn(async move {
-                event.wait().await;
+                ev.wait().await;
                 if n == 2 {
                     printed.wait().await;
                 }
