@@ -57,9 +57,12 @@ use core::marker::{PhantomData, PhantomPinned};
 use core::ptr;
 use core::task::Waker;
 
+#[cfg(not(loom))]
 use crossbeam_utils::Backoff;
 
-use super::sync::{AtomicU32, AtomicUsize, Ordering, spin_step, yield_now};
+use super::sync::{AtomicU32, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+use super::sync::{spin_step, yield_now};
 
 /// Not linked, nothing pending.
 pub(crate) const IDLE: u32 = 0;
@@ -224,6 +227,12 @@ fn run_wake(w: Wake) {
 /// The queue itself: one word (see the module docs).
 pub(crate) struct WaitQueue<D> {
     word: AtomicUsize,
+    /// Under loom the queue lock is also a loom mutex: loom cannot explore a
+    /// spin lock with several spinners (every yield may hand the processor
+    /// to another spinner, so the model never ends). The word still goes
+    /// through the same atomic steps.
+    #[cfg(loom)]
+    lock: loom::sync::Mutex<()>,
     _marker: PhantomData<*const Node<D>>,
 }
 
@@ -246,6 +255,7 @@ impl<D> WaitQueue<D> {
     pub(crate) fn new() -> Self {
         WaitQueue {
             word: AtomicUsize::new(0),
+            lock: loom::sync::Mutex::new(()),
             _marker: PhantomData,
         }
     }
@@ -253,16 +263,33 @@ impl<D> WaitQueue<D> {
     /// Takes the queue lock.
     #[inline]
     pub(crate) fn lock(&self) -> QueueGuard<'_, D> {
-        let old = self.word.fetch_or(LOCKED, Ordering::Acquire);
-        if old & LOCKED != 0 {
-            return self.lock_contended();
+        #[cfg(loom)]
+        {
+            // See the `lock` field: the loom mutex serializes holders, so
+            // the bit is never contended here.
+            let held = self.lock.lock().unwrap();
+            let old = self.word.fetch_or(LOCKED, Ordering::Acquire);
+            assert_eq!(old & LOCKED, 0, "queue lock bit set without the loom mutex");
+            QueueGuard {
+                queue: self,
+                tail: old as *const Node<D>,
+                _held: held,
+            }
         }
-        QueueGuard {
-            queue: self,
-            tail: old as *const Node<D>,
+        #[cfg(not(loom))]
+        {
+            let old = self.word.fetch_or(LOCKED, Ordering::Acquire);
+            if old & LOCKED != 0 {
+                return self.lock_contended();
+            }
+            QueueGuard {
+                queue: self,
+                tail: old as *const Node<D>,
+            }
         }
     }
 
+    #[cfg(not(loom))]
     #[cold]
     fn lock_contended(&self) -> QueueGuard<'_, D> {
         let backoff = Backoff::new();
@@ -301,6 +328,9 @@ impl<D> WaitQueue<D> {
 pub(crate) struct QueueGuard<'a, D> {
     queue: &'a WaitQueue<D>,
     tail: *const Node<D>,
+    /// Released after `drop` has stored the word (fields drop after it).
+    #[cfg(loom)]
+    _held: loom::sync::MutexGuard<'a, ()>,
 }
 
 impl<D> Drop for QueueGuard<'_, D> {

@@ -34,6 +34,7 @@ pub(crate) fn spin_step(backoff: &crossbeam_utils::Backoff) {
 
 /// Gives the processor away after a bounded spin has not been enough.
 #[inline]
+#[cfg_attr(loom, allow(dead_code))] // the queue lock is a loom mutex there
 pub(crate) fn yield_now() {
     #[cfg(not(loom))]
     std::thread::yield_now();
