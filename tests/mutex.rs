@@ -463,11 +463,18 @@ fn fair_mode_never_lets_try_lock_barge() {
         for round in 0..20 {
             let g = m.lock().block();
             let m2 = m.clone();
-            let t = thread::spawn(move || *m2.lock().block() += 1);
+            let (go, wait_go) = mpsc::channel::<()>();
+            let t = thread::spawn(move || {
+                let mut g = m2.lock().block();
+                *g += 1;
+                wait_go.recv().unwrap(); // hold it until told
+            });
             until_waiting(&m, 1);
             drop(g);
-            // Handed to the waiter: locked, and not ours to take.
+            // Handed to the waiter (which keeps it until `go`): the lock is
+            // never free in between, so it is not ours to take.
             assert!(m.try_lock().is_none(), "round {round}: barged a fair mutex");
+            go.send(()).unwrap();
             t.join().unwrap();
         }
         assert_eq!(*m.try_lock().unwrap(), 20);

@@ -107,6 +107,12 @@ fn helper(m: Arc<Mutex<u64>>, st: Arc<Stage>, rounds: usize) -> thread::JoinHand
             let g = m.lock().block();
             st.held.store(i + 1, Ordering::SeqCst);
             spin_until(|| m.statistics().tasks_waiting == 1);
+            if i < 5 {
+                // Early warm-up rounds: hold on long enough for the waiter
+                // to finish spinning and really park, so that its first
+                // park (parking_lot_core's per-thread data) is not measured.
+                thread::sleep(Duration::from_millis(5));
+            }
             st.seen_waiting.fetch_add(1, Ordering::SeqCst);
             drop(g);
             spin_until(|| st.done.load(Ordering::SeqCst) == i + 1);
