@@ -790,7 +790,6 @@ mod loom_tests {
     //! loom) and a release racing them. A lost wake-up is a loom deadlock;
     //! mutual exclusion is checked by loom's `UnsafeCell` tracking.
 
-    use core::pin::pin;
     use core::task::{Context, Waker};
     use std::sync::Arc;
     use std::time::Duration;
@@ -863,7 +862,7 @@ mod loom_tests {
             let held = m.lock().block();
             let m1 = m.clone();
             let dropper = loom::thread::spawn(move || {
-                let mut f = pin!(m1.lock());
+                let mut f = Box::pin(m1.lock());
                 let mut cx = Context::from_waker(Waker::noop());
                 let got = f.as_mut().poll(&mut cx).is_ready();
                 loom::thread::yield_now();
