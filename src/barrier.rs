@@ -45,7 +45,13 @@ use core::fmt;
 use core::pin::Pin;
 use core::task::Poll;
 
-use crate::core::driver::{WaitCx, Waitable, impl_operation};
+use core::future::Future;
+use core::pin::pin;
+use core::task::Context;
+use std::time::{Duration, Instant};
+
+use crate::Timeout;
+use crate::core::driver::{WaitCx, Waitable, block_pinned_until, deadline_after};
 use crate::core::queue::{IDLE, Node, QUEUED, QueueGuard, WaitQueue, WakeList};
 use crate::core::sync::{AtomicU32, AtomicUsize, Ordering};
 
@@ -351,6 +357,39 @@ impl Barrier {
         }
     }
 
+    /// A timed-out thread's wait: withdraws a queued arrival (`None`), or
+    /// takes the outcome that landed after its last look.
+    fn withdraw(
+        &self,
+        node: &Node<AtomicUsize>,
+    ) -> Option<Result<BarrierWaitResult, BrokenBarrier>> {
+        if node.state() == QUEUED {
+            let mut wakes = WakeList::new();
+            let mut q = self.queue.lock();
+            if node.state() == QUEUED {
+                q.remove(node);
+                q.set_idle(node, &mut wakes);
+                let s = self.state.load(Ordering::Relaxed);
+                self.state.store(s - ONE, Ordering::Relaxed);
+                return None;
+            }
+        }
+        match node.state() {
+            IDLE => None,
+            PASSED => {
+                node.set_unlinked_state(IDLE);
+                Some(Ok(BarrierWaitResult {
+                    index: node.data.load(Ordering::Relaxed),
+                    is_leader: false,
+                }))
+            }
+            _ => {
+                node.set_unlinked_state(IDLE);
+                Some(Err(BrokenBarrier))
+            }
+        }
+    }
+
     /// A dropped wait: withdraws a queued arrival.
     fn cancel(&self, node: &Node<AtomicUsize>) {
         match node.state() {
@@ -416,7 +455,61 @@ impl Drop for BarrierWait<'_> {
     }
 }
 
-impl_operation!(impl['a] BarrierWait<'a> => Result<BarrierWaitResult, BrokenBarrier>);
+impl BarrierWait<'_> {
+    /// Finishes the wait on this thread, parking it until the round
+    /// completes (or the barrier breaks).
+    ///
+    /// Never panics inside an async runtime: it blocks the calling worker
+    /// thread, like any blocking call would.
+    pub fn block(self) -> Result<BarrierWaitResult, BrokenBarrier> {
+        match self.finish(None) {
+            Ok(r) => r,
+            Err(_) => unreachable!("an untimed wait cannot time out"),
+        }
+    }
+
+    /// Like [`block`](Self::block), giving up after `timeout`: then the
+    /// arrival is withdrawn and `Err(Timeout)` returned. A timeout that
+    /// loses the race with the arrival completing the round reports the
+    /// round's result instead: `Err(Timeout)` always means "not counted".
+    pub fn block_for(
+        self,
+        timeout: Duration,
+    ) -> Result<Result<BarrierWaitResult, BrokenBarrier>, Timeout> {
+        self.finish(deadline_after(timeout))
+    }
+
+    /// Like [`block_for`](Self::block_for), with a deadline.
+    pub fn block_until(
+        self,
+        deadline: Instant,
+    ) -> Result<Result<BarrierWaitResult, BrokenBarrier>, Timeout> {
+        self.finish(Some(deadline))
+    }
+
+    fn finish(
+        self,
+        deadline: Option<Instant>,
+    ) -> Result<Result<BarrierWaitResult, BrokenBarrier>, Timeout> {
+        let mut op = pin!(self);
+        if let Some(r) = block_pinned_until(op.as_mut(), deadline) {
+            return Ok(r);
+        }
+        // Timed out: withdraw, unless the round completed (or broke) in the
+        // meantime; the operation's drop then has nothing left to do.
+        let this = op.as_ref().get_ref();
+        this.barrier.withdraw(&this.node).ok_or(Timeout(()))
+    }
+}
+
+impl Future for BarrierWait<'_> {
+    type Output = Result<BarrierWaitResult, BrokenBarrier>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.poll_wait(&mut WaitCx::Task(cx))
+    }
+}
 
 impl fmt::Debug for BarrierWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
