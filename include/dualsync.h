@@ -158,6 +158,363 @@ extern "C" {
 const char *dualsync_status_str(int32_t status);
 
 /**
+ * Creates a barrier for `parties` waiters. Returns NULL if `parties` is 0
+ * or allocation fails. Free it with `dualsync_barrier_free`.
+ */
+struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
+
+/**
+ * Frees a barrier. `NULL` does nothing (`DUALSYNC_OK`). A barrier that
+ * threads wait on is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or came from `dualsync_barrier_new` and was not freed;
+ * no thread uses it during or after this call (other than waiters this
+ * call reports as BUSY).
+ */
+enum dualsync_status dualsync_barrier_free(struct dualsync_barrier_t *barrier);
+
+/**
+ * Arrives and waits for the round to complete; writes this waiter's index
+ * (`0..parties`) to `*index_out`. `DUALSYNC_BROKEN` if the barrier is
+ * aborted, or reset while waiting.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
+ * write.
+ */
+enum dualsync_status dualsync_barrier_wait(const struct dualsync_barrier_t *barrier,
+                                           size_t *index_out);
+
+/**
+ * Passes only if this arrival completes the round, else
+ * `DUALSYNC_WOULD_BLOCK` without arriving.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
+ * write.
+ */
+enum dualsync_status dualsync_barrier_try_wait(const struct dualsync_barrier_t *barrier,
+                                               size_t *index_out);
+
+/**
+ * Like `dualsync_barrier_wait`, giving up after `timeout_ns`
+ * (`DUALSYNC_TIMED_OUT`, the arrival withdrawn; `0` is
+ * `dualsync_barrier_try_wait`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
+ * write.
+ */
+enum dualsync_status dualsync_barrier_wait_timeout(const struct dualsync_barrier_t *barrier,
+                                                   uint64_t timeout_ns,
+                                                   size_t *index_out);
+
+/**
+ * Wakes current waiters with `DUALSYNC_BROKEN` and returns the barrier to
+ * an empty, unbroken state.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_barrier_reset(const struct dualsync_barrier_t *barrier);
+
+/**
+ * Breaks the barrier: current and later waiters get `DUALSYNC_BROKEN`
+ * until `dualsync_barrier_reset`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_barrier_abort(const struct dualsync_barrier_t *barrier);
+
+/**
+ * Writes the number of parties to `*out`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_barrier_parties(const struct dualsync_barrier_t *barrier,
+                                              size_t *out);
+
+/**
+ * Writes the number of waiters in the current round to `*out`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_barrier_n_waiting(const struct dualsync_barrier_t *barrier,
+                                                size_t *out);
+
+/**
+ * Writes whether the barrier is broken to `*out`.
+ *
+ * # Safety
+ *
+ * `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_barrier_is_broken(const struct dualsync_barrier_t *barrier,
+                                                bool *out);
+
+/**
+ * Creates a condition. Returns NULL if allocation fails. Free it with
+ * `dualsync_condition_free`. It may be used with any mutex (even different
+ * ones over time).
+ */
+struct dualsync_condition_t *dualsync_condition_new(void);
+
+/**
+ * Frees a condition. `NULL` does nothing (`DUALSYNC_OK`). A condition that
+ * threads still wait on is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `cond` is NULL or came from `dualsync_condition_new` and was not freed;
+ * no thread starts using it during or after this call.
+ */
+enum dualsync_status dualsync_condition_free(struct dualsync_condition_t *cond);
+
+/**
+ * Releases `mutex` (which the caller has locked), waits for a notification
+ * and locks `mutex` again before returning `DUALSYNC_OK`. An unlocked
+ * `mutex` gives `DUALSYNC_NOT_LOCKED` and changes nothing.
+ *
+ * # Safety
+ *
+ * `cond` and `mutex` are NULL or live handles; the caller owns the lock.
+ */
+enum dualsync_status dualsync_condition_wait(const struct dualsync_condition_t *cond,
+                                             const struct dualsync_mutex_t *mutex);
+
+/**
+ * Like `dualsync_condition_wait`, giving up after `timeout_ns`
+ * nanoseconds: then `DUALSYNC_TIMED_OUT`, with `mutex` locked again all the
+ * same (the re-lock has no deadline, like `pthread_cond_timedwait`). `0`
+ * returns `DUALSYNC_TIMED_OUT` at once, keeping the lock;
+ * `DUALSYNC_TIMEOUT_INFINITE` waits forever.
+ *
+ * # Safety
+ *
+ * `cond` and `mutex` are NULL or live handles; the caller owns the lock.
+ */
+enum dualsync_status dualsync_condition_wait_timeout(const struct dualsync_condition_t *cond,
+                                                     const struct dualsync_mutex_t *mutex,
+                                                     uint64_t timeout_ns);
+
+/**
+ * Wakes up to `n` waiters (longest-waiting first) and writes how many to
+ * `*woken`.
+ *
+ * # Safety
+ *
+ * `cond` is NULL or a live handle; `woken` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_condition_notify(const struct dualsync_condition_t *cond,
+                                               size_t n,
+                                               size_t *woken);
+
+/**
+ * Wakes every waiter and writes how many to `*woken`.
+ *
+ * # Safety
+ *
+ * `cond` is NULL or a live handle; `woken` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_condition_notify_all(const struct dualsync_condition_t *cond,
+                                                   size_t *woken);
+
+/**
+ * Creates an event, not set. Returns NULL if allocation fails. Free it with
+ * `dualsync_event_free`.
+ */
+struct dualsync_event_t *dualsync_event_new(void);
+
+/**
+ * Frees an event. `NULL` does nothing (`DUALSYNC_OK`). An event that
+ * threads still wait on is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `event` is NULL or came from `dualsync_event_new` and was not freed; no
+ * thread starts using it during or after this call.
+ */
+enum dualsync_status dualsync_event_free(struct dualsync_event_t *event);
+
+/**
+ * Sets the event: every waiter wakes, and waits return at once until
+ * `dualsync_event_clear`.
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_set(const struct dualsync_event_t *event);
+
+/**
+ * Clears the event. Waiters already woken by a set still return.
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_clear(const struct dualsync_event_t *event);
+
+/**
+ * Writes whether the event is set (1) or not (0) to `*out`.
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_event_is_set(const struct dualsync_event_t *event, bool *out);
+
+/**
+ * Waits until the event is set (returns at once if it is).
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_wait(const struct dualsync_event_t *event);
+
+/**
+ * `DUALSYNC_OK` if the event is set, else `DUALSYNC_WOULD_BLOCK`.
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_try_wait(const struct dualsync_event_t *event);
+
+/**
+ * Waits at most `timeout_ns` nanoseconds for the event: `DUALSYNC_TIMED_OUT`
+ * when the time runs out (`0` tries once and gives `DUALSYNC_WOULD_BLOCK`;
+ * `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_event_wait_timeout(const struct dualsync_event_t *event,
+                                                 uint64_t timeout_ns);
+
+/**
+ * Creates a limiter with `total_tokens` tokens (at least 1). Returns NULL
+ * if `total_tokens` is 0 or allocation fails. Free it with
+ * `dualsync_limiter_free`.
+ */
+struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
+
+/**
+ * Frees a limiter. `NULL` does nothing (`DUALSYNC_OK`). A limiter with
+ * borrowed tokens or waiters is not freed: `DUALSYNC_BUSY`.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or came from `dualsync_limiter_new` and was not freed;
+ * no thread uses it during or after this call (other than ones this call
+ * reports as BUSY).
+ */
+enum dualsync_status dualsync_limiter_free(struct dualsync_limiter_t *limiter);
+
+/**
+ * Takes a token for `borrower`, waiting as long as it takes (FIFO).
+ * `DUALSYNC_ALREADY_BORROWED` at once if `borrower` holds one.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_acquire(const struct dualsync_limiter_t *limiter,
+                                              size_t borrower);
+
+/**
+ * Takes a token for `borrower` if one is free and nobody waits, else
+ * `DUALSYNC_WOULD_BLOCK` (or `DUALSYNC_ALREADY_BORROWED`).
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_try_acquire(const struct dualsync_limiter_t *limiter,
+                                                  size_t borrower);
+
+/**
+ * Takes a token for `borrower`, waiting at most `timeout_ns` nanoseconds:
+ * `DUALSYNC_TIMED_OUT` when the time runs out (`0` tries once and gives
+ * `DUALSYNC_WOULD_BLOCK`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_acquire_timeout(const struct dualsync_limiter_t *limiter,
+                                                      size_t borrower,
+                                                      uint64_t timeout_ns);
+
+/**
+ * Gives back the token `borrower` holds (from any thread), serving the
+ * next waiter. `DUALSYNC_NOT_LOCKED` if `borrower` holds none (the closest
+ * existing status: "releasing what is not held"); nothing changes then.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_release(const struct dualsync_limiter_t *limiter,
+                                              size_t borrower);
+
+/**
+ * Sets the number of tokens. Raising it serves waiters at once (FIFO);
+ * lowering it takes no token from a holder. `0` is
+ * `DUALSYNC_INVALID_ARGUMENT` and changes nothing.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_limiter_set_total_tokens(const struct dualsync_limiter_t *limiter,
+                                                       size_t total_tokens);
+
+/**
+ * Writes the number of tokens to `*out`.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_limiter_total_tokens(const struct dualsync_limiter_t *limiter,
+                                                   size_t *out);
+
+/**
+ * Writes the number of borrowed tokens to `*out`.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_limiter_borrowed_tokens(const struct dualsync_limiter_t *limiter,
+                                                      size_t *out);
+
+/**
+ * Writes the number of free tokens (`total - borrowed`, or 0) to `*out`.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_limiter_available_tokens(const struct dualsync_limiter_t *limiter,
+                                                       size_t *out);
+
+/**
  * Creates an unlocked mutex (strict FIFO hand-off when `fair` is true;
  * otherwise bounded barging, see the Rust `Mutex`).
  * Returns NULL if allocation fails. Free it with `dualsync_mutex_free`.
@@ -373,114 +730,6 @@ enum dualsync_status dualsync_queue_shutdown(const struct dualsync_queue_t *queu
 enum dualsync_status dualsync_queue_len(const struct dualsync_queue_t *queue, size_t *out);
 
 /**
- * Creates a limiter with `total_tokens` tokens (at least 1). Returns NULL
- * if `total_tokens` is 0 or allocation fails. Free it with
- * `dualsync_limiter_free`.
- */
-struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
-
-/**
- * Frees a limiter. `NULL` does nothing (`DUALSYNC_OK`). A limiter with
- * borrowed tokens or waiters is not freed: `DUALSYNC_BUSY`.
- *
- * # Safety
- *
- * `limiter` is NULL or came from `dualsync_limiter_new` and was not freed;
- * no thread uses it during or after this call (other than ones this call
- * reports as BUSY).
- */
-enum dualsync_status dualsync_limiter_free(struct dualsync_limiter_t *limiter);
-
-/**
- * Takes a token for `borrower`, waiting as long as it takes (FIFO).
- * `DUALSYNC_ALREADY_BORROWED` at once if `borrower` holds one.
- *
- * # Safety
- *
- * `limiter` is NULL or a live handle.
- */
-enum dualsync_status dualsync_limiter_acquire(const struct dualsync_limiter_t *limiter,
-                                              size_t borrower);
-
-/**
- * Takes a token for `borrower` if one is free and nobody waits, else
- * `DUALSYNC_WOULD_BLOCK` (or `DUALSYNC_ALREADY_BORROWED`).
- *
- * # Safety
- *
- * `limiter` is NULL or a live handle.
- */
-enum dualsync_status dualsync_limiter_try_acquire(const struct dualsync_limiter_t *limiter,
-                                                  size_t borrower);
-
-/**
- * Takes a token for `borrower`, waiting at most `timeout_ns` nanoseconds:
- * `DUALSYNC_TIMED_OUT` when the time runs out (`0` tries once and gives
- * `DUALSYNC_WOULD_BLOCK`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
- *
- * # Safety
- *
- * `limiter` is NULL or a live handle.
- */
-enum dualsync_status dualsync_limiter_acquire_timeout(const struct dualsync_limiter_t *limiter,
-                                                      size_t borrower,
-                                                      uint64_t timeout_ns);
-
-/**
- * Gives back the token `borrower` holds (from any thread), serving the
- * next waiter. `DUALSYNC_NOT_LOCKED` if `borrower` holds none (the closest
- * existing status: "releasing what is not held"); nothing changes then.
- *
- * # Safety
- *
- * `limiter` is NULL or a live handle.
- */
-enum dualsync_status dualsync_limiter_release(const struct dualsync_limiter_t *limiter,
-                                              size_t borrower);
-
-/**
- * Sets the number of tokens. Raising it serves waiters at once (FIFO);
- * lowering it takes no token from a holder. `0` is
- * `DUALSYNC_INVALID_ARGUMENT` and changes nothing.
- *
- * # Safety
- *
- * `limiter` is NULL or a live handle.
- */
-enum dualsync_status dualsync_limiter_set_total_tokens(const struct dualsync_limiter_t *limiter,
-                                                       size_t total_tokens);
-
-/**
- * Writes the number of tokens to `*out`.
- *
- * # Safety
- *
- * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
- */
-enum dualsync_status dualsync_limiter_total_tokens(const struct dualsync_limiter_t *limiter,
-                                                   size_t *out);
-
-/**
- * Writes the number of borrowed tokens to `*out`.
- *
- * # Safety
- *
- * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
- */
-enum dualsync_status dualsync_limiter_borrowed_tokens(const struct dualsync_limiter_t *limiter,
-                                                      size_t *out);
-
-/**
- * Writes the number of free tokens (`total - borrowed`, or 0) to `*out`.
- *
- * # Safety
- *
- * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
- */
-enum dualsync_status dualsync_limiter_available_tokens(const struct dualsync_limiter_t *limiter,
-                                                       size_t *out);
-
-/**
  * Creates a guard for `action` (a verb phrase such as `"writing to"`,
  * copied; invalid UTF-8 is replaced). Returns NULL if `action` is NULL or
  * allocation fails. Free it with `dualsync_resource_guard_free`.
@@ -659,255 +908,6 @@ enum dualsync_status dualsync_semaphore_is_closed(const struct dualsync_semaphor
  */
 enum dualsync_status dualsync_semaphore_n_waiting(const struct dualsync_semaphore_t *sem,
                                                   size_t *out);
-
-/**
- * Creates a barrier for `parties` waiters. Returns NULL if `parties` is 0
- * or allocation fails. Free it with `dualsync_barrier_free`.
- */
-struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
-
-/**
- * Frees a barrier. `NULL` does nothing (`DUALSYNC_OK`). A barrier that
- * threads wait on is not freed: `DUALSYNC_BUSY`.
- *
- * # Safety
- *
- * `barrier` is NULL or came from `dualsync_barrier_new` and was not freed;
- * no thread uses it during or after this call (other than waiters this
- * call reports as BUSY).
- */
-enum dualsync_status dualsync_barrier_free(struct dualsync_barrier_t *barrier);
-
-/**
- * Arrives and waits for the round to complete; writes this waiter's index
- * (`0..parties`) to `*index_out`. `DUALSYNC_BROKEN` if the barrier is
- * aborted, or reset while waiting.
- *
- * # Safety
- *
- * `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
- * write.
- */
-enum dualsync_status dualsync_barrier_wait(const struct dualsync_barrier_t *barrier,
-                                           size_t *index_out);
-
-/**
- * Passes only if this arrival completes the round, else
- * `DUALSYNC_WOULD_BLOCK` without arriving.
- *
- * # Safety
- *
- * `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
- * write.
- */
-enum dualsync_status dualsync_barrier_try_wait(const struct dualsync_barrier_t *barrier,
-                                               size_t *index_out);
-
-/**
- * Like `dualsync_barrier_wait`, giving up after `timeout_ns`
- * (`DUALSYNC_TIMED_OUT`, the arrival withdrawn; `0` is
- * `dualsync_barrier_try_wait`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
- *
- * # Safety
- *
- * `barrier` is NULL or a live handle; `index_out` is NULL or valid for a
- * write.
- */
-enum dualsync_status dualsync_barrier_wait_timeout(const struct dualsync_barrier_t *barrier,
-                                                   uint64_t timeout_ns,
-                                                   size_t *index_out);
-
-/**
- * Wakes current waiters with `DUALSYNC_BROKEN` and returns the barrier to
- * an empty, unbroken state.
- *
- * # Safety
- *
- * `barrier` is NULL or a live handle.
- */
-enum dualsync_status dualsync_barrier_reset(const struct dualsync_barrier_t *barrier);
-
-/**
- * Breaks the barrier: current and later waiters get `DUALSYNC_BROKEN`
- * until `dualsync_barrier_reset`.
- *
- * # Safety
- *
- * `barrier` is NULL or a live handle.
- */
-enum dualsync_status dualsync_barrier_abort(const struct dualsync_barrier_t *barrier);
-
-/**
- * Writes the number of parties to `*out`.
- *
- * # Safety
- *
- * `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
- */
-enum dualsync_status dualsync_barrier_parties(const struct dualsync_barrier_t *barrier,
-                                              size_t *out);
-
-/**
- * Writes the number of waiters in the current round to `*out`.
- *
- * # Safety
- *
- * `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
- */
-enum dualsync_status dualsync_barrier_n_waiting(const struct dualsync_barrier_t *barrier,
-                                                size_t *out);
-
-/**
- * Writes whether the barrier is broken to `*out`.
- *
- * # Safety
- *
- * `barrier` is NULL or a live handle; `out` is NULL or valid for a write.
- */
-enum dualsync_status dualsync_barrier_is_broken(const struct dualsync_barrier_t *barrier,
-                                                bool *out);
-
-/**
- * Creates an event, not set. Returns NULL if allocation fails. Free it with
- * `dualsync_event_free`.
- */
-struct dualsync_event_t *dualsync_event_new(void);
-
-/**
- * Frees an event. `NULL` does nothing (`DUALSYNC_OK`). An event that
- * threads still wait on is not freed: `DUALSYNC_BUSY`.
- *
- * # Safety
- *
- * `event` is NULL or came from `dualsync_event_new` and was not freed; no
- * thread starts using it during or after this call.
- */
-enum dualsync_status dualsync_event_free(struct dualsync_event_t *event);
-
-/**
- * Sets the event: every waiter wakes, and waits return at once until
- * `dualsync_event_clear`.
- *
- * # Safety
- *
- * `event` is NULL or a live handle.
- */
-enum dualsync_status dualsync_event_set(const struct dualsync_event_t *event);
-
-/**
- * Clears the event. Waiters already woken by a set still return.
- *
- * # Safety
- *
- * `event` is NULL or a live handle.
- */
-enum dualsync_status dualsync_event_clear(const struct dualsync_event_t *event);
-
-/**
- * Writes whether the event is set (1) or not (0) to `*out`.
- *
- * # Safety
- *
- * `event` is NULL or a live handle; `out` is NULL or valid for a write.
- */
-enum dualsync_status dualsync_event_is_set(const struct dualsync_event_t *event, bool *out);
-
-/**
- * Waits until the event is set (returns at once if it is).
- *
- * # Safety
- *
- * `event` is NULL or a live handle.
- */
-enum dualsync_status dualsync_event_wait(const struct dualsync_event_t *event);
-
-/**
- * `DUALSYNC_OK` if the event is set, else `DUALSYNC_WOULD_BLOCK`.
- *
- * # Safety
- *
- * `event` is NULL or a live handle.
- */
-enum dualsync_status dualsync_event_try_wait(const struct dualsync_event_t *event);
-
-/**
- * Waits at most `timeout_ns` nanoseconds for the event: `DUALSYNC_TIMED_OUT`
- * when the time runs out (`0` tries once and gives `DUALSYNC_WOULD_BLOCK`;
- * `DUALSYNC_TIMEOUT_INFINITE` waits forever).
- *
- * # Safety
- *
- * `event` is NULL or a live handle.
- */
-enum dualsync_status dualsync_event_wait_timeout(const struct dualsync_event_t *event,
-                                                 uint64_t timeout_ns);
-
-/**
- * Creates a condition. Returns NULL if allocation fails. Free it with
- * `dualsync_condition_free`. It may be used with any mutex (even different
- * ones over time).
- */
-struct dualsync_condition_t *dualsync_condition_new(void);
-
-/**
- * Frees a condition. `NULL` does nothing (`DUALSYNC_OK`). A condition that
- * threads still wait on is not freed: `DUALSYNC_BUSY`.
- *
- * # Safety
- *
- * `cond` is NULL or came from `dualsync_condition_new` and was not freed;
- * no thread starts using it during or after this call.
- */
-enum dualsync_status dualsync_condition_free(struct dualsync_condition_t *cond);
-
-/**
- * Releases `mutex` (which the caller has locked), waits for a notification
- * and locks `mutex` again before returning `DUALSYNC_OK`. An unlocked
- * `mutex` gives `DUALSYNC_NOT_LOCKED` and changes nothing.
- *
- * # Safety
- *
- * `cond` and `mutex` are NULL or live handles; the caller owns the lock.
- */
-enum dualsync_status dualsync_condition_wait(const struct dualsync_condition_t *cond,
-                                             const struct dualsync_mutex_t *mutex);
-
-/**
- * Like `dualsync_condition_wait`, giving up after `timeout_ns`
- * nanoseconds: then `DUALSYNC_TIMED_OUT`, with `mutex` locked again all the
- * same (the re-lock has no deadline, like `pthread_cond_timedwait`). `0`
- * returns `DUALSYNC_TIMED_OUT` at once, keeping the lock;
- * `DUALSYNC_TIMEOUT_INFINITE` waits forever.
- *
- * # Safety
- *
- * `cond` and `mutex` are NULL or live handles; the caller owns the lock.
- */
-enum dualsync_status dualsync_condition_wait_timeout(const struct dualsync_condition_t *cond,
-                                                     const struct dualsync_mutex_t *mutex,
-                                                     uint64_t timeout_ns);
-
-/**
- * Wakes up to `n` waiters (longest-waiting first) and writes how many to
- * `*woken`.
- *
- * # Safety
- *
- * `cond` is NULL or a live handle; `woken` is NULL or valid for a write.
- */
-enum dualsync_status dualsync_condition_notify(const struct dualsync_condition_t *cond,
-                                               size_t n,
-                                               size_t *woken);
-
-/**
- * Wakes every waiter and writes how many to `*woken`.
- *
- * # Safety
- *
- * `cond` is NULL or a live handle; `woken` is NULL or valid for a write.
- */
-enum dualsync_status dualsync_condition_notify_all(const struct dualsync_condition_t *cond,
-                                                   size_t *woken);
 
 #ifdef __cplusplus
 }  // extern "C"

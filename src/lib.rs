@@ -7,7 +7,7 @@
 //! ## One operation, four ways to finish it
 //!
 //! Every operation that may wait returns an *operation value*, which is a
-//! [`Future`](core::future::Future). The caller finishes it in whichever
+//! [`Future`]. The caller finishes it in whichever
 //! world it lives in:
 //!
 //! ```
@@ -67,38 +67,38 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
-pub(crate) mod core;
-pub mod ffi;
-mod mutex;
-mod queue;
-mod limiter;
-mod resource_guard;
-mod semaphore;
 mod barrier;
 mod condition;
+pub(crate) mod core;
 mod event;
+pub mod ffi;
+mod limiter;
+mod mutex;
+mod queue;
+mod resource_guard;
+mod semaphore;
 
 pub use crate::core::driver::Timeout;
+pub use barrier::{
+    Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier, TryWaitError, ZeroParties,
+};
 pub use condition::{
     Condition, ConditionGuard, ConditionStatistics, ConditionWait, WaitTimeoutResult, WaitWhile,
 };
 pub use event::{Event, EventStatistics, EventWait};
+pub use limiter::{
+    AlreadyBorrowed, Borrower, CapacityLimiter, LimiterAcquire, LimiterStatistics, LimiterToken,
+    NotBorrowed, TryAcquireTokenError, ZeroTokens,
+};
+pub use mutex::{
+    FAIRNESS_BOUND, Lock, LockArc, Mutex, MutexGuard, MutexStatistics, OwnedMutexGuard,
+};
 pub use queue::{
     Fifo, FifoQueue, Get, GetError, Join, Lifo, LifoQueue, Order, Priority, PriorityQueue, Put,
     PutError, PutTimeoutError, Queue, QueueStatistics, TaskDoneError, TryGetError, TryPutError,
 };
-pub use limiter::{
-    LimiterAcquire, AlreadyBorrowed, Borrower, CapacityLimiter, LimiterStatistics,
-    LimiterToken, NotBorrowed, TryAcquireTokenError, ZeroTokens,
-};
+pub use resource_guard::{BusyResource, ResourceGuard, ResourceGuardToken};
 pub use semaphore::{
     AcquireError, BoundedSemaphore, MAX_PERMITS, OwnedPermit, Permit, ReleaseError, Semaphore,
     SemaphoreAcquire, SemaphoreAcquireArc, SemaphoreStatistics, TryAcquireError,
-};
-pub use barrier::{
-    Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier, TryWaitError, ZeroParties,
-};
-pub use resource_guard::{BusyResource, ResourceGuard, ResourceGuardToken};
-pub use mutex::{
-    FAIRNESS_BOUND, Lock, LockArc, Mutex, MutexGuard, MutexStatistics, OwnedMutexGuard,
 };

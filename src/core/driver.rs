@@ -67,22 +67,37 @@ pub(crate) trait Waitable {
 
 /// Runs `op` to completion on the current thread, or until `deadline`.
 /// `None` waits forever. A timed-out operation is dropped (cancelled).
+///
+/// The first poll is inlined into the caller, so that an operation that
+/// completes at once is built in place and never copied; the wait loop is
+/// out of line.
+#[inline(always)]
 pub(crate) fn block_until<W: Waitable>(
     op: W,
     deadline: Option<Instant>,
 ) -> Result<W::Output, Timeout> {
     let mut op = pin!(op);
+    if let Poll::Ready(v) = op.as_mut().poll_wait(&mut WaitCx::Thread) {
+        return Ok(v);
+    }
+    // On `None`, dropping `op` unlinks the node or passes on what it got.
+    wait_pinned(op, deadline).ok_or(Timeout(()))
+}
+
+/// The wait loop of a blocked operation whose first poll returned `Pending`.
+/// Returns `None` when the deadline passed, leaving `op` with the caller.
+#[inline(never)]
+fn wait_pinned<W: Waitable>(mut op: Pin<&mut W>, deadline: Option<Instant>) -> Option<W::Output> {
     loop {
-        if let Poll::Ready(v) = op.as_mut().poll_wait(&mut WaitCx::Thread) {
-            return Ok(v);
-        }
         if !wait_on(op.as_ref().wait_state(), deadline) {
             // Last look: an outcome may have landed just now.
             return match op.as_mut().poll_wait(&mut WaitCx::Thread) {
-                Poll::Ready(v) => Ok(v),
-                // Dropping `op` unlinks the node or passes on what it got.
-                Poll::Pending => Err(Timeout(())),
+                Poll::Ready(v) => Some(v),
+                Poll::Pending => None,
             };
+        }
+        if let Poll::Ready(v) = op.as_mut().poll_wait(&mut WaitCx::Thread) {
+            return Some(v);
         }
     }
 }
@@ -180,7 +195,7 @@ macro_rules! impl_operation {
             ///
             /// Never panics inside an async runtime: it blocks the calling
             /// worker thread, like any blocking call would.
-            #[inline]
+            #[inline(always)]
             pub fn block(self) -> $out {
                 match $crate::core::driver::block_until(self, None) {
                     Ok(v) => v,
@@ -193,7 +208,7 @@ macro_rules! impl_operation {
             /// `Duration::ZERO` tries once; a timeout too large to represent
             /// waits forever. On `Err(Timeout)` the operation was cancelled
             /// and left no trace.
-            #[inline]
+            #[inline(always)]
             pub fn block_for(self, timeout: ::std::time::Duration) -> Result<$out, $crate::Timeout> {
                 $crate::core::driver::block_until(self, $crate::core::driver::deadline_after(timeout))
             }
@@ -201,7 +216,7 @@ macro_rules! impl_operation {
             /// Like [`block`](Self::block), giving up at `deadline`.
             ///
             /// On `Err(Timeout)` the operation was cancelled and left no trace.
-            #[inline]
+            #[inline(always)]
             pub fn block_until(self, deadline: ::std::time::Instant) -> Result<$out, $crate::Timeout> {
                 $crate::core::driver::block_until(self, Some(deadline))
             }
@@ -232,15 +247,8 @@ pub(crate) fn block_pinned_until<W: Waitable>(
     mut op: Pin<&mut W>,
     deadline: Option<Instant>,
 ) -> Option<W::Output> {
-    loop {
-        if let Poll::Ready(v) = op.as_mut().poll_wait(&mut WaitCx::Thread) {
-            return Some(v);
-        }
-        if !wait_on(op.as_ref().wait_state(), deadline) {
-            return match op.as_mut().poll_wait(&mut WaitCx::Thread) {
-                Poll::Ready(v) => Some(v),
-                Poll::Pending => None,
-            };
-        }
+    if let Poll::Ready(v) = op.as_mut().poll_wait(&mut WaitCx::Thread) {
+        return Some(v);
     }
+    wait_pinned(op, deadline)
 }

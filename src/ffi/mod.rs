@@ -2,7 +2,7 @@
 //!
 //! Rules every export follows:
 //!
-//! * Every body runs inside [`boundary`]: a Rust panic never unwinds into C;
+//! * Every body runs inside `boundary`: a Rust panic never unwinds into C;
 //!   it becomes [`dualsync_status::DUALSYNC_PANIC`].
 //! * Every pointer is checked: a NULL handle or NULL out pointer is
 //!   `DUALSYNC_INVALID_ARGUMENT`. Outputs are written only on success.
@@ -25,23 +25,23 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
+mod barrier;
+mod condition;
+mod event;
+mod limiter;
 mod mutex;
 mod queue;
-mod limiter;
 mod resource_guard;
 mod semaphore;
-mod barrier;
-mod event;
-mod condition;
 
+pub use barrier::*;
+pub use condition::*;
+pub use event::*;
+pub use limiter::*;
 pub use mutex::*;
 pub use queue::*;
-pub use limiter::*;
 pub use resource_guard::*;
 pub use semaphore::*;
-pub use barrier::*;
-pub use event::*;
-pub use condition::*;
 
 /// `timeout_ns` value meaning "wait forever".
 pub const DUALSYNC_TIMEOUT_INFINITE: u64 = u64::MAX;
