@@ -531,9 +531,17 @@ mod loom_tests {
 
     use super::{Barrier, BrokenBarrier};
 
+    /// `loom::model` with room for the queue lock's bounded spin, which
+    /// costs loom branches (the default limit, 1000, is too tight).
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut b = loom::model::Builder::new();
+        b.max_branches = b.max_branches.max(20_000);
+        b.check(f);
+    }
+
     #[test]
     fn loom_barrier_thread_and_task() {
-        loom::model(|| {
+        model(|| {
             let b = Arc::new(Barrier::new(2).unwrap());
             let b1 = b.clone();
             let t = loom::thread::spawn(move || b1.wait().block().unwrap());
@@ -547,7 +555,7 @@ mod loom_tests {
 
     #[test]
     fn loom_barrier_timeout_withdraws() {
-        loom::model(|| {
+        model(|| {
             let b = Arc::new(Barrier::new(2).unwrap());
             let b1 = b.clone();
             let timed =
@@ -568,7 +576,11 @@ mod loom_tests {
 
     #[test]
     fn loom_barrier_abort_races_waiters() {
-        loom::model(|| {
+        // Three threads: one preemption keeps the model small enough.
+        let mut b = loom::model::Builder::new();
+        b.max_branches = b.max_branches.max(20_000);
+        b.preemption_bound = Some(1);
+        b.check(|| {
             let b = Arc::new(Barrier::new(3).unwrap());
             let b1 = b.clone();
             let t = loom::thread::spawn(move || b1.wait().block());

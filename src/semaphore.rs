@@ -1038,9 +1038,17 @@ mod loom_tests {
 
     use super::Semaphore;
 
+    /// `loom::model` with room for the queue lock's bounded spin, which
+    /// costs loom branches (the default limit, 1000, is too tight).
+    fn model(f: impl Fn() + Sync + Send + 'static) {
+        let mut b = loom::model::Builder::new();
+        b.max_branches = b.max_branches.max(20_000);
+        b.check(f);
+    }
+
     #[test]
     fn loom_semaphore_thread_and_task_one_permit() {
-        loom::model(|| {
+        model(|| {
             let s = Arc::new(Semaphore::new(1));
             let s1 = s.clone();
             let t = loom::thread::spawn(move || drop(s1.acquire().block().unwrap()));
@@ -1056,7 +1064,7 @@ mod loom_tests {
 
     #[test]
     fn loom_semaphore_timeout_and_task_racing_release() {
-        loom::model(|| {
+        model(|| {
             let s = Arc::new(Semaphore::new(0));
             let s1 = s.clone();
             // A thread that gives up after one look, then a task that waits
@@ -1079,7 +1087,7 @@ mod loom_tests {
 
     #[test]
     fn loom_semaphore_cancelled_head_unblocks_next() {
-        loom::model(|| {
+        model(|| {
             let s = Arc::new(Semaphore::new(1));
             let s1 = s.clone();
             // A big request that times out (withdraws) while a small one
@@ -1100,7 +1108,7 @@ mod loom_tests {
 
     #[test]
     fn loom_semaphore_close_wakes_thread_and_task() {
-        loom::model(|| {
+        model(|| {
             let s = Arc::new(Semaphore::new(0));
             let s1 = s.clone();
             let t = loom::thread::spawn(move || s1.acquire().block().is_err());
