@@ -23,34 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dualsync.h"
+#include "example_util.h"
 
 #define THREADS 4
 #define PHASES 200
-
-static int failures = 0;
-
-static void expect(const char *what, dualsync_status got, dualsync_status want) {
-    printf("%s: %s\n", what, dualsync_status_str(got));
-    if (got != want) {
-        printf("  ^ expected %s\n", dualsync_status_str(want));
-        failures++;
-    }
-}
-
-static void check(dualsync_status got, const char *what) {
-    if (got != DUALSYNC_OK) {
-        fprintf(stderr, "%s failed: %s\n", what, dualsync_status_str(got));
-        exit(1);
-    }
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static dualsync_barrier_t *barrier;
 static int slots[PHASES][THREADS];
@@ -141,10 +119,13 @@ int main(void) {
     /* 3. abort / reset */
     pthread_t lone;
     pthread_create(&lone, NULL, lone_waiter, NULL);
-    do {
-        sleep_ms(5);
+    unsigned long turn = 0;
+    for (;;) {
         check(dualsync_barrier_n_waiting(barrier, &n), "n_waiting");
-    } while (n != 1);
+        if (n == 1)
+            break;
+        poll_pause(&turn, "the lone waiter to block");
+    }
     expect("free with a waiter", dualsync_barrier_free(barrier), DUALSYNC_BUSY);
     expect("abort", dualsync_barrier_abort(barrier), DUALSYNC_OK);
     void *ret;

@@ -18,13 +18,11 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "dualsync.h"
+#include "example_util.h"
 
 #define CONSUMERS 5
-
-static int failures = 0;
 
 static dualsync_mutex_t *mutex;
 static dualsync_condition_t *cond;
@@ -32,26 +30,6 @@ static dualsync_condition_t *cond;
 static int waiting = 0;
 static int triggered[CONSUMERS];
 static int n_triggered = 0;
-
-static void expect(const char *what, dualsync_status got, dualsync_status want) {
-    printf("%s: %s\n", what, dualsync_status_str(got));
-    if (got != want) {
-        printf("  ^ expected %s\n", dualsync_status_str(want));
-        failures++;
-    }
-}
-
-static void check(dualsync_status got, const char *what) {
-    if (got != DUALSYNC_OK) {
-        fprintf(stderr, "%s failed: %s\n", what, dualsync_status_str(got));
-        exit(1);
-    }
-}
-
-static void nap(void) {
-    struct timespec ts = {0, 1000000};
-    nanosleep(&ts, NULL);
-}
 
 static void *consumer(void *arg) {
     int id = (int)(size_t)arg;
@@ -67,6 +45,7 @@ static void *consumer(void *arg) {
 
 /* Reads a counter under the mutex until it reaches `want`. */
 static void wait_for(int *counter, int want) {
+    unsigned long turn = 0;
     for (;;) {
         check(dualsync_mutex_lock(mutex), "lock");
         int v = *counter;
@@ -74,7 +53,7 @@ static void wait_for(int *counter, int want) {
         if (v >= want) {
             return;
         }
-        nap();
+        poll_pause(&turn, "the consumers");
     }
 }
 

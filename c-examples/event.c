@@ -17,19 +17,9 @@
 #include <stdlib.h>
 
 #include "dualsync.h"
+#include "example_util.h"
 
 #define WAITERS 2
-
-static int failures = 0;
-
-/* Prints "what: STATUS" and checks it is the expected status. */
-static void expect(const char *what, dualsync_status got, dualsync_status want) {
-    printf("%s: %s\n", what, dualsync_status_str(got));
-    if (got != want) {
-        printf("  ^ expected %s\n", dualsync_status_str(want));
-        failures++;
-    }
-}
 
 struct waiter {
     dualsync_event_t *event;

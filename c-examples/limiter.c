@@ -9,7 +9,8 @@
  *    with blocking, INFINITE-timeout and try+yield acquires; halfway the
  *    limiter is resized to 3. At no time are more threads inside than the
  *    tokens they got in with (checked under a pthread mutex).
- * 3. Resizing: two waiters behind a full limiter of 2; raising it to 3 lets
+ * 3. Resizing: two waiters behind a full limiter of 2 (main polls
+ *    dualsync_limiter_n_waiting until both are queued); raising it to 3 lets
  *    exactly one in, lowering it to 1 takes nothing away, raising it to 4
  *    lets the other in. Tokens are released by main on the waiters' behalf.
  * 4. A resource guard: a second thread entering is BUSY, never waits;
@@ -25,22 +26,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "dualsync.h"
+#include "example_util.h"
 
 #define WORKERS 6
 #define ROUNDS 2000
-
-static int failures = 0;
-
-static void expect(const char *what, dualsync_status got, dualsync_status want) {
-    printf("%s: %s\n", what, dualsync_status_str(got));
-    if (got != want) {
-        printf("  ^ expected %s\n", dualsync_status_str(want));
-        failures++;
-    }
-}
 
 static void expect_count(const char *what, size_t got, size_t want) {
     printf("%s: %zu\n", what, got);
@@ -50,28 +41,23 @@ static void expect_count(const char *what, size_t got, size_t want) {
     }
 }
 
-static void check(dualsync_status got, const char *what) {
-    if (got != DUALSYNC_OK) {
-        fprintf(stderr, "%s failed: %s\n", what, dualsync_status_str(got));
-        exit(1);
-    }
-}
-
 static size_t borrowed(dualsync_limiter_t *l) {
     size_t n = 0;
     check(dualsync_limiter_borrowed_tokens(l, &n), "borrowed_tokens");
     return n;
 }
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+static size_t n_waiting(dualsync_limiter_t *l) {
+    size_t n = 0;
+    check(dualsync_limiter_n_waiting(l, &n), "n_waiting");
+    return n;
 }
 
-/* Waits (at most 10 s) until `n` tokens are borrowed. */
-static void wait_borrowed(dualsync_limiter_t *l, size_t n) {
-    for (int i = 0; i < 10000 && borrowed(l) != n; i++) {
-        sleep_ms(1);
+/* Waits until `n` threads are queued for a token. */
+static void wait_queued(dualsync_limiter_t *l, size_t n) {
+    unsigned long turn = 0;
+    while (n_waiting(l) != n) {
+        poll_pause(&turn, "the waiters to queue on the limiter");
     }
 }
 
@@ -81,6 +67,13 @@ static pthread_mutex_t inside_lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t inside = 0;
 static size_t over = 0;
 static size_t entries = 0;
+
+static size_t entries_so_far(void) {
+    pthread_mutex_lock(&inside_lock);
+    size_t e = entries;
+    pthread_mutex_unlock(&inside_lock);
+    return e;
+}
 
 struct worker {
     dualsync_limiter_t *limiter;
@@ -195,7 +188,11 @@ int main(void) {
             return 1;
         }
     }
-    sleep_ms(5);
+    /* Halfway (or later, if the workers were quicker than main). */
+    unsigned long turn = 0;
+    while (entries_so_far() < (size_t)WORKERS * ROUNDS / 2) {
+        poll_pause(&turn, "the workers to get halfway");
+    }
     expect("set_total_tokens(3)", dualsync_limiter_set_total_tokens(l, 3), DUALSYNC_OK);
     for (int i = 0; i < WORKERS; i++) {
         pthread_join(threads[i], NULL);
@@ -214,19 +211,21 @@ int main(void) {
     if (pthread_create(&ta, NULL, waiter_main, &wa) != 0 || pthread_create(&tb, NULL, waiter_main, &wb) != 0) {
         return 1;
     }
-    sleep_ms(20);
+    wait_queued(l, 2);
     expect_count("borrowed with 2 waiting", borrowed(l), 2);
+    /* Raising the total serves the head waiter before returning. */
     expect("set_total_tokens(3)", dualsync_limiter_set_total_tokens(l, 3), DUALSYNC_OK);
-    wait_borrowed(l, 3);
     expect_count("borrowed after raising to 3", borrowed(l), 3);
+    expect_count("waiting after raising to 3", n_waiting(l), 1);
     expect("set_total_tokens(1)", dualsync_limiter_set_total_tokens(l, 1), DUALSYNC_OK);
     expect_count("borrowed after lowering to 1", borrowed(l), 3);
     check(dualsync_limiter_available_tokens(l, &n), "available_tokens");
     expect_count("available after lowering to 1", n, 0);
     expect("release(1)", dualsync_limiter_release(l, 1), DUALSYNC_OK);
     expect("release(2)", dualsync_limiter_release(l, 2), DUALSYNC_OK);
-    sleep_ms(20);
+    /* Releases hand tokens over before returning: none was free for it. */
     expect_count("borrowed: the other still waits", borrowed(l), 1);
+    expect_count("waiting", n_waiting(l), 1);
     expect("set_total_tokens(4)", dualsync_limiter_set_total_tokens(l, 4), DUALSYNC_OK);
     pthread_join(ta, NULL);
     pthread_join(tb, NULL);
@@ -245,6 +244,7 @@ int main(void) {
     printf("limiter_new(0) is NULL: %s\n", dualsync_limiter_new(0) == NULL ? "yes" : "no");
     expect("acquire(NULL)", dualsync_limiter_acquire(NULL, 1), DUALSYNC_INVALID_ARGUMENT);
     expect("total_tokens(l, NULL)", dualsync_limiter_total_tokens(l, NULL), DUALSYNC_INVALID_ARGUMENT);
+    expect("n_waiting(l, NULL)", dualsync_limiter_n_waiting(l, NULL), DUALSYNC_INVALID_ARGUMENT);
     expect("free", dualsync_limiter_free(l), DUALSYNC_OK);
     expect("free(NULL)", dualsync_limiter_free(NULL), DUALSYNC_OK);
 

@@ -20,28 +20,10 @@
 #include <stdlib.h>
 
 #include "dualsync.h"
+#include "example_util.h"
 
 #define THREADS 4
 #define ROUNDS 5000
-
-static int failures = 0;
-
-/* Prints "what: STATUS" and checks it is the expected status. */
-static void expect(const char *what, dualsync_status got, dualsync_status want) {
-    printf("%s: %s\n", what, dualsync_status_str(got));
-    if (got != want) {
-        printf("  ^ expected %s\n", dualsync_status_str(want));
-        failures++;
-    }
-}
-
-/* Checks without printing (inside the hot loops). */
-static void check(dualsync_status got, const char *what) {
-    if (got != DUALSYNC_OK) {
-        fprintf(stderr, "%s failed: %s\n", what, dualsync_status_str(got));
-        exit(1);
-    }
-}
 
 struct worker {
     dualsync_mutex_t *mutex;

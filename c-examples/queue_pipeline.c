@@ -11,7 +11,9 @@
  *    order).
  * 3. Statuses: EMPTY, FULL, TIMED_OUT, WOULD_BLOCK, OVER_RELEASE, shutdown
  *    (drain, then SHUT_DOWN; immediate discards), a blocked getter woken by
- *    shutdown, BUSY free, NULL arguments.
+ *    shutdown, BUSY free, NULL arguments. dualsync_queue_statistics shows
+ *    the counts, and tells main when the getter is really blocked (it is
+ *    polled until getters_waiting is 1: no sleep for a guessed time).
  *
  * Output is deterministic; exit status 0 on success, 1 on any surprise.
  */
@@ -19,31 +21,15 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "dualsync.h"
+#include "example_util.h"
 
 #define JOBS 1000
 #define CONSUMERS 2
 
-static int failures = 0;
 static long jobs[JOBS];
 static int stop_signal;
-
-static void expect(const char *what, dualsync_status got, dualsync_status want) {
-    printf("%s: %s\n", what, dualsync_status_str(got));
-    if (got != want) {
-        printf("  ^ expected %s\n", dualsync_status_str(want));
-        failures++;
-    }
-}
-
-static void check(dualsync_status got, const char *what) {
-    if (got != DUALSYNC_OK) {
-        fprintf(stderr, "%s failed: %s\n", what, dualsync_status_str(got));
-        exit(1);
-    }
-}
 
 struct consumer {
     dualsync_queue_t *q;
@@ -86,9 +72,17 @@ static void *blocked_getter(void *arg) {
     return (void *)(long)s;
 }
 
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
+static dualsync_queue_stats_t stats_of(const dualsync_queue_t *q) {
+    dualsync_queue_stats_t st;
+    check(dualsync_queue_statistics(q, &st), "statistics");
+    return st;
+}
+
+static void print_stats(const char *what, const dualsync_queue_t *q) {
+    dualsync_queue_stats_t st = stats_of(q);
+    printf("%s: len %zu, capacity %zu, waiting get/put/join %zu/%zu/%zu, unfinished %zu, shut down %d\n",
+           what, st.len, st.capacity, st.getters_waiting, st.putters_waiting, st.joiners_waiting,
+           st.unfinished_tasks, st.shut_down);
 }
 
 int main(void) {
@@ -154,6 +148,7 @@ int main(void) {
     expect("try_put on full", dualsync_queue_try_put(s, &v[1], 0), DUALSYNC_FULL);
     expect("put_timeout(0) on full", dualsync_queue_put_timeout(s, &v[1], 0, 0), DUALSYNC_FULL);
     expect("put_timeout(20 ms) on full", dualsync_queue_put_timeout(s, &v[1], 0, 20000000), DUALSYNC_TIMED_OUT);
+    print_stats("one item in a queue of 1", s);
     expect("join_timeout(0) with 1 unfinished", dualsync_queue_join_timeout(s, 0), DUALSYNC_WOULD_BLOCK);
     expect("join_timeout(20 ms)", dualsync_queue_join_timeout(s, 20000000), DUALSYNC_TIMED_OUT);
     expect("shutdown(graceful)", dualsync_queue_shutdown(s, false), DUALSYNC_OK);
@@ -167,6 +162,7 @@ int main(void) {
     check(dualsync_queue_put(s, &v[0], 0), "put");
     check(dualsync_queue_put(s, &v[1], 0), "put");
     expect("shutdown(immediate)", dualsync_queue_shutdown(s, true), DUALSYNC_OK);
+    print_stats("after immediate", s);
     expect("len after immediate", dualsync_queue_len(s, &len), DUALSYNC_OK);
     printf("left: %zu\n", len);
     expect("join (discarded items count as done)", dualsync_queue_join(s), DUALSYNC_OK);
@@ -176,8 +172,11 @@ int main(void) {
     s = dualsync_queue_new(0, DUALSYNC_QUEUE_FIFO);
     pthread_t g;
     pthread_create(&g, NULL, blocked_getter, s);
-    /* The getter has no way to say "I am queued" from C: give it time. */
-    sleep_ms(200);
+    /* The getter counts as waiting once it is queued in get. */
+    unsigned long turn = 0;
+    while (stats_of(s).getters_waiting != 1)
+        poll_pause(&turn, "the getter to block in dualsync_queue_get");
+    print_stats("with a blocked getter", s);
     dualsync_status busy = dualsync_queue_free(s);
     if (busy == DUALSYNC_OK) {
         fprintf(stderr, "freed a queue in use\n");
@@ -194,6 +193,9 @@ int main(void) {
     s = dualsync_queue_new(0, DUALSYNC_QUEUE_LIFO);
     expect("get(out = NULL)", dualsync_queue_get(s, NULL), DUALSYNC_INVALID_ARGUMENT);
     expect("len(out = NULL)", dualsync_queue_len(s, NULL), DUALSYNC_INVALID_ARGUMENT);
+    expect("statistics(out = NULL)", dualsync_queue_statistics(s, NULL), DUALSYNC_INVALID_ARGUMENT);
+    dualsync_queue_stats_t st;
+    expect("statistics(NULL)", dualsync_queue_statistics(NULL, &st), DUALSYNC_INVALID_ARGUMENT);
     expect("task_done(NULL)", dualsync_queue_task_done(NULL), DUALSYNC_INVALID_ARGUMENT);
     expect("free(NULL)", dualsync_queue_free(NULL), DUALSYNC_OK);
     check(dualsync_queue_free(s), "free");

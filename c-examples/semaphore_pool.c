@@ -23,35 +23,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "dualsync.h"
+#include "example_util.h"
 
 #define POOL 3
 #define THREADS 6
 #define ROUNDS 2000
-
-static int failures = 0;
-
-static void expect(const char *what, dualsync_status got, dualsync_status want) {
-    printf("%s: %s\n", what, dualsync_status_str(got));
-    if (got != want) {
-        printf("  ^ expected %s\n", dualsync_status_str(want));
-        failures++;
-    }
-}
-
-static void check(dualsync_status got, const char *what) {
-    if (got != DUALSYNC_OK) {
-        fprintf(stderr, "%s failed: %s\n", what, dualsync_status_str(got));
-        exit(1);
-    }
-}
-
-static void sleep_ms(long ms) {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 static pthread_mutex_t in_use_lock = PTHREAD_MUTEX_INITIALIZER;
 static int in_use = 0, max_in_use = 0;
@@ -118,11 +96,12 @@ static void *want_one(void *arg) {
 /* Waits until `want` threads are queued on the semaphore. */
 static void until_waiting(dualsync_semaphore_t *sem, size_t want) {
     size_t n = 0;
+    unsigned long turn = 0;
     for (;;) {
         check(dualsync_semaphore_n_waiting(sem, &n), "n_waiting");
         if (n == want)
             return;
-        sleep_ms(1);
+        poll_pause(&turn, "a thread to queue on the semaphore");
     }
 }
 

@@ -147,6 +147,40 @@ typedef struct dualsync_resource_guard_t dualsync_resource_guard_t;
  */
 typedef struct dualsync_semaphore_t dualsync_semaphore_t;
 
+/**
+ * A snapshot of a queue, written by `dualsync_queue_statistics`.
+ */
+typedef struct dualsync_queue_stats_t {
+  /**
+   * Items in the queue.
+   */
+  size_t len;
+  /**
+   * The capacity given to `dualsync_queue_new`; `0` = unbounded.
+   */
+  size_t capacity;
+  /**
+   * Threads (and Rust tasks) blocked in `get`.
+   */
+  size_t getters_waiting;
+  /**
+   * Threads (and Rust tasks) blocked in `put`.
+   */
+  size_t putters_waiting;
+  /**
+   * Threads (and Rust tasks) blocked in `join`.
+   */
+  size_t joiners_waiting;
+  /**
+   * Items put and not yet marked done with `task_done`.
+   */
+  size_t unfinished_tasks;
+  /**
+   * `dualsync_queue_shutdown` was called.
+   */
+  bool shut_down;
+} dualsync_queue_stats_t;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -515,6 +549,18 @@ enum dualsync_status dualsync_limiter_available_tokens(const struct dualsync_lim
                                                        size_t *out);
 
 /**
+ * Writes the number of threads (and Rust tasks) queued for a token to
+ * `*out`. A waiter counts from the moment it is queued, so a thread that
+ * sees this reach `n` knows `n` acquires are blocked.
+ *
+ * # Safety
+ *
+ * `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_limiter_n_waiting(const struct dualsync_limiter_t *limiter,
+                                                size_t *out);
+
+/**
  * Creates an unlocked mutex (strict FIFO hand-off when `fair` is true;
  * otherwise bounded barging, see the Rust `Mutex`).
  * Returns NULL if allocation fails. Free it with `dualsync_mutex_free`.
@@ -728,6 +774,20 @@ enum dualsync_status dualsync_queue_shutdown(const struct dualsync_queue_t *queu
  * `queue` is NULL or a live handle; `out` is NULL or valid for a write.
  */
 enum dualsync_status dualsync_queue_len(const struct dualsync_queue_t *queue, size_t *out);
+
+/**
+ * Writes a consistent snapshot of the queue to `*out`: its length,
+ * capacity, how many threads wait in get, put and join, the unfinished
+ * task count, and whether it is shut down. A waiter counts from the moment
+ * it is queued (so a thread that sees `getters_waiting` reach 1 knows the
+ * getter is blocked, e.g. before `dualsync_queue_free` or a shutdown).
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_queue_statistics(const struct dualsync_queue_t *queue,
+                                               struct dualsync_queue_stats_t *out);
 
 /**
  * Creates a guard for `action` (a verb phrase such as `"writing to"`,

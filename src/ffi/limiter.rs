@@ -260,3 +260,19 @@ pub unsafe extern "C" fn dualsync_limiter_available_tokens(
     // SAFETY: forwarded caller's contract.
     unsafe { read_count(limiter, out, CapacityLimiter::available_tokens) }
 }
+
+/// Writes the number of threads (and Rust tasks) queued for a token to
+/// `*out`. A waiter counts from the moment it is queued, so a thread that
+/// sees this reach `n` knows `n` acquires are blocked.
+///
+/// # Safety
+///
+/// `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_n_waiting(
+    limiter: *const dualsync_limiter_t,
+    out: *mut usize,
+) -> dualsync_status {
+    // SAFETY: forwarded caller's contract.
+    unsafe { read_count(limiter, out, CapacityLimiter::n_waiting) }
+}

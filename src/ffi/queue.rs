@@ -377,3 +377,58 @@ pub unsafe extern "C" fn dualsync_queue_len(
         DUALSYNC_OK
     })
 }
+
+/// A snapshot of a queue, written by `dualsync_queue_statistics`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct dualsync_queue_stats_t {
+    /// Items in the queue.
+    pub len: usize,
+    /// The capacity given to `dualsync_queue_new`; `0` = unbounded.
+    pub capacity: usize,
+    /// Threads (and Rust tasks) blocked in `get`.
+    pub getters_waiting: usize,
+    /// Threads (and Rust tasks) blocked in `put`.
+    pub putters_waiting: usize,
+    /// Threads (and Rust tasks) blocked in `join`.
+    pub joiners_waiting: usize,
+    /// Items put and not yet marked done with `task_done`.
+    pub unfinished_tasks: usize,
+    /// `dualsync_queue_shutdown` was called.
+    pub shut_down: bool,
+}
+
+/// Writes a consistent snapshot of the queue to `*out`: its length,
+/// capacity, how many threads wait in get, put and join, the unfinished
+/// task count, and whether it is shut down. A waiter counts from the moment
+/// it is queued (so a thread that sees `getters_waiting` reach 1 knows the
+/// getter is blocked, e.g. before `dualsync_queue_free` or a shutdown).
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_statistics(
+    queue: *const dualsync_queue_t,
+    out: *mut dualsync_queue_stats_t,
+) -> dualsync_status {
+    boundary(|| {
+        let h = handle!(queue);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let s = with_queue!(h, |q, _w, _u| q.statistics());
+        let stats = dualsync_queue_stats_t {
+            len: s.len,
+            capacity: s.capacity.unwrap_or(0),
+            getters_waiting: s.getters_waiting,
+            putters_waiting: s.putters_waiting,
+            joiners_waiting: s.joiners_waiting,
+            unfinished_tasks: s.unfinished_tasks,
+            shut_down: s.shut_down,
+        };
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(stats) };
+        DUALSYNC_OK
+    })
+}
