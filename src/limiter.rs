@@ -9,7 +9,7 @@
 //!
 //! ```text
 //!   queue word (core::queue):  | tail pointer | L |   L = queue lock
-//!   under L:                   Inner { total, borrowers: set of Borrower }
+//!   under L:                   Inner { total, borrowers: BorrowerSet }
 //!   mirrors (Relaxed reads):   total: AtomicUsize, borrowed: AtomicUsize
 //! ```
 //!
@@ -17,6 +17,8 @@
 //! never per wait), so every acquire and release takes the queue lock, which
 //! also guards `Inner`. The lock is the engine's one-word spin lock: an
 //! uncontended acquire is one `fetch_or`, a set insert and one store. The
+//! set keeps its first few holders in an inline array (a short linear scan,
+//! no hashing, no allocation) and only spills to a hash set past them. The
 //! two atomics mirror `Inner` for lock-free reads of
 //! [`total_tokens`](CapacityLimiter::total_tokens) and
 //! [`borrowed_tokens`](CapacityLimiter::borrowed_tokens); they are written
@@ -186,7 +188,89 @@ impl Hasher for IdHasher {
     }
 }
 
-type BorrowerSet = HashSet<Borrower, BuildHasherDefault<IdHasher>>;
+/// How many holders [`BorrowerSet`] keeps inline, without hashing or
+/// allocating.
+const INLINE_BORROWERS: usize = 8;
+
+/// The set of borrowers holding a token (one entry per holder).
+///
+/// Every acquisition inserts its borrower and every release removes it,
+/// under the queue lock, so this is on the uncontended fast path. The first
+/// [`INLINE_BORROWERS`] holders live in an inline array searched linearly
+/// (for a few 16-byte entries a scan is cheaper than hashing, and it never
+/// allocates); holders beyond them go to a hash set, which stays empty and
+/// unallocated unless more than `INLINE_BORROWERS` tokens are held at once.
+///
+/// Invariants: `inline[..inline_len]` and `spill` hold no borrower twice
+/// and share none. `spill` may be non-empty while inline slots are free
+/// (a release from the inline part does not pull one back from `spill`,
+/// which could cost a scan of a large, sparse table on every release); a
+/// lookup then checks both.
+struct BorrowerSet {
+    inline: [Borrower; INLINE_BORROWERS],
+    /// The number of slots of `inline` in use, a prefix.
+    inline_len: usize,
+    spill: HashSet<Borrower, BuildHasherDefault<IdHasher>>,
+}
+
+impl BorrowerSet {
+    fn new() -> Self {
+        BorrowerSet {
+            inline: [Borrower::id(0); INLINE_BORROWERS],
+            inline_len: 0,
+            spill: HashSet::default(),
+        }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.inline_len + self.spill.len()
+    }
+
+    /// The inline slot holding `b`, if any.
+    #[inline]
+    fn inline_position(&self, b: Borrower) -> Option<usize> {
+        self.inline[..self.inline_len].iter().position(|x| *x == b)
+    }
+
+    #[inline]
+    fn contains(&self, b: Borrower) -> bool {
+        self.inline_position(b).is_some() || (!self.spill.is_empty() && self.spill.contains(&b))
+    }
+
+    /// Adds `b`; `false` (and no change) if it is already in.
+    #[inline]
+    fn insert(&mut self, b: Borrower) -> bool {
+        if self.contains(b) {
+            return false;
+        }
+        if self.inline_len < INLINE_BORROWERS {
+            self.inline[self.inline_len] = b;
+            self.inline_len += 1;
+            true
+        } else {
+            self.spill.insert(b)
+        }
+    }
+
+    /// Removes `b`; `false` if it was not in.
+    #[inline]
+    fn remove(&mut self, b: Borrower) -> bool {
+        if let Some(i) = self.inline_position(b) {
+            self.inline_len -= 1;
+            self.inline[i] = self.inline[self.inline_len];
+            return true;
+        }
+        !self.spill.is_empty() && self.spill.remove(&b)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Borrower> + '_ {
+        self.inline[..self.inline_len]
+            .iter()
+            .chain(self.spill.iter())
+            .copied()
+    }
+}
 
 /// Asking for a second token for a borrower that already holds one (anyio's
 /// `RuntimeError`). Nothing was acquired.
@@ -383,7 +467,7 @@ impl CapacityLimiter {
             queue: WaitQueue::new(),
             inner: UnsafeCell::new(Inner {
                 total: total_tokens,
-                borrowers: BorrowerSet::default(),
+                borrowers: BorrowerSet::new(),
             }),
             total: AtomicUsize::new(total_tokens),
             borrowed: AtomicUsize::new(0),
@@ -459,12 +543,12 @@ impl CapacityLimiter {
         borrower: Borrower,
     ) -> Option<Result<(), AlreadyBorrowed>> {
         if !l.q.is_empty() || l.inner.borrowers.len() >= l.inner.total {
-            if l.inner.borrowers.contains(&borrower) {
+            if l.inner.borrowers.contains(borrower) {
                 return Some(Err(AlreadyBorrowed(borrower)));
             }
             return None;
         }
-        // One hash lookup on the fast path: `insert` says if it was there.
+        // One scan on the fast path: `insert` says if it was there.
         if !l.inner.borrowers.insert(borrower) {
             return Some(Err(AlreadyBorrowed(borrower)));
         }
@@ -480,7 +564,7 @@ impl CapacityLimiter {
     /// borrower holds then.
     pub fn release_on_behalf_of(&self, borrower: Borrower) -> Result<(), NotBorrowed> {
         let l = self.locked();
-        if !l.inner.borrowers.remove(&borrower) {
+        if !l.inner.borrowers.remove(borrower) {
             return Err(NotBorrowed(borrower));
         }
         if l.q.is_empty() {
@@ -566,14 +650,21 @@ impl CapacityLimiter {
         LimiterStatistics {
             borrowed_tokens: l.inner.borrowers.len(),
             total_tokens: l.inner.total,
-            borrowers: l.inner.borrowers.iter().copied().collect(),
+            borrowers: l.inner.borrowers.iter().collect(),
             tasks_waiting: l.q.len(),
         }
     }
 
+    /// Threads and tasks queued for a token (a snapshot; the C ABI's
+    /// `dualsync_limiter_n_waiting`, without building the borrower list of
+    /// [`statistics`](Self::statistics)).
+    pub(crate) fn n_waiting(&self) -> usize {
+        self.locked().q.len()
+    }
+
     /// Whether `borrower` holds a token now (a snapshot).
     pub fn is_borrowing(&self, borrower: Borrower) -> bool {
-        self.locked().inner.borrowers.contains(&borrower)
+        self.locked().inner.borrowers.contains(borrower)
     }
 
     // ---- the operation's side ----
@@ -635,26 +726,12 @@ impl CapacityLimiter {
         borrower: Borrower,
         cx: &mut WaitCx<'_, '_>,
     ) -> Poll<Result<(), AlreadyBorrowed>> {
-        let Some(w) = cx.waker() else {
-            return Poll::Pending;
-        };
-        {
-            let q = self.queue.lock();
-            if node.state() == QUEUED && q.waker_will_wake(node, w) {
-                return Poll::Pending;
-            }
-        }
-        let new = w.clone();
-        let old = self.queue.lock().replace_waker(node, new);
-        match old {
-            Ok(old) => {
-                drop(old);
-                Poll::Pending
-            }
-            Err(new) => {
-                drop(new);
-                self.poll_acquire(node, borrower, cx)
-            }
+        // Completed meanwhile: take the outcome now (the completion woke
+        // the waker stored before, maybe not this task's).
+        if self.queue.refresh_waiter(node, cx) {
+            Poll::Pending
+        } else {
+            self.poll_acquire(node, borrower, cx)
         }
     }
 
@@ -812,6 +889,91 @@ impl fmt::Debug for LimiterToken<'_> {
         f.debug_struct("LimiterToken")
             .field("borrower", &self.borrower)
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod borrower_set_tests {
+    //! `BorrowerSet` against `std`'s `HashSet` as the reference, across the
+    //! inline/spill boundary.
+
+    use std::collections::HashSet;
+
+    use super::{Borrower, BorrowerSet, INLINE_BORROWERS};
+
+    fn check(set: &BorrowerSet, reference: &HashSet<Borrower>) {
+        assert_eq!(set.len(), reference.len());
+        let listed: Vec<Borrower> = set.iter().collect();
+        assert_eq!(listed.len(), reference.len(), "a borrower listed twice");
+        assert_eq!(listed.into_iter().collect::<HashSet<_>>(), *reference);
+    }
+
+    #[test]
+    fn matches_a_hash_set_under_random_operations() {
+        // Ids from a small range, so that inserts of present borrowers and
+        // removes of absent ones are frequent; both namespaces, with equal
+        // raw values, so that `kind` has to be compared too.
+        let universe = 3 * INLINE_BORROWERS as u64;
+        let mut set = BorrowerSet::new();
+        let mut reference = HashSet::new();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut max_len = 0;
+        for step in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let raw = (x >> 8) % universe;
+            let b = if x & 1 == 0 {
+                Borrower::id(raw)
+            } else {
+                Borrower {
+                    kind: super::KIND_ANON,
+                    raw,
+                }
+            };
+            // Grow for a while, then shrink, then mix: every phase crosses
+            // the inline/spill boundary in both directions.
+            let insert = match (step / 2_000) % 3 {
+                0 => x & 6 != 0,
+                1 => x & 6 == 0,
+                _ => x & 2 != 0,
+            };
+            if insert {
+                assert_eq!(set.insert(b), reference.insert(b), "insert {b:?}");
+            } else {
+                assert_eq!(set.remove(b), reference.remove(&b), "remove {b:?}");
+            }
+            assert_eq!(set.contains(b), reference.contains(&b));
+            max_len = max_len.max(set.len());
+            check(&set, &reference);
+        }
+        assert!(max_len > INLINE_BORROWERS, "the spill set was never used");
+    }
+
+    #[test]
+    fn inline_slots_are_reused_while_the_spill_set_holds_some() {
+        let mut set = BorrowerSet::new();
+        let n = INLINE_BORROWERS as u64 + 3;
+        for i in 0..n {
+            assert!(set.insert(Borrower::id(i)));
+        }
+        assert_eq!(set.spill.len(), 3);
+        // Free two inline slots; the spilled ones stay where they are.
+        assert!(set.remove(Borrower::id(0)));
+        assert!(set.remove(Borrower::id(1)));
+        assert!(!set.remove(Borrower::id(1)));
+        assert_eq!(set.len(), n as usize - 2);
+        // A spilled borrower is still found, and is not inserted twice.
+        assert!(set.contains(Borrower::id(n - 1)));
+        assert!(!set.insert(Borrower::id(n - 1)));
+        // New holders take the free inline slots.
+        assert!(set.insert(Borrower::id(100)));
+        assert!(set.insert(Borrower::id(101)));
+        assert_eq!(set.inline_len, INLINE_BORROWERS);
+        assert_eq!(set.spill.len(), 3);
+        assert!(set.remove(Borrower::id(n - 1)));
+        assert!(!set.contains(Borrower::id(n - 1)));
+        assert_eq!(set.len(), n as usize - 1);
     }
 }
 

@@ -169,6 +169,62 @@ fn borrower_namespaces() {
     assert_ne!(other, t);
 }
 
+/// More holders than the borrower set keeps inline (8): the borrower rules
+/// and the statistics hold for the ones kept in its overflow set too.
+#[test]
+fn many_holders_at_once() {
+    const N: u64 = 40;
+    let l = CapacityLimiter::new(N as usize);
+    let mut tokens: Vec<_> = (0..N)
+        .map(|i| l.try_acquire_on_behalf_of(Borrower::id(i)).unwrap())
+        .collect();
+    assert_eq!(l.borrowed_tokens(), N as usize);
+    for i in 0..N {
+        let b = Borrower::id(i);
+        assert!(l.is_borrowing(b));
+        assert_eq!(
+            l.acquire_on_behalf_of(b).block().unwrap_err(),
+            AlreadyBorrowed(b)
+        );
+    }
+    let mut listed: Vec<u64> = l
+        .statistics()
+        .borrowers
+        .iter()
+        .map(|b| b.as_id().unwrap())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, (0..N).collect::<Vec<_>>());
+    // Release the first half (inline and overflow entries alike), then let
+    // new borrowers in and old ones back.
+    tokens.retain(|t| t.borrower().as_id().unwrap() % 2 == 1);
+    assert_eq!(l.borrowed_tokens(), N as usize / 2);
+    for i in (0..N).step_by(2) {
+        assert!(!l.is_borrowing(Borrower::id(i)));
+        assert_eq!(
+            l.release_on_behalf_of(Borrower::id(i)),
+            Err(NotBorrowed(Borrower::id(i)))
+        );
+    }
+    for i in (0..N).step_by(2) {
+        tokens.push(l.try_acquire_on_behalf_of(Borrower::id(i + 1000)).unwrap());
+    }
+    assert_eq!(
+        l.try_acquire_on_behalf_of(Borrower::id(0)).unwrap_err(),
+        TryAcquireTokenError::WouldBlock
+    );
+    for i in (1..N).step_by(2) {
+        assert_eq!(
+            l.try_acquire_on_behalf_of(Borrower::id(i)).unwrap_err(),
+            TryAcquireTokenError::AlreadyBorrowed(AlreadyBorrowed(Borrower::id(i)))
+        );
+    }
+    assert_eq!(l.statistics().borrowers.len(), N as usize);
+    drop(tokens);
+    assert_eq!(l.borrowed_tokens(), 0);
+    assert!(l.statistics().borrowers.is_empty());
+}
+
 #[test]
 fn release_on_behalf_of() {
     let l = CapacityLimiter::new(1);
@@ -554,11 +610,15 @@ fn ffi_limiter() {
             let hh = hh;
             dualsync_limiter_acquire_timeout(hh.0, 12, DUALSYNC_TIMEOUT_INFINITE)
         });
+        assert_eq!(dualsync_limiter_n_waiting(h, &mut n), DUALSYNC_OK);
+        assert!(n <= 1);
         let t0 = Instant::now();
         while (*h).limiter().statistics().tasks_waiting == 0 {
             assert!(t0.elapsed() < Duration::from_secs(10));
             thread::sleep(Duration::from_millis(1));
         }
+        assert_eq!(dualsync_limiter_n_waiting(h, &mut n), DUALSYNC_OK);
+        assert_eq!(n, 1);
         assert_eq!(dualsync_limiter_free(h), DUALSYNC_BUSY);
         assert_eq!(
             dualsync_limiter_set_total_tokens(h, 0),
@@ -566,6 +626,8 @@ fn ffi_limiter() {
         );
         assert_eq!(dualsync_limiter_set_total_tokens(h, 3), DUALSYNC_OK);
         assert_eq!(waiter.join().unwrap(), DUALSYNC_OK);
+        assert_eq!(dualsync_limiter_n_waiting(h, &mut n), DUALSYNC_OK);
+        assert_eq!(n, 0);
         for b in [10, 11, 12] {
             assert_eq!(dualsync_limiter_release(h, b), DUALSYNC_OK);
         }
@@ -581,6 +643,14 @@ fn ffi_limiter() {
         );
         assert_eq!(
             dualsync_limiter_borrowed_tokens(std::ptr::null(), &mut n),
+            DUALSYNC_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            dualsync_limiter_n_waiting(h, std::ptr::null_mut()),
+            DUALSYNC_INVALID_ARGUMENT
+        );
+        assert_eq!(
+            dualsync_limiter_n_waiting(std::ptr::null(), &mut n),
             DUALSYNC_INVALID_ARGUMENT
         );
         let name = std::ffi::CStr::from_ptr(dualsync_status_str(DUALSYNC_ALREADY_BORROWED as i32));
