@@ -5,87 +5,105 @@
 //!
 //! ```text
 //!  Queue<T, O>
-//!  +-----------------------------------------------------------------+
-//!  | getters: WaitQueue<()>  <- its queue lock is THE queue lock (L)  |
-//!  | putters: WaitQueue<()>  <- its own lock, only taken while L held |
-//!  | joiners: WaitQueue<()>  <- its own lock, only taken while L held |
-//!  | inner (under L): buf (VecDeque | Vec | BinaryHeap<Reverse<T>>), |
-//!  |                  unfinished: usize, shutdown: bool              |
-//!  | capacity: usize (usize::MAX = unbounded)                        |
-//!  +-----------------------------------------------------------------+
+//!  +------------------------------------------------------------------+
+//!  | store: O::Store  the items; closable, non-blocking push/pop:     |
+//!  |        Fifo  -> lock-free ring (bounded <= 65536), else locked   |
+//!  |                 VecDeque; Lifo -> locked Vec; Priority -> locked |
+//!  |                 binary heap (see `store.rs`, `ring.rs`)          |
+//!  | getters: WaitQueue<()>          blocked `get`s                   |
+//!  | putters: WaitQueue<PutSlot<T>>  blocked `put`s, with their items |
+//!  | joiners: WaitQueue<()>          blocked `join`s                  |
+//!  | done: AtomicUsize               task_done calls + discarded items|
+//!  +------------------------------------------------------------------+
 //! ```
 //!
-//! One implementation underneath: the order (`Fifo`, `Lifo`, `Priority`)
-//! only picks the buffer type. Every operation is one short critical section
-//! under `L` (a `fetch_or` and a store when uncontended); the `putters` and
-//! `joiners` queue locks nest inside `L` (lock order `L` -> putters,
-//! `L` -> joiners), so while `L` is held the emptiness of those queues is
-//! exact. The join bookkeeping is a plain counter under `L`: it costs the
-//! put/get path no atomic operation at all.
+//! There is no queue-wide lock. `put` and `get` are one `try_push` /
+//! `try_pop` on the store (for the ring: one CAS and one stamp store), then
+//! one `SeqCst` load of the other side's waiter-queue word: when nobody
+//! waits that is the whole operation. The three waiter queues have their
+//! own locks, never nested in each other; the only nesting is a putters
+//! lock around a store push (lock order: putters -> store).
 //!
-//! Waiting getters and putters are *notified*, never handed items: a `put`
-//! that finds getters queued moves its item into the buffer and completes
-//! the front getter with `NOTIFIED`; the getter takes an item from the buffer
-//! when it runs. Items therefore only ever live in the buffer or in an
-//! operation value (a `Put` holds its item until the critical section that
-//! pushes it), which is what makes cancellation trivially item-safe.
+//! `unfinished_tasks` is not stored: it is `store.pushed() - done`, where
+//! `pushed` is derived from the ring's tail (or a counter the locked store
+//! keeps under its lock). So the join bookkeeping costs `put`/`get` no
+//! atomic operation at all; `task_done` is one CAS on `done`.
 //!
-//! # Invariants (whenever `L` is not held)
+//! # Waking without losing wake-ups
 //!
-//! 1. A getter queues only while the buffer is empty; a putter queues only
-//!    while the buffer is full (or never, unbounded). Nobody queues after
-//!    `shutdown` (getters: once shut down *and* empty).
-//! 2. While getters are queued, `buf.len() <= notified getters that have not
-//!    run yet`: every push with getters queued notifies one; a notified
-//!    getter that finds the buffer empty (a barging `get` took the item)
-//!    re-queues at the *front*; a notified getter that is cancelled passes
-//!    the notification to the next queued getter if an item is there. So an
-//!    item is never stranded next to a sleeping getter.
-//! 3. The same holds for putters and free slots (`capacity - len`).
-//! 4. `unfinished` = items put − `task_done` calls − items discarded by
-//!    `shutdown(true)`, never below 0; when it reaches 0 every joiner is
-//!    completed (an event, as in asyncio: a completed joiner returns even if
-//!    new items arrive before it runs).
-//! 5. Items are moved, never cloned, and dropped outside `L` (a `Drop` may
-//!    re-enter the queue).
+//! A waiter queues itself, then issues a `SeqCst` fence and looks at the
+//! store again (`has_item`/`has_room`/closed; `unfinished` for joiners);
+//! if what it waits for is there it withdraws and retries. The operation
+//! that makes it ready changes the store with a `SeqCst` CAS (or a locked
+//! section followed by a `SeqCst` fence), then loads the waiter-queue word
+//! with `SeqCst`. Store buffering is impossible between the two, so either
+//! the waiter sees the change or the changer sees the waiter.
+//!
+//! * A successful push with getters queued completes the front getter with
+//!   `NOTIFIED`; the getter pops when it runs.
+//! * A successful pop with putters queued serves the front putter: a
+//!   *thread* putter's item is moved from its node into the store right
+//!   there (`DONE`: the put is finished before the thread even wakes, so a
+//!   consumer never waits for a producer thread's wake-up); a *task*
+//!   putter is completed with `NOTIFIED` and pushes when it runs. (Moving a
+//!   task's item would finish a put whose future may then be dropped
+//!   unpolled: the caller would see a cancelled put whose item was sent.)
+//!
+//! # Invariants
+//!
+//! 1. A getter stays queued only after it saw the store empty and open
+//!    after queueing; a putter only after it saw it full and open.
+//! 2. A `NOTIFIED` getter (putter) that is cancelled passes the wake-up to
+//!    the next one if the store has an item (room), so nothing is stranded
+//!    next to a sleeping waiter.
+//! 3. An item lives in exactly one place: the caller, a `Put`'s node
+//!    (`PutSlot`), the store, or a `Get`'s return value. A thread putter's
+//!    item moves node -> store under the putters lock while the node is
+//!    `QUEUED`; otherwise only the node's owner touches its slot.
+//! 4. `done <= pushed` always: `task_done` only increments `done` below
+//!    `pushed`, and `shutdown(true)` adds the discarded items clamped to it.
+//!    A joiner is completed when `pushed - done` is seen at 0 (an event, as
+//!    in asyncio: it returns even if new items arrive before it runs).
+//! 5. Items are dropped with no lock held (a `Drop` may re-enter the queue).
 //!
 //! # Order and fairness
 //!
-//! Waiters of each kind are woken in arrival order. A `get`/`put` that
-//! arrives while a woken waiter has not run yet may take the item/slot first
-//! (barging, as in asyncio); the woken waiter then keeps its place at the
-//! front, so nobody starves while the queue makes progress.
+//! Items come out in the store's order. Blocked getters, putters and
+//! joiners are each served in arrival order. A `get`/`put` that arrives
+//! while a notified waiter has not run yet may take the item/slot first
+//! (barging, as in asyncio); the notified waiter then re-queues at the
+//! *front*, so nobody starves while the queue makes progress. Thread
+//! putters are served strictly in order (their items move in directly).
 
-use core::cell::UnsafeCell;
+mod ring;
+mod store;
+
+use core::cell::{Cell, UnsafeCell};
 use core::cmp::Reverse;
 use core::fmt;
 use core::marker::PhantomData;
 use core::pin::{Pin, pin};
 use core::task::Poll;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use crate::core::driver::{WaitCx, Waitable, block_pinned_until, deadline_after, impl_operation};
-use crate::core::queue::{IDLE, NOTIFIED, Node, QUEUED, QueueGuard, WaitQueue, WakeList};
-use crate::core::sync::AtomicU32;
+use crate::core::queue::{IDLE, NOTIFIED, Node, QUEUED, WaitQueue, WakeList};
+use crate::core::sync::{AtomicU32, AtomicUsize, Ordering, fence};
+use store::{FifoStore, Locked, PopError, PushError, Stack, Store};
+
+/// Outcome of a thread putter whose item was moved into the store.
+const DONE: u32 = NOTIFIED + 1;
 
 mod sealed {
-    /// The storage behind an order. Not nameable outside the crate.
-    pub trait Buffer<T>: Default {
-        fn with_capacity(n: usize) -> Self;
-        fn push(&mut self, item: T);
-        fn pop(&mut self) -> Option<T>;
-        fn len(&self) -> usize;
-    }
     pub trait Sealed {}
 }
-use sealed::Buffer;
 
 /// The order in which a [`Queue`] hands out its items: [`Fifo`], [`Lifo`]
 /// or [`Priority`]. Sealed: the three orders are the only ones.
 pub trait Order<T>: sealed::Sealed {
     #[doc(hidden)]
-    type Buf: sealed::Buffer<T>;
+    type Store: store::Store<T>;
     #[doc(hidden)]
     const NAME: &'static str;
 }
@@ -106,86 +124,17 @@ impl sealed::Sealed for Lifo {}
 impl sealed::Sealed for Priority {}
 
 impl<T> Order<T> for Fifo {
-    type Buf = VecDeque<T>;
+    type Store = FifoStore<T>;
     const NAME: &'static str = "Queue";
 }
 impl<T> Order<T> for Lifo {
-    type Buf = LifoBuf<T>;
+    type Store = Locked<Stack<T>>;
     const NAME: &'static str = "LifoQueue";
 }
 impl<T: Ord> Order<T> for Priority {
-    type Buf = BinaryHeap<Reverse<T>>;
+    type Store = Locked<BinaryHeap<Reverse<T>>>;
     const NAME: &'static str = "PriorityQueue";
 }
-
-impl<T> Buffer<T> for VecDeque<T> {
-    #[inline]
-    fn with_capacity(n: usize) -> Self {
-        VecDeque::with_capacity(n)
-    }
-    #[inline]
-    fn push(&mut self, item: T) {
-        self.push_back(item)
-    }
-    #[inline]
-    fn pop(&mut self) -> Option<T> {
-        self.pop_front()
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        VecDeque::len(self)
-    }
-}
-
-#[doc(hidden)]
-pub struct LifoBuf<T>(Vec<T>);
-
-impl<T> Default for LifoBuf<T> {
-    fn default() -> Self {
-        LifoBuf(Vec::new())
-    }
-}
-
-impl<T> Buffer<T> for LifoBuf<T> {
-    #[inline]
-    fn with_capacity(n: usize) -> Self {
-        LifoBuf(Vec::with_capacity(n))
-    }
-    #[inline]
-    fn push(&mut self, item: T) {
-        self.0.push(item)
-    }
-    #[inline]
-    fn pop(&mut self) -> Option<T> {
-        self.0.pop()
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-}
-
-impl<T: Ord> Buffer<T> for BinaryHeap<Reverse<T>> {
-    #[inline]
-    fn with_capacity(n: usize) -> Self {
-        BinaryHeap::with_capacity(n)
-    }
-    #[inline]
-    fn push(&mut self, item: T) {
-        BinaryHeap::push(self, Reverse(item))
-    }
-    #[inline]
-    fn pop(&mut self) -> Option<T> {
-        BinaryHeap::pop(self).map(|Reverse(t)| t)
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        BinaryHeap::len(self)
-    }
-}
-
-/// How many slots a bounded queue allocates up front (it grows past this).
-const PREALLOC: usize = 1024;
 
 /// A FIFO queue (asyncio's `Queue`).
 pub type FifoQueue<T> = Queue<T, Fifo>;
@@ -194,10 +143,34 @@ pub type LifoQueue<T> = Queue<T, Lifo>;
 /// A priority queue, smallest first (asyncio's `PriorityQueue`).
 pub type PriorityQueue<T> = Queue<T, Priority>;
 
-struct Inner<B> {
-    buf: B,
-    unfinished: usize,
-    shutdown: bool,
+/// A blocked putter's payload: its item, and whether a consumer may move
+/// the item into the store for it (thread putters only).
+struct PutSlot<T> {
+    item: UnsafeCell<Option<T>>,
+    refill: Cell<bool>,
+}
+
+// SAFETY: the slot is touched by the node's owner while the node is not
+// `QUEUED`, and by a server holding the putters lock while it is; the
+// state word's Release/Acquire transitions and the lock order the two, so
+// accesses never overlap. Items only move between threads (`T: Send`).
+unsafe impl<T: Send> Sync for PutSlot<T> {}
+
+impl<T> PutSlot<T> {
+    /// Takes the item. Caller: the node's owner while it is not queued, or
+    /// a putters-lock holder while it is.
+    #[inline]
+    unsafe fn take(&self) -> Option<T> {
+        // SAFETY: exclusive access per the caller contract above.
+        unsafe { (*self.item.get()).take() }
+    }
+
+    /// Puts the item back (same contract).
+    #[inline]
+    unsafe fn set(&self, item: T) {
+        // SAFETY: exclusive access per the caller contract.
+        unsafe { *self.item.get() = Some(item) }
+    }
 }
 
 /// A multi-producer multi-consumer queue that threads and async tasks share,
@@ -212,6 +185,8 @@ struct Inner<B> {
 /// * [`try_put`](Self::try_put) / [`try_get`](Self::try_get) never wait.
 /// * Items are moved, never cloned; `T` needs no trait beyond `Send` (and
 ///   `Ord` for [`Priority`]).
+/// * A bounded FIFO queue of capacity up to 65536 is lock-free (a ring of
+///   slots allocated up front); other queues use a short spin lock.
 ///
 /// **Cancel-safety**: dropping a `get` never loses an item (it only takes
 /// one in the poll that returns it; a wake-up it received passes to the next
@@ -250,20 +225,13 @@ struct Inner<B> {
 /// q.join().block(); // every item was marked done
 /// ```
 pub struct Queue<T, O: Order<T> = Fifo> {
+    store: O::Store,
     getters: WaitQueue<()>,
-    putters: WaitQueue<()>,
+    putters: WaitQueue<PutSlot<T>>,
     joiners: WaitQueue<()>,
-    inner: UnsafeCell<Inner<O::Buf>>,
-    capacity: usize,
+    done: AtomicUsize,
     _order: PhantomData<fn() -> O>,
 }
-
-// SAFETY: `inner` (which owns the `T`s) is only accessed under the queue
-// lock `L`, which serializes all threads; items move between threads, so
-// `T: Send` is required, and nothing hands out `&T`, so `Sync` needs no more.
-unsafe impl<T: Send, O: Order<T>> Send for Queue<T, O> {}
-// SAFETY: as above.
-unsafe impl<T: Send, O: Order<T>> Sync for Queue<T, O> {}
 
 impl<T> Queue<T, Fifo> {
     /// A FIFO queue holding at most `capacity` items.
@@ -313,10 +281,62 @@ impl<T: Ord> Queue<T, Priority> {
     }
 }
 
-/// The queue lock `L` held, with the state it protects.
-struct Locked<'a, B> {
-    getters: QueueGuard<'a, ()>,
-    inner: &'a mut Inner<B>,
+/// Unlinks `node` if it is still queued (`true`); `false` if a waker
+/// completed it first (its outcome is then in its state).
+fn withdraw<D>(q: &WaitQueue<D>, node: &Node<D>) -> bool {
+    let mut wakes = WakeList::new();
+    let mut g = q.lock();
+    if node.state() != QUEUED {
+        return false;
+    }
+    g.remove(node);
+    g.set_idle(node, &mut wakes);
+    drop(g);
+    true
+}
+
+/// A queued node polled again by a task: keeps its waker current. `true`:
+/// still queued (return `Pending`); `false`: completed meanwhile (look at
+/// the state again).
+#[cold]
+fn refresh_waker<D>(q: &WaitQueue<D>, node: &Node<D>, cx: &WaitCx<'_, '_>) -> bool {
+    let Some(w) = cx.waker() else {
+        return node.state() == QUEUED; // a thread: nothing to refresh
+    };
+    {
+        let g = q.lock();
+        if node.state() != QUEUED {
+            return false;
+        }
+        if g.waker_will_wake(node, w) {
+            return true;
+        }
+    }
+    let new = w.clone(); // outside the lock: a clone may re-enter
+    let r = q.lock().replace_waker(node, new);
+    match r {
+        Ok(old) => {
+            drop(old);
+            true
+        }
+        Err(new) => {
+            drop(new);
+            false
+        }
+    }
+}
+
+/// Links `node` at the front (a waiter that was woken and lost its item or
+/// slot to a barging operation keeps its place) or the back.
+#[inline]
+fn enqueue<D>(q: &WaitQueue<D>, node: &Node<D>, front: bool, cx: &WaitCx<'_, '_>) {
+    let notifier = cx.notifier(); // cloned before the lock
+    let mut g = q.lock();
+    if front {
+        g.push_front(node, notifier);
+    } else {
+        g.push_back(node, notifier);
+    }
 }
 
 impl<T, O: Order<T>> Queue<T, O> {
@@ -330,33 +350,18 @@ impl<T, O: Order<T>> Queue<T, O> {
     }
 
     fn make(capacity: Option<usize>) -> Self {
-        let (cap, pre) = match capacity {
-            Some(0) => panic!("a bounded Queue needs a capacity of at least 1"),
-            Some(c) => (c, c.min(PREALLOC)),
-            None => (usize::MAX, 0),
-        };
+        assert!(
+            capacity != Some(0),
+            "a bounded Queue needs a capacity of at least 1"
+        );
         Queue {
+            store: O::Store::make(capacity),
             getters: WaitQueue::new(),
             putters: WaitQueue::new(),
             joiners: WaitQueue::new(),
-            inner: UnsafeCell::new(Inner {
-                buf: O::Buf::with_capacity(pre),
-                unfinished: 0,
-                shutdown: false,
-            }),
-            capacity: cap,
+            done: AtomicUsize::new(0),
             _order: PhantomData,
         }
-    }
-
-    #[inline]
-    fn lock(&self) -> Locked<'_, O::Buf> {
-        let getters = self.getters.lock();
-        // SAFETY: `inner` is only accessed under `L` (the getters queue
-        // lock), which `getters` holds for as long as the reference lives
-        // (both are dropped together with `Locked`).
-        let inner = unsafe { &mut *self.inner.get() };
-        Locked { getters, inner }
     }
 
     // ------------------------------------------------------------ put side
@@ -373,8 +378,10 @@ impl<T, O: Order<T>> Queue<T, O> {
     pub fn put(&self, item: T) -> Put<'_, T, O> {
         Put {
             queue: self,
-            item: Some(item),
-            node: Node::new(()),
+            node: Node::new(PutSlot {
+                item: UnsafeCell::new(Some(item)),
+                refill: Cell::new(false),
+            }),
         }
     }
 
@@ -382,196 +389,148 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// back in [`TryPutError::Full`] or [`TryPutError::ShutDown`].
     #[inline]
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
-        let l = self.lock();
-        if l.inner.shutdown {
-            return Err(TryPutError::ShutDown(item));
+        match self.store.try_push(item) {
+            Ok(()) => {
+                self.after_push();
+                Ok(())
+            }
+            Err(PushError::Full(t)) => Err(TryPutError::Full(t)),
+            Err(PushError::Closed(t)) => Err(TryPutError::ShutDown(t)),
         }
-        if l.inner.buf.len() >= self.capacity {
-            return Err(TryPutError::Full(item));
-        }
-        self.push_locked(l, item);
-        Ok(())
     }
 
-    /// Pushes under `L` (room checked) and releases `L`.
+    /// After a successful push: wake a getter if one waits.
     #[inline]
-    fn push_locked(&self, l: Locked<'_, O::Buf>, item: T) {
-        l.inner.buf.push(item);
-        l.inner.unfinished += 1;
-        if !l.getters.is_empty() {
-            Self::wake_getter(l);
+    fn after_push(&self) {
+        if self.getters.has_waiters_seqcst() {
+            self.notify_getter();
         }
     }
 
-    /// Completes the front getter and releases `L`.
-    #[cold]
-    fn wake_getter(mut l: Locked<'_, O::Buf>) {
-        let mut wakes = WakeList::new();
-        l.getters.complete_front(NOTIFIED, &mut wakes);
-        drop(l);
-        wakes.wake_all();
+    /// After a successful pop: serve a putter if one waits.
+    #[inline]
+    fn after_pop(&self) {
+        if self.putters.has_waiters_seqcst() {
+            self.serve_putter();
+        }
     }
 
-    /// Completes the front putter (with `L` held) and releases `L`.
     #[cold]
-    fn wake_putter(&self, l: Locked<'_, O::Buf>) {
+    fn notify_getter(&self) {
         let mut wakes = WakeList::new();
-        self.putters.lock().complete_front(NOTIFIED, &mut wakes);
-        drop(l);
-        wakes.wake_all();
+        self.getters.lock().complete_front(NOTIFIED, &mut wakes);
+    }
+
+    /// A slot was freed: move the front thread putter's item into the store
+    /// (`DONE`), or wake the front task putter (`NOTIFIED`).
+    #[cold]
+    fn serve_putter(&self) {
+        let mut wakes = WakeList::new();
+        let mut p = self.putters.lock();
+        let slot: *const PutSlot<T> = match p.front() {
+            None => return,
+            Some(f) if !f.data.refill.get() => {
+                p.complete_front(NOTIFIED, &mut wakes);
+                return;
+            }
+            Some(f) => &f.data,
+        };
+        // SAFETY: the front node stays linked (so alive, invariant 2 of the
+        // waiter queue) until we complete it, and we hold the putters lock:
+        // its slot is ours to use (invariant 3).
+        let slot = unsafe { &*slot };
+        // SAFETY: as above.
+        let item = unsafe { slot.take() }.expect("a queued putter holds its item");
+        match self.store.try_push(item) {
+            Ok(()) => {
+                p.complete_front(DONE, &mut wakes);
+                drop(p);
+                drop(wakes);
+                self.after_push();
+            }
+            // A barging put took the slot, or shutdown began (which wakes
+            // every putter): the putter keeps its item and its place.
+            // SAFETY: as above.
+            Err(PushError::Full(t) | PushError::Closed(t)) => unsafe { slot.set(t) },
+        }
     }
 
     fn poll_put(
         &self,
-        item: &mut Option<T>,
-        node: &Node<()>,
+        node: &Node<PutSlot<T>>,
         cx: &mut WaitCx<'_, '_>,
     ) -> Poll<Result<(), PutError<T>>> {
-        let front = match node.state() {
-            IDLE => false,
-            QUEUED => return self.poll_queued(&self.putters, true, node, cx),
-            _ => {
-                node.set_unlinked_state(IDLE);
-                true
-            }
-        };
-        let it = item.take().expect("Put polled after completion");
-        // Fast attempt, without cloning a waker.
-        let l = self.lock();
-        match self.put_attempt(l, it) {
-            Ok(r) => Poll::Ready(r),
-            Err((l, it)) if cx.is_thread() => {
-                // A thread's notifier clones nothing: queue in this section.
-                *item = Some(it);
-                let mut p = self.putters.lock();
-                if front {
-                    p.push_front(node, cx.notifier());
-                } else {
-                    p.push_back(node, cx.notifier());
-                }
-                drop(p);
-                drop(l);
-                Poll::Pending
-            }
-            Err((l, it)) => {
-                drop(l);
-                let notifier = cx.notifier(); // cloned outside `L`
-                let l = self.lock();
-                match self.put_attempt(l, it) {
-                    Ok(r) => Poll::Ready(r),
-                    Err((l, it)) => {
-                        *item = Some(it);
-                        let mut p = self.putters.lock();
-                        if front {
-                            p.push_front(node, notifier);
-                        } else {
-                            p.push_back(node, notifier);
-                        }
-                        drop(p);
-                        drop(l);
-                        Poll::Pending
+        let mut front = false;
+        loop {
+            match node.state() {
+                IDLE => {}
+                QUEUED => {
+                    if refresh_waker(&self.putters, node, cx) {
+                        return Poll::Pending;
                     }
+                    continue;
+                }
+                DONE => {
+                    node.set_unlinked_state(IDLE);
+                    return Poll::Ready(Ok(()));
+                }
+                _ => {
+                    node.set_unlinked_state(IDLE);
+                    front = true;
                 }
             }
-        }
-    }
-
-    /// Under `L`: finishes the put (`Ok`, `L` released) or hands `L` and the
-    /// item back because the queue is full.
-    #[inline]
-    #[allow(clippy::type_complexity)]
-    fn put_attempt<'a>(
-        &self,
-        l: Locked<'a, O::Buf>,
-        item: T,
-    ) -> Result<Result<(), PutError<T>>, (Locked<'a, O::Buf>, T)> {
-        if l.inner.shutdown {
-            drop(l);
-            return Ok(Err(PutError::ShutDown(item)));
-        }
-        if l.inner.buf.len() >= self.capacity {
-            return Err((l, item));
-        }
-        self.push_locked(l, item);
-        Ok(Ok(()))
-    }
-
-    /// A queued putter or getter polled again: refresh its waker if the
-    /// task's changed, or run it if it was completed meanwhile.
-    #[cold]
-    fn poll_queued<R>(
-        &self,
-        q: &WaitQueue<()>,
-        _putter: bool,
-        node: &Node<()>,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<R> {
-        let Some(w) = cx.waker() else {
-            return Poll::Pending;
-        };
-        {
-            let _l = self.lock();
-            let same = if core::ptr::eq(q, &self.getters) {
-                node.state() == QUEUED && _l.getters.waker_will_wake(node, w)
-            } else {
-                node.state() == QUEUED && q.lock().waker_will_wake(node, w)
-            };
-            if same {
+            // SAFETY: the node is not queued: its slot is ours.
+            let item = unsafe { node.data.take() }.expect("Put polled after completion");
+            match self.store.try_push(item) {
+                Ok(()) => {
+                    self.after_push();
+                    return Poll::Ready(Ok(()));
+                }
+                Err(PushError::Closed(t)) => return Poll::Ready(Err(PutError::ShutDown(t))),
+                // SAFETY: as above.
+                Err(PushError::Full(t)) => unsafe { node.data.set(t) },
+            }
+            if self.park_putter(node, front, cx) {
                 return Poll::Pending;
             }
         }
-        let new = w.clone();
-        let old = {
-            let mut l = self.lock();
-            if core::ptr::eq(q, &self.getters) {
-                l.getters.replace_waker(node, new)
-            } else {
-                let r = q.lock().replace_waker(node, new);
-                drop(l);
-                r
-            }
-        };
-        match old {
-            Ok(old) => {
-                drop(old);
-                Poll::Pending
-            }
-            // Completed meanwhile: the caller polls again and sees it.
-            Err(new) => {
-                drop(new);
-                cx_wake(cx);
-                Poll::Pending
-            }
-        }
     }
 
-    /// A `Put` is dropped (or timed out): unlink it, or pass on the wake-up
-    /// it got. Its item, if any, stays with the caller.
+    /// Queues a putter that found the store full. `false`: room appeared
+    /// (or shutdown) before the putter was visible, and it withdrew or was
+    /// completed: the caller looks at its state and retries.
+    #[cold]
+    fn park_putter(&self, node: &Node<PutSlot<T>>, front: bool, cx: &WaitCx<'_, '_>) -> bool {
+        node.data.refill.set(cx.is_thread());
+        enqueue(&self.putters, node, front, cx);
+        fence(Ordering::SeqCst);
+        if !self.store.has_room() && !self.store.is_closed() {
+            return true;
+        }
+        withdraw(&self.putters, node);
+        false
+    }
+
+    /// A `Put` is dropped: unlink it, or pass on the wake-up it got. Its
+    /// item, if it still has one, drops with it.
     #[inline]
-    fn cancel_put(&self, node: &Node<()>) {
+    fn cancel_put(&self, node: &Node<PutSlot<T>>) {
         if node.state() != IDLE {
             self.cancel_put_slow(node);
         }
     }
 
     #[cold]
-    fn cancel_put_slow(&self, node: &Node<()>) {
-        let mut wakes = WakeList::new();
-        let l = self.lock();
-        let mut p = self.putters.lock();
-        if node.state() == QUEUED {
-            p.remove(node);
-            p.set_idle(node, &mut wakes);
-        } else {
-            node.set_unlinked_state(IDLE);
-            // A wake-up for a free slot: give it to the next putter.
-            if !l.inner.shutdown && l.inner.buf.len() < self.capacity {
-                p.complete_front(NOTIFIED, &mut wakes);
-            }
+    fn cancel_put_slow(&self, node: &Node<PutSlot<T>>) {
+        if node.state() == QUEUED && withdraw(&self.putters, node) {
+            return;
         }
-        drop(p);
-        drop(l);
-        wakes.wake_all();
+        let outcome = node.state();
+        node.set_unlinked_state(IDLE);
+        // A wake-up for a free slot: give it to the next putter.
+        if outcome == NOTIFIED && self.store.has_room() {
+            self.serve_putter();
+        }
     }
 
     // ------------------------------------------------------------ get side
@@ -597,72 +556,56 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// [`TryGetError::ShutDown`] once shut down and empty.
     #[inline]
     pub fn try_get(&self) -> Result<T, TryGetError> {
-        let l = self.lock();
-        match self.get_attempt(l) {
-            Ok(Ok(t)) => Ok(t),
-            Ok(Err(GetError::ShutDown)) => Err(TryGetError::ShutDown),
-            Err(_) => Err(TryGetError::Empty),
-        }
-    }
-
-    /// Under `L`: takes an item (`L` released), reports shutdown, or hands
-    /// `L` back because the queue is empty.
-    #[inline]
-    fn get_attempt<'a>(
-        &self,
-        l: Locked<'a, O::Buf>,
-    ) -> Result<Result<T, GetError>, Locked<'a, O::Buf>> {
-        match l.inner.buf.pop() {
-            Some(t) => {
-                // `L` held: the putters queue word is only written under `L`.
-                if !self.putters.is_empty_hint() {
-                    self.wake_putter(l);
-                }
-                Ok(Ok(t))
+        match self.store.try_pop() {
+            Ok(t) => {
+                self.after_pop();
+                Ok(t)
             }
-            None if l.inner.shutdown => Ok(Err(GetError::ShutDown)),
-            None => Err(l),
+            Err(PopError::Empty) => Err(TryGetError::Empty),
+            Err(PopError::Closed) => Err(TryGetError::ShutDown),
         }
     }
 
     fn poll_get(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<Result<T, GetError>> {
-        let front = match node.state() {
-            IDLE => false,
-            QUEUED => return self.poll_queued(&self.getters, false, node, cx),
-            _ => {
-                node.set_unlinked_state(IDLE);
-                true
-            }
-        };
-        let l = self.lock();
-        match self.get_attempt(l) {
-            Ok(r) => Poll::Ready(r),
-            Err(mut l) if cx.is_thread() => {
-                // A thread's notifier clones nothing: queue in this section.
-                if front {
-                    l.getters.push_front(node, cx.notifier());
-                } else {
-                    l.getters.push_back(node, cx.notifier());
-                }
-                Poll::Pending
-            }
-            Err(l) => {
-                drop(l);
-                let notifier = cx.notifier(); // cloned outside `L`
-                let l = self.lock();
-                match self.get_attempt(l) {
-                    Ok(r) => Poll::Ready(r),
-                    Err(mut l) => {
-                        if front {
-                            l.getters.push_front(node, notifier);
-                        } else {
-                            l.getters.push_back(node, notifier);
-                        }
-                        Poll::Pending
+        let mut front = false;
+        loop {
+            match node.state() {
+                IDLE => {}
+                QUEUED => {
+                    if refresh_waker(&self.getters, node, cx) {
+                        return Poll::Pending;
                     }
+                    continue;
                 }
+                _ => {
+                    node.set_unlinked_state(IDLE);
+                    front = true;
+                }
+            }
+            match self.store.try_pop() {
+                Ok(t) => {
+                    self.after_pop();
+                    return Poll::Ready(Ok(t));
+                }
+                Err(PopError::Closed) => return Poll::Ready(Err(GetError::ShutDown)),
+                Err(PopError::Empty) => {}
+            }
+            if self.park_getter(node, front, cx) {
+                return Poll::Pending;
             }
         }
+    }
+
+    /// Queues a getter that found the store empty (see `park_putter`).
+    #[cold]
+    fn park_getter(&self, node: &Node<()>, front: bool, cx: &WaitCx<'_, '_>) -> bool {
+        enqueue(&self.getters, node, front, cx);
+        fence(Ordering::SeqCst);
+        if !self.store.has_item() && !self.store.is_closed() {
+            return true;
+        }
+        withdraw(&self.getters, node);
+        false
     }
 
     #[inline]
@@ -674,51 +617,60 @@ impl<T, O: Order<T>> Queue<T, O> {
 
     #[cold]
     fn cancel_get_slow(&self, node: &Node<()>) {
-        let mut wakes = WakeList::new();
-        let mut l = self.lock();
-        if node.state() == QUEUED {
-            l.getters.remove(node);
-            l.getters.set_idle(node, &mut wakes);
-        } else {
-            node.set_unlinked_state(IDLE);
-            // A wake-up for an item: give it to the next getter.
-            if l.inner.buf.len() > 0 {
-                l.getters.complete_front(NOTIFIED, &mut wakes);
-            }
+        if node.state() == QUEUED && withdraw(&self.getters, node) {
+            return;
         }
-        drop(l);
-        wakes.wake_all();
+        node.set_unlinked_state(IDLE);
+        // A wake-up for an item: give it to the next getter.
+        if self.store.has_item() {
+            self.notify_getter();
+        }
     }
 
     // ------------------------------------------------------------ join side
+
+    /// Items put and not yet marked done (loads `done` first: `pushed` only
+    /// grows, so the difference never underflows).
+    #[inline]
+    fn unfinished(&self) -> usize {
+        let done = self.done.load(Ordering::SeqCst);
+        self.store.pushed().wrapping_sub(done)
+    }
 
     /// Marks one item taken from the queue as processed (asyncio's
     /// `task_done`). When every item put so far is done, joiners wake.
     /// Calling it more times than items were put is a [`TaskDoneError`] and
     /// changes nothing.
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
-        let l = self.lock();
-        if l.inner.unfinished == 0 {
-            return Err(TaskDoneError(()));
+        let mut done = self.done.load(Ordering::SeqCst);
+        loop {
+            if self.store.pushed().wrapping_sub(done) == 0 {
+                return Err(TaskDoneError(()));
+            }
+            match self.done.compare_exchange_weak(
+                done,
+                done + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(d) => done = d,
+            }
         }
-        l.inner.unfinished -= 1;
-        if l.inner.unfinished == 0 {
-            self.finish_joiners(l);
+        // `done <= pushed`: if `pushed` is `done + 1` now, nothing was
+        // unfinished at this instant.
+        if self.store.pushed() == done + 1 && self.joiners.has_waiters_seqcst() {
+            self.finish_joiners();
         }
         Ok(())
     }
 
-    /// With `unfinished == 0`: wakes every joiner and releases `L`.
-    fn finish_joiners(&self, l: Locked<'_, O::Buf>) {
-        if self.joiners.is_empty_hint() {
-            return;
-        }
+    /// Nothing is unfinished: wakes every joiner.
+    #[cold]
+    fn finish_joiners(&self) {
         let mut wakes = WakeList::new();
         let mut j = self.joiners.lock();
         while j.complete_front(NOTIFIED, &mut wakes) {}
-        drop(j);
-        drop(l);
-        wakes.wake_all();
     }
 
     /// Waits until every item put has been marked done with
@@ -735,44 +687,43 @@ impl<T, O: Order<T>> Queue<T, O> {
     }
 
     fn poll_join(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
-        match node.state() {
-            IDLE => {}
-            QUEUED => return self.poll_queued(&self.joiners, false, node, cx),
-            _ => {
-                // Completed: the count reached 0 (an event, as in asyncio).
-                node.set_unlinked_state(IDLE);
+        loop {
+            match node.state() {
+                IDLE => {}
+                QUEUED => {
+                    if refresh_waker(&self.joiners, node, cx) {
+                        return Poll::Pending;
+                    }
+                    continue;
+                }
+                _ => {
+                    // Completed: the count reached 0 (an event, as in asyncio).
+                    node.set_unlinked_state(IDLE);
+                    return Poll::Ready(());
+                }
+            }
+            if self.unfinished() == 0 {
+                return Poll::Ready(());
+            }
+            enqueue(&self.joiners, node, false, cx);
+            fence(Ordering::SeqCst);
+            if self.unfinished() != 0 {
+                return Poll::Pending;
+            }
+            if withdraw(&self.joiners, node) {
                 return Poll::Ready(());
             }
         }
-        if self.lock().inner.unfinished == 0 {
-            return Poll::Ready(());
-        }
-        let notifier = cx.notifier();
-        let l = self.lock();
-        if l.inner.unfinished == 0 {
-            return Poll::Ready(());
-        }
-        self.joiners.lock().push_back(node, notifier);
-        drop(l);
-        Poll::Pending
     }
 
     #[inline]
     fn cancel_join(&self, node: &Node<()>) {
-        if node.state() == IDLE {
+        if node.state() == QUEUED && withdraw(&self.joiners, node) {
             return;
         }
-        let mut wakes = WakeList::new();
-        let l = self.lock();
-        if node.state() == QUEUED {
-            let mut j = self.joiners.lock();
-            j.remove(node);
-            j.set_idle(node, &mut wakes);
-        } else {
+        if node.state() != IDLE {
             node.set_unlinked_state(IDLE);
         }
-        drop(l);
-        wakes.wake_all();
     }
 
     // ------------------------------------------------------------ shutdown
@@ -786,78 +737,83 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// [`join`](Self::join)) and blocked getters wake with `ShutDown`.
     /// Calling it again is harmless (an immediate call still discards).
     pub fn shutdown(&self, immediate: bool) {
-        let mut wakes = WakeList::new();
-        let mut l = self.lock();
-        l.inner.shutdown = true;
-        let mut discarded = O::Buf::default();
+        self.store.close();
         if immediate {
-            discarded = core::mem::take(&mut l.inner.buf);
-            let n = discarded.len();
-            if n > 0 && l.inner.unfinished > 0 {
-                l.inner.unfinished = l.inner.unfinished.saturating_sub(n);
-                if l.inner.unfinished == 0 {
-                    let mut j = self.joiners.lock();
-                    while j.complete_front(NOTIFIED, &mut wakes) {}
+            // Closed: `pushed` is final now. Items are dropped as they come
+            // out, with no lock held.
+            let mut discarded = 0usize;
+            while let Ok(item) = self.store.try_pop() {
+                drop(item);
+                discarded += 1;
+            }
+            if discarded > 0 {
+                let pushed = self.store.pushed();
+                let mut done = self.done.load(Ordering::SeqCst);
+                while let Err(d) = self.done.compare_exchange_weak(
+                    done,
+                    done.saturating_add(discarded).min(pushed),
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                ) {
+                    done = d;
+                }
+                if self.unfinished() == 0 {
+                    self.finish_joiners();
                 }
             }
         }
-        while l.getters.complete_front(NOTIFIED, &mut wakes) {}
+        let mut wakes = WakeList::new();
+        {
+            let mut g = self.getters.lock();
+            while g.complete_front(NOTIFIED, &mut wakes) {}
+        }
         {
             let mut p = self.putters.lock();
             while p.complete_front(NOTIFIED, &mut wakes) {}
         }
-        drop(l);
-        wakes.wake_all();
-        drop(discarded); // outside `L`: an item's drop may re-enter
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
     pub fn is_shut_down(&self) -> bool {
-        self.lock().inner.shutdown
+        self.store.is_closed()
     }
 
     // ------------------------------------------------------------ sizes
 
     /// Number of items in the queue now (asyncio's `qsize()`).
     pub fn len(&self) -> usize {
-        self.lock().inner.buf.len()
+        self.store.len()
     }
 
     /// Whether the queue holds no item now.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        !self.store.has_item()
     }
 
     /// Whether the queue is at capacity now (never for an unbounded queue).
     pub fn is_full(&self) -> bool {
-        self.len() >= self.capacity
+        !self.store.has_room()
     }
 
     /// The capacity (asyncio's `maxsize`); `None` when unbounded.
     pub fn capacity(&self) -> Option<usize> {
-        (self.capacity != usize::MAX).then_some(self.capacity)
+        let c = self.store.capacity();
+        (c != usize::MAX).then_some(c)
     }
 
-    /// A snapshot of the queue's state (anyio-style `statistics()`).
+    /// A snapshot of the queue's state (anyio-style `statistics()`); each
+    /// field is read separately, so it is exact only when the queue is
+    /// quiet.
     pub fn statistics(&self) -> QueueStatistics {
-        let l = self.lock();
         QueueStatistics {
-            len: l.inner.buf.len(),
+            len: self.len(),
             capacity: self.capacity(),
-            getters_waiting: l.getters.len(),
+            getters_waiting: self.getters.lock().len(),
             putters_waiting: self.putters.lock().len(),
             joiners_waiting: self.joiners.lock().len(),
-            unfinished_tasks: l.inner.unfinished,
-            shut_down: l.inner.shutdown,
+            unfinished_tasks: self.unfinished(),
+            shut_down: self.is_shut_down(),
         }
-    }
-}
-
-/// Asks the task to poll again (a queued node was completed while we were
-/// refreshing its waker).
-fn cx_wake(cx: &mut WaitCx<'_, '_>) {
-    if let Some(w) = cx.waker() {
-        w.wake_by_ref();
     }
 }
 
@@ -915,8 +871,9 @@ pub struct QueueStatistics {
 #[must_use = "an operation does nothing until awaited or blocked on"]
 pub struct Put<'a, T, O: Order<T> = Fifo> {
     queue: &'a Queue<T, O>,
-    item: Option<T>,
-    node: Node<()>,
+    /// The item waits in the node's slot (a consumer may move it into the
+    /// store while the node is queued, see `Queue::serve_putter`).
+    node: Node<PutSlot<T>>,
 }
 
 impl<T, O: Order<T>> Waitable for Put<'_, T, O> {
@@ -924,10 +881,8 @@ impl<T, O: Order<T>> Waitable for Put<'_, T, O> {
 
     #[inline]
     fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
-        // SAFETY: the node is never moved out of the pinned operation; only
-        // the item (not structurally pinned) is moved.
-        let this = unsafe { self.get_unchecked_mut() };
-        this.queue.poll_put(&mut this.item, &this.node, cx)
+        let this = self.into_ref().get_ref();
+        this.queue.poll_put(&this.node, cx)
     }
 
     fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
@@ -974,11 +929,21 @@ impl<T, O: Order<T>> Put<'_, T, O> {
             Some(Ok(())) => Ok(()),
             Some(Err(PutError::ShutDown(t))) => Err(PutTimeoutError::ShutDown(t)),
             None => {
-                // SAFETY: the node is not moved; we only take the item after
-                // the node is unlinked (cancel_put), so the put is withdrawn.
-                let this = unsafe { op.as_mut().get_unchecked_mut() };
-                this.queue.cancel_put(&this.node);
-                let item = this.item.take().expect("a pending put holds its item");
+                let this = op.into_ref().get_ref();
+                let (q, node) = (this.queue, &this.node);
+                if !(node.state() == QUEUED && withdraw(&q.putters, node)) {
+                    // Completed after the driver's last look.
+                    let outcome = node.state();
+                    node.set_unlinked_state(IDLE);
+                    if outcome == DONE {
+                        return Ok(()); // a consumer moved the item in
+                    }
+                    if q.store.has_room() {
+                        q.serve_putter(); // pass the wake-up on
+                    }
+                }
+                // SAFETY: the node is idle now: the slot is ours.
+                let item = unsafe { node.data.take() }.expect("a pending put holds its item");
                 Err(PutTimeoutError::Timeout(item))
             }
         }
@@ -1287,6 +1252,81 @@ mod loom_tests {
             all.sort_unstable();
             assert_eq!(all, [1, 2]);
             assert_eq!(loom::future::block_on(q.get()), Err(GetError::ShutDown));
+        });
+    }
+
+    /// The lock-free ring (bounded FIFO) and a blocked thread getter: a
+    /// task putter's push races the getter's queue-then-recheck. A lost
+    /// wake-up (neither sees the other) is a loom deadlock.
+    #[test]
+    fn loom_ring_getter_putter_no_lost_wakeup() {
+        loom::model(|| {
+            let q: Arc<Queue<u32>> = Arc::new(Queue::bounded(1));
+            let q1 = q.clone();
+            let getter = loom::thread::spawn(move || q1.get().block());
+            loom::future::block_on(q.put(5)).unwrap();
+            assert_eq!(getter.join().unwrap(), Ok(5));
+            assert!(q.is_empty());
+        });
+    }
+
+    /// Capacity 1, full: a thread putter that gives up (one look under
+    /// loom, then a cancellation) races a task getter that frees the slot
+    /// and may move the putter's item into the ring. The put either
+    /// reports success and its item is in the queue, or times out and the
+    /// item comes back: never both, never neither.
+    #[test]
+    fn loom_ring_refill_races_timeout() {
+        loom::model(|| {
+            let q: Arc<Queue<u32>> = Arc::new(Queue::bounded(1));
+            q.try_put(1).unwrap();
+            let q1 = q.clone();
+            let putter = loom::thread::spawn(move || q1.put(2).block_for(Duration::from_millis(1)));
+            assert_eq!(loom::future::block_on(q.get()), Ok(1));
+            let put = putter.join().unwrap();
+            let rest: Vec<u32> = core::iter::from_fn(|| q.try_get().ok()).collect();
+            match put {
+                Ok(()) => assert_eq!(rest, [2]),
+                Err(e) => {
+                    assert_eq!(e.into_inner(), 2);
+                    assert!(rest.is_empty());
+                }
+            }
+            let s = q.statistics();
+            assert_eq!((s.getters_waiting, s.putters_waiting), (0, 0));
+        });
+    }
+
+    /// A task putter that was woken for a free slot and then dropped passes
+    /// the slot on to the thread putter queued behind it (else that thread
+    /// sleeps forever next to a free slot: a loom deadlock).
+    #[test]
+    fn loom_notified_task_putter_cancel_passes_on() {
+        use core::future::Future;
+        use core::task::{Context, Poll, Waker};
+        loom::model(|| {
+            let q: Arc<Queue<u32>> = Arc::new(Queue::bounded(1));
+            q.try_put(1).unwrap();
+            let mut task_put = Box::pin(q.put(2));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(task_put.as_mut().poll(&mut cx).is_pending()); // queued first
+            let q1 = q.clone();
+            let thread_put = loom::thread::spawn(move || q1.put(3).block());
+            let q2 = q.clone();
+            let getter = loom::thread::spawn(move || q2.try_get());
+            let got = getter.join().unwrap();
+            drop(task_put); // notified or not: cancelled now, item 2 dropped
+            if got.is_ok() {
+                // The freed slot must reach the thread putter.
+                thread_put.join().unwrap().unwrap();
+                assert_eq!(q.try_get(), Ok(3));
+            } else {
+                // The getter ran before anything: release the thread putter.
+                assert_eq!(q.try_get(), Ok(1));
+                thread_put.join().unwrap().unwrap();
+                assert_eq!(q.try_get(), Ok(3));
+            }
+            assert!(q.is_empty());
         });
     }
 

@@ -322,6 +322,18 @@ impl<D> WaitQueue<D> {
     pub(crate) fn is_empty_hint(&self) -> bool {
         self.word.load(Ordering::Relaxed) & !LOCKED == 0
     }
+
+    /// Whether some waiter is queued, read with `SeqCst`: for primitives that
+    /// pair a `SeqCst` change of their own state with this load, against a
+    /// waiter that queues (the unlock publishes it) and then issues a
+    /// `SeqCst` fence before it re-checks that state (store buffering is then
+    /// impossible: one of the two sees the other).
+    #[inline]
+    pub(crate) fn has_waiters_seqcst(&self) -> bool {
+        #[cfg(loom)]
+        super::sync::fence(Ordering::SeqCst); // loom treats SeqCst loads as Acquire
+        self.word.load(Ordering::SeqCst) & !LOCKED != 0
+    }
 }
 
 /// The queue lock, held. Unlocks (publishing the new tail) on drop.

@@ -13,6 +13,14 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, 
 
 pub(crate) use std::sync::atomic::Ordering;
 
+#[cfg(not(loom))]
+#[allow(unused_imports)]
+pub(crate) use std::sync::atomic::fence;
+
+#[cfg(loom)]
+#[allow(unused_imports)]
+pub(crate) use loom::sync::atomic::fence;
+
 /// One step of a bounded busy-wait. Under loom this yields to the model
 /// checker instead, which is what loom needs to make progress in spin loops.
 #[inline]
