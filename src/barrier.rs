@@ -334,26 +334,12 @@ impl Barrier {
         node: &Node<AtomicUsize>,
         cx: &mut WaitCx<'_, '_>,
     ) -> Poll<Result<BarrierWaitResult, BrokenBarrier>> {
-        let Some(w) = cx.waker() else {
-            return Poll::Pending;
-        };
-        {
-            let q = self.queue.lock();
-            if node.state() == QUEUED && q.waker_will_wake(node, w) {
-                return Poll::Pending;
-            }
-        }
-        let new = w.clone();
-        let old = self.queue.lock().replace_waker(node, new);
-        match old {
-            Ok(old) => {
-                drop(old);
-                Poll::Pending
-            }
-            Err(new) => {
-                drop(new);
-                self.poll_wait_node(node, cx)
-            }
+        // Completed meanwhile: take the outcome now (the completion woke
+        // the waker stored before, maybe not this task's).
+        if self.queue.refresh_waiter(node, cx) {
+            Poll::Pending
+        } else {
+            self.poll_wait_node(node, cx)
         }
     }
 
@@ -531,13 +517,8 @@ mod loom_tests {
 
     use super::{Barrier, BrokenBarrier};
 
-    /// `loom::model` with room for the queue lock's bounded spin, which
-    /// costs loom branches (the default limit, 1000, is too tight).
-    fn model(f: impl Fn() + Sync + Send + 'static) {
-        let mut b = loom::model::Builder::new();
-        b.max_branches = b.max_branches.max(20_000);
-        b.check(f);
-    }
+    // `loom::model` with room for the queue lock's bounded spin.
+    use crate::core::loom_model as model;
 
     #[test]
     fn loom_barrier_thread_and_task() {
@@ -577,8 +558,7 @@ mod loom_tests {
     #[test]
     fn loom_barrier_abort_races_waiters() {
         // Three threads: one preemption keeps the model small enough.
-        let mut b = loom::model::Builder::new();
-        b.max_branches = b.max_branches.max(20_000);
+        let mut b = crate::core::loom_builder();
         b.preemption_bound = Some(1);
         b.check(|| {
             let b = Arc::new(Barrier::new(3).unwrap());

@@ -279,35 +279,6 @@ impl Condition {
         self.queue.lock().push_back(node, notifier);
     }
 
-    /// A queued waiter polled again: refresh its task waker if needed.
-    /// Returns `false` if the node is no longer queued.
-    fn refresh(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> bool {
-        let Some(w) = cx.waker() else {
-            return node.state() == QUEUED;
-        };
-        {
-            let q = self.queue.lock();
-            if node.state() != QUEUED {
-                return false;
-            }
-            if q.waker_will_wake(node, w) {
-                return true;
-            }
-        }
-        let new = w.clone();
-        let old = self.queue.lock().replace_waker(node, new);
-        match old {
-            Ok(old) => {
-                drop(old);
-                true
-            }
-            Err(new) => {
-                drop(new);
-                false
-            }
-        }
-    }
-
     /// Takes a waiting node out. `true` if it was still queued (no
     /// notification reached it); `false` if it was notified (the node is
     /// idle again and the caller owns that notification).
@@ -390,7 +361,8 @@ impl<G: ConditionGuard> ConditionWait<'_, G> {
                 }
                 Phase::Waiting => match self.node.state() {
                     QUEUED => {
-                        if self.cond.refresh(&self.node, cx) {
+                        // `false`: notified meanwhile; the loop takes it.
+                        if self.cond.queue.refresh_waiter(&self.node, cx) {
                             return Poll::Pending;
                         }
                     }

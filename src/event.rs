@@ -210,26 +210,12 @@ impl Event {
     /// A queued waiter polled again: refresh its waker if the task's changed.
     #[cold]
     fn poll_queued(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
-        let Some(w) = cx.waker() else {
-            return Poll::Pending;
-        };
-        {
-            let q = self.queue.lock();
-            if node.state() == QUEUED && q.waker_will_wake(node, w) {
-                return Poll::Pending;
-            }
-        }
-        let new = w.clone();
-        let old = self.queue.lock().replace_waker(node, new);
-        match old {
-            Ok(old) => {
-                drop(old);
-                Poll::Pending
-            }
-            Err(new) => {
-                drop(new);
-                self.poll_node(node, cx)
-            }
+        // Completed meanwhile: take the outcome now (the completion woke
+        // the waker stored before, maybe not this task's).
+        if self.queue.refresh_waiter(node, cx) {
+            Poll::Pending
+        } else {
+            self.poll_node(node, cx)
         }
     }
 

@@ -340,26 +340,12 @@ impl<T: ?Sized> Mutex<T> {
     /// A queued waiter polled again: refresh its waker if the task's changed.
     #[cold]
     fn poll_queued(&self, node: &Node<AtomicU32>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
-        let Some(w) = cx.waker() else {
-            return Poll::Pending;
-        };
-        {
-            let q = self.queue.lock();
-            if node.state() == QUEUED && q.waker_will_wake(node, w) {
-                return Poll::Pending;
-            }
-        }
-        let new = w.clone();
-        let old = self.queue.lock().replace_waker(node, new);
-        match old {
-            Ok(old) => {
-                drop(old);
-                Poll::Pending
-            }
-            Err(new) => {
-                drop(new);
-                self.poll_acquire(node, cx)
-            }
+        // Completed meanwhile: take the outcome now (the completion woke
+        // the waker stored before, maybe not this task's).
+        if self.queue.refresh_waiter(node, cx) {
+            Poll::Pending
+        } else {
+            self.poll_acquire(node, cx)
         }
     }
 
@@ -800,6 +786,15 @@ mod loom_tests {
 
     type Counter = Mutex<UnsafeCell<usize>>;
 
+    /// A shared counter behind a fair or a barging mutex.
+    fn counter(fair: bool) -> Arc<Counter> {
+        Arc::new(if fair {
+            Mutex::new_fair(UnsafeCell::new(0))
+        } else {
+            Mutex::new(UnsafeCell::new(0))
+        })
+    }
+
     fn bump(m: &Counter) {
         let g = m.lock().block();
         // SAFETY: the guard gives exclusive access; loom checks it.
@@ -816,11 +811,7 @@ mod loom_tests {
 
     fn thread_and_task(fair: bool) {
         loom::model(move || {
-            let m: Arc<Counter> = Arc::new(if fair {
-                Mutex::new_fair(UnsafeCell::new(0))
-            } else {
-                Mutex::new(UnsafeCell::new(0))
-            });
+            let m = counter(fair);
             let m1 = m.clone();
             let thread = loom::thread::spawn(move || bump(&m1));
             let m2 = m.clone();
@@ -854,11 +845,7 @@ mod loom_tests {
     /// the thread must get the lock whatever the interleaving.
     fn cancelled_future_passes_on(fair: bool) {
         loom::model(move || {
-            let m: Arc<Counter> = Arc::new(if fair {
-                Mutex::new_fair(UnsafeCell::new(0))
-            } else {
-                Mutex::new(UnsafeCell::new(0))
-            });
+            let m = counter(fair);
             let held = m.lock().block();
             let m1 = m.clone();
             let dropper = loom::thread::spawn(move || {
@@ -893,11 +880,7 @@ mod loom_tests {
     /// races it, and a task waiter behind it: nothing is lost.
     fn timeout_races_release(fair: bool) {
         loom::model(move || {
-            let m: Arc<Counter> = Arc::new(if fair {
-                Mutex::new_fair(UnsafeCell::new(0))
-            } else {
-                Mutex::new(UnsafeCell::new(0))
-            });
+            let m = counter(fair);
             let held = m.lock().block();
             let m1 = m.clone();
             let timed =

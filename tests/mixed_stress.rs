@@ -81,7 +81,7 @@ fn stress(fair: bool) {
             rt.spawn(async move {
                 let mut r = rng(100 + k);
                 for _ in 0..ROUNDS {
-                    if r() % 3 == 0 {
+                    if r().is_multiple_of(3) {
                         // Cancelled at the await point by a short timer.
                         let t = Duration::from_micros(r() % 300);
                         if let Ok(mut g) = tokio::time::timeout(t, m.lock()).await {
@@ -107,7 +107,7 @@ fn stress(fair: bool) {
                 let mut r = rng(7);
                 for _ in 0..ROUNDS {
                     let lock = m.lock();
-                    if r() % 3 == 0 {
+                    if r().is_multiple_of(3) {
                         // Polled a little, then dropped (or completed).
                         let timer = smol::Timer::after(Duration::from_micros(r() % 300));
                         let res = smol::future::or(async { Some(lock.await) }, async {

@@ -41,3 +41,19 @@ macro_rules! loom_const_fn {
     };
 }
 pub(crate) use loom_const_fn;
+
+/// A loom model builder with room for the queue lock's bounded spin, which
+/// costs loom branches (loom's default limit, 1000, is too tight for models
+/// whose waiters spin before they queue).
+#[cfg(all(test, loom))]
+pub(crate) fn loom_builder() -> loom::model::Builder {
+    let mut b = loom::model::Builder::new();
+    b.max_branches = b.max_branches.max(20_000);
+    b
+}
+
+/// `loom::model` with the branch room of [`loom_builder`].
+#[cfg(all(test, loom))]
+pub(crate) fn loom_model(f: impl Fn() + Sync + Send + 'static) {
+    loom_builder().check(f);
+}

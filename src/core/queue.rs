@@ -19,6 +19,11 @@
 //! new) tail pointer with the bit clear. Contenders spin with a bounded
 //! backoff, then yield; critical sections are a handful of pointer writes.
 //!
+//! The word is an `AtomicPtr`, and the lock bit is set and read through the
+//! strict-provenance address methods (`fetch_or` on the pointer, `addr`,
+//! `map_addr`): no integer ever becomes a pointer again, so the tail keeps
+//! the provenance of the node it was made from (Miri checks this).
+//!
 //! # Nodes
 //!
 //! A [`Node`] lives inside the operation value that waits (a pinned future, or
@@ -56,11 +61,13 @@ use core::cell::{Cell, UnsafeCell};
 use core::marker::{PhantomData, PhantomPinned};
 use core::ptr;
 use core::task::Waker;
+use std::collections::VecDeque;
 
 #[cfg(not(loom))]
 use crossbeam_utils::Backoff;
 
-use super::sync::{AtomicU32, AtomicUsize, Ordering};
+use super::driver::WaitCx;
+use super::sync::{AtomicPtr, AtomicU32, Ordering, fetch_or_addr};
 #[cfg(not(loom))]
 use super::sync::{spin_step, yield_now};
 
@@ -153,10 +160,13 @@ const INLINE_WAKES: usize = 8;
 /// Wake-ups gathered while the queue lock is held, run by [`WakeList::wake_all`]
 /// (or on drop) after it is released. The first few live inline; a crowd
 /// woken at once (a `notify_all` on many waiters) spills to the heap.
+///
+/// A waker that panics in `wake()` does not cost the others their wake-up:
+/// the rest of the list still runs, then the panic goes on.
 pub(crate) struct WakeList {
     inline: [Option<Wake>; INLINE_WAKES],
     len: usize,
-    spill: Vec<Wake>,
+    spill: VecDeque<Wake>,
 }
 
 impl WakeList {
@@ -165,7 +175,7 @@ impl WakeList {
         WakeList {
             inline: [const { None }; INLINE_WAKES],
             len: 0,
-            spill: Vec::new(),
+            spill: VecDeque::new(),
         }
     }
 
@@ -174,7 +184,7 @@ impl WakeList {
             self.inline[self.len] = Some(w);
             self.len += 1;
         } else {
-            self.spill.push(w);
+            self.spill.push_back(w);
         }
     }
 
@@ -184,17 +194,50 @@ impl WakeList {
         self.push(Wake::Drop(w));
     }
 
-    /// Runs every wake-up. Must be called without any queue lock held.
+    /// Runs every wake-up, in the order they were gathered. Must be called
+    /// without any queue lock held.
+    ///
+    /// If a waker panics, the remaining wake-ups still run (while the panic
+    /// unwinds), then the first panic goes on to the caller.
+    #[inline]
     pub(crate) fn wake_all(&mut self) {
-        let n = core::mem::take(&mut self.len);
-        for slot in &mut self.inline[..n] {
-            if let Some(w) = slot.take() {
+        // Inline slots fill first: an empty inline part means nothing at all.
+        if self.len == 0 {
+            return;
+        }
+        let resume = Resume(self);
+        resume.0.run();
+        core::mem::forget(resume);
+    }
+
+    /// Runs what is left, taking each wake-up out before running it, so that
+    /// a run cut short by a panicking waker can be resumed where it stopped.
+    fn run(&mut self) {
+        for i in 0..self.len {
+            if let Some(w) = self.inline[i].take() {
                 run_wake(w);
             }
         }
-        for w in self.spill.drain(..) {
+        self.len = 0;
+        while let Some(w) = self.spill.pop_front() {
             run_wake(w);
         }
+    }
+}
+
+/// Finishes a [`WakeList`] whose run a panicking waker interrupted: dropped
+/// only while that panic unwinds (it is forgotten otherwise).
+struct Resume<'a>(&'a mut WakeList);
+
+impl Drop for Resume<'_> {
+    #[cold]
+    fn drop(&mut self) {
+        // Each panic consumed the waker that raised it, so every round makes
+        // progress; catching the later ones keeps a second panicking waker
+        // from aborting the process (a panic escaping a drop during
+        // unwinding would). The first panic goes on unwinding afterwards.
+        let list = &mut *self.0;
+        while std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| list.run())).is_err() {}
     }
 }
 
@@ -226,7 +269,8 @@ fn run_wake(w: Wake) {
 
 /// The queue itself: one word (see the module docs).
 pub(crate) struct WaitQueue<D> {
-    word: AtomicUsize,
+    /// The tail node, with `LOCKED` in its low (alignment) bit.
+    word: AtomicPtr<Node<D>>,
     /// Under loom the queue lock is also a loom mutex: loom cannot explore a
     /// spin lock with several spinners (every yield may hand the processor
     /// to another spinner, so the model never ends). The word still goes
@@ -246,7 +290,7 @@ impl<D> WaitQueue<D> {
     #[cfg(not(loom))]
     pub(crate) const fn new() -> Self {
         WaitQueue {
-            word: AtomicUsize::new(0),
+            word: AtomicPtr::new(ptr::null_mut()),
             _marker: PhantomData,
         }
     }
@@ -254,7 +298,7 @@ impl<D> WaitQueue<D> {
     #[cfg(loom)]
     pub(crate) fn new() -> Self {
         WaitQueue {
-            word: AtomicUsize::new(0),
+            word: AtomicPtr::new(ptr::null_mut()),
             lock: loom::sync::Mutex::new(()),
             _marker: PhantomData,
         }
@@ -268,23 +312,27 @@ impl<D> WaitQueue<D> {
             // See the `lock` field: the loom mutex serializes holders, so
             // the bit is never contended here.
             let held = self.lock.lock().unwrap();
-            let old = self.word.fetch_or(LOCKED, Ordering::Acquire);
-            assert_eq!(old & LOCKED, 0, "queue lock bit set without the loom mutex");
+            let old = fetch_or_addr(&self.word, LOCKED, Ordering::Acquire);
+            assert_eq!(
+                old.addr() & LOCKED,
+                0,
+                "queue lock bit set without the loom mutex"
+            );
             QueueGuard {
                 queue: self,
-                tail: old as *const Node<D>,
+                tail: old,
                 _held: held,
             }
         }
         #[cfg(not(loom))]
         {
-            let old = self.word.fetch_or(LOCKED, Ordering::Acquire);
-            if old & LOCKED != 0 {
+            let old = fetch_or_addr(&self.word, LOCKED, Ordering::Acquire);
+            if old.addr() & LOCKED != 0 {
                 return self.lock_contended();
             }
             QueueGuard {
                 queue: self,
-                tail: old as *const Node<D>,
+                tail: old,
             }
         }
     }
@@ -295,15 +343,20 @@ impl<D> WaitQueue<D> {
         let backoff = Backoff::new();
         loop {
             let w = self.word.load(Ordering::Relaxed);
-            if w & LOCKED == 0 {
+            if w.addr() & LOCKED == 0 {
                 if self
                     .word
-                    .compare_exchange_weak(w, w | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+                    .compare_exchange_weak(
+                        w,
+                        w.map_addr(|a| a | LOCKED),
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
                     .is_ok()
                 {
                     return QueueGuard {
                         queue: self,
-                        tail: w as *const Node<D>,
+                        tail: w,
                     };
                 }
                 continue;
@@ -320,7 +373,7 @@ impl<D> WaitQueue<D> {
     /// A lock-free hint: `true` if the queue was empty when last unlocked.
     #[inline]
     pub(crate) fn is_empty_hint(&self) -> bool {
-        self.word.load(Ordering::Relaxed) & !LOCKED == 0
+        self.word.load(Ordering::Relaxed).addr() & !LOCKED == 0
     }
 
     /// Whether some waiter is queued, read with `SeqCst`: for primitives that
@@ -332,7 +385,43 @@ impl<D> WaitQueue<D> {
     pub(crate) fn has_waiters_seqcst(&self) -> bool {
         #[cfg(loom)]
         super::sync::fence(Ordering::SeqCst); // loom treats SeqCst loads as Acquire
-        self.word.load(Ordering::SeqCst) & !LOCKED != 0
+        self.word.load(Ordering::SeqCst).addr() & !LOCKED != 0
+    }
+
+    /// A waiter whose node this queue linked is polled again (the `QUEUED`
+    /// arm of its poll): keeps the node's stored waker pointed at the task
+    /// polling now.
+    ///
+    /// Returns `true` while the node is still queued: the caller returns
+    /// `Pending`. Returns `false` when a waker completed the node meanwhile:
+    /// its outcome (read with `Acquire` by [`Node::state`]) is the caller's
+    /// to act on now, because the completion woke the waker stored before,
+    /// maybe not this task's (re-poll at once, or wake the task itself).
+    ///
+    /// The stored waker is compared under the queue lock; only when it
+    /// would wake another task is the new one cloned, with the lock released
+    /// (a clone may re-enter the primitive), then swapped in under the lock,
+    /// and the old one dropped after unlocking. A thread (no waker) is
+    /// answered `true` without a look: its driver watches the state word.
+    #[cold]
+    pub(crate) fn refresh_waiter(&self, node: &Node<D>, cx: &WaitCx<'_, '_>) -> bool {
+        let Some(w) = cx.waker() else {
+            return true;
+        };
+        {
+            let q = self.lock();
+            if node.state() != QUEUED {
+                return false;
+            }
+            if q.waker_will_wake(node, w) {
+                return true;
+            }
+        }
+        let new = w.clone();
+        let old = self.lock().replace_waker(node, new);
+        // `old` (the replaced waker, or ours back if the node was completed
+        // in between) drops here, after the guard.
+        old.is_ok()
     }
 }
 
@@ -348,7 +437,9 @@ pub(crate) struct QueueGuard<'a, D> {
 impl<D> Drop for QueueGuard<'_, D> {
     #[inline]
     fn drop(&mut self) {
-        self.queue.word.store(self.tail as usize, Ordering::Release);
+        self.queue
+            .word
+            .store(self.tail.cast_mut(), Ordering::Release);
     }
 }
 
@@ -505,7 +596,8 @@ impl<D> QueueGuard<'_, D> {
         }
         #[cfg(not(loom))]
         if old & PARKED != 0 {
-            wakes.push(Wake::Thread(&node.state as *const AtomicU32 as usize));
+            // The address only (no provenance exposed): it is a hash key.
+            wakes.push(Wake::Thread(ptr::from_ref(&node.state).addr()));
         }
         #[cfg(loom)]
         {
@@ -628,15 +720,11 @@ mod gate {
                     Poll::Pending
                 }
                 QUEUED => {
-                    if let Some(w) = cx.waker() {
-                        let w = w.clone();
-                        let old = this.gate.queue.lock().replace_waker(&this.node, w);
-                        if old.is_err() {
-                            drop(old);
-                            return self_poll_done(&this.node);
-                        }
+                    if this.gate.queue.refresh_waiter(&this.node, cx) {
+                        Poll::Pending
+                    } else {
+                        self_poll_done(&this.node)
                     }
-                    Poll::Pending
                 }
                 _ => self_poll_done(&this.node),
             }
@@ -754,25 +842,32 @@ mod tests {
 
     /// A waker that records wakes and drops, and whether the queue lock was
     /// held at that moment (it must never be: wakers run after unlock).
-    struct Probe {
-        word: *const AtomicUsize,
+    struct Probe<D> {
+        queue: *const WaitQueue<D>,
         wakes: StdUsize,
         under_lock: StdBool,
     }
-    // SAFETY: `word` points into a queue that outlives every waker clone in
-    // these tests; it is only read atomically.
-    unsafe impl Send for Probe {}
+    // SAFETY: `queue` points to a queue that outlives every waker clone in
+    // these tests; only its word is read, atomically.
+    unsafe impl<D> Send for Probe<D> {}
     // SAFETY: as above.
-    unsafe impl Sync for Probe {}
-    impl Probe {
+    unsafe impl<D> Sync for Probe<D> {}
+    impl<D> Probe<D> {
+        fn new(queue: &WaitQueue<D>) -> Arc<Self> {
+            Arc::new(Probe {
+                queue,
+                wakes: StdUsize::new(0),
+                under_lock: StdBool::new(false),
+            })
+        }
         fn check(&self) {
             // SAFETY: see the Send impl.
-            if unsafe { (*self.word).load(O::SeqCst) } & LOCKED != 0 {
+            if unsafe { (*self.queue).word.load(O::SeqCst) }.addr() & LOCKED != 0 {
                 self.under_lock.store(true, O::SeqCst);
             }
         }
     }
-    impl std::task::Wake for Probe {
+    impl<D: 'static> std::task::Wake for Probe<D> {
         fn wake(self: Arc<Self>) {
             self.wake_by_ref();
         }
@@ -781,7 +876,7 @@ mod tests {
             self.wakes.fetch_add(1, O::SeqCst);
         }
     }
-    impl Drop for Probe {
+    impl<D> Drop for Probe<D> {
         fn drop(&mut self) {
             self.check();
         }
@@ -790,11 +885,7 @@ mod tests {
     #[test]
     fn wakers_run_and_drop_after_unlock() {
         let q: WaitQueue<u32> = WaitQueue::new();
-        let probe = Arc::new(Probe {
-            word: &q.word,
-            wakes: StdUsize::new(0),
-            under_lock: StdBool::new(false),
-        });
+        let probe = Probe::new(&q);
         let a = Node::new(0);
         let b = Node::new(1);
         let c = Node::new(2);
@@ -839,11 +930,7 @@ mod tests {
     #[test]
     fn wake_list_spills_past_inline_capacity() {
         let q: WaitQueue<u32> = WaitQueue::new();
-        let probe = Arc::new(Probe {
-            word: &q.word,
-            wakes: StdUsize::new(0),
-            under_lock: StdBool::new(false),
-        });
+        let probe = Probe::new(&q);
         let nodes: Vec<Node<u32>> = (0..INLINE_WAKES as u32 + 3).map(Node::new).collect();
         let mut g = q.lock();
         for n in &nodes {
@@ -858,14 +945,129 @@ mod tests {
         assert!(nodes.iter().all(|n| n.state() == NOTIFIED));
     }
 
+    /// A waker that logs its id when woken, and panics if told to.
+    struct Logged {
+        id: usize,
+        panics: bool,
+        log: Arc<std::sync::Mutex<Vec<usize>>>,
+    }
+    impl std::task::Wake for Logged {
+        fn wake(self: Arc<Self>) {
+            self.log.lock().unwrap().push(self.id);
+            if self.panics {
+                panic!("waker {} panics", self.id);
+            }
+        }
+    }
+
+    /// Completes `n` waiters whose wakers log their ids; the ids in
+    /// `panicking` panic. Returns the panic payload (if any) and the log.
+    fn wake_with_panics(
+        n: usize,
+        panicking: &[usize],
+        by_drop: bool,
+    ) -> (Option<String>, Vec<usize>) {
+        let q: WaitQueue<usize> = WaitQueue::new();
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let nodes: Vec<Node<usize>> = (0..n).map(Node::new).collect();
+        let mut wakes = WakeList::new();
+        {
+            let mut g = q.lock();
+            for (id, node) in nodes.iter().enumerate() {
+                let w = Waker::from(Arc::new(Logged {
+                    id,
+                    panics: panicking.contains(&id),
+                    log: log.clone(),
+                }));
+                g.push_back(node, Notifier::Task(w));
+            }
+            while g.complete_front(NOTIFIED, &mut wakes) {}
+        }
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            if by_drop {
+                drop(wakes);
+            } else {
+                wakes.wake_all();
+                // Ran already: nothing left for the drop.
+                drop(wakes);
+            }
+        }));
+        let payload = r.err().map(|p| {
+            p.downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "<not a String>".into())
+        });
+        let log = log.lock().unwrap().clone();
+        (payload, log)
+    }
+
+    #[test]
+    fn wake_all_survives_a_panicking_waker() {
+        let n = INLINE_WAKES + 3; // some wake-ups spill to the heap
+        let every: Vec<usize> = (0..n).collect();
+        // No panic: all woken, in order, once.
+        assert_eq!(wake_with_panics(n, &[], false), (None, every.clone()));
+        for by_drop in [false, true] {
+            // One panic in the inline part: everyone else is still woken,
+            // in order, and the panic reaches the caller.
+            let (p, log) = wake_with_panics(n, &[1], by_drop);
+            assert_eq!(p.as_deref(), Some("waker 1 panics"));
+            assert_eq!(log, every);
+            // Two panics, the second (in the spilled part) while the first
+            // unwinds: still nobody is lost, the first panic goes on.
+            let (p, log) = wake_with_panics(n, &[2, INLINE_WAKES + 1], by_drop);
+            assert_eq!(p.as_deref(), Some("waker 2 panics"));
+            assert_eq!(log, every);
+            // The last one panics: nothing after it, nothing lost.
+            let (p, log) = wake_with_panics(n, &[n - 1], by_drop);
+            assert_eq!(
+                p.as_deref(),
+                Some(format!("waker {} panics", n - 1).as_str())
+            );
+            assert_eq!(log, every);
+        }
+    }
+
+    #[test]
+    fn refresh_waiter_tracks_the_polling_task() {
+        let q: WaitQueue<u32> = WaitQueue::new();
+        let first = Probe::new(&q);
+        let second = Probe::new(&q);
+        let w1 = Waker::from(first.clone());
+        let w2 = Waker::from(second.clone());
+        let n = Node::new(0);
+        q.lock().push_back(&n, Notifier::Task(w1.clone()));
+        let mut cx1 = Context::from_waker(&w1);
+        let mut cx2 = Context::from_waker(&w2);
+        // Same task: one stored waker for it, whether kept or replaced
+        // (`will_wake` is best effort: Miri, for one, may say no).
+        assert!(q.refresh_waiter(&n, &WaitCx::Task(&mut cx1)));
+        assert_eq!(Arc::strong_count(&first), 3);
+        // Another task: its waker replaces the stored one, dropped unlocked.
+        assert!(q.refresh_waiter(&n, &WaitCx::Task(&mut cx2)));
+        assert_eq!(Arc::strong_count(&first), 2);
+        assert_eq!(Arc::strong_count(&second), 3);
+        // A thread: answered "still queued" without a look.
+        assert!(q.refresh_waiter(&n, &WaitCx::Thread));
+        // The completion wakes the task that polled last, not the first.
+        let mut wakes = WakeList::new();
+        assert!(q.lock().complete_front(NOTIFIED, &mut wakes));
+        wakes.wake_all();
+        assert_eq!(first.wakes.load(O::SeqCst), 0);
+        assert_eq!(second.wakes.load(O::SeqCst), 1);
+        // Completed meanwhile: `false`, and the poller's waker is not kept.
+        assert!(!q.refresh_waiter(&n, &WaitCx::Task(&mut cx1)));
+        assert_eq!(n.state(), NOTIFIED);
+        assert_eq!(Arc::strong_count(&first), 2);
+        assert_eq!(Arc::strong_count(&second), 2);
+        assert!(!first.under_lock.load(O::SeqCst));
+        assert!(!second.under_lock.load(O::SeqCst));
+    }
+
     #[test]
     fn gate_task_waiter_and_cancel() {
         let gate = Gate::new();
-        let probe = Arc::new(Probe {
-            word: &gate.queue.word,
-            wakes: StdUsize::new(0),
-            under_lock: StdBool::new(false),
-        });
+        let probe = Probe::new(&gate.queue);
         let waker = Waker::from(probe.clone());
         let mut cx = Context::from_waker(&waker);
         // Cancelled while queued: unlinked, nothing left behind.

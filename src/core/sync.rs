@@ -5,11 +5,15 @@
 
 #[cfg(not(loom))]
 #[allow(unused_imports)]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize,
+};
 
 #[cfg(loom)]
 #[allow(unused_imports)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, AtomicUsize};
+pub(crate) use loom::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU8, AtomicU32, AtomicU64, AtomicUsize,
+};
 
 pub(crate) use std::sync::atomic::Ordering;
 
@@ -20,6 +24,29 @@ pub(crate) use std::sync::atomic::fence;
 #[cfg(loom)]
 #[allow(unused_imports)]
 pub(crate) use loom::sync::atomic::fence;
+
+/// Sets `bits` in the address of the pointer in `a` and returns the pointer
+/// it held, keeping its provenance (strict provenance: no integer-to-pointer
+/// cast). One `fetch_or` normally; loom's `AtomicPtr` has no `fetch_or`, so
+/// there it is a `fetch_update` loop (speed does not matter under loom).
+#[inline(always)]
+pub(crate) fn fetch_or_addr<T>(a: &AtomicPtr<T>, bits: usize, order: Ordering) -> *mut T {
+    #[cfg(not(loom))]
+    {
+        a.fetch_or(bits, order)
+    }
+    #[cfg(loom)]
+    {
+        let load = match order {
+            Ordering::Release => Ordering::Relaxed,
+            Ordering::AcqRel => Ordering::Acquire,
+            o => o,
+        };
+        match a.fetch_update(order, load, |p| Some(p.map_addr(|x| x | bits))) {
+            Ok(p) | Err(p) => p,
+        }
+    }
+}
 
 /// One step of a bounded busy-wait. Under loom this yields to the model
 /// checker instead, which is what loom needs to make progress in spin loops.
