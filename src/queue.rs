@@ -89,7 +89,9 @@ use std::time::{Duration, Instant};
 
 use crate::core::driver::{WaitCx, Waitable, block_pinned_until, deadline_after, impl_operation};
 use crate::core::queue::{IDLE, NOTIFIED, Node, QUEUED, WaitQueue, WakeList};
-use crate::core::sync::{AtomicU32, AtomicUsize, Ordering, fence};
+use crossbeam_utils::Backoff;
+
+use crate::core::sync::{AtomicU32, AtomicUsize, Ordering, fence, spin_step};
 use store::{FifoStore, Locked, PopError, PushError, Stack, Store};
 
 /// Outcome of a thread putter whose item was moved into the store.
@@ -326,6 +328,22 @@ fn refresh_waker<D>(q: &WaitQueue<D>, node: &Node<D>, cx: &WaitCx<'_, '_>) -> bo
     }
 }
 
+/// A thread about to queue first spins, then yields, a little while,
+/// watching for `ready` (the other side is often mid-operation: queueing
+/// would cost both sides the waiter-queue locks and a wake-up). Tasks never
+/// spin: they would hold up their executor.
+#[inline(never)]
+fn spin_until(ready: impl Fn() -> bool) -> bool {
+    let backoff = Backoff::new();
+    while !backoff.is_completed() {
+        spin_step(&backoff);
+        if ready() {
+            return true;
+        }
+    }
+    false
+}
+
 /// Links `node` at the front (a waiter that was woken and lost its item or
 /// slot to a barging operation keeps its place) or the back.
 #[inline]
@@ -460,7 +478,7 @@ impl<T, O: Order<T>> Queue<T, O> {
         node: &Node<PutSlot<T>>,
         cx: &mut WaitCx<'_, '_>,
     ) -> Poll<Result<(), PutError<T>>> {
-        let mut front = false;
+        let (mut front, mut spun) = (false, false);
         loop {
             match node.state() {
                 IDLE => {}
@@ -489,6 +507,12 @@ impl<T, O: Order<T>> Queue<T, O> {
                 Err(PushError::Closed(t)) => return Poll::Ready(Err(PutError::ShutDown(t))),
                 // SAFETY: as above.
                 Err(PushError::Full(t)) => unsafe { node.data.set(t) },
+            }
+            if cx.is_thread() && !spun {
+                spun = true;
+                if spin_until(|| self.store.has_room() || self.store.is_closed()) {
+                    continue;
+                }
             }
             if self.park_putter(node, front, cx) {
                 return Poll::Pending;
@@ -567,7 +591,7 @@ impl<T, O: Order<T>> Queue<T, O> {
     }
 
     fn poll_get(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<Result<T, GetError>> {
-        let mut front = false;
+        let (mut front, mut spun) = (false, false);
         loop {
             match node.state() {
                 IDLE => {}
@@ -589,6 +613,12 @@ impl<T, O: Order<T>> Queue<T, O> {
                 }
                 Err(PopError::Closed) => return Poll::Ready(Err(GetError::ShutDown)),
                 Err(PopError::Empty) => {}
+            }
+            if cx.is_thread() && !spun {
+                spun = true;
+                if spin_until(|| self.store.has_item() || self.store.is_closed()) {
+                    continue;
+                }
             }
             if self.park_getter(node, front, cx) {
                 return Poll::Pending;
@@ -1303,7 +1333,7 @@ mod loom_tests {
     #[test]
     fn loom_notified_task_putter_cancel_passes_on() {
         use core::future::Future;
-        use core::task::{Context, Poll, Waker};
+        use core::task::{Context, Waker};
         loom::model(|| {
             let q: Arc<Queue<u32>> = Arc::new(Queue::bounded(1));
             q.try_put(1).unwrap();

@@ -13,7 +13,7 @@ use std::thread;
 use std::time::Duration;
 
 use dualsync::{
-    GetError, PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError, TryPutError,
+    GetError, Order, PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError, TryPutError,
 };
 
 fn poll_once<F: Future + ?Sized>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
@@ -335,9 +335,26 @@ fn thread_and_task_ping_pong_capacity_one() {
 /// consumers, random timeouts (cancellation) on both sides.
 #[test]
 fn conservation_under_mixed_cancellation() {
+    conservation(Queue::bounded(4)); // the lock-free ring
+}
+
+/// The same for the locked stores: unbounded FIFO, a FIFO too large for the
+/// ring, LIFO and priority (bounded, so putters block too).
+#[test]
+fn conservation_under_mixed_cancellation_locked_stores() {
+    conservation(Queue::unbounded());
+    conservation(Queue::<u64>::with_capacity(Some(100_000)));
+    conservation(Queue::bounded_lifo(4));
+    conservation(Queue::bounded_priority(4));
+}
+
+fn conservation<O: Order<u64> + 'static>(q: Queue<u64, O>)
+where
+    Queue<u64, O>: Send + Sync,
+{
     const PER_PRODUCER: u64 = 3000;
     const PRODUCERS: u64 = 4; // 2 threads, 2 tasks
-    let q: Arc<Queue<u64>> = Arc::new(Queue::bounded(4));
+    let q = Arc::new(q);
     let got = Arc::new(std::sync::Mutex::new(Vec::new()));
     let rt = rt();
     let seed = Arc::new(AtomicUsize::new(0x9e37));
@@ -461,4 +478,63 @@ fn works_on_a_second_executor() {
     });
     t.join().unwrap();
     assert_eq!(sum, 4950);
+}
+
+/// Thread putters blocked on a full queue are served strictly in arrival
+/// order: each freed slot receives the front putter's item directly.
+#[test]
+fn blocked_thread_putters_are_served_in_order() {
+    let q = Arc::new(Queue::bounded(1));
+    q.try_put(0).unwrap();
+    let mut putters = vec![];
+    for i in 1..=3 {
+        let q2 = q.clone();
+        putters.push(thread::spawn(move || q2.put(i).block()));
+        eventually("the putter queued", || {
+            q.statistics().putters_waiting == i as usize
+        });
+    }
+    let got: Vec<i32> = (0..4).map(|_| q.get().block().unwrap()).collect();
+    assert_eq!(got, [0, 1, 2, 3]);
+    for p in putters {
+        p.join().unwrap().unwrap();
+    }
+    assert!(q.is_empty());
+    assert_eq!(q.statistics().unfinished_tasks, 4);
+}
+
+/// Capacities: the ring takes up to 65536 slots, larger bounded FIFO queues
+/// (up to "unbounded in practice") allocate as they grow.
+#[test]
+fn capacities_small_large_and_huge() {
+    for cap in [1usize, 3, 65_536, 65_537, usize::MAX / 2] {
+        let q: Queue<usize> = Queue::bounded(cap);
+        assert_eq!(q.capacity(), Some(cap));
+        for i in 0..cap.min(2000) {
+            q.try_put(i).unwrap();
+        }
+        assert_eq!(q.len(), cap.min(2000));
+        assert_eq!(q.is_full(), cap <= 2000);
+        for i in 0..cap.min(2000) {
+            assert_eq!(q.try_get(), Ok(i));
+        }
+        assert!(q.is_empty());
+    }
+}
+
+/// Items still in a queue when it is dropped are dropped with it, once.
+#[test]
+fn dropping_the_queue_drops_its_items() {
+    let token = Arc::new(());
+    {
+        let ring: Queue<Arc<()>> = Queue::bounded(8);
+        let locked: Queue<Arc<()>, dualsync::Lifo> = Queue::unbounded_lifo();
+        for _ in 0..5 {
+            ring.try_put(token.clone()).unwrap();
+            locked.try_put(token.clone()).unwrap();
+        }
+        drop(ring.try_get().unwrap()); // the ring's head moved: drop walks from it
+        assert_eq!(Arc::strong_count(&token), 10);
+    }
+    assert_eq!(Arc::strong_count(&token), 1);
 }
