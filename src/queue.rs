@@ -297,37 +297,6 @@ fn withdraw<D>(q: &WaitQueue<D>, node: &Node<D>) -> bool {
     true
 }
 
-/// A queued node polled again by a task: keeps its waker current. `true`:
-/// still queued (return `Pending`); `false`: completed meanwhile (look at
-/// the state again).
-#[cold]
-fn refresh_waker<D>(q: &WaitQueue<D>, node: &Node<D>, cx: &WaitCx<'_, '_>) -> bool {
-    let Some(w) = cx.waker() else {
-        return node.state() == QUEUED; // a thread: nothing to refresh
-    };
-    {
-        let g = q.lock();
-        if node.state() != QUEUED {
-            return false;
-        }
-        if g.waker_will_wake(node, w) {
-            return true;
-        }
-    }
-    let new = w.clone(); // outside the lock: a clone may re-enter
-    let r = q.lock().replace_waker(node, new);
-    match r {
-        Ok(old) => {
-            drop(old);
-            true
-        }
-        Err(new) => {
-            drop(new);
-            false
-        }
-    }
-}
-
 /// A thread about to queue first spins, then yields, a little while,
 /// watching for `ready` (the other side is often mid-operation: queueing
 /// would cost both sides the waiter-queue locks and a wake-up). Tasks never
@@ -483,7 +452,7 @@ impl<T, O: Order<T>> Queue<T, O> {
             match node.state() {
                 IDLE => {}
                 QUEUED => {
-                    if refresh_waker(&self.putters, node, cx) {
+                    if self.putters.refresh_waiter(node, cx) {
                         return Poll::Pending;
                     }
                     continue;
@@ -596,7 +565,7 @@ impl<T, O: Order<T>> Queue<T, O> {
             match node.state() {
                 IDLE => {}
                 QUEUED => {
-                    if refresh_waker(&self.getters, node, cx) {
+                    if self.getters.refresh_waiter(node, cx) {
                         return Poll::Pending;
                     }
                     continue;
@@ -721,7 +690,7 @@ impl<T, O: Order<T>> Queue<T, O> {
             match node.state() {
                 IDLE => {}
                 QUEUED => {
-                    if refresh_waker(&self.joiners, node, cx) {
+                    if self.joiners.refresh_waiter(node, cx) {
                         return Poll::Pending;
                     }
                     continue;
