@@ -89,9 +89,7 @@ use std::time::{Duration, Instant};
 
 use crate::core::driver::{WaitCx, Waitable, block_pinned_until, deadline_after, impl_operation};
 use crate::core::queue::{IDLE, NOTIFIED, Node, QUEUED, WaitQueue, WakeList};
-use crossbeam_utils::Backoff;
-
-use crate::core::sync::{AtomicU32, AtomicUsize, Ordering, fence, spin_step};
+use crate::core::sync::{AtomicU32, AtomicUsize, Ordering, fence};
 use store::{FifoStore, Locked, PopError, PushError, Stack, Store};
 
 /// Outcome of a thread putter whose item was moved into the store.
@@ -297,21 +295,36 @@ fn withdraw<D>(q: &WaitQueue<D>, node: &Node<D>) -> bool {
     true
 }
 
-/// A thread about to queue first spins, then yields, a little while,
-/// watching for `ready` (the other side is often mid-operation: queueing
-/// would cost both sides the waiter-queue locks and a wake-up). Tasks never
-/// spin: they would hold up their executor.
+/// A thread about to queue first spins a little while (no yields), watching
+/// for `ready`: the other side is often mid-operation, and queueing would
+/// cost both sides the waiter-queue locks and a wake-up. Short on purpose:
+/// once a consumer sleeps, the producer runs ahead and the consumer later
+/// drains a batch, which beats both sides spinning in lock-step on the same
+/// cache lines. Tasks never spin: they would hold up their executor.
 #[inline(never)]
 fn spin_until(ready: impl Fn() -> bool) -> bool {
-    let backoff = Backoff::new();
-    while !backoff.is_completed() {
-        spin_step(&backoff);
+    #[cfg(not(loom))]
+    for step in 0..SPIN_STEPS {
+        for _ in 0..1u32 << step {
+            core::hint::spin_loop();
+        }
+        if ready() {
+            return true;
+        }
+    }
+    #[cfg(loom)]
+    {
+        loom::thread::yield_now();
         if ready() {
             return true;
         }
     }
     false
 }
+
+/// Spin rounds of [`spin_until`] (doubling: about 2^SPIN_STEPS pauses).
+#[cfg(not(loom))]
+const SPIN_STEPS: u32 = 7;
 
 /// Links `node` at the front (a waiter that was woken and lost its item or
 /// slot to a barging operation keeps its place) or the back.
@@ -442,7 +455,30 @@ impl<T, O: Order<T>> Queue<T, O> {
         }
     }
 
+    #[inline]
     fn poll_put(
+        &self,
+        node: &Node<PutSlot<T>>,
+        cx: &mut WaitCx<'_, '_>,
+    ) -> Poll<Result<(), PutError<T>>> {
+        if node.state() == IDLE {
+            // SAFETY: the node is not queued: its slot is ours.
+            let item = unsafe { node.data.take() }.expect("Put polled after completion");
+            match self.store.try_push(item) {
+                Ok(()) => {
+                    self.after_push();
+                    return Poll::Ready(Ok(()));
+                }
+                Err(PushError::Closed(t)) => return Poll::Ready(Err(PutError::ShutDown(t))),
+                // SAFETY: as above.
+                Err(PushError::Full(t)) => unsafe { node.data.set(t) },
+            }
+        }
+        self.poll_put_slow(node, cx)
+    }
+
+    #[inline(never)]
+    fn poll_put_slow(
         &self,
         node: &Node<PutSlot<T>>,
         cx: &mut WaitCx<'_, '_>,
@@ -479,7 +515,7 @@ impl<T, O: Order<T>> Queue<T, O> {
             }
             if cx.is_thread() && !spun {
                 spun = true;
-                if spin_until(|| self.store.has_room() || self.store.is_closed()) {
+                if spin_until(|| self.store.peek_room()) {
                     continue;
                 }
             }
@@ -559,7 +595,23 @@ impl<T, O: Order<T>> Queue<T, O> {
         }
     }
 
+    #[inline]
     fn poll_get(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<Result<T, GetError>> {
+        if node.state() == IDLE {
+            match self.store.try_pop() {
+                Ok(t) => {
+                    self.after_pop();
+                    return Poll::Ready(Ok(t));
+                }
+                Err(PopError::Closed) => return Poll::Ready(Err(GetError::ShutDown)),
+                Err(PopError::Empty) => {}
+            }
+        }
+        self.poll_get_slow(node, cx)
+    }
+
+    #[inline(never)]
+    fn poll_get_slow(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<Result<T, GetError>> {
         let (mut front, mut spun) = (false, false);
         loop {
             match node.state() {
@@ -585,7 +637,7 @@ impl<T, O: Order<T>> Queue<T, O> {
             }
             if cx.is_thread() && !spun {
                 spun = true;
-                if spin_until(|| self.store.has_item() || self.store.is_closed()) {
+                if spin_until(|| self.store.peek_item()) {
                     continue;
                 }
             }
@@ -922,8 +974,24 @@ impl<T, O: Order<T>> Put<'_, T, O> {
         self.block_inner(Some(deadline))
     }
 
+    #[inline(always)]
     fn block_inner(self, deadline: Option<Instant>) -> Result<(), PutTimeoutError<T>> {
         let mut op = pin!(self);
+        // The first attempt inline, so that a put that does not wait never
+        // moves the operation or calls out of line.
+        match op.as_mut().poll_wait(&mut WaitCx::Thread) {
+            Poll::Ready(Ok(())) => Ok(()),
+            Poll::Ready(Err(PutError::ShutDown(t))) => Err(PutTimeoutError::ShutDown(t)),
+            Poll::Pending => Self::block_slow(op, deadline),
+        }
+    }
+
+    /// The put queued: wait, and on timeout withdraw it and recover the item.
+    #[inline(never)]
+    fn block_slow(
+        mut op: Pin<&mut Self>,
+        deadline: Option<Instant>,
+    ) -> Result<(), PutTimeoutError<T>> {
         match block_pinned_until(op.as_mut(), deadline) {
             Some(Ok(())) => Ok(()),
             Some(Err(PutError::ShutDown(t))) => Err(PutTimeoutError::ShutDown(t)),

@@ -268,6 +268,23 @@ impl<T> Ring<T> {
         head.wrapping_add(self.lap) != tail & !self.closed
     }
 
+    /// A cheap hint for a spinning consumer: the head slot holds an item.
+    /// Reads only the head slot's stamp (the line the producer writes
+    /// anyway), not `tail`, whose line a spinning reader would keep taking
+    /// away from producers.
+    #[inline]
+    pub(crate) fn peek_item(&self) -> bool {
+        let head = self.head.load(Ordering::Relaxed);
+        self.slot(head).stamp.load(Ordering::Relaxed) == head.wrapping_add(1)
+    }
+
+    /// The same for a spinning producer: the tail slot is free (or closed).
+    #[inline]
+    pub(crate) fn peek_room(&self) -> bool {
+        let tail = self.tail.load(Ordering::Relaxed);
+        tail & self.closed != 0 || self.slot(tail).stamp.load(Ordering::Relaxed) == tail
+    }
+
     /// Items in the ring (pushes under way included), a consistent snapshot.
     pub(crate) fn len(&self) -> usize {
         loop {

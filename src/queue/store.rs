@@ -49,6 +49,16 @@ pub trait Store<T> {
     /// A push would not find it full.
     #[doc(hidden)]
     fn has_room(&self) -> bool;
+    /// Spinning hints (may be stale; no ordering promised): an item / a
+    /// free slot seems to be there.
+    #[doc(hidden)]
+    fn peek_item(&self) -> bool {
+        self.has_item()
+    }
+    #[doc(hidden)]
+    fn peek_room(&self) -> bool {
+        self.has_room()
+    }
     #[doc(hidden)]
     fn len(&self) -> usize;
     /// `usize::MAX` when unbounded.
@@ -283,6 +293,14 @@ impl<T> Store<T> for FifoStore<T> {
     }
     fn has_room(&self) -> bool {
         fifo_dispatch!(self, s => s.has_room())
+    }
+    #[inline]
+    fn peek_item(&self) -> bool {
+        fifo_dispatch!(self, s => s.peek_item())
+    }
+    #[inline]
+    fn peek_room(&self) -> bool {
+        fifo_dispatch!(self, s => s.peek_room())
     }
     fn len(&self) -> usize {
         fifo_dispatch!(self, s => s.len())
