@@ -1249,6 +1249,18 @@ mod loom_tests {
 
     use super::{GetError, Queue};
 
+    /// A capacity-1 queue holding the item 1.
+    fn full_of_one() -> Arc<Queue<u32>> {
+        let q = Arc::new(Queue::bounded(1));
+        q.try_put(1).unwrap();
+        q
+    }
+
+    /// Everything left in the queue, in order.
+    fn drain(q: &Queue<u32>) -> Vec<u32> {
+        core::iter::from_fn(|| q.try_get().ok()).collect()
+    }
+
     /// One item, a cancellable thread getter and a task getter: whatever
     /// the thread getter did (took the item, timed out while queued, or was
     /// notified and then gave up), an item it did not take reaches the task
@@ -1297,8 +1309,7 @@ mod loom_tests {
     #[test]
     fn loom_queue_bounded_put_get_shutdown() {
         loom::model(|| {
-            let q: Arc<Queue<u32>> = Arc::new(Queue::bounded(1));
-            q.try_put(1).unwrap();
+            let q = full_of_one();
             let q1 = q.clone();
             let putter =
                 loom::thread::spawn(move || q1.put(2).block().err().map(|e| e.into_inner()));
@@ -1310,12 +1321,7 @@ mod loom_tests {
             if let Ok(x) = getter.join().unwrap() {
                 all.push(x);
             }
-            loop {
-                match q.try_get() {
-                    Ok(x) => all.push(x),
-                    Err(_) => break,
-                }
-            }
+            all.extend(drain(&q));
             all.sort_unstable();
             assert_eq!(all, [1, 2]);
             assert_eq!(loom::future::block_on(q.get()), Err(GetError::ShutDown));
@@ -1345,13 +1351,12 @@ mod loom_tests {
     #[test]
     fn loom_ring_refill_races_timeout() {
         loom::model(|| {
-            let q: Arc<Queue<u32>> = Arc::new(Queue::bounded(1));
-            q.try_put(1).unwrap();
+            let q = full_of_one();
             let q1 = q.clone();
             let putter = loom::thread::spawn(move || q1.put(2).block_for(Duration::from_millis(1)));
             assert_eq!(loom::future::block_on(q.get()), Ok(1));
             let put = putter.join().unwrap();
-            let rest: Vec<u32> = core::iter::from_fn(|| q.try_get().ok()).collect();
+            let rest = drain(&q);
             match put {
                 Ok(()) => assert_eq!(rest, [2]),
                 Err(e) => {
@@ -1372,8 +1377,7 @@ mod loom_tests {
         use core::future::Future;
         use core::task::{Context, Waker};
         loom::model(|| {
-            let q: Arc<Queue<u32>> = Arc::new(Queue::bounded(1));
-            q.try_put(1).unwrap();
+            let q = full_of_one();
             let mut task_put = Box::pin(q.put(2));
             let mut cx = Context::from_waker(Waker::noop());
             assert!(task_put.as_mut().poll(&mut cx).is_pending()); // queued first
