@@ -56,9 +56,16 @@
 //! 3. Wakers are cloned before the queue lock is taken, and woken or dropped
 //!    after it is released ([`WakeList`]), so a waker that re-enters the
 //!    primitive cannot deadlock.
+//! 4. A node's links and waker cell are initialized while, and only while,
+//!    it is `QUEUED` (written by `link`, consumed by `complete`/`set_idle`).
+//!    A fresh node writes nothing but its state word and payload, so an
+//!    operation value that completes on its first poll is cheap to build and
+//!    to move (a fully written node made every `.await` copy a partly
+//!    overlapping store, which the CPU cannot forward).
 
 use core::cell::{Cell, UnsafeCell};
 use core::marker::{PhantomData, PhantomPinned};
+use core::mem::MaybeUninit;
 use core::ptr;
 use core::task::Waker;
 use std::collections::VecDeque;
@@ -85,9 +92,13 @@ const LOCKED: usize = 1;
 /// A waiter: links, the task waker (if the waiter is a task), the state word
 /// and a primitive-defined payload `D`.
 pub(crate) struct Node<D> {
-    prev: Cell<*const Node<D>>,
-    next: Cell<*const Node<D>>,
-    waker: UnsafeCell<Option<Waker>>,
+    /// Initialized while linked (invariant 4).
+    prev: Cell<MaybeUninit<*const Node<D>>>,
+    /// Initialized while linked (invariant 4).
+    next: Cell<MaybeUninit<*const Node<D>>>,
+    /// Initialized while linked (invariant 4): `Some` for a task, `None` for
+    /// a thread.
+    waker: UnsafeCell<MaybeUninit<Option<Waker>>>,
     #[cfg(loom)]
     thread: UnsafeCell<Option<loom::thread::Thread>>,
     state: AtomicU32,
@@ -108,9 +119,9 @@ impl<D> Node<D> {
     #[inline]
     pub(crate) fn new(data: D) -> Self {
         Node {
-            prev: Cell::new(ptr::null()),
-            next: Cell::new(ptr::null()),
-            waker: UnsafeCell::new(None),
+            prev: Cell::new(MaybeUninit::uninit()),
+            next: Cell::new(MaybeUninit::uninit()),
+            waker: UnsafeCell::new(MaybeUninit::uninit()),
             #[cfg(loom)]
             thread: UnsafeCell::new(None),
             state: AtomicU32::new(IDLE),
@@ -134,6 +145,36 @@ impl<D> Node<D> {
 
     pub(crate) fn state_word(&self) -> &AtomicU32 {
         &self.state
+    }
+
+    /// The previous node. Caller: the node is linked and the lock is held.
+    #[inline]
+    unsafe fn prev(&self) -> *const Node<D> {
+        // SAFETY: a linked node's links are initialized (invariant 4).
+        unsafe { self.prev.get().assume_init() }
+    }
+
+    /// The next node. Caller: the node is linked and the lock is held.
+    #[inline]
+    unsafe fn next(&self) -> *const Node<D> {
+        // SAFETY: a linked node's links are initialized (invariant 4).
+        unsafe { self.next.get().assume_init() }
+    }
+
+    #[inline]
+    fn set_links(&self, prev: *const Node<D>, next: *const Node<D>) {
+        self.prev.set(MaybeUninit::new(prev));
+        self.next.set(MaybeUninit::new(next));
+    }
+
+    /// Moves the stored waker out, leaving the cell uninitialized. Caller:
+    /// the lock is held and the node is still `QUEUED` (about to leave it).
+    #[inline]
+    unsafe fn take_waker(&self) -> Option<Waker> {
+        // SAFETY: the caller holds the lock and the node is `QUEUED`, so the
+        // cell is initialized (invariant 4) and nobody else reads it; the
+        // caller moves the node out of `QUEUED` right after.
+        unsafe { (*self.waker.get()).assume_init_read() }
     }
 }
 
@@ -457,7 +498,7 @@ impl<D> QueueGuard<'_, D> {
         } else {
             // SAFETY: linked nodes stay valid while linked (invariant 2) and
             // we hold the lock; tail.next is the head of the circular list.
-            unsafe { Some(&*(*self.tail).next.get()) }
+            unsafe { Some(&*(*self.tail).next()) }
         }
     }
 
@@ -478,7 +519,8 @@ impl<D> QueueGuard<'_, D> {
             first = false;
             // SAFETY: linked node, lock held (invariant 2).
             let n = unsafe { &*cur };
-            cur = n.next.get();
+            // SAFETY: as above.
+            cur = unsafe { n.next() };
             Some(n)
         })
     }
@@ -486,9 +528,10 @@ impl<D> QueueGuard<'_, D> {
     fn link(&mut self, node: &Node<D>, notifier: Notifier, at_front: bool) {
         debug_assert_eq!(node.state(), IDLE, "linking a node that is not idle");
         // SAFETY: the node is not linked (state IDLE), so nobody else reads
-        // its waker cell; we hold the lock for the future readers.
+        // its waker cell (which holds nothing: invariant 4); we hold the lock
+        // for the future readers.
         unsafe {
-            *node.waker.get() = match notifier {
+            (*node.waker.get()).write(match notifier {
                 Notifier::Task(w) => Some(w),
                 Notifier::Thread => {
                     #[cfg(loom)]
@@ -497,22 +540,20 @@ impl<D> QueueGuard<'_, D> {
                     }
                     None
                 }
-            };
+            });
         }
         let p = node as *const Node<D>;
         if self.tail.is_null() {
-            node.prev.set(p);
-            node.next.set(p);
+            node.set_links(p, p);
             self.tail = p;
         } else {
             // SAFETY: tail and head are linked nodes, valid under the lock.
             unsafe {
                 let tail = &*self.tail;
-                let head = &*tail.next.get();
-                node.prev.set(self.tail);
-                node.next.set(head);
-                tail.next.set(p);
-                head.prev.set(p);
+                let head = &*tail.next();
+                node.set_links(self.tail, head);
+                tail.next.set(MaybeUninit::new(p));
+                head.prev.set(MaybeUninit::new(p));
             }
             if !at_front {
                 self.tail = p;
@@ -543,29 +584,31 @@ impl<D> QueueGuard<'_, D> {
     pub(crate) fn remove(&mut self, node: &Node<D>) {
         debug_assert_eq!(node.state(), QUEUED);
         let p = node as *const Node<D>;
-        let next = node.next.get();
+        // SAFETY: the node is linked (caller) and we hold the lock.
+        let (prev, next) = unsafe { (node.prev(), node.next()) };
         if next == p {
             self.tail = ptr::null();
         } else {
-            let prev = node.prev.get();
             // SAFETY: neighbours of a linked node are linked, valid under the lock.
             unsafe {
-                (*prev).next.set(next);
-                (*next).prev.set(prev);
+                (*prev).next.set(MaybeUninit::new(next));
+                (*next).prev.set(MaybeUninit::new(prev));
             }
             if self.tail == p {
                 self.tail = prev;
             }
         }
-        node.prev.set(ptr::null());
-        node.next.set(ptr::null());
+        // The links are stale from here on; nothing reads them until the
+        // node is linked again (invariant 4).
     }
 
     /// Finishes an unlinked node by its owner (a cancelled or retrying
     /// waiter): drops its stored waker into `wakes`' care and sets `IDLE`.
     pub(crate) fn set_idle(&mut self, node: &Node<D>, wakes: &mut WakeList) {
-        // SAFETY: we hold the lock; the waker cell is only touched under it.
-        let w = unsafe { (*node.waker.get()).take() };
+        debug_assert_eq!(node.state(), QUEUED);
+        // SAFETY: we hold the lock and the node is still `QUEUED` (caller);
+        // it leaves that state below.
+        let w = unsafe { node.take_waker() };
         #[cfg(loom)]
         // SAFETY: as above.
         unsafe {
@@ -584,8 +627,10 @@ impl<D> QueueGuard<'_, D> {
     /// caller must not touch it again.
     pub(crate) fn complete(&mut self, node: &Node<D>, outcome: u32, wakes: &mut WakeList) {
         debug_assert!(outcome >= NOTIFIED && outcome & PARKED == 0);
-        // SAFETY: we hold the lock; the waker cell is only touched under it.
-        let waker = unsafe { (*node.waker.get()).take() };
+        debug_assert_eq!(node.state(), QUEUED);
+        // SAFETY: we hold the lock and the node is still `QUEUED` (caller);
+        // the swap below moves it out of that state.
+        let waker = unsafe { node.take_waker() };
         #[cfg(loom)]
         // SAFETY: as above.
         let thread = unsafe { (*node.thread.get()).take() };
@@ -638,14 +683,20 @@ impl<D> QueueGuard<'_, D> {
         if node.state() != QUEUED {
             return Err(w);
         }
-        // SAFETY: lock held, the node is linked.
-        Ok(unsafe { (*node.waker.get()).replace(w) })
+        // SAFETY: lock held, the node is `QUEUED`, so its waker cell is
+        // initialized (invariant 4).
+        Ok(unsafe { (*node.waker.get()).assume_init_mut().replace(w) })
     }
 
-    /// `true` if the stored waker of a linked node would wake the same task.
+    /// `true` if `node` is still queued and its stored waker would wake the
+    /// same task.
     pub(crate) fn waker_will_wake(&self, node: &Node<D>, w: &Waker) -> bool {
-        // SAFETY: lock held.
-        unsafe { (*node.waker.get()).as_ref().is_some_and(|s| s.will_wake(w)) }
+        node.state() == QUEUED
+            // SAFETY: lock held, the node is `QUEUED`, so its waker cell is
+            // initialized (invariant 4).
+            && unsafe { (*node.waker.get()).assume_init_ref() }
+                .as_ref()
+                .is_some_and(|s| s.will_wake(w))
     }
 }
 
