@@ -403,10 +403,7 @@ impl<G: ConditionGuard> ConditionWait<'_, G> {
 
     /// Finishes the wait on this thread; returns the guard re-locked.
     pub fn block(self) -> G {
-        match block_until(self, None) {
-            Ok(g) => g,
-            Err(_) => unreachable!("an untimed wait cannot time out"),
-        }
+        block_forever(self)
     }
 
     /// Like [`block`](Self::block), giving up waiting for a notification
@@ -428,10 +425,8 @@ impl<G: ConditionGuard> ConditionWait<'_, G> {
         }
         // SAFETY: `give_up` moves nothing out of the pinned operation.
         let timed_out = unsafe { op.as_mut().get_unchecked_mut() }.give_up();
-        match block_until(Stage(op.as_mut()), None) {
-            Ok(g) => (g, WaitTimeoutResult(timed_out)),
-            Err(_) => unreachable!("an untimed wait cannot time out"),
-        }
+        let g = block_forever(Stage(op.as_mut()));
+        (g, WaitTimeoutResult(timed_out))
     }
 }
 
@@ -486,6 +481,14 @@ impl<G: ConditionGuard> fmt::Debug for ConditionWait<'_, G> {
         f.debug_struct("ConditionWait")
             .field("phase", &self.phase)
             .finish_non_exhaustive()
+    }
+}
+
+/// Blocks this thread on `op` with no deadline, which cannot time out.
+fn block_forever<W: Waitable>(op: W) -> W::Output {
+    match block_until(op, None) {
+        Ok(out) => out,
+        Err(_) => unreachable!("an untimed wait cannot time out"),
     }
 }
 
@@ -547,10 +550,7 @@ where
     /// Finishes the wait on this thread; returns the guard, re-locked, with
     /// the predicate `false`.
     pub fn block(self) -> G {
-        match block_until(self, None) {
-            Ok(g) => g,
-            Err(_) => unreachable!("an untimed wait cannot time out"),
-        }
+        block_forever(self)
     }
 
     /// Like [`block`](Self::block), giving up after `timeout`. Always returns
@@ -576,10 +576,7 @@ where
         this.inner.give_up();
         // SAFETY: `inner` is a field of a pinned value and is never moved.
         let inner = unsafe { Pin::new_unchecked(&mut this.inner) };
-        let mut g = match block_until(Stage(inner), None) {
-            Ok(g) => g,
-            Err(_) => unreachable!("an untimed wait cannot time out"),
-        };
+        let mut g = block_forever(Stage(inner));
         this.inner.phase = Phase::Done;
         let still = (this.pred)(&mut *g);
         (g, WaitTimeoutResult(still))

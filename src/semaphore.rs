@@ -185,6 +185,91 @@ pub struct Semaphore {
     queue: WaitQueue<usize>,
 }
 
+/// The acquire side of the public API, the same for [`Semaphore`] and
+/// [`BoundedSemaphore`]. Each type gives it three private accessors:
+/// `core()`, the [`Semaphore`] that holds the count; `limit()`, the count a
+/// returned permit may refill up to (its bound, or [`MAX_PERMITS`]); and
+/// `owned()`, the type behind an owned permit. They are trivial and inline,
+/// so the fast paths are those of a hand-written copy.
+macro_rules! acquire_api {
+    () => {
+        /// Waits for one permit. Cancel-safe; FIFO.
+        #[inline]
+        pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+            self.acquire_many(1)
+        }
+
+        /// Waits for `n` permits at once. Cancel-safe; FIFO: while it is the
+        /// head of the queue, nobody behind it is served.
+        ///
+        /// `n == 0` succeeds at once (with an empty permit) unless the
+        /// semaphore is closed.
+        ///
+        /// # Panics
+        ///
+        /// If `n > MAX_PERMITS` (a request that could never be met).
+        #[inline]
+        pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_> {
+            assert!(n <= MAX_PERMITS, "acquire_many: more than MAX_PERMITS");
+            SemaphoreAcquire {
+                sem: self.core(),
+                limit: self.limit(),
+                node: Node::new(n),
+            }
+        }
+
+        /// Waits for one permit through an `Arc`, for an owned `'static`
+        /// permit.
+        pub fn acquire_arc(self: &Arc<Self>) -> SemaphoreAcquireArc {
+            self.acquire_many_arc(1)
+        }
+
+        /// Waits for `n` permits through an `Arc`. Same rules as
+        /// [`acquire_many`](Self::acquire_many).
+        pub fn acquire_many_arc(self: &Arc<Self>, n: usize) -> SemaphoreAcquireArc {
+            assert!(n <= MAX_PERMITS, "acquire_many_arc: more than MAX_PERMITS");
+            SemaphoreAcquireArc {
+                sem: Some(Self::owned(self)),
+                node: Node::new(n),
+            }
+        }
+
+        /// Takes one permit if one is free and nobody waits; never waits.
+        #[inline]
+        pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
+            self.try_acquire_many(1)
+        }
+
+        /// Takes `n` permits if they are free and nobody waits; never waits.
+        #[inline]
+        pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
+            self.core().try_take(n)?;
+            Ok(Permit {
+                sem: self.core(),
+                limit: self.limit(),
+                n,
+            })
+        }
+
+        /// [`try_acquire`](Self::try_acquire) for an owned permit.
+        pub fn try_acquire_arc(self: &Arc<Self>) -> Result<OwnedPermit, TryAcquireError> {
+            self.try_acquire_many_arc(1)
+        }
+
+        /// [`try_acquire_many`](Self::try_acquire_many) for an owned permit.
+        pub fn try_acquire_many_arc(
+            self: &Arc<Self>,
+            n: usize,
+        ) -> Result<OwnedPermit, TryAcquireError> {
+            self.core().try_take(n)?;
+            Ok(OwnedPermit {
+                sem: Self::owned(self),
+                n,
+            })
+        }
+    };
+}
+
 impl Semaphore {
     /// A semaphore with `permits` permits.
     ///
@@ -202,79 +287,7 @@ impl Semaphore {
         }
     }
 
-    /// Waits for one permit. Cancel-safe; FIFO.
-    #[inline]
-    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
-        self.acquire_many(1)
-    }
-
-    /// Waits for `n` permits at once. Cancel-safe; FIFO: while it is the
-    /// head of the queue, nobody behind it is served.
-    ///
-    /// `n == 0` succeeds at once (with an empty permit) unless the
-    /// semaphore is closed.
-    ///
-    /// # Panics
-    ///
-    /// If `n > MAX_PERMITS` (a request that could never be met).
-    #[inline]
-    pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_> {
-        assert!(n <= MAX_PERMITS, "acquire_many: more than MAX_PERMITS");
-        SemaphoreAcquire {
-            sem: self,
-            limit: MAX_PERMITS,
-            node: Node::new(n),
-        }
-    }
-
-    /// Waits for one permit through an `Arc`, for an owned `'static` permit.
-    pub fn acquire_arc(self: &Arc<Self>) -> SemaphoreAcquireArc {
-        self.acquire_many_arc(1)
-    }
-
-    /// Waits for `n` permits through an `Arc`. Same rules as
-    /// [`acquire_many`](Self::acquire_many).
-    pub fn acquire_many_arc(self: &Arc<Self>, n: usize) -> SemaphoreAcquireArc {
-        assert!(n <= MAX_PERMITS, "acquire_many_arc: more than MAX_PERMITS");
-        SemaphoreAcquireArc {
-            sem: Some(OwnedSem::Plain(self.clone())),
-            node: Node::new(n),
-        }
-    }
-
-    /// Takes one permit if one is free and nobody waits; never waits.
-    #[inline]
-    pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
-        self.try_acquire_many(1)
-    }
-
-    /// Takes `n` permits if they are free and nobody waits; never waits.
-    #[inline]
-    pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
-        self.try_take(n)?;
-        Ok(Permit {
-            sem: self,
-            limit: MAX_PERMITS,
-            n,
-        })
-    }
-
-    /// [`try_acquire`](Self::try_acquire) for an owned permit.
-    pub fn try_acquire_arc(self: &Arc<Self>) -> Result<OwnedPermit, TryAcquireError> {
-        self.try_acquire_many_arc(1)
-    }
-
-    /// [`try_acquire_many`](Self::try_acquire_many) for an owned permit.
-    pub fn try_acquire_many_arc(
-        self: &Arc<Self>,
-        n: usize,
-    ) -> Result<OwnedPermit, TryAcquireError> {
-        self.try_take(n)?;
-        Ok(OwnedPermit {
-            sem: OwnedSem::Plain(self.clone()),
-            n,
-        })
-    }
+    acquire_api!();
 
     /// Adds one permit (asyncio's `release()`), waking the head waiter if it
     /// now fits. `Err(Overflow)` (unchanged) beyond [`MAX_PERMITS`].
@@ -346,6 +359,25 @@ impl Semaphore {
             tasks_waiting: waiting,
             closed: s & CLOSED != 0,
         }
+    }
+
+    // ---- what `acquire_api!` needs ----
+
+    /// The semaphore that holds the count: this one.
+    #[inline(always)]
+    fn core(&self) -> &Semaphore {
+        self
+    }
+
+    /// The count a returned permit may refill up to: no bound.
+    #[inline(always)]
+    fn limit(&self) -> usize {
+        MAX_PERMITS
+    }
+
+    /// This semaphore, behind an owned permit.
+    fn owned(self: &Arc<Self>) -> OwnedSem {
+        OwnedSem::Plain(self.clone())
     }
 
     // ---- engine side ----
@@ -607,16 +639,32 @@ fn new_count(count: usize, n: usize, limit: usize, clamp: bool) -> Result<usize,
     }
 }
 
-impl fmt::Debug for Semaphore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Semaphore {
+    /// The `Debug` of both semaphore types, like Python's repr: the count,
+    /// the bound of a bounded one, the waiters, and `closed` once closed.
+    fn fmt_debug(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        name: &str,
+        bound: Option<usize>,
+    ) -> fmt::Result {
         let st = self.statistics();
-        let mut d = f.debug_struct("Semaphore");
-        d.field("value", &st.available)
-            .field("waiters", &st.tasks_waiting);
+        let mut d = f.debug_struct(name);
+        d.field("value", &st.available);
+        if let Some(bound) = bound {
+            d.field("bound", &bound);
+        }
+        d.field("waiters", &st.tasks_waiting);
         if st.closed {
             d.field("closed", &true);
         }
         d.finish()
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.fmt_debug(f, "Semaphore", None)
     }
 }
 
@@ -676,74 +724,28 @@ impl BoundedSemaphore {
         self.bound
     }
 
-    /// Waits for one permit. Cancel-safe; FIFO.
-    #[inline]
-    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
-        self.acquire_many(1)
+    // ---- what `acquire_api!` needs ----
+
+    /// The semaphore that holds the count.
+    #[inline(always)]
+    fn core(&self) -> &Semaphore {
+        &self.sem
     }
 
-    /// Waits for `n` permits. Cancel-safe; FIFO.
-    ///
-    /// # Panics
-    ///
-    /// If `n > MAX_PERMITS`.
-    #[inline]
-    pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_> {
-        assert!(n <= MAX_PERMITS, "acquire_many: more than MAX_PERMITS");
-        SemaphoreAcquire {
-            sem: &self.sem,
-            limit: self.bound,
-            node: Node::new(n),
-        }
+    /// The count a returned permit may refill up to: the bound.
+    #[inline(always)]
+    fn limit(&self) -> usize {
+        self.bound
     }
 
-    /// Waits for one permit through an `Arc`, for an owned permit.
-    pub fn acquire_arc(self: &Arc<Self>) -> SemaphoreAcquireArc {
-        self.acquire_many_arc(1)
+    /// This semaphore, behind an owned permit (which then knows the bound).
+    fn owned(self: &Arc<Self>) -> OwnedSem {
+        OwnedSem::Bounded(self.clone())
     }
 
-    /// Waits for `n` permits through an `Arc`, for an owned permit.
-    pub fn acquire_many_arc(self: &Arc<Self>, n: usize) -> SemaphoreAcquireArc {
-        assert!(n <= MAX_PERMITS, "acquire_many_arc: more than MAX_PERMITS");
-        SemaphoreAcquireArc {
-            sem: Some(OwnedSem::Bounded(self.clone())),
-            node: Node::new(n),
-        }
-    }
+    // ---- public API ----
 
-    /// Takes one permit if free and nobody waits; never waits.
-    #[inline]
-    pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
-        self.try_acquire_many(1)
-    }
-
-    /// Takes `n` permits if free and nobody waits; never waits.
-    #[inline]
-    pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
-        self.sem.try_take(n)?;
-        Ok(Permit {
-            sem: &self.sem,
-            limit: self.bound,
-            n,
-        })
-    }
-
-    /// [`try_acquire`](Self::try_acquire) for an owned permit.
-    pub fn try_acquire_arc(self: &Arc<Self>) -> Result<OwnedPermit, TryAcquireError> {
-        self.try_acquire_many_arc(1)
-    }
-
-    /// [`try_acquire_many`](Self::try_acquire_many) for an owned permit.
-    pub fn try_acquire_many_arc(
-        self: &Arc<Self>,
-        n: usize,
-    ) -> Result<OwnedPermit, TryAcquireError> {
-        self.sem.try_take(n)?;
-        Ok(OwnedPermit {
-            sem: OwnedSem::Bounded(self.clone()),
-            n,
-        })
-    }
+    acquire_api!();
 
     /// Adds one permit; `Err(OverRelease)` (unchanged) if that would exceed
     /// the bound.
@@ -775,15 +777,7 @@ impl core::ops::Deref for BoundedSemaphore {
 
 impl fmt::Debug for BoundedSemaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.sem.statistics();
-        let mut d = f.debug_struct("BoundedSemaphore");
-        d.field("value", &st.available)
-            .field("bound", &self.bound)
-            .field("waiters", &st.tasks_waiting);
-        if st.closed {
-            d.field("closed", &true);
-        }
-        d.finish()
+        self.sem.fmt_debug(f, "BoundedSemaphore", Some(self.bound))
     }
 }
 
