@@ -5,7 +5,7 @@
 //! withdraws its arrival without breaking the barrier.
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, handle};
+use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
 use crate::{Barrier, BrokenBarrier, TryWaitError};
 
 /// An opaque barrier handle.
@@ -57,19 +57,8 @@ pub extern "C" fn dualsync_barrier_new(parties: usize) -> *mut dualsync_barrier_
 pub unsafe extern "C" fn dualsync_barrier_free(
     barrier: *mut dualsync_barrier_t,
 ) -> dualsync_status {
-    if barrier.is_null() {
-        return DUALSYNC_OK;
-    }
-    boundary(|| {
-        // SAFETY: non-NULL and from `dualsync_barrier_new` (caller's contract).
-        let b = unsafe { &*barrier };
-        if b.0.n_waiting() > 0 {
-            return DUALSYNC_BUSY;
-        }
-        // SAFETY: as above, and nobody else uses it any more.
-        drop(unsafe { Box::from_raw(barrier) });
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `free_boxed`'s.
+    unsafe { free_boxed(barrier, |b| b.0.n_waiting() > 0) }
 }
 
 /// Arrives and waits for the round to complete; writes this waiter's index
@@ -168,15 +157,8 @@ pub unsafe extern "C" fn dualsync_barrier_parties(
     barrier: *const dualsync_barrier_t,
     out: *mut usize,
 ) -> dualsync_status {
-    boundary(|| {
-        let b = handle!(barrier);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(b.0.parties()) };
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(barrier, out, |b| b.0.parties()) }
 }
 
 /// Writes the number of waiters in the current round to `*out`.
@@ -189,15 +171,8 @@ pub unsafe extern "C" fn dualsync_barrier_n_waiting(
     barrier: *const dualsync_barrier_t,
     out: *mut usize,
 ) -> dualsync_status {
-    boundary(|| {
-        let b = handle!(barrier);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(b.0.n_waiting()) };
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(barrier, out, |b| b.0.n_waiting()) }
 }
 
 /// Writes whether the barrier is broken to `*out`.
@@ -210,13 +185,6 @@ pub unsafe extern "C" fn dualsync_barrier_is_broken(
     barrier: *const dualsync_barrier_t,
     out: *mut bool,
 ) -> dualsync_status {
-    boundary(|| {
-        let b = handle!(barrier);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(b.0.is_broken()) };
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(barrier, out, |b| b.0.is_broken()) }
 }

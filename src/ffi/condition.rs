@@ -6,7 +6,7 @@
 //! with `0` returns `DUALSYNC_TIMED_OUT` at once without releasing the mutex.
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, dualsync_mutex_t, handle};
+use super::{Wait, boundary, boundary_or, dualsync_mutex_t, free_boxed, handle, write_out};
 use crate::{Condition, MutexGuard};
 
 /// An opaque condition handle.
@@ -44,19 +44,8 @@ pub extern "C" fn dualsync_condition_new() -> *mut dualsync_condition_t {
 pub unsafe extern "C" fn dualsync_condition_free(
     cond: *mut dualsync_condition_t,
 ) -> dualsync_status {
-    if cond.is_null() {
-        return DUALSYNC_OK;
-    }
-    boundary(|| {
-        // SAFETY: non-NULL and from `dualsync_condition_new` (caller's contract).
-        let c = unsafe { &*cond };
-        if c.0.statistics().tasks_waiting > 0 {
-            return DUALSYNC_BUSY;
-        }
-        // SAFETY: as above, and nobody else uses it any more.
-        drop(unsafe { Box::from_raw(cond) });
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `free_boxed`'s.
+    unsafe { free_boxed(cond, |c| c.0.statistics().tasks_waiting > 0) }
 }
 
 /// Releases `mutex` (which the caller has locked), waits for a notification
@@ -133,16 +122,8 @@ pub unsafe extern "C" fn dualsync_condition_notify(
     n: usize,
     woken: *mut usize,
 ) -> dualsync_status {
-    boundary(|| {
-        let c = handle!(cond);
-        if woken.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        let k = c.0.notify(n);
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { woken.write(k) };
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(cond, woken, |c| c.0.notify(n)) }
 }
 
 /// Wakes every waiter and writes how many to `*woken`.

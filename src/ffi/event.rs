@@ -1,7 +1,7 @@
 //! `dualsync_event_t`: an [`Event`](crate::Event) (asyncio's `Event`).
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, handle};
+use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
 use crate::Event;
 
 /// An opaque event handle.
@@ -15,6 +15,15 @@ impl dualsync_event_t {
     /// The Rust [`Event`] behind this handle.
     pub fn event(&self) -> &Event {
         &self.0
+    }
+}
+
+/// The status of a look that does not wait: set or not.
+fn set_status(is_set: bool) -> dualsync_status {
+    if is_set {
+        DUALSYNC_OK
+    } else {
+        DUALSYNC_WOULD_BLOCK
     }
 }
 
@@ -36,19 +45,8 @@ pub extern "C" fn dualsync_event_new() -> *mut dualsync_event_t {
 /// thread starts using it during or after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_event_free(event: *mut dualsync_event_t) -> dualsync_status {
-    if event.is_null() {
-        return DUALSYNC_OK;
-    }
-    boundary(|| {
-        // SAFETY: non-NULL and from `dualsync_event_new` (caller's contract).
-        let e = unsafe { &*event };
-        if e.0.statistics().tasks_waiting > 0 {
-            return DUALSYNC_BUSY;
-        }
-        // SAFETY: as above, and nobody else uses it any more.
-        drop(unsafe { Box::from_raw(event) });
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `free_boxed`'s.
+    unsafe { free_boxed(event, |e| e.0.statistics().tasks_waiting > 0) }
 }
 
 /// Sets the event: every waiter wakes, and waits return at once until
@@ -88,15 +86,8 @@ pub unsafe extern "C" fn dualsync_event_is_set(
     event: *const dualsync_event_t,
     out: *mut bool,
 ) -> dualsync_status {
-    boundary(|| {
-        let e = handle!(event);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(e.0.is_set()) };
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(event, out, |e| e.0.is_set()) }
 }
 
 /// Waits until the event is set (returns at once if it is).
@@ -121,13 +112,7 @@ pub unsafe extern "C" fn dualsync_event_wait(event: *const dualsync_event_t) -> 
 pub unsafe extern "C" fn dualsync_event_try_wait(
     event: *const dualsync_event_t,
 ) -> dualsync_status {
-    boundary(|| {
-        if handle!(event).0.try_wait() {
-            DUALSYNC_OK
-        } else {
-            DUALSYNC_WOULD_BLOCK
-        }
-    })
+    boundary(|| set_status(handle!(event).0.try_wait()))
 }
 
 /// Waits at most `timeout_ns` nanoseconds for the event: `DUALSYNC_TIMED_OUT`
@@ -145,13 +130,7 @@ pub unsafe extern "C" fn dualsync_event_wait_timeout(
     boundary(|| {
         let e = handle!(event);
         match Wait::from_ns(timeout_ns) {
-            Wait::Try => {
-                if e.0.try_wait() {
-                    DUALSYNC_OK
-                } else {
-                    DUALSYNC_WOULD_BLOCK
-                }
-            }
+            Wait::Try => set_status(e.0.try_wait()),
             Wait::Forever => {
                 e.0.wait().block();
                 DUALSYNC_OK

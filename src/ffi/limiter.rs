@@ -8,7 +8,7 @@
 //! from any thread.
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, handle};
+use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
 use crate::{Borrower, CapacityLimiter, LimiterToken, TryAcquireTokenError};
 
 /// An opaque capacity limiter handle.
@@ -70,20 +70,13 @@ pub extern "C" fn dualsync_limiter_new(total_tokens: usize) -> *mut dualsync_lim
 pub unsafe extern "C" fn dualsync_limiter_free(
     limiter: *mut dualsync_limiter_t,
 ) -> dualsync_status {
-    if limiter.is_null() {
-        return DUALSYNC_OK;
+    // SAFETY: this function's contract is `free_boxed`'s.
+    unsafe {
+        free_boxed(limiter, |l| {
+            let st = l.0.statistics();
+            st.borrowed_tokens > 0 || st.tasks_waiting > 0
+        })
     }
-    boundary(|| {
-        // SAFETY: non-NULL and from `dualsync_limiter_new` (caller's contract).
-        let l = unsafe { &*limiter };
-        let st = l.0.statistics();
-        if st.borrowed_tokens > 0 || st.tasks_waiting > 0 {
-            return DUALSYNC_BUSY;
-        }
-        // SAFETY: as above, and nobody else uses it any more.
-        drop(unsafe { Box::from_raw(limiter) });
-        DUALSYNC_OK
-    })
 }
 
 /// Takes a token for `borrower`, waiting as long as it takes (FIFO).
@@ -197,28 +190,6 @@ pub unsafe extern "C" fn dualsync_limiter_set_total_tokens(
     })
 }
 
-/// Writes `f(limiter)` to `out`, checking both pointers.
-///
-/// # Safety
-///
-/// `limiter` is NULL or a live handle; `out` is NULL or valid for a write.
-unsafe fn read_count(
-    limiter: *const dualsync_limiter_t,
-    out: *mut usize,
-    f: impl FnOnce(&CapacityLimiter) -> usize,
-) -> dualsync_status {
-    boundary(|| {
-        let l = handle!(limiter);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        let v = f(&l.0);
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(v) };
-        DUALSYNC_OK
-    })
-}
-
 /// Writes the number of tokens to `*out`.
 ///
 /// # Safety
@@ -229,8 +200,8 @@ pub unsafe extern "C" fn dualsync_limiter_total_tokens(
     limiter: *const dualsync_limiter_t,
     out: *mut usize,
 ) -> dualsync_status {
-    // SAFETY: forwarded caller's contract.
-    unsafe { read_count(limiter, out, CapacityLimiter::total_tokens) }
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(limiter, out, |l| l.0.total_tokens()) }
 }
 
 /// Writes the number of borrowed tokens to `*out`.
@@ -243,8 +214,8 @@ pub unsafe extern "C" fn dualsync_limiter_borrowed_tokens(
     limiter: *const dualsync_limiter_t,
     out: *mut usize,
 ) -> dualsync_status {
-    // SAFETY: forwarded caller's contract.
-    unsafe { read_count(limiter, out, CapacityLimiter::borrowed_tokens) }
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(limiter, out, |l| l.0.borrowed_tokens()) }
 }
 
 /// Writes the number of free tokens (`total - borrowed`, or 0) to `*out`.
@@ -257,8 +228,8 @@ pub unsafe extern "C" fn dualsync_limiter_available_tokens(
     limiter: *const dualsync_limiter_t,
     out: *mut usize,
 ) -> dualsync_status {
-    // SAFETY: forwarded caller's contract.
-    unsafe { read_count(limiter, out, CapacityLimiter::available_tokens) }
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(limiter, out, |l| l.0.available_tokens()) }
 }
 
 /// Writes the number of threads (and Rust tasks) queued for a token to
@@ -273,6 +244,6 @@ pub unsafe extern "C" fn dualsync_limiter_n_waiting(
     limiter: *const dualsync_limiter_t,
     out: *mut usize,
 ) -> dualsync_status {
-    // SAFETY: forwarded caller's contract.
-    unsafe { read_count(limiter, out, CapacityLimiter::n_waiting) }
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(limiter, out, |l| l.0.n_waiting()) }
 }

@@ -157,3 +157,55 @@ macro_rules! handle {
     };
 }
 pub(crate) use handle;
+
+/// The body of every `dualsync_<type>_free`: NULL does nothing
+/// (`DUALSYNC_OK`); a handle that `busy` reports in use is left alone
+/// (`DUALSYNC_BUSY`); any other is dropped.
+///
+/// # Safety
+///
+/// `handle` is NULL or came from `Box::into_raw` in the type's `_new` and
+/// was not freed; no thread uses it during or after this call (other than
+/// ones that make `busy` say so).
+pub(crate) unsafe fn free_boxed<T>(
+    handle: *mut T,
+    busy: impl FnOnce(&T) -> bool,
+) -> dualsync_status {
+    if handle.is_null() {
+        return DUALSYNC_OK;
+    }
+    boundary(|| {
+        // SAFETY: non-NULL and from `Box::into_raw` (caller's contract).
+        if busy(unsafe { &*handle }) {
+            return DUALSYNC_BUSY;
+        }
+        // SAFETY: as above, and nobody else uses it any more.
+        drop(unsafe { Box::from_raw(handle) });
+        DUALSYNC_OK
+    })
+}
+
+/// The body of every export that writes a result through a trailing
+/// pointer: borrows `handle`, checks `out`, then (only with both valid)
+/// runs `f` and writes its result to `*out`. A NULL pointer is
+/// `DUALSYNC_INVALID_ARGUMENT`, and `f` does not run.
+///
+/// # Safety
+///
+/// `handle` is NULL or a live handle; `out` is NULL or valid for a write.
+pub(crate) unsafe fn write_out<H, T>(
+    handle: *const H,
+    out: *mut T,
+    f: impl FnOnce(&H) -> T,
+) -> dualsync_status {
+    boundary(|| {
+        let h = handle!(handle);
+        if out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let v = f(h);
+        // SAFETY: checked non-NULL; valid for a write per the contract.
+        unsafe { out.write(v) };
+        DUALSYNC_OK
+    })
+}

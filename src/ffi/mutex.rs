@@ -2,7 +2,7 @@
 //! may unlock a locked mutex; unlocking an unlocked one is `NOT_LOCKED`).
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, handle};
+use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
 use crate::Mutex;
 
 /// An opaque mutex handle.
@@ -61,19 +61,12 @@ pub extern "C" fn dualsync_mutex_new(fair: bool) -> *mut dualsync_mutex_t {
 /// reports as BUSY).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> dualsync_status {
-    if mutex.is_null() {
-        return DUALSYNC_OK;
+    // SAFETY: this function's contract is `free_boxed`'s.
+    unsafe {
+        free_boxed(mutex, |m| {
+            m.0.is_locked() || m.0.statistics().tasks_waiting > 0
+        })
     }
-    boundary(|| {
-        // SAFETY: non-NULL and from `dualsync_mutex_new` (caller's contract).
-        let m = unsafe { &*mutex };
-        if m.0.is_locked() || m.0.statistics().tasks_waiting > 0 {
-            return DUALSYNC_BUSY;
-        }
-        // SAFETY: as above, and nobody else uses it any more.
-        drop(unsafe { Box::from_raw(mutex) });
-        DUALSYNC_OK
-    })
 }
 
 /// Locks, waiting as long as it takes.
@@ -176,13 +169,6 @@ pub unsafe extern "C" fn dualsync_mutex_is_locked(
     mutex: *const dualsync_mutex_t,
     out: *mut bool,
 ) -> dualsync_status {
-    boundary(|| {
-        let m = handle!(mutex);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(m.0.is_locked()) };
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(mutex, out, |m| m.0.is_locked()) }
 }

@@ -4,7 +4,7 @@
 use core::ffi::{CStr, c_char};
 
 use super::dualsync_status::{self, *};
-use super::{boundary, boundary_or, handle};
+use super::{boundary, boundary_or, free_boxed, handle};
 use crate::ResourceGuard;
 
 /// An opaque resource guard handle.
@@ -44,19 +44,8 @@ pub unsafe extern "C" fn dualsync_resource_guard_new(
 pub unsafe extern "C" fn dualsync_resource_guard_free(
     guard: *mut dualsync_resource_guard_t,
 ) -> dualsync_status {
-    if guard.is_null() {
-        return DUALSYNC_OK;
-    }
-    boundary(|| {
-        // SAFETY: non-NULL and from `dualsync_resource_guard_new`.
-        let g = unsafe { &*guard };
-        if g.0.is_busy() {
-            return DUALSYNC_BUSY;
-        }
-        // SAFETY: as above, and nobody else uses it any more.
-        drop(unsafe { Box::from_raw(guard) });
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `free_boxed`'s.
+    unsafe { free_boxed(guard, |g| g.0.is_busy()) }
 }
 
 /// Enters the guarded section, or `DUALSYNC_BUSY` at once if someone is

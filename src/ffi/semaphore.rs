@@ -6,7 +6,7 @@
 //! semaphore can hold (`SIZE_MAX >> 2`), is `DUALSYNC_INVALID_ARGUMENT`.
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, handle};
+use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
 use crate::semaphore::{AcquireError, MAX_PERMITS, ReleaseError, Semaphore, TryAcquireError};
 
 /// An opaque semaphore handle.
@@ -80,19 +80,8 @@ pub extern "C" fn dualsync_semaphore_new(
 pub unsafe extern "C" fn dualsync_semaphore_free(
     sem: *mut dualsync_semaphore_t,
 ) -> dualsync_status {
-    if sem.is_null() {
-        return DUALSYNC_OK;
-    }
-    boundary(|| {
-        // SAFETY: non-NULL and from `dualsync_semaphore_new` (caller's contract).
-        let s = unsafe { &*sem };
-        if s.sem.statistics().tasks_waiting > 0 {
-            return DUALSYNC_BUSY;
-        }
-        // SAFETY: as above, and nobody else uses it any more.
-        drop(unsafe { Box::from_raw(sem) });
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `free_boxed`'s.
+    unsafe { free_boxed(sem, |s| s.sem.statistics().tasks_waiting > 0) }
 }
 
 /// Acquires one permit, waiting as long as it takes (FIFO).
@@ -213,15 +202,8 @@ pub unsafe extern "C" fn dualsync_semaphore_available(
     sem: *const dualsync_semaphore_t,
     out: *mut usize,
 ) -> dualsync_status {
-    boundary(|| {
-        let s = handle!(sem);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(s.sem.available_permits()) };
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(sem, out, |s| s.sem.available_permits()) }
 }
 
 /// Closes the semaphore for good: waiters and later acquires get
@@ -250,15 +232,8 @@ pub unsafe extern "C" fn dualsync_semaphore_is_closed(
     sem: *const dualsync_semaphore_t,
     out: *mut bool,
 ) -> dualsync_status {
-    boundary(|| {
-        let s = handle!(sem);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(s.sem.is_closed()) };
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(sem, out, |s| s.sem.is_closed()) }
 }
 
 /// Writes the number of threads (and Rust tasks) waiting for permits to
@@ -272,13 +247,6 @@ pub unsafe extern "C" fn dualsync_semaphore_n_waiting(
     sem: *const dualsync_semaphore_t,
     out: *mut usize,
 ) -> dualsync_status {
-    boundary(|| {
-        let s = handle!(sem);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(s.sem.statistics().tasks_waiting) };
-        DUALSYNC_OK
-    })
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(sem, out, |s| s.sem.statistics().tasks_waiting) }
 }
