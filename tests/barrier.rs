@@ -2,34 +2,14 @@
 //! withdrawal on cancellation and timeout, abort / reset, timeouts racing
 //! the completing arrival.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use dualsync::{Barrier, BarrierWaitResult, BrokenBarrier, TryWaitError, ZeroParties};
 
-fn poll_once<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
-    let waker = futures::task::noop_waker();
-    f.poll(&mut Context::from_waker(&waker))
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(10), "never: {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+mod common;
+use common::{eventually, poll_once, rt};
 
 /// Checks one generation's results: indices are exactly `0..parties`, one
 /// leader, which has the last index.

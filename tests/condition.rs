@@ -8,7 +8,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,36 +16,8 @@ use dualsync::ffi::dualsync_status::*;
 use dualsync::ffi::*;
 use dualsync::{Condition, Mutex};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
-/// Sleeps until `n` waiters are queued on `c`.
-fn until_waiting(c: &Condition, n: usize) {
-    let t0 = Instant::now();
-    while c.statistics().tasks_waiting != n {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "never {n} waiters: {c:?}"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-struct CountWaker(AtomicUsize);
-impl Wake for CountWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-fn counting() -> (Arc<CountWaker>, Waker) {
-    let c = Arc::new(CountWaker(AtomicUsize::new(0)));
-    (c.clone(), Waker::from(c))
-}
+mod common;
+use common::{counting, rt, until_waiting};
 
 #[test]
 fn debug_statistics_and_notify_without_waiters() {

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -14,36 +14,8 @@ use dualsync::ffi::dualsync_status::*;
 use dualsync::ffi::*;
 use dualsync::{Event, Timeout};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
-/// Spins (sleeping) until `n` waiters are queued on `ev`.
-fn until_waiting(ev: &Event, n: usize) {
-    let t0 = Instant::now();
-    while ev.statistics().tasks_waiting != n {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "waiters never queued: {ev:?}"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-struct CountWaker(AtomicUsize);
-impl Wake for CountWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-fn counting() -> (Arc<CountWaker>, Waker) {
-    let c = Arc::new(CountWaker(AtomicUsize::new(0)));
-    (c.clone(), Waker::from(c))
-}
+mod common;
+use common::{counting, rt, until_waiting};
 
 #[test]
 fn flag_basics_debug_and_size() {

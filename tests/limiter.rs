@@ -1,11 +1,10 @@
 //! CapacityLimiter: borrower rules, FIFO order across threads and tasks,
 //! resizing, cancel-safety, statistics, and the `dualsync_limiter_*` C ABI.
 
-use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -14,27 +13,9 @@ use dualsync::ffi::*;
 use dualsync::{
     AlreadyBorrowed, Borrower, CapacityLimiter, NotBorrowed, TryAcquireTokenError, ZeroTokens,
 };
-use futures::task::noop_waker;
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Waits (bounded) until `n` threads/tasks are queued on `l`.
-fn wait_queued(l: &CapacityLimiter, n: usize) {
-    let t0 = Instant::now();
-    while l.statistics().tasks_waiting != n {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "never got {n} waiters: {l:?}"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-}
+mod common;
+use common::{poll_once, rt, until_waiting};
 
 #[test]
 fn counts_and_release_on_drop() {
@@ -260,7 +241,7 @@ fn fifo_across_threads_and_tasks() {
                 drop(t);
             }));
         }
-        wait_queued(&l, i);
+        until_waiting(&l, i);
     }
     // Newcomers do not overtake the queue, even with the token about to free.
     assert_eq!(
@@ -324,7 +305,7 @@ fn raising_total_wakes_as_many_as_fit_in_order() {
                 drop(t);
             })));
         }
-        wait_queued(&l, i as usize);
+        until_waiting(&l, i as usize);
     }
     // 1 held, raise to 3: exactly the first two waiters get in.
     l.set_total_tokens(3).unwrap();
@@ -355,11 +336,6 @@ fn raising_total_wakes_as_many_as_fit_in_order() {
         }
     }
     assert_eq!(l.borrowed_tokens(), 0);
-}
-
-fn poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
-    let w = noop_waker();
-    f.poll(&mut Context::from_waker(&w))
 }
 
 #[test]

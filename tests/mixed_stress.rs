@@ -5,29 +5,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use dualsync::Mutex;
 
-/// Fails instead of hanging when `f` does not finish in `secs`.
-fn within<F: FnOnce() + Send + 'static>(secs: u64, f: F) {
-    let (tx, rx) = mpsc::channel();
-    let h = thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => h.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(p) = h.join() {
-                std::panic::resume_unwind(p);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("deadlock: not done within {secs}s"),
-    }
-}
+mod common;
+use common::{new_mutex, rt, within};
 
 /// A tiny deterministic PRNG (xorshift), one per worker.
 fn rng(seed: u64) -> impl FnMut() -> u64 {
@@ -42,17 +26,9 @@ fn rng(seed: u64) -> impl FnMut() -> u64 {
 
 fn stress(fair: bool) {
     const ROUNDS: u64 = 3000;
-    let m = Arc::new(if fair {
-        Mutex::new_fair(0u64)
-    } else {
-        Mutex::new(0u64)
-    });
+    let m = Arc::new(new_mutex(fair, 0u64));
     let expected = Arc::new(AtomicU64::new(0));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
+    let rt = rt();
 
     let threads: Vec<_> = (0..3u64)
         .map(|k| {

@@ -9,63 +9,14 @@ use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Wake, Waker};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use dualsync::{Lock, LockArc, Mutex, MutexGuard, OwnedMutexGuard, Timeout};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
-/// Runs `f` on its own thread and fails (instead of hanging) if it does not
-/// finish within `secs`: a lost wake-up or a deadlock becomes a failure.
-fn within<F: FnOnce() + Send + 'static>(secs: u64, f: F) {
-    let (tx, rx) = mpsc::channel();
-    let h = thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => h.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            // `f` panicked: surface its panic.
-            if let Err(p) = h.join() {
-                std::panic::resume_unwind(p);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("deadlock: not done within {secs}s"),
-    }
-}
-
-/// Waits (sleeping) until exactly `n` threads/tasks are queued on `m`.
-fn until_waiting<T: ?Sized>(m: &Mutex<T>, n: usize) {
-    let t0 = Instant::now();
-    while m.statistics().tasks_waiting != n {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "never got {n} waiters: {} queued",
-            m.statistics().tasks_waiting
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-struct CountWaker(AtomicUsize);
-impl Wake for CountWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-fn counting() -> (Arc<CountWaker>, Waker) {
-    let c = Arc::new(CountWaker(AtomicUsize::new(0)));
-    (c.clone(), Waker::from(c))
-}
+mod common;
+use common::{counting, new_mutex, rt, until_waiting, within};
 
 /// Data whose read-modify-write is not atomic and that notices overlap:
 /// two holders at once fail the test even if the total comes out right.
@@ -302,11 +253,7 @@ fn block_threads_and_every_timed_form() {
 fn threads_and_tasks_on_one_mutex_exact_total() {
     for fair in [false, true] {
         within(90, move || {
-            let m = Arc::new(if fair {
-                Mutex::new_fair(Checked::default())
-            } else {
-                Mutex::new(Checked::default())
-            });
+            let m = Arc::new(new_mutex(fair, Checked::default()));
             let rt = rt();
             let tasks: Vec<_> = (0..4)
                 .map(|_| {
@@ -409,11 +356,7 @@ fn owned_guard_taken_on_thread_released_in_task_and_back() {
 /// in both modes.
 fn fifo_order(fair: bool) {
     let n = 8;
-    let m = Arc::new(if fair {
-        Mutex::new_fair(Vec::new())
-    } else {
-        Mutex::new(Vec::new())
-    });
+    let m = Arc::new(new_mutex(fair, Vec::new()));
     let rt = rt();
     let held = m.lock().block();
     let mut threads = Vec::new();
@@ -529,11 +472,7 @@ fn timeouts_zero_short_max_and_past_deadline() {
 fn block_for_timing_out_while_release_races() {
     for fair in [false, true] {
         within(60, move || {
-            let m = Arc::new(if fair {
-                Mutex::new_fair(0u64)
-            } else {
-                Mutex::new(0u64)
-            });
+            let m = Arc::new(new_mutex(fair, 0u64));
             let mut wins = 0;
             for i in 0..300u64 {
                 let g = m.lock().block();
@@ -602,11 +541,7 @@ fn dropping_a_pending_lock_future_leaves_no_trace() {
 fn lock_handed_to_a_future_that_is_dropped_passes_on() {
     for fair in [true, false] {
         within(30, move || {
-            let m = Arc::new(if fair {
-                Mutex::new_fair(0)
-            } else {
-                Mutex::new(0)
-            });
+            let m = Arc::new(new_mutex(fair, 0));
             let g = m.lock().block();
             let (c, w) = counting();
             let mut cx = Context::from_waker(&w);
@@ -814,11 +749,7 @@ fn reentrant_waker(r: &Arc<Reentrant>) -> Waker {
 fn reentrant_waker_does_not_deadlock() {
     for fair in [false, true] {
         within(30, move || {
-            let m = Arc::new(if fair {
-                Mutex::new_fair(0)
-            } else {
-                Mutex::new(0)
-            });
+            let m = Arc::new(new_mutex(fair, 0));
             let r = Arc::new(Reentrant {
                 m: m.clone(),
                 calls: AtomicUsize::new(0),

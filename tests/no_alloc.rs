@@ -22,6 +22,9 @@ use std::time::Duration;
 
 use dualsync::Mutex;
 
+mod common;
+use common::new_mutex;
+
 struct Counting;
 
 thread_local! {
@@ -120,22 +123,27 @@ fn helper(m: Arc<Mutex<u64>>, st: Arc<Stage>, rounds: usize) -> thread::JoinHand
     })
 }
 
-fn stage() -> Arc<Stage> {
-    Arc::new(Stage {
+/// A mutex (fair or not) held by a [`helper`] for `WARMUP + WAITS` rounds.
+fn start(fair: bool) -> (Arc<Mutex<u64>>, Arc<Stage>, thread::JoinHandle<()>) {
+    let m = Arc::new(new_mutex(fair, 0));
+    let st = Arc::new(Stage {
         held: AtomicUsize::new(0),
         done: AtomicUsize::new(0),
         seen_waiting: AtomicUsize::new(0),
-    })
+    });
+    let h = helper(m.clone(), st.clone(), WARMUP + WAITS);
+    (m, st, h)
+}
+
+/// Joins the helper; every round was a real wait and counted once.
+fn finish(m: &Mutex<u64>, st: &Stage, h: thread::JoinHandle<()>) {
+    h.join().unwrap();
+    assert_eq!(st.seen_waiting.load(Ordering::SeqCst), WARMUP + WAITS);
+    assert_eq!(*m.try_lock().unwrap(), (WARMUP + WAITS) as u64);
 }
 
 fn thread_waits(fair: bool) {
-    let m = Arc::new(if fair {
-        Mutex::new_fair(0)
-    } else {
-        Mutex::new(0)
-    });
-    let st = stage();
-    let h = helper(m.clone(), st.clone(), WARMUP + WAITS);
+    let (m, st, h) = start(fair);
     let round = |i: usize| {
         spin_until(|| st.held.load(Ordering::SeqCst) == i + 1);
         match i % 3 {
@@ -153,9 +161,7 @@ fn thread_waits(fair: bool) {
             round(i);
         }
     });
-    h.join().unwrap();
-    assert_eq!(st.seen_waiting.load(Ordering::SeqCst), WARMUP + WAITS);
-    assert_eq!(*m.try_lock().unwrap(), (WARMUP + WAITS) as u64);
+    finish(&m, &st, h);
     assert_eq!(allocs, 0, "{allocs} allocations in {WAITS} thread waits");
 }
 
@@ -177,13 +183,7 @@ impl<F: Future + Unpin> Future for CountPending<'_, F> {
 }
 
 fn task_waits(fair: bool) {
-    let m = Arc::new(if fair {
-        Mutex::new_fair(0)
-    } else {
-        Mutex::new(0)
-    });
-    let st = stage();
-    let h = helper(m.clone(), st.clone(), WARMUP + WAITS);
+    let (m, st, h) = start(fair);
     let pending = Cell::new(0);
     let mut allocs = 0;
     futures::executor::block_on(async {
@@ -214,14 +214,12 @@ fn task_waits(fair: bool) {
         MEASURING.with(|m| m.set(false));
         allocs = ALLOCS.with(Cell::get);
     });
-    h.join().unwrap();
-    assert_eq!(st.seen_waiting.load(Ordering::SeqCst), WARMUP + WAITS);
+    finish(&m, &st, h);
     assert!(
         pending.get() >= WAITS,
         "only {} of {WAITS} lock futures ever waited",
         pending.get()
     );
-    assert_eq!(*m.try_lock().unwrap(), (WARMUP + WAITS) as u64);
     assert_eq!(allocs, 0, "{allocs} allocations in {WAITS} task waits");
 }
 

@@ -4,11 +4,10 @@
 //! conservation of items under mixed thread/task producers and consumers with
 //! random cancellation.
 
-use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::thread;
 use std::time::Duration;
 
@@ -16,28 +15,8 @@ use dualsync::{
     GetError, Order, PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError, TryPutError,
 };
 
-fn poll_once<F: Future + ?Sized>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
-    f.poll(&mut Context::from_waker(Waker::noop()))
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap()
-}
-
-/// Waits (bounded) until `f` holds; panics with `what` otherwise.
-fn eventually(what: &str, f: impl Fn() -> bool) {
-    for _ in 0..5000 {
-        if f() {
-            return;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-    panic!("timed out waiting for: {what}");
-}
+mod common;
+use common::{eventually, poll_once, rt};
 
 #[test]
 fn fifo_lifo_priority_order() {

@@ -3,38 +3,17 @@
 //! FIFO and the head-of-line rule, cancellation at every point, timeouts
 //! racing releases, close, overflow and over-release.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use dualsync::{
     AcquireError, BoundedSemaphore, MAX_PERMITS, ReleaseError, Semaphore, Timeout, TryAcquireError,
 };
 
-fn poll_once<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
-    let waker = futures::task::noop_waker();
-    f.poll(&mut Context::from_waker(&waker))
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// Waits (bounded) until `cond` holds.
-fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(10), "never: {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
+mod common;
+use common::{eventually, poll_once, rt};
 
 #[test]
 fn size_and_auto_traits() {
