@@ -15,113 +15,78 @@
 //!
 //! Run: `cargo bench --bench barrier -- --warm-up-time 1 --measurement-time 3`.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::Criterion;
 
-trait Bar: Send + Sync + 'static {
-    fn make(n: usize) -> Self;
-    fn thread_wait(&self);
-    fn task_wait(&self) -> impl Future<Output = ()> + Send;
-}
+mod common;
+use common::{Contender, runtime, threads_and_tasks};
 
-impl Bar for dualsync::Barrier {
+// The contender's operation: one wait at the barrier, from a thread and from
+// a task.
+
+impl Contender for dualsync::Barrier {
     fn make(n: usize) -> Self {
         dualsync::Barrier::new(n).unwrap()
     }
-    fn thread_wait(&self) {
+    fn thread_op(&self) {
         black_box(self.wait().block().unwrap());
     }
-    async fn task_wait(&self) {
+    async fn task_op(&self) {
         black_box(self.wait().await.unwrap());
     }
 }
 
-impl Bar for std::sync::Barrier {
+impl Contender for std::sync::Barrier {
     fn make(n: usize) -> Self {
         std::sync::Barrier::new(n)
     }
-    fn thread_wait(&self) {
+    fn thread_op(&self) {
         black_box(self.wait());
     }
-    async fn task_wait(&self) {
+    async fn task_op(&self) {
         unreachable!("std is not benchmarked from tasks")
     }
 }
 
-impl Bar for tokio::sync::Barrier {
+impl Contender for tokio::sync::Barrier {
     fn make(n: usize) -> Self {
         tokio::sync::Barrier::new(n)
     }
-    fn thread_wait(&self) {
+    fn thread_op(&self) {
         black_box(futures::executor::block_on(self.wait()));
     }
-    async fn task_wait(&self) {
+    async fn task_op(&self) {
         black_box(self.wait().await);
     }
 }
 
-impl Bar for async_lock::Barrier {
+impl Contender for async_lock::Barrier {
     fn make(n: usize) -> Self {
         async_lock::Barrier::new(n)
     }
-    fn thread_wait(&self) {
+    fn thread_op(&self) {
         black_box(self.wait_blocking());
     }
-    async fn task_wait(&self) {
+    async fn task_op(&self) {
         black_box(self.wait().await);
     }
 }
 
 /// `threads` threads and `tasks` tasks pass one barrier `iters` times;
 /// returns the total time (= time per round, scaled).
-fn rounds<B: Bar>(
+fn rounds<B: Contender>(
     rt: &tokio::runtime::Runtime,
     threads: usize,
     tasks: usize,
     iters: u64,
 ) -> Duration {
-    let b = Arc::new(B::make(threads + tasks));
-    let t0 = Instant::now();
-    let ts: Vec<_> = (0..tasks)
-        .map(|_| {
-            let b = b.clone();
-            rt.spawn(async move {
-                for _ in 0..iters {
-                    b.task_wait().await;
-                }
-            })
-        })
-        .collect();
-    let hs: Vec<_> = (0..threads)
-        .map(|_| {
-            let b = b.clone();
-            std::thread::spawn(move || {
-                for _ in 0..iters {
-                    b.thread_wait();
-                }
-            })
-        })
-        .collect();
-    for h in hs {
-        h.join().expect("bench thread");
-    }
-    rt.block_on(async {
-        for t in ts {
-            t.await.expect("bench task");
-        }
-    });
-    t0.elapsed()
+    threads_and_tasks::<B>(rt, threads + tasks, threads, tasks, iters)
 }
 
 fn scenario(c: &mut Criterion, name: &str, threads: usize, tasks: usize) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     let mut g = c.benchmark_group(name);
     g.bench_function("dualsync", |b| {
         b.iter_custom(|n| rounds::<dualsync::Barrier>(&rt, threads, tasks, n))

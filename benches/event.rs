@@ -28,6 +28,9 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use event_listener::Listener;
 
+mod common;
+use common::runtime;
+
 /// One direction of the ping-pong: an auto-reset signal.
 trait Signal: Send + Sync + 'static {
     fn create() -> Self;
@@ -108,28 +111,30 @@ impl Signal for El {
         self.1.notify(1);
     }
     fn wait_block(&self) {
-        loop {
-            if self.0.swap(false, Ordering::SeqCst) {
-                return;
-            }
-            let l = self.1.listen();
-            if self.0.swap(false, Ordering::SeqCst) {
-                return;
-            }
+        while let Some(l) = self.take_or_listen() {
             l.wait();
         }
     }
     async fn wait_async(&self) {
-        loop {
-            if self.0.swap(false, Ordering::SeqCst) {
-                return;
-            }
-            let l = self.1.listen();
-            if self.0.swap(false, Ordering::SeqCst) {
-                return;
-            }
+        while let Some(l) = self.take_or_listen() {
             l.await;
         }
+    }
+}
+
+impl El {
+    /// Takes the signal if it is set (`None`); otherwise a listener that was
+    /// registered before a second look, so a `set` in between is not missed.
+    #[inline(always)]
+    fn take_or_listen(&self) -> Option<event_listener::EventListener> {
+        if self.0.swap(false, Ordering::SeqCst) {
+            return None;
+        }
+        let l = self.1.listen();
+        if self.0.swap(false, Ordering::SeqCst) {
+            return None;
+        }
+        Some(l)
     }
 }
 
@@ -149,11 +154,23 @@ impl Signal for Tk {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime")
+/// The timed side, on a thread: `iters` round trips (set `ping`, wait for
+/// `pong`).
+fn thread_round_trips<S: Signal>(ping: &S, pong: &S, iters: u64) -> Duration {
+    let t0 = Instant::now();
+    for _ in 0..iters {
+        ping.set();
+        pong.wait_block();
+    }
+    t0.elapsed()
+}
+
+/// The partner, as a task: answers each of `iters` pings with a pong.
+async fn task_partner<S: Signal>(ping: Arc<S>, pong: Arc<S>, iters: u64) {
+    for _ in 0..iters {
+        ping.wait_async().await;
+        pong.set();
+    }
 }
 
 fn thread_thread<S: Signal>(iters: u64) -> Duration {
@@ -168,12 +185,7 @@ fn thread_thread<S: Signal>(iters: u64) -> Duration {
             }
         })
     };
-    let t0 = Instant::now();
-    for _ in 0..iters {
-        ping.set();
-        pong.wait_block();
-    }
-    let d = t0.elapsed();
+    let d = thread_round_trips(&*ping, &*pong, iters);
     partner.join().unwrap();
     d
 }
@@ -182,15 +194,7 @@ fn task_task<S: Signal>(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
     let ping = Arc::new(S::create());
     let pong = Arc::new(S::create());
     rt.block_on(async {
-        let partner = {
-            let (ping, pong) = (ping.clone(), pong.clone());
-            tokio::spawn(async move {
-                for _ in 0..iters {
-                    ping.wait_async().await;
-                    pong.set();
-                }
-            })
-        };
+        let partner = tokio::spawn(task_partner(ping.clone(), pong.clone(), iters));
         let driver = tokio::spawn(async move {
             let t0 = Instant::now();
             for _ in 0..iters {
@@ -208,21 +212,8 @@ fn task_task<S: Signal>(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
 fn thread_task<S: Signal>(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
     let ping = Arc::new(S::create());
     let pong = Arc::new(S::create());
-    let partner = {
-        let (ping, pong) = (ping.clone(), pong.clone());
-        rt.spawn(async move {
-            for _ in 0..iters {
-                ping.wait_async().await;
-                pong.set();
-            }
-        })
-    };
-    let t0 = Instant::now();
-    for _ in 0..iters {
-        ping.set();
-        pong.wait_block();
-    }
-    let d = t0.elapsed();
+    let partner = rt.spawn(task_partner(ping.clone(), pong.clone(), iters));
+    let d = thread_round_trips(&*ping, &*pong, iters);
     rt.block_on(partner).unwrap();
     d
 }
@@ -237,26 +228,37 @@ fn pingpong_thread_thread(c: &mut Criterion) {
     g.finish();
 }
 
-fn pingpong_task_task(c: &mut Criterion) {
-    let rt = runtime();
-    let mut g = c.benchmark_group("event/pingpong_task_task");
-    g.bench_function("dualsync", |b| b.iter_custom(|n| task_task::<Ds>(&rt, n)));
-    g.bench_function("event_listener", |b| {
-        b.iter_custom(|n| task_task::<El>(&rt, n))
-    });
-    g.bench_function("tokio", |b| b.iter_custom(|n| task_task::<Tk>(&rt, n)));
-    g.finish();
-}
+/// A ping-pong driver that uses the runtime.
+type Driver = fn(&tokio::runtime::Runtime, u64) -> Duration;
 
-fn pingpong_thread_task(c: &mut Criterion) {
-    let rt = runtime();
-    let mut g = c.benchmark_group("event/pingpong_thread_task");
-    g.bench_function("dualsync", |b| b.iter_custom(|n| thread_task::<Ds>(&rt, n)));
-    g.bench_function("event_listener", |b| {
-        b.iter_custom(|n| thread_task::<El>(&rt, n))
-    });
-    g.bench_function("tokio", |b| b.iter_custom(|n| thread_task::<Tk>(&rt, n)));
-    g.finish();
+/// The two groups whose ping-pongs use a (fresh) runtime.
+fn pingpong_on_runtime(c: &mut Criterion) {
+    let groups: [(&str, [(&str, Driver); 3]); 2] = [
+        (
+            "event/pingpong_task_task",
+            [
+                ("dualsync", task_task::<Ds>),
+                ("event_listener", task_task::<El>),
+                ("tokio", task_task::<Tk>),
+            ],
+        ),
+        (
+            "event/pingpong_thread_task",
+            [
+                ("dualsync", thread_task::<Ds>),
+                ("event_listener", thread_task::<El>),
+                ("tokio", thread_task::<Tk>),
+            ],
+        ),
+    ];
+    for (name, drivers) in groups {
+        let rt = runtime();
+        let mut g = c.benchmark_group(name);
+        for (id, driver) in drivers {
+            g.bench_function(id, |b| b.iter_custom(|n| driver(&rt, n)));
+        }
+        g.finish();
+    }
 }
 
 fn print_sizes() {
@@ -281,7 +283,6 @@ fn main() {
     print_sizes();
     let mut c = Criterion::default().configure_from_args();
     pingpong_thread_thread(&mut c);
-    pingpong_task_task(&mut c);
-    pingpong_thread_task(&mut c);
+    pingpong_on_runtime(&mut c);
     c.final_summary();
 }

@@ -20,32 +20,16 @@
 //!
 //! Run: `cargo bench --bench limiter -- --warm-up-time 1 --measurement-time 3`.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use criterion::Criterion;
 use dualsync::{Borrower, CapacityLimiter};
 
-#[inline(always)]
-fn poll_ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("an uncontended acquire was pending"),
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime")
-}
+mod common;
+use common::{
+    poll_ready, runtime, thread_and_task, two_tasks, two_threads, uncontended_async_peers,
+};
 
 fn uncontended(c: &mut Criterion) {
     let me = Borrower::id(1);
@@ -69,14 +53,7 @@ fn uncontended(c: &mut Criterion) {
     g.bench_function("dualsync", |b| {
         b.iter(|| drop(poll_ready(black_box(&l).acquire_on_behalf_of(me)).unwrap()))
     });
-    let s = tokio::sync::Semaphore::new(1);
-    g.bench_function("tokio", |b| {
-        b.iter(|| drop(poll_ready(black_box(&s).acquire()).unwrap()))
-    });
-    let s = async_lock::Semaphore::new(1);
-    g.bench_function("async_lock", |b| {
-        b.iter(|| drop(poll_ready(black_box(&s).acquire())))
-    });
+    uncontended_async_peers(&mut g);
     g.finish();
 
     let mut g = c.benchmark_group("limiter/uncontended_blocking");
@@ -91,110 +68,75 @@ fn uncontended(c: &mut Criterion) {
     g.finish();
 }
 
-/// Two threads each run `work(iters)`; time per operation.
-fn two_threads<M, F>(iters: u64, m: Arc<M>, work: F) -> Duration
-where
-    M: Send + Sync + 'static,
-    F: Fn(&M, u64) + Send + Sync + Copy + 'static,
-{
-    let start = Arc::new(Barrier::new(3));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let (m, start) = (m.clone(), start.clone());
-            std::thread::spawn(move || {
-                start.wait();
-                work(&m, iters);
-            })
-        })
-        .collect();
-    start.wait();
-    let t0 = Instant::now();
-    for h in handles {
-        h.join().expect("bench thread panicked");
+// The work each contender does, `n` acquire/release cycles: as a thread
+// (blocking) and as a task (`.await`), for dualsync and each peer.
+
+fn dualsync_thread(l: &CapacityLimiter, n: u64) {
+    for _ in 0..n {
+        drop(black_box(l.acquire().block().unwrap()));
     }
-    t0.elapsed() / 2
+}
+
+async fn dualsync_task(l: Arc<CapacityLimiter>, n: u64) {
+    // A task names its borrower (one token per borrower).
+    let me = Borrower::unique();
+    for _ in 0..n {
+        drop(black_box(l.acquire_on_behalf_of(me).await.unwrap()));
+    }
+}
+
+fn tokio_thread(s: &tokio::sync::Semaphore, n: u64) {
+    for _ in 0..n {
+        drop(black_box(futures::executor::block_on(s.acquire()).unwrap()));
+    }
+}
+
+async fn tokio_task(s: Arc<tokio::sync::Semaphore>, n: u64) {
+    for _ in 0..n {
+        drop(black_box(s.acquire().await.unwrap()));
+    }
+}
+
+fn async_lock_thread(s: &async_lock::Semaphore, n: u64) {
+    for _ in 0..n {
+        drop(black_box(s.acquire_blocking()));
+    }
+}
+
+async fn async_lock_task(s: Arc<async_lock::Semaphore>, n: u64) {
+    for _ in 0..n {
+        drop(black_box(s.acquire().await));
+    }
 }
 
 fn contended_2_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("limiter/contended_2_threads");
     g.bench_function("dualsync", |b| {
-        b.iter_custom(|n| {
-            two_threads(n, Arc::new(CapacityLimiter::new(1)), |l, n| {
-                for _ in 0..n {
-                    drop(black_box(l.acquire().block().unwrap()));
-                }
-            })
-        })
+        b.iter_custom(|n| two_threads(n, Arc::new(CapacityLimiter::new(1)), dualsync_thread))
     });
     g.bench_function("tokio", |b| {
-        b.iter_custom(|n| {
-            two_threads(n, Arc::new(tokio::sync::Semaphore::new(1)), |s, n| {
-                for _ in 0..n {
-                    drop(black_box(futures::executor::block_on(s.acquire()).unwrap()));
-                }
-            })
-        })
+        b.iter_custom(|n| two_threads(n, Arc::new(tokio::sync::Semaphore::new(1)), tokio_thread))
     });
     g.bench_function("async_lock", |b| {
         b.iter_custom(|n| {
-            two_threads(n, Arc::new(async_lock::Semaphore::new(1)), |s, n| {
-                for _ in 0..n {
-                    drop(black_box(s.acquire_blocking()));
-                }
-            })
+            two_threads(
+                n,
+                Arc::new(async_lock::Semaphore::new(1)),
+                async_lock_thread,
+            )
         })
     });
     g.finish();
-}
-
-/// Two tokio tasks each run `work(iters)`; time per operation.
-fn two_tasks<M, F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, m: Arc<M>, work: F) -> Duration
-where
-    M: Send + Sync + 'static,
-    F: Fn(Arc<M>, u64) -> Fut + Copy,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    rt.block_on(async {
-        let t0 = Instant::now();
-        let a = tokio::spawn(work(m.clone(), iters));
-        let b = tokio::spawn(work(m, iters));
-        a.await.unwrap();
-        b.await.unwrap();
-        t0.elapsed() / 2
-    })
 }
 
 fn contended_2_tasks(c: &mut Criterion) {
     let rt = runtime();
     let mut g = c.benchmark_group("limiter/contended_2_tasks");
     g.bench_function("dualsync", |b| {
-        b.iter_custom(|n| {
-            two_tasks(
-                &rt,
-                n,
-                Arc::new(CapacityLimiter::new(1)),
-                |l, n| async move {
-                    let me = Borrower::unique();
-                    for _ in 0..n {
-                        drop(black_box(l.acquire_on_behalf_of(me).await.unwrap()));
-                    }
-                },
-            )
-        })
+        b.iter_custom(|n| two_tasks(&rt, n, Arc::new(CapacityLimiter::new(1)), dualsync_task))
     });
     g.bench_function("tokio", |b| {
-        b.iter_custom(|n| {
-            two_tasks(
-                &rt,
-                n,
-                Arc::new(tokio::sync::Semaphore::new(1)),
-                |s, n| async move {
-                    for _ in 0..n {
-                        drop(black_box(s.acquire().await.unwrap()));
-                    }
-                },
-            )
-        })
+        b.iter_custom(|n| two_tasks(&rt, n, Arc::new(tokio::sync::Semaphore::new(1)), tokio_task))
     });
     g.bench_function("async_lock", |b| {
         b.iter_custom(|n| {
@@ -202,39 +144,11 @@ fn contended_2_tasks(c: &mut Criterion) {
                 &rt,
                 n,
                 Arc::new(async_lock::Semaphore::new(1)),
-                |s, n| async move {
-                    for _ in 0..n {
-                        drop(black_box(s.acquire().await));
-                    }
-                },
+                async_lock_task,
             )
         })
     });
     g.finish();
-}
-
-/// One blocking thread and one tokio task; time per operation.
-fn thread_and_task<M, T, F, Fut>(
-    rt: &tokio::runtime::Runtime,
-    iters: u64,
-    m: Arc<M>,
-    thread_work: T,
-    task_work: F,
-) -> Duration
-where
-    M: Send + Sync + 'static,
-    T: Fn(&M, u64) + Send + 'static,
-    F: Fn(Arc<M>, u64) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let m2 = m.clone();
-    rt.block_on(async {
-        let t0 = Instant::now();
-        let th = std::thread::spawn(move || thread_work(&m2, iters));
-        tokio::spawn(task_work(m, iters)).await.unwrap();
-        th.join().unwrap();
-        t0.elapsed() / 2
-    })
 }
 
 fn mixed_thread_task(c: &mut Criterion) {
@@ -242,60 +156,20 @@ fn mixed_thread_task(c: &mut Criterion) {
     let mut g = c.benchmark_group("limiter/mixed_thread_task");
     g.bench_function("dualsync", |b| {
         b.iter_custom(|n| {
-            thread_and_task(
-                &rt,
-                n,
-                Arc::new(CapacityLimiter::new(1)),
-                |l, n| {
-                    for _ in 0..n {
-                        drop(black_box(l.acquire().block().unwrap()));
-                    }
-                },
-                |l, n| async move {
-                    let me = Borrower::unique();
-                    for _ in 0..n {
-                        drop(black_box(l.acquire_on_behalf_of(me).await.unwrap()));
-                    }
-                },
-            )
+            let l = Arc::new(CapacityLimiter::new(1));
+            thread_and_task(&rt, n, l, dualsync_thread, dualsync_task)
         })
     });
     g.bench_function("tokio", |b| {
         b.iter_custom(|n| {
-            thread_and_task(
-                &rt,
-                n,
-                Arc::new(tokio::sync::Semaphore::new(1)),
-                |s, n| {
-                    for _ in 0..n {
-                        drop(black_box(futures::executor::block_on(s.acquire()).unwrap()));
-                    }
-                },
-                |s, n| async move {
-                    for _ in 0..n {
-                        drop(black_box(s.acquire().await.unwrap()));
-                    }
-                },
-            )
+            let s = Arc::new(tokio::sync::Semaphore::new(1));
+            thread_and_task(&rt, n, s, tokio_thread, tokio_task)
         })
     });
     g.bench_function("async_lock", |b| {
         b.iter_custom(|n| {
-            thread_and_task(
-                &rt,
-                n,
-                Arc::new(async_lock::Semaphore::new(1)),
-                |s, n| {
-                    for _ in 0..n {
-                        drop(black_box(s.acquire_blocking()));
-                    }
-                },
-                |s, n| async move {
-                    for _ in 0..n {
-                        drop(black_box(s.acquire().await));
-                    }
-                },
-            )
+            let s = Arc::new(async_lock::Semaphore::new(1));
+            thread_and_task(&rt, n, s, async_lock_thread, async_lock_task)
         })
     });
     g.finish();

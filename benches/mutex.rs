@@ -27,32 +27,14 @@
 //! Run: `cargo bench --bench mutex -- --warm-up-time 1 --measurement-time 3`,
 //! then `python3 scripts/ratios.py`.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::Criterion;
 
-/// Polls a future once with a no-op waker; it must be ready (uncontended).
-#[inline(always)]
-fn poll_ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("an uncontended lock future was pending"),
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime")
-}
+mod common;
+use common::{poll_ready, runtime, two_threads};
 
 // ---------------------------------------------------------------- sizes
 
@@ -142,32 +124,6 @@ fn uncontended_async(c: &mut Criterion) {
 }
 
 // ---------------------------------------------------------------- contended
-
-/// Two threads each run `work(iters)` on a shared mutex; returns the time per
-/// operation (total time / total ops) scaled for criterion's `iters`.
-fn two_threads<M, F>(iters: u64, m: Arc<M>, work: F) -> Duration
-where
-    M: Send + Sync + 'static,
-    F: Fn(&M, u64) + Send + Sync + Copy + 'static,
-{
-    let start = Arc::new(Barrier::new(3));
-    let handles: Vec<_> = (0..2)
-        .map(|_| {
-            let m = m.clone();
-            let start = start.clone();
-            std::thread::spawn(move || {
-                start.wait();
-                work(&m, iters);
-            })
-        })
-        .collect();
-    start.wait();
-    let t0 = Instant::now();
-    for h in handles {
-        h.join().expect("bench thread panicked");
-    }
-    t0.elapsed() / 2
-}
 
 fn contended_2_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("mutex/contended_2_threads");

@@ -24,24 +24,13 @@
 //!
 //! Run: `cargo bench --bench semaphore -- --warm-up-time 1 --measurement-time 3`.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::Criterion;
 
-#[inline(always)]
-fn poll_ready<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    match f.as_mut().poll(&mut cx) {
-        Poll::Ready(v) => v,
-        Poll::Pending => panic!("an uncontended acquire was pending"),
-    }
-}
+mod common;
+use common::{Contender, poll_ready, runtime, threads_and_tasks, uncontended_async_peers};
 
 /// A counting semaphore from std's Mutex and Condvar (the blocking baseline).
 struct StdSemaphore {
@@ -69,124 +58,83 @@ impl StdSemaphore {
     }
 }
 
-/// One acquire/release cycle, from a thread and from a task.
-trait Sem: Send + Sync + 'static {
-    fn make(n: usize) -> Self;
-    fn thread_cycle(&self);
-    fn task_cycle(&self) -> impl Future<Output = ()> + Send;
-}
+// The contender's operation: one acquire/release cycle, from a thread and
+// from a task.
 
-impl Sem for dualsync::Semaphore {
+impl Contender for dualsync::Semaphore {
     fn make(n: usize) -> Self {
         dualsync::Semaphore::new(n)
     }
-    fn thread_cycle(&self) {
+    fn thread_op(&self) {
         drop(black_box(self.acquire().block().unwrap()));
     }
-    async fn task_cycle(&self) {
+    async fn task_op(&self) {
         drop(black_box(self.acquire().await.unwrap()));
     }
 }
 
-impl Sem for tokio::sync::Semaphore {
+impl Contender for tokio::sync::Semaphore {
     fn make(n: usize) -> Self {
         tokio::sync::Semaphore::new(n)
     }
-    fn thread_cycle(&self) {
+    fn thread_op(&self) {
         drop(black_box(
             futures::executor::block_on(self.acquire()).unwrap(),
         ));
     }
-    async fn task_cycle(&self) {
+    async fn task_op(&self) {
         drop(black_box(self.acquire().await.unwrap()));
     }
 }
 
-impl Sem for async_lock::Semaphore {
+impl Contender for async_lock::Semaphore {
     fn make(n: usize) -> Self {
         async_lock::Semaphore::new(n)
     }
-    fn thread_cycle(&self) {
+    fn thread_op(&self) {
         drop(black_box(self.acquire_blocking()));
     }
-    async fn task_cycle(&self) {
+    async fn task_op(&self) {
         drop(black_box(self.acquire().await));
     }
 }
 
-impl Sem for futures_intrusive::sync::Semaphore {
+impl Contender for futures_intrusive::sync::Semaphore {
     fn make(n: usize) -> Self {
         // Fair, like the others (FIFO).
         futures_intrusive::sync::Semaphore::new(true, n)
     }
-    fn thread_cycle(&self) {
+    fn thread_op(&self) {
         drop(black_box(futures::executor::block_on(self.acquire(1))));
     }
-    async fn task_cycle(&self) {
+    async fn task_op(&self) {
         drop(black_box(self.acquire(1).await));
     }
 }
 
-impl Sem for StdSemaphore {
+impl Contender for StdSemaphore {
     fn make(n: usize) -> Self {
         StdSemaphore::new(n)
     }
-    fn thread_cycle(&self) {
+    fn thread_op(&self) {
         self.acquire();
         self.release();
     }
-    async fn task_cycle(&self) {
+    async fn task_op(&self) {
         unreachable!("std is not benchmarked from tasks")
     }
 }
 
 /// `threads` threads and `tasks` tasks each run `iters` cycles on one
 /// semaphore with `permits` permits; returns the time per operation.
-fn contend<S: Sem>(
+fn contend<S: Contender>(
     rt: &tokio::runtime::Runtime,
     permits: usize,
     threads: usize,
     tasks: usize,
     iters: u64,
 ) -> Duration {
-    let s = Arc::new(S::make(permits));
-    let t0 = Instant::now();
-    let ts: Vec<_> = (0..tasks)
-        .map(|_| {
-            let s = s.clone();
-            rt.spawn(async move {
-                for _ in 0..iters {
-                    s.task_cycle().await;
-                }
-            })
-        })
-        .collect();
-    let hs: Vec<_> = (0..threads)
-        .map(|_| {
-            let s = s.clone();
-            std::thread::spawn(move || {
-                for _ in 0..iters {
-                    s.thread_cycle();
-                }
-            })
-        })
-        .collect();
-    for h in hs {
-        h.join().expect("bench thread");
-    }
-    rt.block_on(async {
-        for t in ts {
-            t.await.expect("bench task");
-        }
-    });
-    t0.elapsed() / (threads + tasks) as u32
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime")
+    threads_and_tasks::<S>(rt, permits, threads, tasks, iters) / (threads + tasks) as u32
 }
 
 fn uncontended(c: &mut Criterion) {
@@ -198,14 +146,7 @@ fn uncontended(c: &mut Criterion) {
     g.bench_function("dualsync_block", |b| {
         b.iter(|| drop(black_box(&s).acquire().block().unwrap()))
     });
-    let s = tokio::sync::Semaphore::new(1);
-    g.bench_function("tokio", |b| {
-        b.iter(|| drop(poll_ready(black_box(&s).acquire()).unwrap()))
-    });
-    let s = async_lock::Semaphore::new(1);
-    g.bench_function("async_lock", |b| {
-        b.iter(|| drop(poll_ready(black_box(&s).acquire())))
-    });
+    uncontended_async_peers(&mut g);
     let s = futures_intrusive::sync::Semaphore::new(true, 1);
     g.bench_function("futures_intrusive", |b| {
         b.iter(|| drop(poll_ready(black_box(&s).acquire(1))))
