@@ -9,46 +9,15 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{Sender, channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dualsync::Barrier;
 
+use crate::story::{self, Handle, Mode, join_all, runtime, until};
+
 /// Told three times: all tasks, all threads, threads and tasks mixed.
 pub fn run() {
-    println!("-- all tasks (tokio) --");
-    story(|_| Mode::Task);
-    println!();
-    println!("-- all threads --");
-    story(|_| Mode::Thread);
-    println!();
-    println!("-- threads and tasks mixed --");
-    story(|id| {
-        if id % 2 == 1 {
-            Mode::Task
-        } else {
-            Mode::Thread
-        }
-    });
-}
-
-#[derive(Clone, Copy)]
-enum Mode {
-    Task,
-    Thread,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Task => "task",
-            Mode::Thread => "thread",
-        }
-    }
-}
-
-enum Handle {
-    Task(tokio::task::JoinHandle<()>),
-    Thread(std::thread::JoinHandle<()>),
+    story::by_mode(story);
 }
 
 /// Worker `id` waits at the barrier (giving up after `timeout`, if any)
@@ -91,20 +60,8 @@ fn worker(
     }
 }
 
-fn until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(10), "stuck: {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 fn story(mode_of: impl Fn(usize) -> Mode) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     let b = Arc::new(Barrier::new(3).expect("3 parties"));
     let (tx, rx) = channel();
     let mut handles = Vec::new();
@@ -152,10 +109,5 @@ fn story(mode_of: impl Fn(usize) -> Mode) {
     b.reset();
     println!("main reset the barrier: {b:?}");
 
-    for h in handles {
-        match h {
-            Handle::Task(t) => rt.block_on(t).expect("task"),
-            Handle::Thread(t) => t.join().expect("thread"),
-        }
-    }
+    join_all(&rt, handles);
 }

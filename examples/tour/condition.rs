@@ -13,23 +13,11 @@ use std::time::Duration;
 
 use dualsync::{Condition, Mutex};
 
+use crate::story::{self, Handle, Mode, join_all, runtime, until};
+
 /// Told three times: all tasks, all threads, threads and tasks mixed.
 pub fn run() {
-    println!("-- all tasks (tokio) --");
-    story(|_| true);
-    println!();
-    println!("-- all threads --");
-    story(|_| false);
-    println!();
-    println!("-- threads and tasks mixed --");
-    story(|i| i % 2 == 1);
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime")
+    story::by_mode(story);
 }
 
 /// What the consumers share: the list of who was triggered, under the lock.
@@ -38,38 +26,30 @@ struct Shared {
     cond: Condition,
 }
 
-fn kind(task: bool) -> &'static str {
-    if task { "task" } else { "thread" }
-}
-
-fn story(is_task: impl Fn(usize) -> bool) {
+fn story(mode_of: fn(usize) -> Mode) {
     let rt = runtime();
     let s = Arc::new(Shared {
         triggered: Mutex::new(Vec::new()),
         cond: Condition::new(),
     });
-    let mut threads = Vec::new();
-    let mut tasks = Vec::new();
+    let mut handles = Vec::new();
     for i in 1..=5 {
         let s2 = s.clone();
-        let task = is_task(i);
-        println!("consumer {i} ({}) is waiting", kind(task));
-        if task {
-            tasks.push(rt.spawn(async move {
+        let mode = mode_of(i);
+        println!("consumer {i} ({}) is waiting", mode.name());
+        handles.push(match mode {
+            Mode::Task => Handle::Task(rt.spawn(async move {
                 let g = s2.triggered.lock().await;
                 let mut g = s2.cond.wait(g).await;
                 g.push(i); // the lock is held again here
-            }));
-        } else {
-            threads.push(std::thread::spawn(move || {
+            })),
+            Mode::Thread => Handle::Thread(std::thread::spawn(move || {
                 let g = s2.triggered.lock().block();
                 let mut g = s2.cond.wait(g).block();
                 g.push(i);
-            }));
-        }
-        while s.cond.statistics().tasks_waiting < i {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+            })),
+        });
+        until("consumer queued", || s.cond.statistics().tasks_waiting >= i);
     }
     let mut seen = 0;
     for (what, n) in [("notify(1)", 1), ("notify(2)", 2), ("notify_all()", 5)] {
@@ -94,14 +74,9 @@ fn story(is_task: impl Fn(usize) -> bool) {
             std::thread::sleep(Duration::from_millis(1));
         };
         for i in batch {
-            println!("consumer {i} ({}) triggered", kind(is_task(i)));
+            println!("consumer {i} ({}) triggered", mode_of(i).name());
         }
     }
-    for t in threads {
-        t.join().expect("consumer thread");
-    }
-    for t in tasks {
-        rt.block_on(t).expect("consumer task");
-    }
+    join_all(&rt, handles);
     println!("done: {:?}", s.cond);
 }

@@ -12,86 +12,51 @@ use std::time::Duration;
 
 use dualsync::Event;
 
+use crate::story::{self, Handle, Mode, join_all, runtime, until};
+
 /// Told three times: all tasks, all threads, threads and tasks mixed.
 pub fn run() {
-    println!("-- all tasks (tokio) --");
-    story([Who::Task, Who::Task]);
-    println!();
-    println!("-- all threads --");
-    story([Who::Thread, Who::Thread]);
-    println!();
-    println!("-- threads and tasks mixed --");
-    story([Who::Thread, Who::Task]);
+    story::three_times(
+        story::MIXED,
+        || story([Mode::Task, Mode::Task]),
+        || story([Mode::Thread, Mode::Thread]),
+        || story([Mode::Thread, Mode::Task]),
+    );
 }
 
-#[derive(Clone, Copy)]
-enum Who {
-    Thread,
-    Task,
-}
-
-impl Who {
-    fn name(self) -> &'static str {
-        match self {
-            Who::Thread => "thread",
-            Who::Task => "task",
-        }
-    }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime")
-}
-
-/// Sleeps until `n` threads and tasks wait on `ev`.
-fn until_waiting(ev: &Event, n: usize) {
-    while ev.statistics().tasks_waiting < n {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn story(who: [Who; 2]) {
+fn story(who: [Mode; 2]) {
     let rt = runtime();
     let event = Arc::new(Event::new());
     // Orders the "got it" lines: waiter 2 prints after waiter 1.
     let printed = Arc::new(Event::new());
-    let mut threads = Vec::new();
-    let mut tasks = Vec::new();
+    let mut handles = Vec::new();
     for (i, w) in who.into_iter().enumerate() {
         let (ev, printed) = (event.clone(), printed.clone());
         let n = i + 1;
         println!("waiter {n} ({}) waiting for it ...", w.name());
         match w {
-            Who::Thread => threads.push(std::thread::spawn(move || {
+            Mode::Thread => handles.push(Handle::Thread(std::thread::spawn(move || {
                 ev.wait().block();
                 if n == 2 {
                     printed.wait().block();
                 }
                 println!("waiter {n} (thread) ... got it!");
                 printed.set();
-            })),
-            Who::Task => tasks.push(rt.spawn(async move {
+            }))),
+            Mode::Task => handles.push(Handle::Task(rt.spawn(async move {
                 ev.wait().await;
                 if n == 2 {
                     printed.wait().await;
                 }
                 println!("waiter {n} (task) ... got it!");
                 printed.set();
-            })),
+            }))),
         }
-        until_waiting(&event, n);
+        until("waiters queued", || event.statistics().tasks_waiting >= n);
     }
     println!("callback: setting the event: {event:?}");
     event.set();
-    for t in threads {
-        t.join().expect("waiter thread");
-    }
-    for t in tasks {
-        rt.block_on(t).expect("waiter task");
-    }
+    join_all(&rt, handles);
     println!("after the set: {event:?}");
     event.clear();
     println!("cleared: {event:?}");

@@ -12,51 +12,19 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{Sender, channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dualsync::{Borrower, CapacityLimiter, ResourceGuard};
 
+use crate::story::{self, Handle, Mode, join_all, runtime, until};
+
 /// Told three times: all tasks, all threads, threads and tasks mixed.
 pub fn run() {
-    println!("-- all tasks (tokio) --");
-    story(|_| Mode::Task);
-    println!();
-    println!("-- all threads --");
-    story(|_| Mode::Thread);
-    println!();
-    println!("-- threads and tasks mixed --");
-    story(|id| {
-        if id % 2 == 1 {
-            Mode::Task
-        } else {
-            Mode::Thread
-        }
-    });
-}
-
-#[derive(Clone, Copy)]
-enum Mode {
-    Task,
-    Thread,
-}
-
-enum Handle {
-    Task(tokio::task::JoinHandle<()>),
-    Thread(std::thread::JoinHandle<()>),
-}
-
-fn wait_queued(l: &CapacityLimiter, n: usize) {
-    let t0 = Instant::now();
-    while l.statistics().tasks_waiting < n && t0.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    story::by_mode(story);
 }
 
 fn story(mode_of: impl Fn(usize) -> Mode) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     let limiter = Arc::new(CapacityLimiter::new(2));
     let (tx, rx) = channel::<String>();
     let main_b = Borrower::of("main");
@@ -110,7 +78,7 @@ fn story(mode_of: impl Fn(usize) -> Mode) {
             })),
         };
         handles.push(h);
-        wait_queued(&limiter, id);
+        until("worker queued", || limiter.statistics().tasks_waiting >= id);
     }
     drop(tx);
     println!("4 workers wait: {limiter:?}");
@@ -119,12 +87,7 @@ fn story(mode_of: impl Fn(usize) -> Mode) {
     for line in rx.iter() {
         println!("  {line}");
     }
-    for h in handles {
-        match h {
-            Handle::Task(h) => rt.block_on(h).unwrap(),
-            Handle::Thread(h) => h.join().unwrap(),
-        }
-    }
+    join_all(&rt, handles);
     println!("main lowers the total to 1 while holding 2");
     limiter.set_total_tokens(1).unwrap();
     println!(

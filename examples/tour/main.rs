@@ -11,6 +11,7 @@ mod limiter;
 mod mutex;
 mod queue;
 mod semaphore;
+mod story;
 
 /// Prints a heading for one primitive's story.
 fn heading(title: &str) {

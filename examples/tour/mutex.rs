@@ -16,24 +16,11 @@ use std::time::Duration;
 
 use dualsync::{Mutex, MutexGuard, OwnedMutexGuard};
 
+use crate::story::{self, runtime, until};
+
 /// Told three times: all tasks, all threads, threads and tasks mixed.
 pub fn run() {
-    println!("-- all tasks (tokio) --");
-    tasks();
-    println!();
-    println!("-- all threads --");
-    threads();
-    println!();
-    println!("-- threads and tasks mixed --");
-    mixed();
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .expect("tokio runtime")
+    story::three_times(story::MIXED, tasks, threads, mixed);
 }
 
 /// How many threads and tasks are queued on the lock right now.
@@ -117,30 +104,40 @@ fn tasks() {
     });
 }
 
-fn threads() {
+/// `main` (a thread) takes the lock before starting the workers; the owned
+/// guard will go to the callback.
+fn main_thread_takes_the_lock() -> (Arc<Mutex<()>>, OwnedMutexGuard<()>) {
     let lock = Arc::new(Mutex::new(()));
     println!("main (thread) acquiring the lock before starting the workers");
     let guard = lock.lock_arc().block();
     println!("main (thread) lock acquired: locked={}", lock.is_locked());
+    (lock, guard)
+}
 
-    let callback = {
-        let lock = lock.clone();
-        std::thread::spawn(move || {
-            while waiting(&lock) < 2 {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            release("callback (thread)", &lock, guard);
-        })
-    };
-
+/// `main` (a thread) starts worker 1 as a thread and waits until it is
+/// queued on the lock, so that worker 2 arrives second.
+fn start_worker1_thread(lock: &Arc<Mutex<()>>) -> std::thread::JoinHandle<()> {
     println!("main (thread) waiting for the workers");
     let w1 = {
         let lock = lock.clone();
         std::thread::spawn(move || worker1_thread(lock))
     };
-    while waiting(&lock) < 1 {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    until("worker 1 queued", || waiting(lock) >= 1);
+    w1
+}
+
+fn threads() {
+    let (lock, guard) = main_thread_takes_the_lock();
+
+    let callback = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            until("both workers queued", || waiting(&lock) >= 2);
+            release("callback (thread)", &lock, guard);
+        })
+    };
+
+    let w1 = start_worker1_thread(&lock);
     let w2 = {
         let lock = lock.clone();
         std::thread::spawn(move || worker2_thread(lock))
@@ -156,10 +153,7 @@ fn threads() {
 /// and worker 2 a task, queued on the same lock.
 fn mixed() {
     let rt = runtime();
-    let lock = Arc::new(Mutex::new(()));
-    println!("main (thread) acquiring the lock before starting the workers");
-    let guard = lock.lock_arc().block();
-    println!("main (thread) lock acquired: locked={}", lock.is_locked());
+    let (lock, guard) = main_thread_takes_the_lock();
 
     let callback = {
         let lock = lock.clone();
@@ -171,14 +165,7 @@ fn mixed() {
         })
     };
 
-    println!("main (thread) waiting for the workers");
-    let w1 = {
-        let lock = lock.clone();
-        std::thread::spawn(move || worker1_thread(lock))
-    };
-    while waiting(&lock) < 1 {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let w1 = start_worker1_thread(&lock);
     let w2 = rt.spawn(worker2_task(lock.clone()));
     w1.join().expect("tour thread panicked");
     rt.block_on(async {

@@ -15,29 +15,22 @@ use std::time::Duration;
 
 use dualsync::Queue;
 
+use crate::story::{self, runtime};
+
 const JOBS: u32 = 6;
 const CONSUMERS: usize = 2;
 
 type Jobs = Arc<Queue<Option<u32>>>;
 
-/// Told three times: all tasks, all threads, threads and tasks mixed.
+/// Told three times: all tasks, all threads, a thread producer feeding task
+/// consumers.
 pub fn run() {
-    println!("-- all tasks (tokio) --");
-    tasks();
-    println!();
-    println!("-- all threads --");
-    threads();
-    println!();
-    println!("-- a thread producer feeding task consumers --");
-    mixed();
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .expect("tokio runtime")
+    story::three_times(
+        "a thread producer feeding task consumers",
+        tasks,
+        threads,
+        mixed,
+    );
 }
 
 fn new_queue() -> Jobs {

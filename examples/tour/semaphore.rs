@@ -12,46 +12,14 @@
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::time::{Duration, Instant};
 
 use dualsync::Semaphore;
 
+use crate::story::{self, Handle, Mode, join_all, runtime, until};
+
 /// Told three times: all tasks, all threads, threads and tasks mixed.
 pub fn run() {
-    println!("-- all tasks (tokio) --");
-    story(|_| Mode::Task);
-    println!();
-    println!("-- all threads --");
-    story(|_| Mode::Thread);
-    println!();
-    println!("-- threads and tasks mixed --");
-    story(|id| {
-        if id % 2 == 1 {
-            Mode::Task
-        } else {
-            Mode::Thread
-        }
-    });
-}
-
-#[derive(Clone, Copy)]
-enum Mode {
-    Task,
-    Thread,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Task => "task",
-            Mode::Thread => "thread",
-        }
-    }
-}
-
-enum Handle {
-    Task(tokio::task::JoinHandle<()>),
-    Thread(std::thread::JoinHandle<()>),
+    story::by_mode(story);
 }
 
 /// Worker `id` asks for `n` permits, reports what it got, and gives the
@@ -82,19 +50,8 @@ fn worker(
     }
 }
 
-fn until(what: &str, cond: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(10), "stuck: {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
 fn story(mode_of: impl Fn(usize) -> Mode) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime");
+    let rt = runtime();
     let sem = Arc::new(Semaphore::new(2));
     let (tx, rx): (Sender<String>, Receiver<String>) = channel();
     let held = sem.try_acquire_many(2).expect("2 permits free");
@@ -144,10 +101,5 @@ fn story(mode_of: impl Fn(usize) -> Mode) {
         sem.try_acquire().map(|_| ())
     );
 
-    for h in handles {
-        match h {
-            Handle::Task(t) => rt.block_on(t).expect("task"),
-            Handle::Thread(t) => t.join().expect("thread"),
-        }
-    }
+    join_all(&rt, handles);
 }
