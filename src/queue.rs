@@ -916,37 +916,57 @@ pub struct QueueStatistics {
 
 // ---------------------------------------------------------------- operations
 
-/// The operation returned by [`Queue::put`]: `.await` it, or `.block()`,
-/// `.block_for(d)`, `.block_until(t)`. Dropping it cancels the put and drops
-/// the item, which was never enqueued.
-#[must_use = "an operation does nothing until awaited or blocked on"]
-pub struct Put<'a, T, O: Order<T> = Fifo> {
-    queue: &'a Queue<T, O>,
-    /// The item waits in the node's slot (a consumer may move it into the
-    /// store while the node is queued, see `Queue::serve_putter`).
-    node: Node<PutSlot<T>>,
+/// Declares a queue operation: the value holds the queue and one waiter
+/// node, polls through `$poll`, and cancels through `$cancel` when dropped.
+macro_rules! queue_operation {
+    ($(#[$attr:meta])* $name:ident, $data:ty, $out:ty, $poll:ident, $cancel:ident) => {
+        $(#[$attr])*
+        #[must_use = "an operation does nothing until awaited or blocked on"]
+        pub struct $name<'a, T, O: Order<T> = Fifo> {
+            queue: &'a Queue<T, O>,
+            node: Node<$data>,
+        }
+
+        impl<T, O: Order<T>> Waitable for $name<'_, T, O> {
+            type Output = $out;
+
+            #[inline]
+            fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<$out> {
+                let this = self.into_ref().get_ref();
+                this.queue.$poll(&this.node, cx)
+            }
+
+            fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
+                self.get_ref().node.state_word()
+            }
+        }
+
+        impl<T, O: Order<T>> Drop for $name<'_, T, O> {
+            #[inline]
+            fn drop(&mut self) {
+                self.queue.$cancel(&self.node);
+            }
+        }
+
+        impl<T, O: Order<T>> fmt::Debug for $name<'_, T, O> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("state", &self.node.state())
+                    .finish()
+            }
+        }
+    };
 }
 
-impl<T, O: Order<T>> Waitable for Put<'_, T, O> {
-    type Output = Result<(), PutError<T>>;
-
-    #[inline]
-    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
-        let this = self.into_ref().get_ref();
-        this.queue.poll_put(&this.node, cx)
-    }
-
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().node.state_word()
-    }
-}
-
-impl<T, O: Order<T>> Drop for Put<'_, T, O> {
-    #[inline]
-    fn drop(&mut self) {
-        self.queue.cancel_put(&self.node);
-    }
-}
+queue_operation!(
+    /// The operation returned by [`Queue::put`]: `.await` it, or `.block()`,
+    /// `.block_for(d)`, `.block_until(t)`. Dropping it cancels the put and
+    /// drops the item, which was never enqueued.
+    ///
+    /// The item waits in the node's slot: a consumer may move it into the
+    /// store while a blocked thread's put is queued (`Queue::serve_putter`).
+    Put, PutSlot<T>, Result<(), PutError<T>>, poll_put, cancel_put
+);
 
 impl<T, O: Order<T>> Put<'_, T, O> {
     /// Finishes the put on this thread, parking it while the queue is full.
@@ -1025,92 +1045,22 @@ impl<T, O: Order<T>> core::future::Future for Put<'_, T, O> {
     }
 }
 
-impl<T, O: Order<T>> fmt::Debug for Put<'_, T, O> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Put")
-            .field("state", &self.node.state())
-            .finish()
-    }
-}
-
-/// The operation returned by [`Queue::get`]: `.await` it, or `.block()`,
-/// `.block_for(d)`, `.block_until(t)`. Dropping it cancels the get; no item
-/// is lost.
-#[must_use = "an operation does nothing until awaited or blocked on"]
-pub struct Get<'a, T, O: Order<T> = Fifo> {
-    queue: &'a Queue<T, O>,
-    node: Node<()>,
-}
-
-impl<T, O: Order<T>> Waitable for Get<'_, T, O> {
-    type Output = Result<T, GetError>;
-
-    #[inline]
-    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
-        let this = self.into_ref().get_ref();
-        this.queue.poll_get(&this.node, cx)
-    }
-
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().node.state_word()
-    }
-}
-
-impl<T, O: Order<T>> Drop for Get<'_, T, O> {
-    #[inline]
-    fn drop(&mut self) {
-        self.queue.cancel_get(&self.node);
-    }
-}
+queue_operation!(
+    /// The operation returned by [`Queue::get`]: `.await` it, or `.block()`,
+    /// `.block_for(d)`, `.block_until(t)`. Dropping it cancels the get; no
+    /// item is lost.
+    Get, (), Result<T, GetError>, poll_get, cancel_get
+);
 
 impl_operation!(impl['a, T, O: Order<T>] Get<'a, T, O> => Result<T, GetError>);
 
-impl<T, O: Order<T>> fmt::Debug for Get<'_, T, O> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Get")
-            .field("state", &self.node.state())
-            .finish()
-    }
-}
-
-/// The operation returned by [`Queue::join`]: `.await` it, or `.block()`,
-/// `.block_for(d)`, `.block_until(t)`.
-#[must_use = "an operation does nothing until awaited or blocked on"]
-pub struct Join<'a, T, O: Order<T> = Fifo> {
-    queue: &'a Queue<T, O>,
-    node: Node<()>,
-}
-
-impl<T, O: Order<T>> Waitable for Join<'_, T, O> {
-    type Output = ();
-
-    #[inline]
-    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
-        let this = self.into_ref().get_ref();
-        this.queue.poll_join(&this.node, cx)
-    }
-
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().node.state_word()
-    }
-}
-
-impl<T, O: Order<T>> Drop for Join<'_, T, O> {
-    #[inline]
-    fn drop(&mut self) {
-        self.queue.cancel_join(&self.node);
-    }
-}
+queue_operation!(
+    /// The operation returned by [`Queue::join`]: `.await` it, or
+    /// `.block()`, `.block_for(d)`, `.block_until(t)`.
+    Join, (), (), poll_join, cancel_join
+);
 
 impl_operation!(impl['a, T, O: Order<T>] Join<'a, T, O> => ());
-
-impl<T, O: Order<T>> fmt::Debug for Join<'_, T, O> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Join")
-            .field("state", &self.node.state())
-            .finish()
-    }
-}
 
 // ---------------------------------------------------------------- errors
 
