@@ -204,9 +204,15 @@ const INLINE_WAKES: usize = 8;
 ///
 /// A waker that panics in `wake()` does not cost the others their wake-up:
 /// the rest of the list still runs, then the panic goes on.
+///
+/// Only `inline[done..len]` is initialized: a new list writes two counters
+/// and an empty `VecDeque` (no per-slot tags to write, move or drop).
 pub(crate) struct WakeList {
-    inline: [Option<Wake>; INLINE_WAKES],
+    inline: [MaybeUninit<Wake>; INLINE_WAKES],
+    /// Slots `0..len` were filled...
     len: usize,
+    /// ...and `0..done` already ran (their wake-ups were moved out).
+    done: usize,
     spill: VecDeque<Wake>,
 }
 
@@ -214,15 +220,16 @@ impl WakeList {
     #[inline]
     pub(crate) fn new() -> Self {
         WakeList {
-            inline: [const { None }; INLINE_WAKES],
+            inline: [const { MaybeUninit::uninit() }; INLINE_WAKES],
             len: 0,
+            done: 0,
             spill: VecDeque::new(),
         }
     }
 
     fn push(&mut self, w: Wake) {
         if self.len < INLINE_WAKES {
-            self.inline[self.len] = Some(w);
+            self.inline[self.len].write(w);
             self.len += 1;
         } else {
             self.spill.push_back(w);
@@ -254,12 +261,15 @@ impl WakeList {
     /// Runs what is left, taking each wake-up out before running it, so that
     /// a run cut short by a panicking waker can be resumed where it stopped.
     fn run(&mut self) {
-        for i in 0..self.len {
-            if let Some(w) = self.inline[i].take() {
-                run_wake(w);
-            }
+        while self.done < self.len {
+            // SAFETY: slots `done..len` are initialized (the type's
+            // invariant); advancing `done` first hands this one over to us,
+            // so a resumed run never reads it again.
+            let w = unsafe { self.inline[self.done].assume_init_read() };
+            self.done += 1;
+            run_wake(w);
         }
-        self.len = 0;
+        (self.len, self.done) = (0, 0);
         while let Some(w) = self.spill.pop_front() {
             run_wake(w);
         }
