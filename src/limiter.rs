@@ -53,9 +53,11 @@ use core::pin::Pin;
 use core::task::Poll;
 use std::collections::HashSet;
 
+use crossbeam_utils::Backoff;
+
 use crate::core::driver::{WaitCx, Waitable, impl_operation};
 use crate::core::queue::{IDLE, Node, QUEUED, QueueGuard, WaitQueue, WakeList};
-use crate::core::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::core::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, spin_step};
 
 /// Node outcome: a token was handed over; the borrower is already recorded.
 const GRANTED: u32 = 3;
@@ -706,6 +708,24 @@ impl CapacityLimiter {
         borrower: Borrower,
         cx: &mut WaitCx<'_, '_>,
     ) -> Poll<Result<(), AlreadyBorrowed>> {
+        // A thread spins a little while nobody is queued: a holder is
+        // probably about to give its token back, and parking costs
+        // microseconds. Nobody is overtaken: once a waiter is queued it
+        // stops spinning and queues behind. Tasks never spin.
+        if cx.is_thread() {
+            let backoff = Backoff::new();
+            while !backoff.is_completed() {
+                spin_step(&backoff);
+                if !self.queue.is_empty_hint() {
+                    break;
+                }
+                if self.borrowed.load(Ordering::Relaxed) < self.total.load(Ordering::Relaxed) {
+                    if let Some(r) = self.take_locked(&mut self.locked(), borrower) {
+                        return Poll::Ready(r);
+                    }
+                }
+            }
+        }
         let notifier = cx.notifier(); // cloned before the queue lock
         node.data.set(borrower);
         let mut l = self.locked();

@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, handle};
+use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
 use crate::{GetError, Lifo, Priority, PutError, PutTimeoutError, Queue, TryGetError, TryPutError};
 
 /// `order` argument of `dualsync_queue_new`: first in, first out.
@@ -105,23 +105,16 @@ pub extern "C" fn dualsync_queue_new(capacity: usize, order: u32) -> *mut dualsy
 /// thread starts using it during or after this call.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_queue_free(queue: *mut dualsync_queue_t) -> dualsync_status {
-    if queue.is_null() {
-        return DUALSYNC_OK;
+    // SAFETY: NULL or from `dualsync_queue_new` and unused from now on
+    // (caller's contract), which is `free_boxed`'s.
+    unsafe {
+        free_boxed(queue, |h| {
+            with_queue!(h, |q, _w, _u| {
+                let s = q.statistics();
+                s.getters_waiting + s.putters_waiting + s.joiners_waiting > 0
+            })
+        })
     }
-    boundary(|| {
-        // SAFETY: non-NULL and live (caller's contract).
-        let h = unsafe { &*queue };
-        let busy = with_queue!(h, |q, _w, _u| {
-            let s = q.statistics();
-            s.getters_waiting + s.putters_waiting + s.joiners_waiting > 0
-        });
-        if busy {
-            return DUALSYNC_BUSY;
-        }
-        // SAFETY: as above, and nobody else uses it any more.
-        drop(unsafe { Box::from_raw(queue) });
-        DUALSYNC_OK
-    })
 }
 
 fn put_wait(h: &dualsync_queue_t, item: *mut c_void, priority: u64, wait: Wait) -> dualsync_status {
@@ -369,16 +362,8 @@ pub unsafe extern "C" fn dualsync_queue_len(
     queue: *const dualsync_queue_t,
     out: *mut usize,
 ) -> dualsync_status {
-    boundary(|| {
-        let h = handle!(queue);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        let n = with_queue!(h, |q, _w, _u| q.len());
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(n) };
-        DUALSYNC_OK
-    })
+    // SAFETY: the caller's contract is `write_out`'s.
+    unsafe { write_out(queue, out, |h| with_queue!(h, |q, _w, _u| q.len())) }
 }
 
 /// A snapshot of a queue, written by `dualsync_queue_statistics`.
@@ -415,23 +400,19 @@ pub unsafe extern "C" fn dualsync_queue_statistics(
     queue: *const dualsync_queue_t,
     out: *mut dualsync_queue_stats_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let h = handle!(queue);
-        if out.is_null() {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
-        let s = with_queue!(h, |q, _w, _u| q.statistics());
-        let stats = dualsync_queue_stats_t {
-            len: s.len,
-            capacity: s.capacity.unwrap_or(0),
-            getters_waiting: s.getters_waiting,
-            putters_waiting: s.putters_waiting,
-            joiners_waiting: s.joiners_waiting,
-            unfinished_tasks: s.unfinished_tasks,
-            shut_down: s.shut_down,
-        };
-        // SAFETY: checked non-NULL; valid for a write per the contract.
-        unsafe { out.write(stats) };
-        DUALSYNC_OK
-    })
+    // SAFETY: the caller's contract is `write_out`'s.
+    unsafe {
+        write_out(queue, out, |h| {
+            let s = with_queue!(h, |q, _w, _u| q.statistics());
+            dualsync_queue_stats_t {
+                len: s.len,
+                capacity: s.capacity.unwrap_or(0),
+                getters_waiting: s.getters_waiting,
+                putters_waiting: s.putters_waiting,
+                joiners_waiting: s.joiners_waiting,
+                unfinished_tasks: s.unfinished_tasks,
+                shut_down: s.shut_down,
+            }
+        })
+    }
 }
