@@ -719,10 +719,10 @@ impl CapacityLimiter {
                 if !self.queue.is_empty_hint() {
                     break;
                 }
-                if self.borrowed.load(Ordering::Relaxed) < self.total.load(Ordering::Relaxed) {
-                    if let Some(r) = self.take_locked(&mut self.locked(), borrower) {
-                        return Poll::Ready(r);
-                    }
+                if self.borrowed.load(Ordering::Relaxed) < self.total.load(Ordering::Relaxed)
+                    && let Some(r) = self.take_locked(&mut self.locked(), borrower)
+                {
+                    return Poll::Ready(r);
                 }
             }
         }
