@@ -420,7 +420,6 @@ impl<D> WaitQueue<D> {
         }
     }
 
-    #[allow(dead_code)]
     /// A lock-free hint: `true` if the queue was empty when last unlocked.
     #[inline]
     pub(crate) fn is_empty_hint(&self) -> bool {
