@@ -115,6 +115,7 @@ pub(crate) fn deadline_after(d: Duration) -> Option<Instant> {
 /// ~7 µs per item with 16 to 1024 yields; 64 is where it levels off). A yield
 /// gives way to any runnable thread, so the phase costs little when the
 /// machine is busy; kanal yields 256 times, std's mutex spins without yielding.
+#[cfg(not(loom))]
 const YIELDS: usize = 64;
 
 /// Sleeps until `state` leaves `QUEUED`, or `deadline`. `true` if it left.
