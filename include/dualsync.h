@@ -833,9 +833,11 @@ enum dualsync_status dualsync_resource_guard_enter(const struct dualsync_resourc
 enum dualsync_status dualsync_resource_guard_exit(const struct dualsync_resource_guard_t *guard);
 
 /**
- * Creates a semaphore with `initial` permits. When `bounded` is nonzero,
+ * Creates a semaphore with `initial` permits, served in strict FIFO order
+ * (every release with waiters hands its permits to the head; a try form
+ * fails while anyone waits). When `bounded` is nonzero,
  * releasing above `initial` is refused with `DUALSYNC_OVER_RELEASE`.
- * Returns NULL if `initial` is above `SIZE_MAX >> 2` or allocation fails.
+ * Returns NULL if `initial` is above `SIZE_MAX >> 4` or allocation fails.
  * Free it with `dualsync_semaphore_free`.
  */
 struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded);
@@ -920,7 +922,7 @@ enum dualsync_status dualsync_semaphore_acquire_many_timeout(const struct dualsy
  * Gives back (or adds) `n` permits, serving waiters in FIFO order.
  * A bounded semaphore refuses to go above its initial value
  * (`DUALSYNC_OVER_RELEASE`); any semaphore refuses a count above
- * `SIZE_MAX >> 2` (`DUALSYNC_OVERFLOW`). Refused calls change nothing.
+ * `SIZE_MAX >> 4` (`DUALSYNC_OVERFLOW`). Refused calls change nothing.
  *
  * # Safety
  *

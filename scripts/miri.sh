@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the engine's unit tests (`core::`: the intrusive waiter queue, the
+# Runs the engine's unit tests (`engine::`: the intrusive waiter queue, the
 # driver, a gate built on them) under Miri, when Miri can be had.
 #
 # Tries to install the `miri` component for the nightly toolchain; when that
@@ -31,4 +31,4 @@ timeout 1200 cargo +nightly miri setup >/dev/null 2>&1 ||
 
 echo "miri: $(cargo +nightly miri --version 2>/dev/null)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/miri}"
-exec cargo +nightly miri test --lib -- core:: queue::ring
+exec cargo +nightly miri test --lib -- engine:: queue::ring

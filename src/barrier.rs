@@ -32,6 +32,14 @@
 //! index at arrival, which a withdrawal would leave with a gap or a
 //! duplicate; dualsync chooses the rule that keeps both promises.)
 //!
+//! | word                | meaning                                     |
+//! |---------------------|---------------------------------------------|
+//! | `k * ONE`, k < parties | k arrivals of this round wait (queued)   |
+//! | `BROKEN`            | aborted: every wait fails until `reset()`   |
+//!
+//! `BROKEN` with waiters never exists outside the queue lock (`abort()`
+//! wakes them all in the same critical section).
+//!
 //! # Invariants
 //!
 //! 1. Outside the queue lock, `waiting` equals the queue length and is less
@@ -45,15 +53,16 @@ use core::fmt;
 use core::pin::Pin;
 use core::task::Poll;
 
-use core::future::Future;
 use core::pin::pin;
-use core::task::Context;
 use std::time::{Duration, Instant};
 
 use crate::Timeout;
-use crate::core::driver::{WaitCx, Waitable, block_pinned_until, deadline_after};
-use crate::core::queue::{IDLE, Node, QUEUED, QueueGuard, WaitQueue, WakeList};
-use crate::core::sync::{AtomicU32, AtomicUsize, Ordering};
+use crate::engine::driver::{Waitable, block_pinned_until, deadline_after, impl_future};
+use crate::engine::node::WaitCx;
+use crate::engine::queue::{QueueGuard, WaitQueue};
+use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
+use crate::engine::waiter::{Link, Policy, Taken, Waiter};
+use crate::engine::wake::WakeList;
 
 const BROKEN: usize = 1;
 const ONE: usize = 2;
@@ -193,7 +202,7 @@ impl Barrier {
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
-            node: Node::new(AtomicUsize::new(0)),
+            waiter: Waiter::new(AtomicUsize::new(0)),
         }
     }
 
@@ -201,19 +210,16 @@ impl Barrier {
     /// waiting); otherwise `Err(WouldBlock)` without arriving, or
     /// `Err(Broken)`.
     pub fn try_wait(&self) -> Result<BarrierWaitResult, TryWaitError> {
-        let mut wakes = WakeList::new();
-        let mut q = self.queue.lock();
-        let s = self.state.load(Ordering::Relaxed);
-        if s & BROKEN != 0 {
-            return Err(TryWaitError::Broken);
-        }
-        if s / ONE + 1 < self.parties {
-            return Err(TryWaitError::WouldBlock);
-        }
-        let r = self.pass_locked(&mut q, &mut wakes);
-        drop(q);
-        wakes.wake_all();
-        Ok(r)
+        self.queue.with_lock(|q, wakes| {
+            let s = self.state.load(Ordering::Relaxed);
+            if s & BROKEN != 0 {
+                return Err(TryWaitError::Broken);
+            }
+            if s / ONE + 1 < self.parties {
+                return Err(TryWaitError::WouldBlock);
+            }
+            Ok(self.pass_locked(q, wakes))
+        })
     }
 
     /// The number of waiters a round needs.
@@ -245,20 +251,11 @@ impl Barrier {
     }
 
     fn break_waiters(&self, broken: bool) {
-        let mut wakes = WakeList::new();
-        let mut q = self.queue.lock();
-        while let Some(n) = q.front() {
-            let n: *const Node<AtomicUsize> = n;
-            // SAFETY: linked, valid under the queue lock; not used after
-            // `complete`.
-            let n = unsafe { &*n };
-            q.remove(n);
-            q.complete(n, BROKEN_OUT, &mut wakes);
-        }
-        self.state
-            .store(if broken { BROKEN } else { 0 }, Ordering::Release);
-        drop(q);
-        wakes.wake_all();
+        self.queue.with_lock(|q, wakes| {
+            q.complete_all(BROKEN_OUT, wakes);
+            self.state
+                .store(if broken { BROKEN } else { 0 }, Ordering::Release);
+        });
     }
 
     /// Under the queue lock, with `parties - 1` waiters queued: releases
@@ -269,15 +266,14 @@ impl Barrier {
         wakes: &mut WakeList,
     ) -> BarrierWaitResult {
         let mut index = 0;
-        while let Some(n) = q.front() {
-            let n: *const Node<AtomicUsize> = n;
-            // SAFETY: linked, valid under the queue lock; not used after
-            // `complete`.
-            let n = unsafe { &*n };
-            q.remove(n);
-            n.data.store(index, Ordering::Relaxed);
+        while q
+            .pop_front(wakes, |n| {
+                n.data.store(index, Ordering::Relaxed);
+                Some(PASSED)
+            })
+            .is_some()
+        {
             index += 1;
-            q.complete(n, PASSED, wakes);
         }
         debug_assert_eq!(index, self.parties - 1);
         self.state.store(0, Ordering::Release);
@@ -286,116 +282,61 @@ impl Barrier {
             is_leader: true,
         }
     }
+}
 
-    fn poll_wait_node(
-        &self,
-        node: &Node<AtomicUsize>,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<BarrierWaitResult, BrokenBarrier>> {
-        match node.state() {
-            IDLE => {
-                let notifier = cx.notifier(); // cloned before the queue lock
-                let mut wakes = WakeList::new();
-                let mut q = self.queue.lock();
-                let s = self.state.load(Ordering::Relaxed);
-                if s & BROKEN != 0 {
-                    return Poll::Ready(Err(BrokenBarrier));
-                }
-                if s / ONE + 1 >= self.parties {
-                    let r = self.pass_locked(&mut q, &mut wakes);
-                    drop(q);
-                    drop(notifier);
-                    wakes.wake_all();
-                    return Poll::Ready(Ok(r));
-                }
-                q.push_back(node, notifier);
-                self.state.store(s + ONE, Ordering::Relaxed);
-                Poll::Pending
-            }
-            QUEUED => self.poll_queued(node, cx),
-            PASSED => {
-                node.set_unlinked_state(IDLE);
-                Poll::Ready(Ok(BarrierWaitResult {
-                    index: node.data.load(Ordering::Relaxed),
-                    is_leader: false,
-                }))
-            }
-            _ => {
-                debug_assert_eq!(node.state(), BROKEN_OUT);
-                node.set_unlinked_state(IDLE);
-                Poll::Ready(Err(BrokenBarrier))
-            }
-        }
+impl Policy for Barrier {
+    type Data = AtomicUsize;
+    type Output = Result<BarrierWaitResult, BrokenBarrier>;
+
+    #[inline]
+    fn queue(&self) -> &WaitQueue<AtomicUsize> {
+        &self.queue
     }
 
-    #[cold]
-    fn poll_queued(
+    /// An arrival is counted under the queue lock: nothing to try before.
+    #[inline]
+    fn try_now(&self, _: &AtomicUsize, _: &WaitCx<'_, '_>) -> Option<Self::Output> {
+        None
+    }
+
+    fn enqueue(
         &self,
-        node: &Node<AtomicUsize>,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<BarrierWaitResult, BrokenBarrier>> {
-        // Completed meanwhile: take the outcome now (the completion woke
-        // the waker stored before, maybe not this task's).
-        if self.queue.refresh_waiter(node, cx) {
-            Poll::Pending
+        q: &mut QueueGuard<'_, AtomicUsize>,
+        _: &AtomicUsize,
+        _front: bool,
+        wakes: &mut WakeList,
+    ) -> Link<Self::Output> {
+        let s = self.state.load(Ordering::Relaxed);
+        if s & BROKEN != 0 {
+            return Link::Done(Err(BrokenBarrier));
+        }
+        if s / ONE + 1 >= self.parties {
+            return Link::Done(Ok(self.pass_locked(q, wakes)));
+        }
+        self.state.store(s + ONE, Ordering::Relaxed);
+        Link::Wait
+    }
+
+    #[inline]
+    fn take(&self, index: &AtomicUsize, outcome: u32) -> Taken<Self::Output> {
+        Taken::Done(if outcome == PASSED {
+            Ok(BarrierWaitResult {
+                index: index.load(Ordering::Relaxed),
+                is_leader: false,
+            })
         } else {
-            self.poll_wait_node(node, cx)
-        }
+            debug_assert_eq!(outcome, BROKEN_OUT);
+            Err(BrokenBarrier)
+        })
     }
 
-    /// A timed-out thread's wait: withdraws a queued arrival (`None`), or
-    /// takes the outcome that landed after its last look.
-    fn withdraw(
-        &self,
-        node: &Node<AtomicUsize>,
-    ) -> Option<Result<BarrierWaitResult, BrokenBarrier>> {
-        if node.state() == QUEUED {
-            let mut wakes = WakeList::new();
-            let mut q = self.queue.lock();
-            if node.state() == QUEUED {
-                q.remove(node);
-                q.set_idle(node, &mut wakes);
-                let s = self.state.load(Ordering::Relaxed);
-                self.state.store(s - ONE, Ordering::Relaxed);
-                return None;
-            }
-        }
-        match node.state() {
-            IDLE => None,
-            PASSED => {
-                node.set_unlinked_state(IDLE);
-                Some(Ok(BarrierWaitResult {
-                    index: node.data.load(Ordering::Relaxed),
-                    is_leader: false,
-                }))
-            }
-            _ => {
-                node.set_unlinked_state(IDLE);
-                Some(Err(BrokenBarrier))
-            }
-        }
-    }
+    /// The round passed (or broke) with it: nothing to give back.
+    fn pass_on(&self, _: &AtomicUsize, _: u32) {}
 
-    /// A dropped wait: withdraws a queued arrival.
-    fn cancel(&self, node: &Node<AtomicUsize>) {
-        match node.state() {
-            IDLE => {}
-            QUEUED => {
-                let mut wakes = WakeList::new();
-                let mut q = self.queue.lock();
-                if node.state() == QUEUED {
-                    q.remove(node);
-                    q.set_idle(node, &mut wakes);
-                    let s = self.state.load(Ordering::Relaxed);
-                    self.state.store(s - ONE, Ordering::Relaxed);
-                    return;
-                }
-                drop(q);
-                node.set_unlinked_state(IDLE);
-            }
-            // The round passed (or broke) with it: nothing to give back.
-            _ => node.set_unlinked_state(IDLE),
-        }
+    /// A withdrawn arrival no longer counts.
+    fn withdrawn(&self, _: &mut QueueGuard<'_, AtomicUsize>, _: &AtomicUsize, _: &mut WakeList) {
+        let s = self.state.load(Ordering::Relaxed);
+        self.state.store(s - ONE, Ordering::Relaxed);
     }
 }
 
@@ -418,7 +359,7 @@ impl fmt::Debug for Barrier {
 #[must_use = "an operation does nothing until awaited or blocked on"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
-    node: Node<AtomicUsize>,
+    waiter: Waiter<AtomicUsize>,
 }
 
 impl Waitable for BarrierWait<'_> {
@@ -427,19 +368,25 @@ impl Waitable for BarrierWait<'_> {
     #[inline]
     fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
         let this = self.into_ref().get_ref();
-        this.barrier.poll_wait_node(&this.node, cx)
+        this.waiter.poll(this.barrier, cx)
     }
 
     fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().node.state_word()
+        self.get_ref().waiter.state_word()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.waiter.is_finished()
     }
 }
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
-        self.barrier.cancel(&self.node);
+        self.waiter.cancel(self.barrier);
     }
 }
+
+impl_future!(impl['a] BarrierWait<'a> => Result<BarrierWaitResult, BrokenBarrier>);
 
 impl BarrierWait<'_> {
     /// Finishes the wait on this thread, parking it until the round
@@ -484,23 +431,14 @@ impl BarrierWait<'_> {
         // Timed out: withdraw, unless the round completed (or broke) in the
         // meantime; the operation's drop then has nothing left to do.
         let this = op.as_ref().get_ref();
-        this.barrier.withdraw(&this.node).ok_or(Timeout(()))
-    }
-}
-
-impl Future for BarrierWait<'_> {
-    type Output = Result<BarrierWaitResult, BrokenBarrier>;
-
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.poll_wait(&mut WaitCx::Task(cx))
+        this.waiter.withdraw(this.barrier).ok_or(Timeout(()))
     }
 }
 
 impl fmt::Debug for BarrierWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BarrierWait")
-            .field("state", &self.node.state())
+            .field("state", &self.waiter.state())
             .finish()
     }
 }
@@ -518,7 +456,7 @@ mod loom_tests {
     use super::{Barrier, BrokenBarrier};
 
     // `loom::model` with room for the queue lock's bounded spin.
-    use crate::core::loom_model as model;
+    use crate::engine::loom_model as model;
 
     #[test]
     fn loom_barrier_thread_and_task() {
@@ -558,7 +496,7 @@ mod loom_tests {
     #[test]
     fn loom_barrier_abort_races_waiters() {
         // Three threads: one preemption keeps the model small enough.
-        let mut b = crate::core::loom_builder();
+        let mut b = crate::engine::loom_builder();
         b.preemption_bound = Some(1);
         b.check(|| {
             let b = Arc::new(Barrier::new(3).unwrap());

@@ -22,7 +22,7 @@
 //! 2. *Waiting*: `notify(n)` unlinks up to `n` nodes from the front and
 //!    completes them with `NOTIFIED`.
 //! 3. *Relocking*: the woken waiter re-acquires the mutex with a second node
-//!    (`Mutex::poll_acquire`), in the mutex's own FIFO order, with no
+//!    (the raw mutex's lock lifecycle), in the mutex's own order, with no
 //!    deadline, then rebuilds the guard.
 //!
 //! # Invariants
@@ -38,32 +38,33 @@
 //!    rebuilt guard (*Done*).
 
 use core::fmt;
-use core::future::Future;
 use core::ops::DerefMut;
 use core::pin::{Pin, pin};
-use core::task::{Context, Poll};
+use core::task::Poll;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::core::driver::{WaitCx, Waitable, block_until, deadline_after};
-use crate::core::loom_const_fn;
-use crate::core::queue::{IDLE, NOTIFIED, Node, QUEUED, WaitQueue, WakeList};
-use crate::core::sync::AtomicU32;
+use crate::engine::driver::{Waitable, block_until, deadline_after, impl_future};
+use crate::engine::loom_const_fn;
+use crate::engine::node::{NOTIFIED, WaitCx};
+use crate::engine::queue::{QueueGuard, WaitQueue};
+use crate::engine::sync::AtomicU32;
+use crate::engine::waiter::{Link, Policy, Taken, Waiter, polled_after_completion};
+use crate::engine::wake::WakeList;
+use crate::mutex::raw::RawMutex;
 use crate::mutex::{Mutex, MutexGuard, OwnedMutexGuard};
 
 mod sealed {
-    use crate::mutex::Mutex;
+    use crate::mutex::raw::RawMutex;
 
     /// How a condition wait takes a guard apart and puts it back together.
     pub trait Sealed: Sized {
-        /// The guarded data.
-        type Data: ?Sized;
         /// The guard without its lock: how to find the mutex again.
         type Held;
-        /// Forgets the guard, keeping the lock held.
+        /// Takes the guard apart, keeping the lock held.
         fn into_held(self) -> Self::Held;
-        /// The mutex.
-        fn mutex(held: &Self::Held) -> &Mutex<Self::Data>;
+        /// The raw mutex.
+        fn raw(held: &Self::Held) -> &RawMutex;
         /// Rebuilds the guard.
         ///
         /// # Safety
@@ -78,15 +79,12 @@ mod sealed {
 pub trait ConditionGuard: sealed::Sealed + DerefMut {}
 
 impl<'a, T: ?Sized> sealed::Sealed for MutexGuard<'a, T> {
-    type Data = T;
     type Held = &'a Mutex<T>;
     fn into_held(self) -> &'a Mutex<T> {
-        let m = MutexGuard::mutex(&self);
-        core::mem::forget(self);
-        m
+        MutexGuard::into_locked(self)
     }
-    fn mutex(held: &&'a Mutex<T>) -> &'a Mutex<T> {
-        held
+    fn raw(held: &&'a Mutex<T>) -> &'a RawMutex {
+        held.raw()
     }
     unsafe fn adopt(held: &'a Mutex<T>) -> Self {
         // SAFETY: forwarded from the caller: locked, no guard owns it.
@@ -96,13 +94,12 @@ impl<'a, T: ?Sized> sealed::Sealed for MutexGuard<'a, T> {
 impl<T: ?Sized> ConditionGuard for MutexGuard<'_, T> {}
 
 impl<T: ?Sized> sealed::Sealed for OwnedMutexGuard<T> {
-    type Data = T;
     type Held = Arc<Mutex<T>>;
     fn into_held(self) -> Arc<Mutex<T>> {
         OwnedMutexGuard::into_locked_arc(self)
     }
-    fn mutex(held: &Arc<Mutex<T>>) -> &Mutex<T> {
-        held
+    fn raw(held: &Arc<Mutex<T>>) -> &RawMutex {
+        held.raw()
     }
     unsafe fn adopt(held: Arc<Mutex<T>>) -> Self {
         // SAFETY: forwarded from the caller: locked, no guard owns it.
@@ -110,6 +107,53 @@ impl<T: ?Sized> sealed::Sealed for OwnedMutexGuard<T> {
     }
 }
 impl<T: ?Sized> ConditionGuard for OwnedMutexGuard<T> {}
+
+/// A lock held on a [`RawMutex`] without a guard: the C ABI's mutex, whose
+/// lock belongs to the C caller. Dropping it does *not* unlock (the caller
+/// still owns the lock); it derefs to `()`.
+pub(crate) struct RawLocked<'a> {
+    raw: &'a RawMutex,
+    unit: (),
+}
+
+impl<'a> RawLocked<'a> {
+    /// # Safety
+    ///
+    /// `raw` is locked, and the caller owns that lock.
+    pub(crate) unsafe fn new(raw: &'a RawMutex) -> Self {
+        RawLocked { raw, unit: () }
+    }
+}
+
+impl core::ops::Deref for RawLocked<'_> {
+    type Target = ();
+    fn deref(&self) -> &() {
+        &self.unit
+    }
+}
+
+impl DerefMut for RawLocked<'_> {
+    fn deref_mut(&mut self) -> &mut () {
+        &mut self.unit
+    }
+}
+
+impl<'a> sealed::Sealed for RawLocked<'a> {
+    type Held = &'a RawMutex;
+    fn into_held(self) -> &'a RawMutex {
+        self.raw
+    }
+    fn raw(held: &&'a RawMutex) -> &'a RawMutex {
+        held
+    }
+    unsafe fn adopt(held: &'a RawMutex) -> Self {
+        RawLocked {
+            raw: held,
+            unit: (),
+        }
+    }
+}
+impl ConditionGuard for RawLocked<'_> {}
 
 /// Whether a timed condition wait timed out (like
 /// `std::sync::WaitTimeoutResult`). The guard comes back either way.
@@ -212,8 +256,8 @@ impl Condition {
             phase: Phase::Start,
             guard: Some(guard),
             held: None,
-            node: Node::new(()),
-            lock_node: Node::new(AtomicU32::new(0)),
+            waiter: Waiter::new(()),
+            relock: Waiter::new(()),
         }
     }
 
@@ -263,39 +307,49 @@ impl Condition {
 
     #[cold]
     fn notify_slow(&self, n: usize) -> usize {
-        let mut wakes = WakeList::new();
-        let mut q = self.queue.lock();
-        let mut woken = 0;
-        while woken < n && q.complete_front(NOTIFIED, &mut wakes) {
-            woken += 1;
-        }
-        drop(q);
-        wakes.wake_all();
-        woken
+        self.queue.with_lock(|q, wakes| {
+            let mut woken = 0;
+            while woken < n && q.complete_front(NOTIFIED, wakes) {
+                woken += 1;
+            }
+            woken
+        })
+    }
+}
+
+/// Waiting for a notification (the first stage of a wait; the re-lock is
+/// the mutex's own lifecycle).
+impl Policy for Condition {
+    type Data = ();
+    type Output = ();
+
+    #[inline]
+    fn queue(&self) -> &WaitQueue<()> {
+        &self.queue
     }
 
-    fn enqueue(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) {
-        let notifier = cx.notifier(); // cloned before the queue lock
-        self.queue.lock().push_back(node, notifier);
+    /// A notification is an edge: a new wait always waits.
+    #[inline]
+    fn try_now(&self, _: &(), _: &WaitCx<'_, '_>) -> Option<()> {
+        None
     }
 
-    /// Takes a waiting node out. `true` if it was still queued (no
-    /// notification reached it); `false` if it was notified (the node is
-    /// idle again and the caller owns that notification).
-    fn withdraw(&self, node: &Node<()>) -> bool {
-        let mut wakes = WakeList::new();
-        let mut q = self.queue.lock();
-        let queued = node.state() == QUEUED;
-        if queued {
-            q.remove(node);
-            q.set_idle(node, &mut wakes);
-        } else {
-            node.set_unlinked_state(IDLE);
-        }
-        drop(q);
-        wakes.wake_all();
-        queued
+    fn enqueue(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: bool, _: &mut WakeList) -> Link<()> {
+        Link::Wait
     }
+
+    #[inline]
+    fn take(&self, _: &(), outcome: u32) -> Taken<()> {
+        debug_assert_eq!(outcome, NOTIFIED);
+        Taken::Done(())
+    }
+
+    /// Notified, never used it: pass it on (invariant 2).
+    fn pass_on(&self, _: &(), _: u32) {
+        self.notify(1);
+    }
+
+    fn withdrawn(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: &mut WakeList) {}
 }
 
 impl Default for Condition {
@@ -338,8 +392,10 @@ pub struct ConditionWait<'c, G: ConditionGuard> {
     phase: Phase,
     guard: Option<G>,
     held: Option<<G as sealed::Sealed>::Held>,
-    node: Node<()>,
-    lock_node: Node<AtomicU32>,
+    /// Waits for the notification.
+    waiter: Waiter<()>,
+    /// Re-locks the mutex.
+    relock: Waiter<()>,
 }
 
 impl<G: ConditionGuard> ConditionWait<'_, G> {
@@ -347,45 +403,37 @@ impl<G: ConditionGuard> ConditionWait<'_, G> {
         loop {
             match self.phase {
                 Phase::Start => {
-                    let g = self
-                        .guard
-                        .take()
-                        .expect("ConditionWait polled after completion");
-                    // Linked first, unlocked second (invariant 1).
-                    self.cond.enqueue(&self.node, cx);
+                    let Some(g) = self.guard.take() else {
+                        polled_after_completion()
+                    };
+                    // Linked first, unlocked second (invariant 1): the first
+                    // poll of a condition wait always queues.
+                    let linked = self.waiter.poll(self.cond, cx);
+                    debug_assert!(linked.is_pending());
                     let held = g.into_held();
-                    G::mutex(&held).unlock();
+                    G::raw(&held).unlock();
                     self.held = Some(held);
                     self.phase = Phase::Waiting;
                     return Poll::Pending;
                 }
-                Phase::Waiting => match self.node.state() {
-                    QUEUED => {
-                        // `false`: notified meanwhile; the loop takes it.
-                        if self.cond.queue.refresh_waiter(&self.node, cx) {
-                            return Poll::Pending;
-                        }
-                    }
-                    s => {
-                        debug_assert_eq!(s, NOTIFIED);
-                        self.node.set_unlinked_state(IDLE);
-                        self.phase = Phase::Relocking;
-                    }
+                Phase::Waiting => match self.waiter.poll(self.cond, cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) => self.phase = Phase::Relocking,
                 },
                 Phase::Relocking => {
                     let held = self.held.as_ref().expect("held while relocking");
-                    match G::mutex(held).poll_acquire(&self.lock_node, cx) {
+                    match self.relock.poll(G::raw(held), cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(()) => {
                             self.phase = Phase::Done;
                             let held = self.held.take().expect("checked above");
-                            // SAFETY: `poll_acquire` just gave us the lock,
-                            // and no guard owns it (invariant 3).
+                            // SAFETY: the re-lock just gave us the lock, and
+                            // no guard owns it (invariant 3).
                             return Poll::Ready(unsafe { G::adopt(held) });
                         }
                     }
                 }
-                Phase::Done => panic!("ConditionWait polled after completion"),
+                Phase::Done => polled_after_completion(),
             }
         }
     }
@@ -396,7 +444,7 @@ impl<G: ConditionGuard> ConditionWait<'_, G> {
         if self.phase != Phase::Waiting {
             return false; // already notified and re-locking
         }
-        let timed_out = self.cond.withdraw(&self.node);
+        let timed_out = self.waiter.withdraw(self.cond).is_none();
         self.phase = Phase::Relocking;
         timed_out
     }
@@ -442,34 +490,31 @@ impl<G: ConditionGuard> Waitable for ConditionWait<'_, G> {
     fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
         let this = self.get_ref();
         match this.phase {
-            Phase::Relocking => this.lock_node.state_word(),
-            _ => this.node.state_word(),
+            Phase::Relocking => this.relock.state_word(),
+            _ => this.waiter.state_word(),
         }
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.phase == Phase::Done
     }
 }
 
-impl<G: ConditionGuard> Future for ConditionWait<'_, G> {
-    type Output = G;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<G> {
-        self.poll_wait(&mut WaitCx::Task(cx))
-    }
-}
+impl_future!(impl['c, G: ConditionGuard] ConditionWait<'c, G> => G);
 
 impl<G: ConditionGuard> Drop for ConditionWait<'_, G> {
     fn drop(&mut self) {
         match self.phase {
             // `guard` (if any) drops with the struct and unlocks.
             Phase::Start | Phase::Done => {}
-            Phase::Waiting => {
-                if !self.cond.withdraw(&self.node) {
-                    // Notified, never used it: pass it on (invariant 2).
-                    self.cond.notify(1);
-                }
-            }
+            // Withdraws, or passes on a notification it never used
+            // (invariant 2).
+            Phase::Waiting => self.waiter.cancel(self.cond),
             Phase::Relocking => {
                 if let Some(held) = &self.held {
-                    G::mutex(held).cancel_acquire(&self.lock_node);
+                    self.relock.cancel(G::raw(held));
                 }
+                // The notification it used is passed on too.
                 self.cond.notify(1);
             }
         }
@@ -504,6 +549,9 @@ impl<W: Waitable> Waitable for Stage<'_, W> {
     fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
         self.get_ref().0.as_ref().wait_state()
     }
+    fn is_terminated(&self) -> bool {
+        self.0.as_ref().get_ref().is_terminated()
+    }
 }
 
 /// The operation returned by [`Condition::wait_while`]: `.await` it (output:
@@ -524,11 +572,9 @@ where
     fn poll_inner(&mut self, cx: &mut WaitCx<'_, '_>) -> Poll<G> {
         loop {
             if !self.checked {
-                let g = self
-                    .inner
-                    .guard
-                    .as_mut()
-                    .expect("WaitWhile polled after completion");
+                let Some(g) = self.inner.guard.as_mut() else {
+                    polled_after_completion()
+                };
                 if !(self.pred)(&mut **g) {
                     self.inner.phase = Phase::Done;
                     return Poll::Ready(self.inner.guard.take().expect("checked above"));
@@ -541,6 +587,8 @@ where
                     // Woken: look again, with the lock held.
                     self.inner.guard = Some(g);
                     self.inner.phase = Phase::Start;
+                    self.inner.waiter.reuse();
+                    self.inner.relock.reuse();
                     self.checked = false;
                 }
             }
@@ -599,18 +647,13 @@ where
         // SAFETY: projection to a field of a pinned value.
         unsafe { self.map_unchecked(|s| &s.inner) }.wait_state()
     }
-}
 
-impl<G, F> Future for WaitWhile<'_, G, F>
-where
-    G: ConditionGuard,
-    F: FnMut(&mut G::Target) -> bool,
-{
-    type Output = G;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<G> {
-        self.poll_wait(&mut WaitCx::Task(cx))
+    fn is_terminated(&self) -> bool {
+        self.inner.is_terminated()
     }
 }
+
+impl_future!(impl['c, G: ConditionGuard, F: FnMut(&mut G::Target) -> bool] WaitWhile<'c, G, F> => G);
 
 impl<G: ConditionGuard, F> fmt::Debug for WaitWhile<'_, G, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

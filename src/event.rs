@@ -15,6 +15,13 @@
 //!   CAS that also checks `SET` is clear; cleared under the queue lock when
 //!   the queue empties.
 //!
+//! | word            | meaning                                             |
+//! |-----------------|-----------------------------------------------------|
+//! | `0`             | down, nobody waits                                  |
+//! | `SET`           | up (nobody waits: a waiter never links on a set event) |
+//! | `WAITERS`       | down, waiters queued                                |
+//! | `SET\|WAITERS`  | transient: `set()` raised the flag and is about to take the queue lock to wake the waiters |
+//!
 //! Uncontended, `set`, `clear`, `is_set` and a `wait` on a set event are one
 //! atomic instruction each and never touch the queue.
 //!
@@ -38,10 +45,13 @@ use core::fmt;
 use core::pin::Pin;
 use core::task::Poll;
 
-use crate::core::driver::{WaitCx, Waitable, impl_operation};
-use crate::core::loom_const_fn;
-use crate::core::queue::{IDLE, NOTIFIED, Node, QUEUED, WaitQueue, WakeList};
-use crate::core::sync::{AtomicU32, Ordering};
+use crate::engine::driver::{Waitable, impl_operation};
+use crate::engine::loom_const_fn;
+use crate::engine::node::{NOTIFIED, WaitCx};
+use crate::engine::queue::{QueueGuard, WaitQueue};
+use crate::engine::sync::{AtomicU32, Ordering};
+use crate::engine::waiter::{Link, Policy, Taken, Waiter};
+use crate::engine::wake::WakeList;
 
 const SET: u32 = 1;
 const WAITERS: u32 = 2;
@@ -67,7 +77,8 @@ const WAITERS: u32 = 2;
 ///
 /// **Order**: `set()` wakes all waiters at once, in arrival order.
 ///
-/// **Size**: 8 bytes (a state word and the one-word waiter queue).
+/// **Size**: 16 bytes (a 4-byte state word and the one-word waiter queue,
+/// padded to the word).
 ///
 /// ```
 /// use dualsync::Event;
@@ -130,12 +141,10 @@ impl Event {
 
     #[cold]
     fn wake_everyone(&self) {
-        let mut wakes = WakeList::new();
-        let mut q = self.queue.lock();
-        while q.complete_front(NOTIFIED, &mut wakes) {}
-        self.state.fetch_and(!WAITERS, Ordering::Relaxed);
-        drop(q);
-        wakes.wake_all();
+        self.queue.with_lock(|q, wakes| {
+            q.complete_all(NOTIFIED, wakes);
+            self.state.fetch_and(!WAITERS, Ordering::Relaxed);
+        });
     }
 
     /// Lowers the flag. Waiters already woken by a `set()` still return;
@@ -152,7 +161,7 @@ impl Event {
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
             event: self,
-            node: Node::new(()),
+            waiter: Waiter::new(()),
         }
     }
 
@@ -164,34 +173,28 @@ impl Event {
             tasks_waiting,
         }
     }
+}
 
-    fn poll_node(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
-        match node.state() {
-            IDLE => {
-                if self.is_set() {
-                    return Poll::Ready(());
-                }
-                self.enqueue(node, cx)
-            }
-            QUEUED => self.poll_queued(node, cx),
-            _ => {
-                debug_assert_eq!(node.state(), NOTIFIED);
-                node.set_unlinked_state(IDLE);
-                Poll::Ready(())
-            }
-        }
+impl Policy for Event {
+    type Data = ();
+    type Output = ();
+
+    #[inline]
+    fn queue(&self) -> &WaitQueue<()> {
+        &self.queue
     }
 
-    #[cold]
-    fn enqueue(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
-        let notifier = cx.notifier(); // cloned before the queue lock
-        let mut q = self.queue.lock();
+    #[inline]
+    fn try_now(&self, _: &(), _: &WaitCx<'_, '_>) -> Option<()> {
+        self.is_set().then_some(())
+    }
+
+    fn enqueue(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: bool, _: &mut WakeList) -> Link<()> {
+        // Invariant 2: link only after a CAS that saw SET clear.
         let mut s = self.state.load(Ordering::Acquire);
         loop {
             if s & SET != 0 {
-                drop(q);
-                drop(notifier);
-                return Poll::Ready(());
+                return Link::Done(());
             }
             match self.state.compare_exchange_weak(
                 s,
@@ -199,42 +202,25 @@ impl Event {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             ) {
-                Ok(_) => break,
+                Ok(_) => return Link::Wait,
                 Err(x) => s = x,
             }
         }
-        q.push_back(node, notifier);
-        Poll::Pending
     }
 
-    /// A queued waiter polled again: refresh its waker if the task's changed.
-    #[cold]
-    fn poll_queued(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
-        // Completed meanwhile: take the outcome now (the completion woke
-        // the waker stored before, maybe not this task's).
-        if self.queue.refresh_waiter(node, cx) {
-            Poll::Pending
-        } else {
-            self.poll_node(node, cx)
-        }
+    #[inline]
+    fn take(&self, _: &(), outcome: u32) -> Taken<()> {
+        debug_assert_eq!(outcome, NOTIFIED);
+        Taken::Done(())
     }
 
-    #[cold]
-    fn cancel(&self, node: &Node<()>) {
-        let mut wakes = WakeList::new();
-        let mut q = self.queue.lock();
-        if node.state() == QUEUED {
-            q.remove(node);
-            q.set_idle(node, &mut wakes);
-            if q.is_empty() {
-                self.state.fetch_and(!WAITERS, Ordering::Relaxed);
-            }
-        } else {
-            // Woken by `set()`: a wake-up is not a resource, nothing to pass on.
-            node.set_unlinked_state(IDLE);
+    /// A wake-up is not a resource: `set()` woke everyone, nothing to pass.
+    fn pass_on(&self, _: &(), _: u32) {}
+
+    fn withdrawn(&self, q: &mut QueueGuard<'_, ()>, _: &(), _: &mut WakeList) {
+        if q.is_empty() {
+            self.state.fetch_and(!WAITERS, Ordering::Relaxed);
         }
-        drop(q);
-        wakes.wake_all();
     }
 }
 
@@ -269,7 +255,7 @@ pub struct EventStatistics {
 #[must_use = "an operation does nothing until awaited or blocked on"]
 pub struct EventWait<'a> {
     event: &'a Event,
-    node: Node<()>,
+    waiter: Waiter<()>,
 }
 
 impl Waitable for EventWait<'_> {
@@ -278,20 +264,22 @@ impl Waitable for EventWait<'_> {
     #[inline]
     fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
         let this = self.into_ref().get_ref();
-        this.event.poll_node(&this.node, cx)
+        this.waiter.poll(this.event, cx)
     }
 
     fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().node.state_word()
+        self.get_ref().waiter.state_word()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.waiter.is_finished()
     }
 }
 
 impl Drop for EventWait<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.node.state() != IDLE {
-            self.event.cancel(&self.node);
-        }
+        self.waiter.cancel(self.event);
     }
 }
 
@@ -300,7 +288,7 @@ impl_operation!(impl['a] EventWait<'a> => ());
 impl fmt::Debug for EventWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventWait")
-            .field("state", &self.node.state())
+            .field("state", &self.waiter.state())
             .finish()
     }
 }

@@ -69,7 +69,7 @@
 
 mod barrier;
 mod condition;
-pub(crate) mod core;
+pub(crate) mod engine;
 mod event;
 pub mod ffi;
 mod limiter;
@@ -78,7 +78,7 @@ mod queue;
 mod resource_guard;
 mod semaphore;
 
-pub use crate::core::driver::Timeout;
+pub use crate::engine::driver::Timeout;
 pub use barrier::{
     Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier, TryWaitError, ZeroParties,
 };

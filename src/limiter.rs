@@ -26,8 +26,10 @@
 //!
 //! # Invariants (whenever the queue lock is free)
 //!
-//! 1. If the queue is non-empty, `borrowers.len() >= total` (a waiter only
-//!    stays queued while there is no free token for it).
+//! 1. If the queue is non-empty, `borrowers.len() + woken >= total`, where
+//!    `woken` counts waiters a release woke (`NOTIFIED`, bounded-barging
+//!    mode) that have not looked again yet: a waiter only stays queued while
+//!    every free token is spoken for.
 //! 2. A waiter's borrower is fixed before it is queued and stored in its
 //!    node; whoever hands it a token inserts that borrower into the set in
 //!    the same critical section (`GRANTED`), so a granted token is never
@@ -38,8 +40,14 @@
 //!
 //! # Order
 //!
-//! Strict FIFO: a newcomer never takes a token while anyone is queued (like
-//! anyio, whose `acquire_nowait` fails while the wait queue is non-empty).
+//! The engine's fairness policy ([`crate::engine::fair`]): in the default
+//! bounded-barging mode a release with waiters frees the token and wakes
+//! the head, and a newcomer may take a free token while the head has waited
+//! less than [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND); after that the
+//! token is handed to the head. [`CapacityLimiter::new_fair`] hands off
+//! every time and a newcomer never takes a token while anyone is queued
+//! (like anyio, whose `acquire_nowait` fails while the wait queue is
+//! non-empty).
 //!
 //! # "The current borrower"
 //!
@@ -53,11 +61,13 @@ use core::pin::Pin;
 use core::task::Poll;
 use std::collections::HashSet;
 
-use crossbeam_utils::Backoff;
-
-use crate::core::driver::{WaitCx, Waitable, impl_operation};
-use crate::core::queue::{IDLE, Node, QUEUED, QueueGuard, WaitQueue, WakeList};
-use crate::core::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering, spin_step};
+use crate::engine::driver::{Waitable, impl_operation};
+use crate::engine::fair::Fairness;
+use crate::engine::node::{NOTIFIED, WaitCx};
+use crate::engine::queue::{QueueGuard, WaitQueue};
+use crate::engine::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::engine::waiter::{Link, Policy, Taken, Waiter};
+use crate::engine::wake::WakeList;
 
 /// Node outcome: a token was handed over; the borrower is already recorded.
 const GRANTED: u32 = 3;
@@ -351,14 +361,14 @@ impl std::error::Error for ZeroTokens {}
 
 /// The waiter's payload: its borrower, written by the owner while the node
 /// is not linked, read by wakers under the queue lock (which orders both).
-struct Waiter {
+pub(crate) struct BorrowerSlot {
     kind: AtomicU8,
     raw: AtomicU64,
 }
 
-impl Waiter {
+impl BorrowerSlot {
     fn new() -> Self {
-        Waiter {
+        BorrowerSlot {
             kind: AtomicU8::new(0),
             raw: AtomicU64::new(0),
         }
@@ -381,9 +391,9 @@ struct Inner {
 }
 
 /// The queue lock with the state it guards.
-struct Locked<'a> {
-    q: QueueGuard<'a, Waiter>,
-    inner: &'a mut Inner,
+struct Locked<'q, 'a> {
+    q: &'q mut QueueGuard<'a, BorrowerSlot>,
+    inner: &'q mut Inner,
 }
 
 /// A pool of tokens, one per borrower, that threads and async tasks share
@@ -414,10 +424,17 @@ struct Locked<'a> {
 ///
 /// **Cancel-safety**: dropping a `LimiterAcquire` operation (or a `block_for`
 /// timing out) leaves the limiter as if it had never been called; a token
-/// already handed to it goes to the next waiter.
+/// already handed to it goes to the next waiter. The caller loses only its
+/// place in the queue. Cancelling costs the same whatever the queue length.
 ///
-/// **Order**: strict FIFO; threads and tasks wait in one queue and a
-/// newcomer never overtakes a waiter.
+/// **Order**: threads and tasks wait in one queue, served in arrival order
+/// (arrival being the moment an acquire first had to wait).
+/// [`CapacityLimiter::new`] allows *bounded barging*: a release with waiters
+/// frees the token and wakes the head, and a newcomer may take it while the
+/// head has waited less than [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND)
+/// (500 µs); after that the token is handed to the head.
+/// [`CapacityLimiter::new_fair`] hands off every time: strict FIFO, and a
+/// newcomer never overtakes a waiter (anyio's order).
 ///
 /// ```
 /// use dualsync::{Borrower, CapacityLimiter};
@@ -445,25 +462,40 @@ struct Locked<'a> {
 /// assert_eq!(limiter.available_tokens(), 3);
 /// ```
 pub struct CapacityLimiter {
-    queue: WaitQueue<Waiter>,
+    queue: WaitQueue<BorrowerSlot>,
     inner: UnsafeCell<Inner>,
     total: AtomicUsize,
     borrowed: AtomicUsize,
+    fairness: Fairness,
 }
 
-// SAFETY: `inner` is only accessed while the queue lock is held (`locked()`),
+// SAFETY: `inner` is only accessed while the queue lock is held (`locked`),
 // which serializes all threads; everything else is atomic or the queue.
 unsafe impl Send for CapacityLimiter {}
 // SAFETY: as above.
 unsafe impl Sync for CapacityLimiter {}
 
 impl CapacityLimiter {
-    /// A limiter with `total_tokens` tokens, none borrowed.
+    /// A limiter with `total_tokens` tokens, none borrowed; bounded barging.
     ///
     /// # Panics
     ///
     /// If `total_tokens` is 0 (anyio requires at least one token too).
     pub fn new(total_tokens: usize) -> CapacityLimiter {
+        Self::with_fairness(total_tokens, Fairness::Barging)
+    }
+
+    /// A limiter in strict hand-off mode: every release with waiters hands
+    /// the token to the head, and a newcomer never overtakes a waiter.
+    ///
+    /// # Panics
+    ///
+    /// If `total_tokens` is 0.
+    pub fn new_fair(total_tokens: usize) -> CapacityLimiter {
+        Self::with_fairness(total_tokens, Fairness::Strict)
+    }
+
+    fn with_fairness(total_tokens: usize, fairness: Fairness) -> CapacityLimiter {
         assert!(total_tokens >= 1, "{}", ZeroTokens);
         CapacityLimiter {
             queue: WaitQueue::new(),
@@ -473,60 +505,98 @@ impl CapacityLimiter {
             }),
             total: AtomicUsize::new(total_tokens),
             borrowed: AtomicUsize::new(0),
+            fairness,
         }
     }
 
+    /// Whether this limiter hands off strictly ([`new_fair`](Self::new_fair)).
+    pub fn is_fair(&self) -> bool {
+        self.fairness.is_strict()
+    }
+
+    /// The state guarded by the queue lock, next to the guard that proves it
+    /// is held.
     #[inline]
-    fn locked(&self) -> Locked<'_> {
-        let q = self.queue.lock();
-        // SAFETY: we hold the queue lock, which guards `inner`; the `&mut`
-        // lives in `Locked`, next to the guard, and dies with it.
+    fn locked<'q, 'a>(&'q self, q: &'q mut QueueGuard<'a, BorrowerSlot>) -> Locked<'q, 'a> {
+        // SAFETY: `q` proves we hold the queue lock, which guards `inner`;
+        // the `&mut` lives in `Locked`, next to the borrow of the guard, and
+        // every caller builds one `Locked` per critical section.
         let inner = unsafe { &mut *self.inner.get() };
         Locked { q, inner }
     }
 
+    /// Runs `f` under the queue lock with the state it guards; wake-ups run
+    /// after unlocking.
+    #[inline]
+    fn with_locked<R>(&self, f: impl FnOnce(&mut Locked<'_, '_>, &mut WakeList) -> R) -> R {
+        self.queue
+            .with_lock(|q, wakes| f(&mut self.locked(q), wakes))
+    }
+
     /// Takes a token for the current borrower: `.await` it, or `.block()`,
-    /// `.block_for(d)`, `.block_until(t)` on a thread. Cancel-safe; FIFO.
+    /// `.block_for(d)`, `.block_until(t)` on a thread. Cancel-safe; served
+    /// in arrival order within the fairness bound.
     ///
     /// Blocking forms borrow for the calling thread; an awaited one borrows
     /// for this operation alone (see [`Borrower`]).
+    ///
+    /// ```
+    /// let limiter = dualsync::CapacityLimiter::new(1);
+    /// let token = limiter.acquire().block().unwrap(); // for this thread
+    /// assert_eq!(limiter.borrowed_tokens(), 1);
+    /// drop(token);
+    /// futures::executor::block_on(async {
+    ///     let _t = limiter.acquire().await.unwrap(); // for this operation
+    /// });
+    /// ```
     #[inline]
     pub fn acquire(&self) -> LimiterAcquire<'_> {
         LimiterAcquire {
             limiter: self,
             borrower: None,
-            node: Node::new(Waiter::new()),
+            waiter: Waiter::new(BorrowerSlot::new()),
         }
     }
 
     /// Takes a token for `borrower`, from a thread or a task. Cancel-safe;
-    /// FIFO. Fails at once with [`AlreadyBorrowed`] if `borrower` holds one.
+    /// same order as [`acquire`](Self::acquire). Fails at once with
+    /// [`AlreadyBorrowed`] if `borrower` holds one.
+    ///
+    /// ```
+    /// use dualsync::{Borrower, CapacityLimiter};
+    /// let limiter = CapacityLimiter::new(2);
+    /// let job = Borrower::id(7);
+    /// let t = limiter.acquire_on_behalf_of(job).block().unwrap();
+    /// assert!(limiter.acquire_on_behalf_of(job).block().is_err()); // one per borrower
+    /// drop(t);
+    /// ```
     #[inline]
     pub fn acquire_on_behalf_of(&self, borrower: Borrower) -> LimiterAcquire<'_> {
         LimiterAcquire {
             limiter: self,
             borrower: Some(borrower),
-            node: Node::new(Waiter::new()),
+            waiter: Waiter::new(BorrowerSlot::new()),
         }
     }
 
     /// Takes a token for the calling thread ([`Borrower::current_thread`])
-    /// if one is free and nobody waits; never waits. Meant for threads: in a
-    /// task use [`try_acquire_on_behalf_of`](Self::try_acquire_on_behalf_of).
+    /// if one is free; never waits. Meant for threads: in a task use
+    /// [`try_acquire_on_behalf_of`](Self::try_acquire_on_behalf_of).
     #[inline]
     pub fn try_acquire(&self) -> Result<LimiterToken<'_>, TryAcquireTokenError> {
         self.try_acquire_on_behalf_of(Borrower::current_thread())
     }
 
-    /// Takes a token for `borrower` if one is free and nobody waits; never
-    /// waits (anyio's `acquire_on_behalf_of_nowait`).
+    /// Takes a token for `borrower` if one is free; never waits (anyio's
+    /// `acquire_on_behalf_of_nowait`). Fails while a waiter that has waited
+    /// past the fairness bound is queued (in strict mode: while anyone
+    /// waits).
     #[inline]
     pub fn try_acquire_on_behalf_of(
         &self,
         borrower: Borrower,
     ) -> Result<LimiterToken<'_>, TryAcquireTokenError> {
-        let mut l = self.locked();
-        match self.take_locked(&mut l, borrower) {
+        match self.with_locked(|l, _| self.take_locked(l, borrower)) {
             Some(Ok(())) => Ok(LimiterToken {
                 limiter: self,
                 borrower,
@@ -537,14 +607,19 @@ impl CapacityLimiter {
     }
 
     /// Under the lock: `Some(Ok)` took a token, `Some(Err)` the borrower
-    /// already holds one, `None` it would have to wait.
+    /// already holds one, `None` it would have to wait (no free token, or a
+    /// waiter may not be overtaken).
     #[inline]
     fn take_locked(
         &self,
-        l: &mut Locked<'_>,
+        l: &mut Locked<'_, '_>,
         borrower: Borrower,
     ) -> Option<Result<(), AlreadyBorrowed>> {
-        if !l.q.is_empty() || l.inner.borrowers.len() >= l.inner.total {
+        let blocked = l.inner.borrowers.len() >= l.inner.total
+            || l.q
+                .front()
+                .is_some_and(|head| self.fairness.must_hand_off(head, self.fairness.now()));
+        if blocked {
             if l.inner.borrowers.contains(borrower) {
                 return Some(Err(AlreadyBorrowed(borrower)));
             }
@@ -565,44 +640,50 @@ impl CapacityLimiter {
     /// token still exists makes that token's later drop release whatever the
     /// borrower holds then.
     pub fn release_on_behalf_of(&self, borrower: Borrower) -> Result<(), NotBorrowed> {
-        let l = self.locked();
-        if !l.inner.borrowers.remove(borrower) {
-            return Err(NotBorrowed(borrower));
-        }
-        if l.q.is_empty() {
-            // Nobody to serve: no wake-up list needed.
-            self.borrowed
-                .store(l.inner.borrowers.len(), Ordering::Relaxed);
-            return Ok(());
-        }
-        self.release_slow(l);
-        Ok(())
-    }
-
-    #[cold]
-    fn release_slow(&self, mut l: Locked<'_>) {
-        let mut wakes = WakeList::new();
-        self.serve_waiters(&mut l, &mut wakes);
-        drop(l);
-        wakes.wake_all();
-    }
-
-    /// Hands free tokens to waiters, front first, while tokens remain.
-    fn serve_waiters(&self, l: &mut Locked<'_>, wakes: &mut WakeList) {
-        while l.inner.borrowers.len() < l.inner.total {
-            let Some(head) = l.q.front() else { break };
-            let head: *const Node<Waiter> = head;
-            // SAFETY: `head` is linked and stays valid under the queue lock
-            // (queue invariant 2); the reference does not outlive this turn.
-            let head = unsafe { &*head };
-            l.q.remove(head);
-            let b = head.data.get();
-            let outcome = if l.inner.borrowers.insert(b) {
-                GRANTED
+        self.with_locked(|l, wakes| {
+            if !l.inner.borrowers.remove(borrower) {
+                return Err(NotBorrowed(borrower));
+            }
+            if l.q.is_empty() {
+                self.borrowed
+                    .store(l.inner.borrowers.len(), Ordering::Relaxed);
             } else {
-                REFUSED
+                self.serve_waiters(l, false, wakes);
+            }
+            Ok(())
+        })
+    }
+
+    /// Serves waiters from the front while tokens are free: hands a token
+    /// to the head when the fairness policy says so, or always with
+    /// `hand_off` (a borrower that became a holder meanwhile is `REFUSED`),
+    /// or else wakes it to compete for it. Looks at one waiter more than it
+    /// serves.
+    fn serve_waiters(&self, l: &mut Locked<'_, '_>, hand_off: bool, wakes: &mut WakeList) {
+        let fairness = if hand_off {
+            Fairness::Strict
+        } else {
+            self.fairness
+        };
+        let now = fairness.now();
+        // Tokens spoken for by waiters woken in this pass.
+        let mut woken = 0usize;
+        while l.inner.borrowers.len() + woken < l.inner.total {
+            let inner = &mut *l.inner;
+            let Some(outcome) = l.q.pop_front(wakes, |head| {
+                Some(if !fairness.must_hand_off(head, now) {
+                    NOTIFIED
+                } else if inner.borrowers.insert(head.data.get()) {
+                    GRANTED
+                } else {
+                    REFUSED
+                })
+            }) else {
+                break;
             };
-            l.q.complete(head, outcome, wakes);
+            if outcome == NOTIFIED {
+                woken += 1;
+            }
         }
         self.borrowed
             .store(l.inner.borrowers.len(), Ordering::Relaxed);
@@ -615,20 +696,19 @@ impl CapacityLimiter {
     }
 
     /// Changes the number of tokens. Raising it hands the new tokens to
-    /// waiters at once, in FIFO order; lowering it takes nothing from
+    /// waiters at once, in arrival order (directly, in either fairness mode:
+    /// there is no releaser to barge); lowering it takes nothing from
     /// holders (new borrowers wait until enough tokens come back).
     /// `0` is refused with [`ZeroTokens`] and changes nothing.
     pub fn set_total_tokens(&self, total_tokens: usize) -> Result<(), ZeroTokens> {
         if total_tokens == 0 {
             return Err(ZeroTokens);
         }
-        let mut wakes = WakeList::new();
-        let mut l = self.locked();
-        l.inner.total = total_tokens;
-        self.total.store(total_tokens, Ordering::Relaxed);
-        self.serve_waiters(&mut l, &mut wakes);
-        drop(l);
-        wakes.wake_all();
+        self.with_locked(|l, wakes| {
+            l.inner.total = total_tokens;
+            self.total.store(total_tokens, Ordering::Relaxed);
+            self.serve_waiters(l, true, wakes);
+        });
         Ok(())
     }
 
@@ -642,150 +722,98 @@ impl CapacityLimiter {
     /// `total - borrowed`, or 0 when more are borrowed than exist (a
     /// snapshot).
     pub fn available_tokens(&self) -> usize {
-        let l = self.locked();
-        l.inner.total.saturating_sub(l.inner.borrowers.len())
+        self.with_locked(|l, _| l.inner.total.saturating_sub(l.inner.borrowers.len()))
     }
 
     /// A consistent snapshot (anyio's `statistics()`).
     pub fn statistics(&self) -> LimiterStatistics {
-        let l = self.locked();
-        LimiterStatistics {
+        self.with_locked(|l, _| LimiterStatistics {
             borrowed_tokens: l.inner.borrowers.len(),
             total_tokens: l.inner.total,
             borrowers: l.inner.borrowers.iter().collect(),
             tasks_waiting: l.q.len(),
-        }
+        })
     }
 
     /// Threads and tasks queued for a token (a snapshot; the C ABI's
     /// `dualsync_limiter_n_waiting`, without building the borrower list of
     /// [`statistics`](Self::statistics)).
     pub(crate) fn n_waiting(&self) -> usize {
-        self.locked().q.len()
+        self.queue.lock().len()
     }
 
     /// Whether `borrower` holds a token now (a snapshot).
     pub fn is_borrowing(&self, borrower: Borrower) -> bool {
-        self.locked().inner.borrowers.contains(borrower)
+        self.with_locked(|l, _| l.inner.borrowers.contains(borrower))
     }
+}
 
-    // ---- the operation's side ----
+impl Policy for CapacityLimiter {
+    type Data = BorrowerSlot;
+    type Output = Result<(), AlreadyBorrowed>;
+    const STAMPS: bool = true;
 
     #[inline]
-    fn poll_acquire(
-        &self,
-        node: &Node<Waiter>,
-        borrower: Borrower,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<(), AlreadyBorrowed>> {
-        match node.state() {
-            IDLE => {
-                {
-                    let mut l = self.locked();
-                    if let Some(r) = self.take_locked(&mut l, borrower) {
-                        return Poll::Ready(r);
-                    }
-                }
-                self.acquire_slow(node, borrower, cx)
-            }
-            QUEUED => self.poll_queued(node, borrower, cx),
-            GRANTED => {
-                node.set_unlinked_state(IDLE);
-                Poll::Ready(Ok(()))
-            }
-            s => {
-                debug_assert_eq!(s, REFUSED);
-                node.set_unlinked_state(IDLE);
-                Poll::Ready(Err(AlreadyBorrowed(borrower)))
-            }
-        }
+    fn queue(&self) -> &WaitQueue<BorrowerSlot> {
+        &self.queue
     }
 
-    #[cold]
-    fn acquire_slow(
-        &self,
-        node: &Node<Waiter>,
-        borrower: Borrower,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<(), AlreadyBorrowed>> {
-        // A thread spins a little while nobody is queued: a holder is
-        // probably about to give its token back, and parking costs
-        // microseconds. Nobody is overtaken: once a waiter is queued it
-        // stops spinning and queues behind. Tasks never spin.
-        if cx.is_thread() {
-            let backoff = Backoff::new();
-            while !backoff.is_completed() {
-                spin_step(&backoff);
-                if !self.queue.is_empty_hint() {
-                    break;
-                }
-                if self.borrowed.load(Ordering::Relaxed) < self.total.load(Ordering::Relaxed)
-                    && let Some(r) = self.take_locked(&mut self.locked(), borrower)
-                {
-                    return Poll::Ready(r);
-                }
-            }
-        }
-        let notifier = cx.notifier(); // cloned before the queue lock
-        node.data.set(borrower);
-        let mut l = self.locked();
-        if let Some(r) = self.take_locked(&mut l, borrower) {
-            drop(l);
-            drop(notifier);
-            return Poll::Ready(r);
-        }
-        l.q.push_back(node, notifier);
-        Poll::Pending
-    }
-
-    /// A queued waiter polled again: refresh its waker if the task's changed.
-    #[cold]
-    fn poll_queued(
-        &self,
-        node: &Node<Waiter>,
-        borrower: Borrower,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<(), AlreadyBorrowed>> {
-        // Completed meanwhile: take the outcome now (the completion woke
-        // the waker stored before, maybe not this task's).
-        if self.queue.refresh_waiter(node, cx) {
-            Poll::Pending
-        } else {
-            self.poll_acquire(node, borrower, cx)
-        }
-    }
-
-    /// The operation is dropped: unlink it, or give back what it was handed.
     #[inline]
-    fn cancel_acquire(&self, node: &Node<Waiter>) {
-        if node.state() != IDLE {
-            self.cancel_slow(node);
+    fn try_now(&self, slot: &BorrowerSlot, _: &WaitCx<'_, '_>) -> Option<Self::Output> {
+        let b = slot.get();
+        self.with_locked(|l, _| self.take_locked(l, b))
+    }
+
+    /// A thread spins while nobody is queued and the tokens may come back
+    /// soon (barging mode only).
+    #[inline]
+    fn spin_check(&self, _: &BorrowerSlot) -> Option<bool> {
+        if self.fairness.is_strict() || !self.queue.is_empty_hint() {
+            return None;
+        }
+        Some(self.borrowed.load(Ordering::Relaxed) < self.total.load(Ordering::Relaxed))
+    }
+
+    fn enqueue(
+        &self,
+        q: &mut QueueGuard<'_, BorrowerSlot>,
+        slot: &BorrowerSlot,
+        _front: bool,
+        _: &mut WakeList,
+    ) -> Link<Self::Output> {
+        match self.take_locked(&mut self.locked(q), slot.get()) {
+            Some(r) => Link::Done(r),
+            None => Link::Wait,
         }
     }
 
-    #[cold]
-    fn cancel_slow(&self, node: &Node<Waiter>) {
-        let mut outcome = node.state();
-        if outcome == QUEUED {
-            let mut wakes = WakeList::new();
-            let mut l = self.locked();
-            outcome = node.state();
-            if outcome == QUEUED {
-                l.q.remove(node);
-                l.q.set_idle(node, &mut wakes);
-                // No token was free for us (invariant 1), so none is free
-                // for those behind us either: nobody to serve.
-                drop(l);
-                wakes.wake_all();
-                return;
+    #[inline]
+    fn take(&self, slot: &BorrowerSlot, outcome: u32) -> Taken<Self::Output> {
+        match outcome {
+            GRANTED => Taken::Done(Ok(())),
+            REFUSED => Taken::Done(Err(AlreadyBorrowed(slot.get()))),
+            _ => {
+                debug_assert_eq!(outcome, NOTIFIED);
+                Taken::Retry
             }
         }
-        node.set_unlinked_state(IDLE);
-        if outcome == GRANTED {
+    }
+
+    fn pass_on(&self, slot: &BorrowerSlot, outcome: u32) {
+        match outcome {
             // Passes the token on to the next waiter.
-            let _ = self.release_on_behalf_of(node.data.get());
+            GRANTED => {
+                let _ = self.release_on_behalf_of(slot.get());
+            }
+            // The free token this wake-up was for goes to the next waiter.
+            NOTIFIED => self.with_locked(|l, wakes| self.serve_waiters(l, false, wakes)),
+            _ => {}
         }
     }
+
+    /// No token was free for the withdrawn waiter (invariant 1), so none is
+    /// free for those behind it either: nothing to serve.
+    fn withdrawn(&self, _: &mut QueueGuard<'_, BorrowerSlot>, _: &BorrowerSlot, _: &mut WakeList) {}
 }
 
 impl fmt::Debug for CapacityLimiter {
@@ -816,13 +844,15 @@ pub struct LimiterStatistics {
 /// The operation returned by [`CapacityLimiter::acquire`] and
 /// [`acquire_on_behalf_of`](CapacityLimiter::acquire_on_behalf_of):
 /// `.await` it, or `.block()`, `.block_for(d)`, `.block_until(t)`.
-/// Dropping it cancels the wait (a token already handed to it passes on).
+/// Dropping it cancels the wait (a token already handed to it passes on);
+/// the caller loses only its place in the queue. Polling it again after it
+/// finished panics; it is a `FusedFuture`.
 #[must_use = "an operation does nothing until awaited or blocked on"]
 pub struct LimiterAcquire<'a> {
     limiter: &'a CapacityLimiter,
     /// `None` until first polled for `acquire()` (see [`Borrower`]).
     borrower: Option<Borrower>,
-    node: Node<Waiter>,
+    waiter: Waiter<BorrowerSlot>,
 }
 
 impl<'a> Waitable for LimiterAcquire<'a> {
@@ -830,33 +860,45 @@ impl<'a> Waitable for LimiterAcquire<'a> {
 
     #[inline]
     fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
-        // SAFETY: `node` is never moved out of the pinned operation; only the
-        // plain `borrower` field is written.
+        // SAFETY: `waiter` is never moved out of the pinned operation; only
+        // the plain `borrower` field is written.
         let this = unsafe { self.get_unchecked_mut() };
-        let borrower = *this.borrower.get_or_insert_with(|| {
-            if cx.is_thread() {
-                Borrower::current_thread()
-            } else {
-                Borrower::unique()
+        let borrower = match this.borrower {
+            Some(b) => b,
+            None => {
+                let b = if cx.is_thread() {
+                    Borrower::current_thread()
+                } else {
+                    Borrower::unique()
+                };
+                this.borrower = Some(b);
+                b
             }
-        });
-        let limiter = this.limiter;
-        match limiter.poll_acquire(&this.node, borrower, cx) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(LimiterToken { limiter, borrower })),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
+        };
+        if this.waiter.is_idle() {
+            // Not linked: the payload is ours to write (its readers take the
+            // queue lock after we link it).
+            this.waiter.data().set(borrower);
         }
+        let limiter = this.limiter;
+        this.waiter
+            .poll(limiter, cx)
+            .map(|r| r.map(|()| LimiterToken { limiter, borrower }))
     }
 
     fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().node.state_word()
+        self.get_ref().waiter.state_word()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.waiter.is_finished()
     }
 }
 
 impl Drop for LimiterAcquire<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.limiter.cancel_acquire(&self.node);
+        self.waiter.cancel(self.limiter);
     }
 }
 
@@ -866,7 +908,7 @@ impl fmt::Debug for LimiterAcquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LimiterAcquire")
             .field("borrower", &self.borrower)
-            .field("state", &self.node.state())
+            .field("state", &self.waiter.state())
             .finish()
     }
 }

@@ -87,9 +87,14 @@ use core::task::Poll;
 use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
-use crate::core::driver::{WaitCx, Waitable, block_pinned_until, deadline_after, impl_operation};
-use crate::core::queue::{IDLE, NOTIFIED, Node, QUEUED, WaitQueue, WakeList};
-use crate::core::sync::{AtomicU32, AtomicUsize, Ordering, fence};
+use crate::engine::driver::{
+    Waitable, block_pinned_until, deadline_after, impl_future, impl_operation,
+};
+use crate::engine::node::{NOTIFIED, WaitCx};
+use crate::engine::queue::{QueueGuard, WaitQueue};
+use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
+use crate::engine::waiter::{Link, Policy, Taken, Waiter};
+use crate::engine::wake::WakeList;
 use store::{FifoStore, Locked, PopError, PushError, Stack, Store};
 
 /// Outcome of a thread putter whose item was moved into the store.
@@ -281,64 +286,6 @@ impl<T: Ord> Queue<T, Priority> {
     }
 }
 
-/// Unlinks `node` if it is still queued (`true`); `false` if a waker
-/// completed it first (its outcome is then in its state).
-fn withdraw<D>(q: &WaitQueue<D>, node: &Node<D>) -> bool {
-    let mut wakes = WakeList::new();
-    let mut g = q.lock();
-    if node.state() != QUEUED {
-        return false;
-    }
-    g.remove(node);
-    g.set_idle(node, &mut wakes);
-    drop(g);
-    true
-}
-
-/// A thread about to queue first spins a little while (no yields), watching
-/// for `ready`: the other side is often mid-operation, and queueing would
-/// cost both sides the waiter-queue locks and a wake-up. Short on purpose:
-/// once a consumer sleeps, the producer runs ahead and the consumer later
-/// drains a batch, which beats both sides spinning in lock-step on the same
-/// cache lines. Tasks never spin: they would hold up their executor.
-#[inline(never)]
-fn spin_until(ready: impl Fn() -> bool) -> bool {
-    #[cfg(not(loom))]
-    for step in 0..SPIN_STEPS {
-        for _ in 0..1u32 << step {
-            core::hint::spin_loop();
-        }
-        if ready() {
-            return true;
-        }
-    }
-    #[cfg(loom)]
-    {
-        loom::thread::yield_now();
-        if ready() {
-            return true;
-        }
-    }
-    false
-}
-
-/// Spin rounds of [`spin_until`] (doubling: about 2^SPIN_STEPS pauses).
-#[cfg(not(loom))]
-const SPIN_STEPS: u32 = 7;
-
-/// Links `node` at the front (a waiter that was woken and lost its item or
-/// slot to a barging operation keeps its place) or the back.
-#[inline]
-fn enqueue<D>(q: &WaitQueue<D>, node: &Node<D>, front: bool, cx: &WaitCx<'_, '_>) {
-    let notifier = cx.notifier(); // cloned before the lock
-    let mut g = q.lock();
-    if front {
-        g.push_front(node, notifier);
-    } else {
-        g.push_back(node, notifier);
-    }
-}
-
 impl<T, O: Order<T>> Queue<T, O> {
     /// A queue in any order; `None` = unbounded.
     ///
@@ -371,14 +318,29 @@ impl<T, O: Order<T>> Queue<T, O> {
     ///
     /// Fails with [`PutError::ShutDown`] (giving the item back) once the
     /// queue is shut down, including for a putter blocked when that happens.
-    /// Cancel-safe: a dropped `Put` drops its item, which was never
-    /// enqueued; [`Put::block_for`] gives it back on timeout. Blocked
-    /// putters are served in arrival order.
+    /// Blocked putters are served in arrival order.
+    ///
+    /// **Cancel-safety**: the queue is left as if the put never happened, but
+    /// an awaited `put` that is dropped while it waits (a lost `select!`
+    /// branch, a `tokio::time::timeout`) drops its item with it: in tokio's
+    /// sense it is *not* cancel-safe for the caller. [`Put::block_for`] gives
+    /// the item back on timeout; in a task, wait for room first (or use
+    /// [`try_put`](Self::try_put) in a loop) when the item must not be lost.
+    ///
+    /// ```
+    /// let q = dualsync::Queue::bounded(1);
+    /// q.put(1).block().unwrap();                       // a thread
+    /// futures::executor::block_on(async {
+    ///     assert_eq!(q.get().await, Ok(1));            // a task
+    ///     q.put(2).await.unwrap();
+    /// });
+    /// assert_eq!(q.try_get(), Ok(2));
+    /// ```
     #[inline]
     pub fn put(&self, item: T) -> Put<'_, T, O> {
         Put {
             queue: self,
-            node: Node::new(PutSlot {
+            waiter: Waiter::new(PutSlot {
                 item: UnsafeCell::new(Some(item)),
                 refill: Cell::new(false),
             }),
@@ -417,148 +379,38 @@ impl<T, O: Order<T>> Queue<T, O> {
 
     #[cold]
     fn notify_getter(&self) {
-        let mut wakes = WakeList::new();
-        self.getters.lock().complete_front(NOTIFIED, &mut wakes);
+        self.getters
+            .with_lock(|g, wakes| g.complete_front(NOTIFIED, wakes));
     }
 
     /// A slot was freed: move the front thread putter's item into the store
     /// (`DONE`), or wake the front task putter (`NOTIFIED`).
     #[cold]
     fn serve_putter(&self) {
-        let mut wakes = WakeList::new();
-        let mut p = self.putters.lock();
-        let slot: *const PutSlot<T> = match p.front() {
-            None => return,
-            Some(f) if !f.data.refill.get() => {
-                p.complete_front(NOTIFIED, &mut wakes);
-                return;
-            }
-            Some(f) => &f.data,
-        };
-        // SAFETY: the front node stays linked (so alive, invariant 2 of the
-        // waiter queue) until we complete it, and we hold the putters lock:
-        // its slot is ours to use (invariant 3).
-        let slot = unsafe { &*slot };
-        // SAFETY: as above.
-        let item = unsafe { slot.take() }.expect("a queued putter holds its item");
-        match self.store.try_push(item) {
-            Ok(()) => {
-                p.complete_front(DONE, &mut wakes);
-                drop(p);
-                drop(wakes);
-                self.after_push();
-            }
-            // A barging put took the slot, or shutdown began (which wakes
-            // every putter): the putter keeps its item and its place.
-            // SAFETY: as above.
-            Err(PushError::Full(t) | PushError::Closed(t)) => unsafe { slot.set(t) },
-        }
-    }
-
-    #[inline]
-    fn poll_put(
-        &self,
-        node: &Node<PutSlot<T>>,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<(), PutError<T>>> {
-        if node.state() == IDLE {
-            // SAFETY: the node is not queued: its slot is ours.
-            let item = unsafe { node.data.take() }.expect("Put polled after completion");
-            match self.store.try_push(item) {
-                Ok(()) => {
-                    self.after_push();
-                    return Poll::Ready(Ok(()));
+        let served = self.putters.with_lock(|p, wakes| {
+            p.pop_front(wakes, |head| {
+                let slot = &head.data;
+                if !slot.refill.get() {
+                    return Some(NOTIFIED);
                 }
-                Err(PushError::Closed(t)) => return Poll::Ready(Err(PutError::ShutDown(t))),
-                // SAFETY: as above.
-                Err(PushError::Full(t)) => unsafe { node.data.set(t) },
-            }
-        }
-        self.poll_put_slow(node, cx)
-    }
-
-    #[inline(never)]
-    fn poll_put_slow(
-        &self,
-        node: &Node<PutSlot<T>>,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<(), PutError<T>>> {
-        let (mut front, mut spun) = (false, false);
-        loop {
-            match node.state() {
-                IDLE => {}
-                QUEUED => {
-                    if self.putters.refresh_waiter(node, cx) {
-                        return Poll::Pending;
+                // SAFETY: the head is queued and we hold the putters lock:
+                // its slot is ours to use (invariant 3).
+                let item = unsafe { slot.take() }.expect("a queued putter holds its item");
+                match self.store.try_push(item) {
+                    Ok(()) => Some(DONE),
+                    // A barging put took the slot, or shutdown began (which
+                    // wakes every putter): the putter keeps its item and its
+                    // place.
+                    Err(PushError::Full(t) | PushError::Closed(t)) => {
+                        // SAFETY: as above.
+                        unsafe { slot.set(t) };
+                        None
                     }
-                    continue;
                 }
-                DONE => {
-                    node.set_unlinked_state(IDLE);
-                    return Poll::Ready(Ok(()));
-                }
-                _ => {
-                    node.set_unlinked_state(IDLE);
-                    front = true;
-                }
-            }
-            // SAFETY: the node is not queued: its slot is ours.
-            let item = unsafe { node.data.take() }.expect("Put polled after completion");
-            match self.store.try_push(item) {
-                Ok(()) => {
-                    self.after_push();
-                    return Poll::Ready(Ok(()));
-                }
-                Err(PushError::Closed(t)) => return Poll::Ready(Err(PutError::ShutDown(t))),
-                // SAFETY: as above.
-                Err(PushError::Full(t)) => unsafe { node.data.set(t) },
-            }
-            if cx.is_thread() && !spun {
-                spun = true;
-                if spin_until(|| self.store.peek_room()) {
-                    continue;
-                }
-            }
-            if self.park_putter(node, front, cx) {
-                return Poll::Pending;
-            }
-        }
-    }
-
-    /// Queues a putter that found the store full. `false`: room appeared
-    /// (or shutdown) before the putter was visible, and it withdrew or was
-    /// completed: the caller looks at its state and retries.
-    #[cold]
-    fn park_putter(&self, node: &Node<PutSlot<T>>, front: bool, cx: &WaitCx<'_, '_>) -> bool {
-        node.data.refill.set(cx.is_thread());
-        enqueue(&self.putters, node, front, cx);
-        fence(Ordering::SeqCst);
-        if !self.store.has_room() && !self.store.is_closed() {
-            return true;
-        }
-        withdraw(&self.putters, node);
-        false
-    }
-
-    /// A `Put` is dropped: unlink it, or pass on the wake-up it got. Its
-    /// item, if it still has one, drops with it.
-    #[inline]
-    fn cancel_put(&self, node: &Node<PutSlot<T>>) {
-        if node.state() != IDLE {
-            self.cancel_put_slow(node);
-        }
-    }
-
-    #[cold]
-    fn cancel_put_slow(&self, node: &Node<PutSlot<T>>) {
-        if node.state() == QUEUED && withdraw(&self.putters, node) {
-            return;
-        }
-        let outcome = node.state();
-        node.set_unlinked_state(IDLE);
-        // A wake-up for a free slot: give it to the next putter.
-        if outcome == NOTIFIED && self.store.has_room() {
-            self.serve_putter();
+            })
+        });
+        if served == Some(DONE) {
+            self.after_push();
         }
     }
 
@@ -569,15 +421,23 @@ impl<T, O: Order<T>> Queue<T, O> {
     ///
     /// After `shutdown(false)` the remaining items are still handed out,
     /// then [`GetError::ShutDown`]; after `shutdown(true)` (or once drained)
-    /// it fails at once, and blocked getters wake with it. Cancel-safe: an
-    /// item is only taken in the poll that returns it, and a wake-up given to
-    /// a cancelled getter passes to the next one. Blocked getters are served
-    /// in arrival order.
+    /// it fails at once, and blocked getters wake with it. Cancel-safe, in
+    /// tokio's sense too: an item is only taken in the poll that returns it,
+    /// and a wake-up given to a cancelled getter passes to the next one.
+    /// Blocked getters are served in arrival order.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let q = dualsync::Queue::unbounded();
+    /// assert!(q.get().block_for(Duration::from_millis(1)).is_err()); // empty
+    /// q.try_put("job").unwrap();
+    /// assert_eq!(futures::executor::block_on(q.get()), Ok("job"));
+    /// ```
     #[inline]
     pub fn get(&self) -> Get<'_, T, O> {
         Get {
             queue: self,
-            node: Node::new(()),
+            waiter: Waiter::new(()),
         }
     }
 
@@ -592,89 +452,6 @@ impl<T, O: Order<T>> Queue<T, O> {
             }
             Err(PopError::Empty) => Err(TryGetError::Empty),
             Err(PopError::Closed) => Err(TryGetError::ShutDown),
-        }
-    }
-
-    #[inline]
-    fn poll_get(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<Result<T, GetError>> {
-        if node.state() == IDLE {
-            match self.store.try_pop() {
-                Ok(t) => {
-                    self.after_pop();
-                    return Poll::Ready(Ok(t));
-                }
-                Err(PopError::Closed) => return Poll::Ready(Err(GetError::ShutDown)),
-                Err(PopError::Empty) => {}
-            }
-        }
-        self.poll_get_slow(node, cx)
-    }
-
-    #[inline(never)]
-    fn poll_get_slow(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<Result<T, GetError>> {
-        let (mut front, mut spun) = (false, false);
-        loop {
-            match node.state() {
-                IDLE => {}
-                QUEUED => {
-                    if self.getters.refresh_waiter(node, cx) {
-                        return Poll::Pending;
-                    }
-                    continue;
-                }
-                _ => {
-                    node.set_unlinked_state(IDLE);
-                    front = true;
-                }
-            }
-            match self.store.try_pop() {
-                Ok(t) => {
-                    self.after_pop();
-                    return Poll::Ready(Ok(t));
-                }
-                Err(PopError::Closed) => return Poll::Ready(Err(GetError::ShutDown)),
-                Err(PopError::Empty) => {}
-            }
-            if cx.is_thread() && !spun {
-                spun = true;
-                if spin_until(|| self.store.peek_item()) {
-                    continue;
-                }
-            }
-            if self.park_getter(node, front, cx) {
-                return Poll::Pending;
-            }
-        }
-    }
-
-    /// Queues a getter that found the store empty (see `park_putter`).
-    #[cold]
-    fn park_getter(&self, node: &Node<()>, front: bool, cx: &WaitCx<'_, '_>) -> bool {
-        enqueue(&self.getters, node, front, cx);
-        fence(Ordering::SeqCst);
-        if !self.store.has_item() && !self.store.is_closed() {
-            return true;
-        }
-        withdraw(&self.getters, node);
-        false
-    }
-
-    #[inline]
-    fn cancel_get(&self, node: &Node<()>) {
-        if node.state() != IDLE {
-            self.cancel_get_slow(node);
-        }
-    }
-
-    #[cold]
-    fn cancel_get_slow(&self, node: &Node<()>) {
-        if node.state() == QUEUED && withdraw(&self.getters, node) {
-            return;
-        }
-        node.set_unlinked_state(IDLE);
-        // A wake-up for an item: give it to the next getter.
-        if self.store.has_item() {
-            self.notify_getter();
         }
     }
 
@@ -719,9 +496,8 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// Nothing is unfinished: wakes every joiner.
     #[cold]
     fn finish_joiners(&self) {
-        let mut wakes = WakeList::new();
-        let mut j = self.joiners.lock();
-        while j.complete_front(NOTIFIED, &mut wakes) {}
+        self.joiners
+            .with_lock(|j, wakes| j.complete_all(NOTIFIED, wakes));
     }
 
     /// Waits until every item put has been marked done with
@@ -729,51 +505,19 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// `.await` it, or `.block()`, `.block_for(d)`, `.block_until(t)`.
     /// Returns at once when nothing is unfinished. Cancel-safe (dropping it
     /// changes nothing); all joiners wake together.
+    ///
+    /// ```
+    /// let q = dualsync::Queue::unbounded();
+    /// q.try_put(1).unwrap();
+    /// q.try_get().unwrap();
+    /// q.task_done().unwrap();
+    /// q.join().block(); // nothing unfinished: returns at once
+    /// ```
     #[inline]
     pub fn join(&self) -> Join<'_, T, O> {
         Join {
             queue: self,
-            node: Node::new(()),
-        }
-    }
-
-    fn poll_join(&self, node: &Node<()>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
-        loop {
-            match node.state() {
-                IDLE => {}
-                QUEUED => {
-                    if self.joiners.refresh_waiter(node, cx) {
-                        return Poll::Pending;
-                    }
-                    continue;
-                }
-                _ => {
-                    // Completed: the count reached 0 (an event, as in asyncio).
-                    node.set_unlinked_state(IDLE);
-                    return Poll::Ready(());
-                }
-            }
-            if self.unfinished() == 0 {
-                return Poll::Ready(());
-            }
-            enqueue(&self.joiners, node, false, cx);
-            fence(Ordering::SeqCst);
-            if self.unfinished() != 0 {
-                return Poll::Pending;
-            }
-            if withdraw(&self.joiners, node) {
-                return Poll::Ready(());
-            }
-        }
-    }
-
-    #[inline]
-    fn cancel_join(&self, node: &Node<()>) {
-        if node.state() == QUEUED && withdraw(&self.joiners, node) {
-            return;
-        }
-        if node.state() != IDLE {
-            node.set_unlinked_state(IDLE);
+            waiter: Waiter::new(()),
         }
     }
 
@@ -813,15 +557,10 @@ impl<T, O: Order<T>> Queue<T, O> {
                 }
             }
         }
-        let mut wakes = WakeList::new();
-        {
-            let mut g = self.getters.lock();
-            while g.complete_front(NOTIFIED, &mut wakes) {}
-        }
-        {
-            let mut p = self.putters.lock();
-            while p.complete_front(NOTIFIED, &mut wakes) {}
-        }
+        self.getters
+            .with_lock(|g, wakes| g.complete_all(NOTIFIED, wakes));
+        self.putters
+            .with_lock(|p, wakes| p.complete_all(NOTIFIED, wakes));
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
@@ -914,17 +653,192 @@ pub struct QueueStatistics {
     pub shut_down: bool,
 }
 
+// ---------------------------------------------------------------- policies
+//
+// The three kinds of wait on a queue, for the engine's lifecycle. The store
+// changes without any waiter-queue lock, so each re-checks after linking
+// (`RECHECK`, the `SeqCst` pairing of the module docs).
+
+/// Blocked `put`s.
+struct Putters<'a, T, O: Order<T>>(&'a Queue<T, O>);
+/// Blocked `get`s.
+struct Getters<'a, T, O: Order<T>>(&'a Queue<T, O>);
+/// Blocked `join`s.
+struct Joiners<'a, T, O: Order<T>>(&'a Queue<T, O>);
+
+impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
+    type Data = PutSlot<T>;
+    type Output = Result<(), PutError<T>>;
+    const RECHECK: bool = true;
+
+    #[inline]
+    fn queue(&self) -> &WaitQueue<PutSlot<T>> {
+        &self.0.putters
+    }
+
+    #[inline]
+    fn try_now(&self, slot: &PutSlot<T>, cx: &WaitCx<'_, '_>) -> Option<Self::Output> {
+        // SAFETY: the node is not queued: its slot is ours (invariant 3).
+        let item = unsafe { slot.take() }.expect("a put holds its item until it finishes");
+        match self.0.store.try_push(item) {
+            Ok(()) => {
+                self.0.after_push();
+                Some(Ok(()))
+            }
+            Err(PushError::Closed(t)) => Some(Err(PutError::ShutDown(t))),
+            Err(PushError::Full(t)) => {
+                // SAFETY: as above. A consumer may move a *thread*'s item in
+                // for it once it is queued.
+                unsafe { slot.set(t) };
+                slot.refill.set(cx.is_thread());
+                None
+            }
+        }
+    }
+
+    #[inline]
+    fn spin_check(&self, _: &PutSlot<T>) -> Option<bool> {
+        Some(self.0.store.peek_room())
+    }
+
+    fn enqueue(
+        &self,
+        _: &mut QueueGuard<'_, PutSlot<T>>,
+        _: &PutSlot<T>,
+        _: bool,
+        _: &mut WakeList,
+    ) -> Link<Self::Output> {
+        Link::Wait
+    }
+
+    #[inline]
+    fn still_blocked(&self, _: &PutSlot<T>) -> bool {
+        !self.0.store.has_room() && !self.0.store.is_closed()
+    }
+
+    #[inline]
+    fn take(&self, _: &PutSlot<T>, outcome: u32) -> Taken<Self::Output> {
+        if outcome == DONE {
+            Taken::Done(Ok(())) // a consumer moved the item in
+        } else {
+            Taken::Retry
+        }
+    }
+
+    /// A wake-up for a free slot goes to the next putter (invariant 2).
+    fn pass_on(&self, _: &PutSlot<T>, outcome: u32) {
+        if outcome == NOTIFIED && self.0.store.has_room() {
+            self.0.serve_putter();
+        }
+    }
+
+    fn withdrawn(&self, _: &mut QueueGuard<'_, PutSlot<T>>, _: &PutSlot<T>, _: &mut WakeList) {}
+}
+
+impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
+    type Data = ();
+    type Output = Result<T, GetError>;
+    const RECHECK: bool = true;
+
+    #[inline]
+    fn queue(&self) -> &WaitQueue<()> {
+        &self.0.getters
+    }
+
+    #[inline]
+    fn try_now(&self, _: &(), _: &WaitCx<'_, '_>) -> Option<Self::Output> {
+        match self.0.store.try_pop() {
+            Ok(t) => {
+                self.0.after_pop();
+                Some(Ok(t))
+            }
+            Err(PopError::Closed) => Some(Err(GetError::ShutDown)),
+            Err(PopError::Empty) => None,
+        }
+    }
+
+    #[inline]
+    fn spin_check(&self, _: &()) -> Option<bool> {
+        Some(self.0.store.peek_item())
+    }
+
+    fn enqueue(
+        &self,
+        _: &mut QueueGuard<'_, ()>,
+        _: &(),
+        _: bool,
+        _: &mut WakeList,
+    ) -> Link<Self::Output> {
+        Link::Wait
+    }
+
+    #[inline]
+    fn still_blocked(&self, _: &()) -> bool {
+        !self.0.store.has_item() && !self.0.store.is_closed()
+    }
+
+    #[inline]
+    fn take(&self, _: &(), _: u32) -> Taken<Self::Output> {
+        Taken::Retry
+    }
+
+    /// A wake-up for an item goes to the next getter (invariant 2).
+    fn pass_on(&self, _: &(), _: u32) {
+        if self.0.store.has_item() {
+            self.0.notify_getter();
+        }
+    }
+
+    fn withdrawn(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: &mut WakeList) {}
+}
+
+impl<T, O: Order<T>> Policy for Joiners<'_, T, O> {
+    type Data = ();
+    type Output = ();
+    const RECHECK: bool = true;
+
+    #[inline]
+    fn queue(&self) -> &WaitQueue<()> {
+        &self.0.joiners
+    }
+
+    #[inline]
+    fn try_now(&self, _: &(), _: &WaitCx<'_, '_>) -> Option<()> {
+        (self.0.unfinished() == 0).then_some(())
+    }
+
+    fn enqueue(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: bool, _: &mut WakeList) -> Link<()> {
+        Link::Wait
+    }
+
+    #[inline]
+    fn still_blocked(&self, _: &()) -> bool {
+        self.0.unfinished() != 0
+    }
+
+    /// Completed: the count reached 0 (an event, as in asyncio).
+    #[inline]
+    fn take(&self, _: &(), _: u32) -> Taken<()> {
+        Taken::Done(())
+    }
+
+    /// Every joiner was woken: nothing to pass on.
+    fn pass_on(&self, _: &(), _: u32) {}
+
+    fn withdrawn(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: &mut WakeList) {}
+}
+
 // ---------------------------------------------------------------- operations
 
-/// Declares a queue operation: the value holds the queue and one waiter
-/// node, polls through `$poll`, and cancels through `$cancel` when dropped.
+/// Declares a queue operation: the value holds the queue and its waiter,
+/// and runs the engine's lifecycle with the `$policy` side of the queue.
 macro_rules! queue_operation {
-    ($(#[$attr:meta])* $name:ident, $data:ty, $out:ty, $poll:ident, $cancel:ident) => {
+    ($(#[$attr:meta])* $name:ident, $data:ty, $out:ty, $policy:ident) => {
         $(#[$attr])*
         #[must_use = "an operation does nothing until awaited or blocked on"]
         pub struct $name<'a, T, O: Order<T> = Fifo> {
             queue: &'a Queue<T, O>,
-            node: Node<$data>,
+            waiter: Waiter<$data>,
         }
 
         impl<T, O: Order<T>> Waitable for $name<'_, T, O> {
@@ -933,25 +847,29 @@ macro_rules! queue_operation {
             #[inline]
             fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<$out> {
                 let this = self.into_ref().get_ref();
-                this.queue.$poll(&this.node, cx)
+                this.waiter.poll(&$policy(this.queue), cx)
             }
 
             fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-                self.get_ref().node.state_word()
+                self.get_ref().waiter.state_word()
+            }
+
+            fn is_terminated(&self) -> bool {
+                self.waiter.is_finished()
             }
         }
 
         impl<T, O: Order<T>> Drop for $name<'_, T, O> {
             #[inline]
             fn drop(&mut self) {
-                self.queue.$cancel(&self.node);
+                self.waiter.cancel(&$policy(self.queue));
             }
         }
 
         impl<T, O: Order<T>> fmt::Debug for $name<'_, T, O> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_struct(stringify!($name))
-                    .field("state", &self.node.state())
+                    .field("state", &self.waiter.state())
                     .finish()
             }
         }
@@ -961,11 +879,11 @@ macro_rules! queue_operation {
 queue_operation!(
     /// The operation returned by [`Queue::put`]: `.await` it, or `.block()`,
     /// `.block_for(d)`, `.block_until(t)`. Dropping it cancels the put and
-    /// drops the item, which was never enqueued.
+    /// drops the item, which was never enqueued (see [`Queue::put`]).
     ///
-    /// The item waits in the node's slot: a consumer may move it into the
+    /// The item waits in the waiter's slot: a consumer may move it into the
     /// store while a blocked thread's put is queued (`Queue::serve_putter`).
-    Put, PutSlot<T>, Result<(), PutError<T>>, poll_put, cancel_put
+    Put, PutSlot<T>, Result<(), PutError<T>>, Putters
 );
 
 impl<T, O: Order<T>> Put<'_, T, O> {
@@ -1017,47 +935,36 @@ impl<T, O: Order<T>> Put<'_, T, O> {
             Some(Err(PutError::ShutDown(t))) => Err(PutTimeoutError::ShutDown(t)),
             None => {
                 let this = op.into_ref().get_ref();
-                let (q, node) = (this.queue, &this.node);
-                if !(node.state() == QUEUED && withdraw(&q.putters, node)) {
-                    // Completed after the driver's last look.
-                    let outcome = node.state();
-                    node.set_unlinked_state(IDLE);
-                    if outcome == DONE {
-                        return Ok(()); // a consumer moved the item in
-                    }
-                    if q.store.has_room() {
-                        q.serve_putter(); // pass the wake-up on
-                    }
+                // Leave the queue, unless a consumer moved the item in after
+                // the driver's last look.
+                if let Some(r) = this.waiter.withdraw(&Putters(this.queue)) {
+                    return r.map_err(|PutError::ShutDown(t)| PutTimeoutError::ShutDown(t));
                 }
-                // SAFETY: the node is idle now: the slot is ours.
-                let item = unsafe { node.data.take() }.expect("a pending put holds its item");
+                // SAFETY: the waiter is idle now: the slot is ours.
+                let item =
+                    unsafe { this.waiter.data().take() }.expect("a pending put holds its item");
                 Err(PutTimeoutError::Timeout(item))
             }
         }
     }
 }
 
-impl<T, O: Order<T>> core::future::Future for Put<'_, T, O> {
-    type Output = Result<(), PutError<T>>;
-    #[inline]
-    fn poll(self: Pin<&mut Self>, cx: &mut core::task::Context<'_>) -> Poll<Self::Output> {
-        Waitable::poll_wait(self, &mut WaitCx::Task(cx))
-    }
-}
+impl_future!(impl['a, T, O: Order<T>] Put<'a, T, O> => Result<(), PutError<T>>);
 
 queue_operation!(
     /// The operation returned by [`Queue::get`]: `.await` it, or `.block()`,
     /// `.block_for(d)`, `.block_until(t)`. Dropping it cancels the get; no
     /// item is lost.
-    Get, (), Result<T, GetError>, poll_get, cancel_get
+    Get, (), Result<T, GetError>, Getters
 );
 
 impl_operation!(impl['a, T, O: Order<T>] Get<'a, T, O> => Result<T, GetError>);
 
 queue_operation!(
     /// The operation returned by [`Queue::join`]: `.await` it, or
-    /// `.block()`, `.block_for(d)`, `.block_until(t)`.
-    Join, (), (), poll_join, cancel_join
+    /// `.block()`, `.block_for(d)`, `.block_until(t)`. Dropping it changes
+    /// nothing.
+    Join, (), (), Joiners
 );
 
 impl_operation!(impl['a, T, O: Order<T>] Join<'a, T, O> => ());

@@ -17,7 +17,7 @@
 use core::fmt;
 use std::borrow::Cow;
 
-use crate::core::sync::{AtomicBool, Ordering};
+use crate::engine::sync::{AtomicBool, Ordering};
 
 /// Detects concurrent use of a resource that must not be used concurrently
 /// (anyio's `ResourceGuard`): [`enter`](Self::enter) fails with

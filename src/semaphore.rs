@@ -4,18 +4,33 @@
 //! # State word
 //!
 //! ```text
-//!   63 ................................. 2     1         0
-//!  +--------------------------------------+---------+--------+
-//!  |          available permits           | WAITERS | CLOSED |
-//!  +--------------------------------------+---------+--------+
+//!   63 .......................... 4     3       2        1         0
+//!  +-------------------------------+--------+------+---------+--------+
+//!  |      available permits        | STRICT | FIFO | WAITERS | CLOSED |
+//!  +-------------------------------+--------+------+---------+--------+
 //! ```
 //!
-//! * `permits` (`usize >> 2`, so at most [`MAX_PERMITS`]): permits nobody
+//! * `permits` (`usize >> 4`, so at most [`MAX_PERMITS`]): permits nobody
 //!   holds. Permits granted to a waiter that has not picked them up yet are
 //!   already subtracted (they are held by that waiter).
 //! * `WAITERS`: the wait queue is not empty. Set and cleared only under the
 //!   queue lock.
+//! * `FIFO`: newcomers must queue (fast paths fail): in strict mode whenever
+//!   `WAITERS` is set; in bounded-barging mode when the head waiter has
+//!   waited past [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND) and could not be served. Set and cleared
+//!   only under the queue lock.
+//! * `STRICT`: the semaphore was made with `new_fair` (constant).
 //! * `CLOSED`: [`Semaphore::close`] was called; never cleared.
+//!
+//! | flags                 | meaning                                                    |
+//! |-----------------------|------------------------------------------------------------|
+//! | none                  | nobody waits; acquire/release are one CAS                  |
+//! | `WAITERS`             | barging mode: waiters queued, newcomers may take free permits |
+//! | `WAITERS\|FIFO`       | waiters queued, newcomers queue behind them                |
+//! | `CLOSED`              | closed: every acquire fails; releases still count          |
+//!
+//! `FIFO` without `WAITERS`, and `WAITERS` or `FIFO` with `CLOSED`, never
+//! exist outside the queue lock.
 //!
 //! Uncontended, `acquire` is one CAS subtracting from the count and a release
 //! one CAS adding to it (a CAS rather than a `fetch_add` so that the count can
@@ -25,40 +40,50 @@
 //!
 //! 1. `WAITERS` is set iff the queue is non-empty, whenever the queue lock is
 //!    not held.
-//! 2. Whenever the queue lock is not held and `WAITERS` is set, the head
-//!    waiter asks for more permits than are available (otherwise the release
-//!    that made them available would have granted them). So with `WAITERS`
-//!    set, newcomers (and `try_acquire`) never take permits: strict FIFO, a
-//!    big request at the head is never overtaken by small ones behind it.
-//! 3. While `WAITERS` is set, the word changes only under the queue lock
-//!    (fast paths CAS on a word without `WAITERS`, or fail).
-//! 4. A node's payload is the number of permits it asks for, fixed before it
-//!    is linked. Outcome `GRANTED` means those permits were moved to it;
-//!    outcome `CLOSED_OUT` means the semaphore closed while it waited.
-//! 5. Removing a queued node (cancellation) re-runs the grant loop at once,
-//!    so the waiters behind a cancelled head that now fit are served
-//!    immediately (the head-of-line bug of some intrusive semaphores).
-//!    A cancelled waiter that had been `GRANTED` gives its permits back
-//!    through the ordinary release path, which grants them onwards.
+//! 2. A release that finds `WAITERS` takes the queue lock and serves from the
+//!    head: the head is handed its permits (`GRANTED`) when the fairness
+//!    policy says hand off (strict mode, or it waited past the bound), or
+//!    woken to compete for them (`NOTIFIED`, barging mode) when they are
+//!    free for it; serving stops at the first waiter that does not fit, so a
+//!    release costs O(1 + waiters served), never a walk of the queue.
+//! 3. Outside the queue lock the word changes without it only by fast-path
+//!    acquires (which fail while `FIFO` is set) and fast-path releases (which
+//!    fail while `WAITERS` is set); the serving code CASes and re-reads.
+//! 4. A node's payload (the permits it asks for, and the bound it may refill
+//!    up to) is fixed before it is linked. Outcome `GRANTED` means those
+//!    permits were moved to it; `CLOSED_OUT` means the semaphore closed while
+//!    it waited; `NOTIFIED` means "try again" (it keeps its arrival stamp and
+//!    goes back to the front if it loses).
+//! 5. A waiter that leaves the queue (cancelled, timed out) re-runs the
+//!    serving step under the same lock, so the waiters behind a cancelled
+//!    head that now fit are served at once (the head-of-line bug of some
+//!    intrusive semaphores). A cancelled waiter that had been `GRANTED`
+//!    gives its permits back through the ordinary release path, and one that
+//!    had been `NOTIFIED` passes the wake-up on.
 
 use core::fmt;
 use core::pin::Pin;
 use core::task::Poll;
 use std::sync::Arc;
 
-use crate::core::driver::{WaitCx, Waitable, impl_operation};
-use crate::core::queue::{IDLE, Node, QUEUED, QueueGuard, WaitQueue, WakeList};
-use crossbeam_utils::Backoff;
-
-use crate::core::sync::{AtomicU32, AtomicUsize, Ordering, spin_step};
+use crate::engine::driver::{Waitable, impl_operation};
+use crate::engine::fair::Fairness;
+use crate::engine::node::{NOTIFIED, WaitCx};
+use crate::engine::queue::{QueueGuard, WaitQueue};
+use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
+use crate::engine::waiter::{Link, Policy, Taken, Waiter, polled_after_completion};
+use crate::engine::wake::WakeList;
 
 const CLOSED: usize = 1;
 const WAITERS: usize = 2;
-const SHIFT: u32 = 2;
+const FIFO: usize = 4;
+const STRICT: usize = 8;
+const SHIFT: u32 = 4;
+const FLAGS: usize = (1 << SHIFT) - 1;
 
-/// The largest number of permits a semaphore can hold (`usize::MAX >> 2`).
+/// The largest number of permits a semaphore can hold (`usize::MAX >> 4`).
 ///
-/// Permit counts are `usize` (not `u32` as in tokio): two bits of the state
+/// Permit counts are `usize` (not `u32` as in tokio): four bits of the state
 /// word are flags, the rest is the count.
 pub const MAX_PERMITS: usize = usize::MAX >> SHIFT;
 
@@ -70,6 +95,13 @@ const CLOSED_OUT: u32 = 4;
 #[inline]
 const fn permits(s: usize) -> usize {
     s >> SHIFT
+}
+
+/// A waiter's payload: what it asks for, and what its permit may refill up
+/// to (a bounded semaphore's bound, else [`MAX_PERMITS`]).
+pub(crate) struct Request {
+    n: usize,
+    limit: usize,
 }
 
 /// Why [`Semaphore::acquire`] failed: the semaphore is closed.
@@ -151,15 +183,24 @@ impl std::error::Error for ReleaseError {}
 ///   [`AcquireError::Closed`]; later acquires fail the same way. Closing is
 ///   permanent. Permits held when it closes may still be returned.
 ///
-/// **Order**: strict FIFO. A request for many permits at the head of the
-/// queue is not overtaken by smaller ones behind it, and `try_acquire`
-/// fails while anyone waits. (asyncio lets a newcomer take a free permit
-/// ahead of a woken waiter; dualsync does not, so no waiter can starve.)
+/// **Order** (the fairness policy every granting primitive shares):
+/// waiters are served in arrival order, arrival being the moment an acquire
+/// first had to wait, and a request for many permits at the head is not
+/// overtaken by smaller ones queued behind it. [`Semaphore::new`] allows
+/// *bounded barging*: a release with waiters frees the permits and wakes the
+/// head, and a caller that comes before the head runs may take them (the
+/// releaser often takes its permit straight back, which avoids a convoy of
+/// context switches), but only while the head has waited less than
+/// [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND) (500 µs); after that the release hands the permits to
+/// the head and newcomers queue behind it until it is served.
+/// [`Semaphore::new_fair`] hands off on every release: strict FIFO, and
+/// `try_acquire` fails while anyone waits.
 ///
 /// **Cancel-safety**: dropping an acquire operation (or a `block_for`
 /// timing out) leaves the semaphore as if it had never been called; permits
 /// already granted to it go back and on to the next waiters, and the waiters
-/// behind a cancelled head are re-checked at once.
+/// behind a cancelled head are re-checked at once. The caller loses only its
+/// place in the queue. Cancelling costs the same whatever the queue length.
 ///
 /// `size_of::<Semaphore>()` is two words.
 ///
@@ -176,13 +217,13 @@ impl std::error::Error for ReleaseError {}
 ///         sem.acquire().await.unwrap().num_permits()
 ///     }))
 /// };
-/// drop(p); // hands the permit to the task
+/// drop(p); // the permit goes to the task
 /// assert_eq!(t.join().unwrap(), 1);
 /// assert_eq!(sem.available_permits(), 1);
 /// ```
 pub struct Semaphore {
     state: AtomicUsize,
-    queue: WaitQueue<usize>,
+    queue: WaitQueue<Request>,
 }
 
 /// The acquire side of the public API, the same for [`Semaphore`] and
@@ -193,14 +234,24 @@ pub struct Semaphore {
 /// so the fast paths are those of a hand-written copy.
 macro_rules! acquire_api {
     () => {
-        /// Waits for one permit. Cancel-safe; FIFO.
+        /// Waits for one permit. Cancel-safe; served in arrival order within
+        /// the fairness bound (see [`Semaphore`]).
+        ///
+        /// ```
+        /// # use std::time::Duration;
+        /// let sem = dualsync::Semaphore::new(1);
+        /// let p = sem.acquire().block().unwrap();                      // a thread
+        /// assert!(sem.acquire().block_for(Duration::from_millis(1)).is_err()); // none left
+        /// drop(p);
+        /// futures::executor::block_on(async { sem.acquire().await.unwrap(); }); // a task
+        /// ```
         #[inline]
         pub fn acquire(&self) -> SemaphoreAcquire<'_> {
             self.acquire_many(1)
         }
 
-        /// Waits for `n` permits at once. Cancel-safe; FIFO: while it is the
-        /// head of the queue, nobody behind it is served.
+        /// Waits for `n` permits at once. Cancel-safe; while it is the head
+        /// of the queue, nobody queued behind it is served.
         ///
         /// `n == 0` succeeds at once (with an empty permit) unless the
         /// semaphore is closed.
@@ -208,13 +259,21 @@ macro_rules! acquire_api {
         /// # Panics
         ///
         /// If `n > MAX_PERMITS` (a request that could never be met).
+        ///
+        /// ```
+        /// let sem = dualsync::Semaphore::new(3);
+        /// let p = sem.acquire_many(2).block().unwrap();
+        /// assert_eq!((p.num_permits(), sem.available_permits()), (2, 1));
+        /// ```
         #[inline]
         pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_> {
             assert!(n <= MAX_PERMITS, "acquire_many: more than MAX_PERMITS");
             SemaphoreAcquire {
                 sem: self.core(),
-                limit: self.limit(),
-                node: Node::new(n),
+                waiter: Waiter::new(Request {
+                    n,
+                    limit: self.limit(),
+                }),
             }
         }
 
@@ -230,17 +289,30 @@ macro_rules! acquire_api {
             assert!(n <= MAX_PERMITS, "acquire_many_arc: more than MAX_PERMITS");
             SemaphoreAcquireArc {
                 sem: Some(Self::owned(self)),
-                node: Node::new(n),
+                waiter: Waiter::new(Request {
+                    n,
+                    limit: self.limit(),
+                }),
             }
         }
 
-        /// Takes one permit if one is free and nobody waits; never waits.
+        /// Takes one permit if one is free; never waits. Fails while a
+        /// waiter that has waited past the fairness bound is queued (in
+        /// strict mode: while anyone waits).
+        ///
+        /// ```
+        /// let sem = dualsync::Semaphore::new(1);
+        /// let p = sem.try_acquire().unwrap();
+        /// assert!(sem.try_acquire().is_err());
+        /// drop(p);
+        /// ```
         #[inline]
         pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
             self.try_acquire_many(1)
         }
 
-        /// Takes `n` permits if they are free and nobody waits; never waits.
+        /// Takes `n` permits if they are free; never waits. Same rule as
+        /// [`try_acquire`](Self::try_acquire).
         #[inline]
         pub fn try_acquire_many(&self, n: usize) -> Result<Permit<'_>, TryAcquireError> {
             self.core().try_take(n)?;
@@ -267,98 +339,128 @@ macro_rules! acquire_api {
                 n,
             })
         }
+
+        /// Permits free now (a snapshot).
+        #[inline]
+        pub fn available_permits(&self) -> usize {
+            permits(self.core().state.load(Ordering::Relaxed))
+        }
+
+        /// Closes the semaphore: every waiter wakes with
+        /// [`AcquireError::Closed`], and so does every later acquire.
+        /// Permanent. Permits held now can still be returned (they raise the
+        /// count, which nobody can take any more).
+        pub fn close(&self) {
+            self.core().close_core();
+        }
+
+        /// Whether [`close`](Self::close) was called.
+        #[inline]
+        pub fn is_closed(&self) -> bool {
+            self.core().state.load(Ordering::Relaxed) & CLOSED != 0
+        }
+
+        /// Whether this semaphore hands off strictly (made with `new_fair`).
+        #[inline]
+        pub fn is_fair(&self) -> bool {
+            self.core().state.load(Ordering::Relaxed) & STRICT != 0
+        }
+
+        /// A snapshot of the semaphore's state (anyio's `statistics()`).
+        pub fn statistics(&self) -> SemaphoreStatistics {
+            self.core().statistics_core()
+        }
     };
 }
 
 impl Semaphore {
-    /// A semaphore with `permits` permits.
+    /// A semaphore with `permits` permits and bounded barging.
     ///
     /// # Panics
     ///
     /// If `permits > MAX_PERMITS`.
-    pub fn new(permits: usize) -> Semaphore {
+    ///
+    /// ```
+    /// static POOL: dualsync::Semaphore = dualsync::Semaphore::new(2);
+    /// let p = POOL.acquire().block().unwrap();
+    /// assert_eq!(POOL.available_permits(), 1);
+    /// # drop(p);
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn new(permits: usize) -> Semaphore {
+        Semaphore::with_fairness(permits, Fairness::Barging)
+    }
+
+    /// A semaphore with `permits` permits in strict hand-off mode: every
+    /// release with waiters hands the permits to the head; nobody barges.
+    ///
+    /// # Panics
+    ///
+    /// If `permits > MAX_PERMITS`.
+    #[cfg(not(loom))]
+    pub const fn new_fair(permits: usize) -> Semaphore {
+        Semaphore::with_fairness(permits, Fairness::Strict)
+    }
+
+    #[cfg(not(loom))]
+    pub(crate) const fn with_fairness(permits: usize, fairness: Fairness) -> Semaphore {
         assert!(
             permits <= MAX_PERMITS,
             "a semaphore holds at most MAX_PERMITS permits"
         );
+        let strict = match fairness {
+            Fairness::Strict => STRICT,
+            Fairness::Barging => 0,
+        };
         Semaphore {
-            state: AtomicUsize::new(permits << SHIFT),
+            state: AtomicUsize::new((permits << SHIFT) | strict),
+            queue: WaitQueue::new(),
+        }
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
+    pub fn new(permits: usize) -> Semaphore {
+        Semaphore::with_fairness(permits, Fairness::Barging)
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
+    pub fn new_fair(permits: usize) -> Semaphore {
+        Semaphore::with_fairness(permits, Fairness::Strict)
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn with_fairness(permits: usize, fairness: Fairness) -> Semaphore {
+        assert!(permits <= MAX_PERMITS);
+        let strict = if fairness.is_strict() { STRICT } else { 0 };
+        Semaphore {
+            state: AtomicUsize::new((permits << SHIFT) | strict),
             queue: WaitQueue::new(),
         }
     }
 
     acquire_api!();
 
-    /// Adds one permit (asyncio's `release()`), waking the head waiter if it
-    /// now fits. `Err(Overflow)` (unchanged) beyond [`MAX_PERMITS`].
+    /// Adds one permit (asyncio's `release()`), serving the head waiter if
+    /// it now fits. `Err(Overflow)` (unchanged) beyond [`MAX_PERMITS`].
+    ///
+    /// ```
+    /// let sem = dualsync::Semaphore::new(0);
+    /// sem.release().unwrap();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
     #[inline]
     pub fn release(&self) -> Result<(), ReleaseError> {
         self.add_permits(1)
     }
 
-    /// Adds `n` permits, granting them to waiters in FIFO order.
+    /// Adds `n` permits, serving waiters in arrival order.
     /// `Err(Overflow)`, with the semaphore unchanged, if the count would
     /// exceed [`MAX_PERMITS`].
     #[inline]
     pub fn add_permits(&self, n: usize) -> Result<(), ReleaseError> {
         self.give(n, MAX_PERMITS, false)
-    }
-
-    /// Permits free now (a snapshot).
-    #[inline]
-    pub fn available_permits(&self) -> usize {
-        permits(self.state.load(Ordering::Relaxed))
-    }
-
-    /// Closes the semaphore: every waiter wakes with
-    /// [`AcquireError::Closed`], and so does every later acquire. Permanent.
-    /// Permits held now can still be returned (they raise the count, which
-    /// nobody can take any more).
-    pub fn close(&self) {
-        let mut wakes = WakeList::new();
-        let mut q = self.queue.lock();
-        // Clear WAITERS: the queue is emptied below.
-        let mut s = self.state.load(Ordering::Relaxed);
-        loop {
-            match self.state.compare_exchange_weak(
-                s,
-                (s | CLOSED) & !WAITERS,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(x) => s = x,
-            }
-        }
-        while let Some(n) = q.front() {
-            let n: *const Node<usize> = n;
-            // SAFETY: `n` is linked, valid under the queue lock; the
-            // reference is not used after `complete`.
-            let n = unsafe { &*n };
-            q.remove(n);
-            q.complete(n, CLOSED_OUT, &mut wakes);
-        }
-        drop(q);
-        wakes.wake_all();
-    }
-
-    /// Whether [`close`](Self::close) was called.
-    #[inline]
-    pub fn is_closed(&self) -> bool {
-        self.state.load(Ordering::Relaxed) & CLOSED != 0
-    }
-
-    /// A snapshot of the semaphore's state (anyio's `statistics()`).
-    pub fn statistics(&self) -> SemaphoreStatistics {
-        let q = self.queue.lock();
-        let waiting = q.len();
-        let s = self.state.load(Ordering::Relaxed);
-        drop(q);
-        SemaphoreStatistics {
-            available: permits(s),
-            tasks_waiting: waiting,
-            closed: s & CLOSED != 0,
-        }
     }
 
     // ---- what `acquire_api!` needs ----
@@ -382,6 +484,36 @@ impl Semaphore {
 
     // ---- engine side ----
 
+    #[inline]
+    fn fairness(s: usize) -> Fairness {
+        if s & STRICT != 0 {
+            Fairness::Strict
+        } else {
+            Fairness::Barging
+        }
+    }
+
+    fn close_core(&self) {
+        self.queue.with_lock(|q, wakes| {
+            // Clear WAITERS and FIFO: the queue is emptied below.
+            self.state.fetch_and(!(WAITERS | FIFO), Ordering::Relaxed);
+            self.state.fetch_or(CLOSED, Ordering::Release);
+            q.complete_all(CLOSED_OUT, wakes);
+        });
+    }
+
+    fn statistics_core(&self) -> SemaphoreStatistics {
+        let q = self.queue.lock();
+        let waiting = q.len();
+        let s = self.state.load(Ordering::Relaxed);
+        drop(q);
+        SemaphoreStatistics {
+            available: permits(s),
+            tasks_waiting: waiting,
+            closed: s & CLOSED != 0,
+        }
+    }
+
     /// Takes `n` permits without waiting.
     #[inline]
     pub(crate) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
@@ -393,7 +525,7 @@ impl Semaphore {
             if n == 0 {
                 return Ok(());
             }
-            if s & WAITERS != 0 || permits(s) < n {
+            if s & FIFO != 0 || permits(s) < n {
                 return Err(TryAcquireError::NoPermits);
             }
             match self.state.compare_exchange_weak(
@@ -421,7 +553,7 @@ impl Semaphore {
             let new = new_count(permits(s), n, limit, clamp)?;
             match self.state.compare_exchange_weak(
                 s,
-                (new << SHIFT) | (s & CLOSED),
+                (new << SHIFT) | (s & FLAGS),
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
@@ -433,141 +565,79 @@ impl Semaphore {
 
     #[cold]
     fn give_slow(&self, n: usize, limit: usize, clamp: bool) -> Result<(), ReleaseError> {
-        let mut wakes = WakeList::new();
-        let mut q = self.queue.lock();
-        let r = self.grant_locked(&mut q, n, limit, clamp, &mut wakes);
-        drop(q);
-        wakes.wake_all();
-        r
-    }
-
-    /// Under the queue lock: adds `n` permits, then grants from the head
-    /// while they suffice, and stores the new word (with `WAITERS` iff the
-    /// queue is still non-empty).
-    fn grant_locked(
-        &self,
-        q: &mut QueueGuard<'_, usize>,
-        n: usize,
-        limit: usize,
-        clamp: bool,
-        wakes: &mut WakeList,
-    ) -> Result<(), ReleaseError> {
-        let mut s = self.state.load(Ordering::Relaxed);
-        loop {
-            let mut count = new_count(permits(s), n, limit, clamp)?;
-            // Decide first, commit after the CAS: nothing is unlinked until
-            // the word is ours.
-            let mut granted = 0usize;
-            let mut len = 0usize;
-            for node in q.iter() {
-                len += 1;
-                if granted == len - 1 && node.data <= count {
-                    count -= node.data;
-                    granted += 1;
-                }
-            }
-            let w = if granted < len { WAITERS } else { 0 };
-            let new = (count << SHIFT) | (s & CLOSED) | w;
-            match self
-                .state
-                .compare_exchange(s, new, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => {
-                    for _ in 0..granted {
-                        let head: *const Node<usize> = q.front().expect("counted above");
-                        // SAFETY: linked, valid under the queue lock; not
-                        // used after `complete`.
-                        let head = unsafe { &*head };
-                        q.remove(head);
-                        q.complete(head, GRANTED, wakes);
-                    }
-                    return Ok(());
-                }
-                Err(x) => s = x,
-            }
-        }
-    }
-
-    /// Drives an acquisition of `node.data` permits.
-    #[inline]
-    fn poll_acquire(
-        &self,
-        node: &Node<usize>,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<(), AcquireError>> {
-        match node.state() {
-            IDLE => match self.try_take(node.data) {
-                Ok(()) => Poll::Ready(Ok(())),
-                Err(TryAcquireError::Closed) => Poll::Ready(Err(AcquireError::Closed)),
-                Err(TryAcquireError::NoPermits) => self.acquire_slow(node, cx),
-            },
-            QUEUED => self.poll_queued(node, cx),
-            GRANTED => {
-                node.set_unlinked_state(IDLE);
-                Poll::Ready(Ok(()))
-            }
-            _ => {
-                debug_assert_eq!(node.state(), CLOSED_OUT);
-                node.set_unlinked_state(IDLE);
-                Poll::Ready(Err(AcquireError::Closed))
-            }
-        }
-    }
-
-    #[cold]
-    fn acquire_slow(
-        &self,
-        node: &Node<usize>,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<(), AcquireError>> {
-        // A thread spins a little while nobody is queued: a holder is
-        // probably about to give permits back, and parking costs
-        // microseconds. Nobody is overtaken: with a waiter queued
-        // (`WAITERS`) it stops spinning and queues behind. Tasks never spin.
-        if cx.is_thread() {
-            let backoff = Backoff::new();
-            while !backoff.is_completed() {
-                spin_step(&backoff);
-                let s = self.state.load(Ordering::Relaxed);
-                if s & (WAITERS | CLOSED) != 0 {
-                    break;
-                }
-                if permits(s) >= node.data && self.try_take(node.data).is_ok() {
-                    return Poll::Ready(Ok(()));
-                }
-            }
-        }
-        let notifier = cx.notifier(); // cloned before the queue lock
-        let mut q = self.queue.lock();
-        let mut s = self.state.load(Ordering::Relaxed);
-        loop {
-            if s & CLOSED != 0 {
-                drop(q);
-                return Poll::Ready(Err(AcquireError::Closed));
-            }
-            if s & WAITERS == 0 && permits(s) >= node.data {
+        self.queue.with_lock(|q, wakes| {
+            let mut s = self.state.load(Ordering::Relaxed);
+            loop {
+                let new = new_count(permits(s), n, limit, clamp)?;
                 match self.state.compare_exchange_weak(
                     s,
-                    s - (node.data << SHIFT),
-                    Ordering::Acquire,
+                    (new << SHIFT) | (s & FLAGS),
+                    Ordering::AcqRel,
                     Ordering::Relaxed,
                 ) {
-                    Ok(_) => {
-                        drop(q);
-                        return Poll::Ready(Ok(()));
-                    }
-                    Err(x) => {
-                        s = x;
-                        continue;
-                    }
+                    Ok(_) => break,
+                    Err(x) => s = x,
                 }
             }
-            if s & WAITERS != 0 {
+            self.serve_locked(q, wakes);
+            Ok(())
+        })
+    }
+
+    /// Under the queue lock: serves from the head while the free permits
+    /// cover it (invariant 2), then recomputes `WAITERS` and `FIFO`. Looks
+    /// at one waiter more than it serves: O(1) when nobody can be served.
+    fn serve_locked(&self, q: &mut QueueGuard<'_, Request>, wakes: &mut WakeList) {
+        let mut s = self.state.load(Ordering::Acquire);
+        if q.is_empty() {
+            if s & (WAITERS | FIFO) != 0 {
+                self.state.fetch_and(!(WAITERS | FIFO), Ordering::Relaxed);
+            }
+            return;
+        }
+        let fairness = Self::fairness(s);
+        let now = fairness.now();
+        // Permits promised to waiters woken (not granted) in this pass, so
+        // that as many are woken as the free permits could serve.
+        let mut promised = 0usize;
+        loop {
+            if s & CLOSED != 0 {
+                return; // `close` emptied the queue; nothing to serve
+            }
+            let Some(head) = q.front() else { break };
+            let n = head.data.n;
+            if n > permits(s).saturating_sub(promised) {
                 break;
             }
+            if fairness.must_hand_off(head, now) {
+                if let Err(x) = self.state.compare_exchange_weak(
+                    s,
+                    s - (n << SHIFT),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    s = x;
+                    continue;
+                }
+                s -= n << SHIFT;
+                q.pop_front(wakes, |_| Some(GRANTED));
+            } else {
+                promised += n;
+                q.pop_front(wakes, |_| Some(NOTIFIED));
+            }
+        }
+        // The flags: WAITERS iff queued; FIFO iff queued and the head may not
+        // be overtaken any more.
+        let flags = match q.front() {
+            None => 0,
+            Some(head) if fairness.must_hand_off(head, now) => WAITERS | FIFO,
+            Some(_) => WAITERS,
+        };
+        let mut s = self.state.load(Ordering::Relaxed);
+        while s & (WAITERS | FIFO) != flags {
             match self.state.compare_exchange_weak(
                 s,
-                s | WAITERS,
+                (s & !(WAITERS | FIFO)) | flags,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -575,56 +645,115 @@ impl Semaphore {
                 Err(x) => s = x,
             }
         }
-        q.push_back(node, notifier);
-        Poll::Pending
     }
+}
 
-    /// A queued waiter polled again: refresh its waker if the task's changed.
-    #[cold]
-    fn poll_queued(
-        &self,
-        node: &Node<usize>,
-        cx: &mut WaitCx<'_, '_>,
-    ) -> Poll<Result<(), AcquireError>> {
-        // Completed meanwhile: take the outcome now (the completion woke
-        // the waker stored before, maybe not this task's).
-        if self.queue.refresh_waiter(node, cx) {
-            Poll::Pending
-        } else {
-            self.poll_acquire(node, cx)
-        }
-    }
+impl Policy for Semaphore {
+    type Data = Request;
+    type Output = Result<(), AcquireError>;
+    const STAMPS: bool = true;
 
-    /// Cancels an acquisition: unlinks the node and re-checks the waiters
-    /// behind it, or gives back permits already granted.
     #[inline]
-    fn cancel_acquire(&self, node: &Node<usize>, limit: usize) {
-        if node.state() != IDLE {
-            self.cancel_slow(node, limit);
+    fn queue(&self) -> &WaitQueue<Request> {
+        &self.queue
+    }
+
+    #[inline]
+    fn try_now(&self, r: &Request, _: &WaitCx<'_, '_>) -> Option<Self::Output> {
+        match self.try_take(r.n) {
+            Ok(()) => Some(Ok(())),
+            Err(TryAcquireError::Closed) => Some(Err(AcquireError::Closed)),
+            Err(TryAcquireError::NoPermits) => None,
         }
     }
 
-    #[cold]
-    fn cancel_slow(&self, node: &Node<usize>, limit: usize) {
-        let mut outcome = node.state();
-        if outcome == QUEUED {
-            let mut wakes = WakeList::new();
-            let mut q = self.queue.lock();
-            outcome = node.state();
-            if outcome == QUEUED {
-                q.remove(node);
-                q.set_idle(node, &mut wakes);
-                // The ones behind it may fit now (and WAITERS is recomputed).
-                let _ = self.grant_locked(&mut q, 0, MAX_PERMITS, true, &mut wakes);
-                drop(q);
-                wakes.wake_all();
-                return;
+    /// A thread spins while nobody is queued and the permits may come back
+    /// soon (barging mode only).
+    #[inline]
+    fn spin_check(&self, r: &Request) -> Option<bool> {
+        let s = self.state.load(Ordering::Relaxed);
+        if s & (STRICT | WAITERS) != 0 {
+            None
+        } else {
+            Some(s & CLOSED != 0 || permits(s) >= r.n)
+        }
+    }
+
+    fn enqueue(
+        &self,
+        _: &mut QueueGuard<'_, Request>,
+        r: &Request,
+        _front: bool,
+        _: &mut WakeList,
+    ) -> Link<Self::Output> {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s & CLOSED != 0 {
+                return Link::Done(Err(AcquireError::Closed));
+            }
+            if s & FIFO == 0 && permits(s) >= r.n {
+                // Freed while we got here (or barging is allowed): take them.
+                match self.state.compare_exchange_weak(
+                    s,
+                    s - (r.n << SHIFT),
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return Link::Done(Ok(())),
+                    Err(x) => {
+                        s = x;
+                        continue;
+                    }
+                }
+            }
+            // In strict mode a waiter also stops newcomers.
+            let flags = if s & STRICT != 0 {
+                WAITERS | FIFO
+            } else {
+                WAITERS
+            };
+            if s & flags == flags {
+                return Link::Wait;
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s | flags,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Link::Wait,
+                Err(x) => s = x,
             }
         }
-        node.set_unlinked_state(IDLE);
-        if outcome == GRANTED {
-            let _ = self.give(node.data, limit, true);
+    }
+
+    #[inline]
+    fn take(&self, _: &Request, outcome: u32) -> Taken<Self::Output> {
+        match outcome {
+            GRANTED => Taken::Done(Ok(())),
+            CLOSED_OUT => Taken::Done(Err(AcquireError::Closed)),
+            _ => {
+                debug_assert_eq!(outcome, NOTIFIED);
+                Taken::Retry
+            }
         }
+    }
+
+    fn pass_on(&self, r: &Request, outcome: u32) {
+        match outcome {
+            // Give the permits back: the release path serves the next ones.
+            GRANTED => {
+                let _ = self.give(r.n, r.limit, true);
+            }
+            // The wake-up goes to whoever the free permits now serve.
+            NOTIFIED => self.queue.with_lock(|q, wakes| self.serve_locked(q, wakes)),
+            _ => {}
+        }
+    }
+
+    fn withdrawn(&self, q: &mut QueueGuard<'_, Request>, _: &Request, wakes: &mut WakeList) {
+        // The ones behind it may fit now; the flags are recomputed.
+        self.serve_locked(q, wakes);
     }
 }
 
@@ -648,7 +777,7 @@ impl Semaphore {
         name: &str,
         bound: Option<usize>,
     ) -> fmt::Result {
-        let st = self.statistics();
+        let st = self.statistics_core();
         let mut d = f.debug_struct(name);
         d.field("value", &st.available);
         if let Some(bound) = bound {
@@ -685,11 +814,13 @@ pub struct SemaphoreStatistics {
 /// [`add_permits`](Self::add_permits) beyond it return
 /// `Err(ReleaseError::OverRelease)` and change nothing.
 ///
-/// It derefs to [`Semaphore`] for the non-waiting calls, but its own
-/// `acquire*` give permits that know the bound: a [`Permit`] dropped after
-/// a manual `release()` already refilled the semaphore cannot push the count
-/// above the bound (the excess is dropped, since `Drop` cannot fail).
-/// Same order and cancel-safety as [`Semaphore`].
+/// It is its own type, built *around* a [`Semaphore`] (it does not deref to
+/// one): no `&Semaphore` can be had from it, so no code that releases a plain
+/// semaphore can push it over its bound. Its permits know the bound too: a
+/// [`Permit`] dropped after a manual `release()` already refilled the
+/// semaphore cannot push the count above it (the excess is dropped, since
+/// `Drop` cannot fail). Same order, fairness and cancel-safety as
+/// [`Semaphore`].
 ///
 /// ```
 /// use dualsync::{BoundedSemaphore, ReleaseError};
@@ -707,11 +838,37 @@ pub struct BoundedSemaphore {
 }
 
 impl BoundedSemaphore {
-    /// A bounded semaphore with `permits` permits, which is also its bound.
+    /// A bounded semaphore with `permits` permits, which is also its bound;
+    /// bounded barging.
     ///
     /// # Panics
     ///
     /// If `permits > MAX_PERMITS`.
+    ///
+    /// ```
+    /// static S: dualsync::BoundedSemaphore = dualsync::BoundedSemaphore::new(1);
+    /// assert_eq!(S.bound(), 1);
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn new(permits: usize) -> BoundedSemaphore {
+        BoundedSemaphore {
+            sem: Semaphore::new(permits),
+            bound: permits,
+        }
+    }
+
+    /// A bounded semaphore in strict hand-off mode (see
+    /// [`Semaphore::new_fair`]).
+    #[cfg(not(loom))]
+    pub const fn new_fair(permits: usize) -> BoundedSemaphore {
+        BoundedSemaphore {
+            sem: Semaphore::new_fair(permits),
+            bound: permits,
+        }
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
     pub fn new(permits: usize) -> BoundedSemaphore {
         BoundedSemaphore {
             sem: Semaphore::new(permits),
@@ -768,13 +925,6 @@ impl BoundedSemaphore {
     }
 }
 
-impl core::ops::Deref for BoundedSemaphore {
-    type Target = Semaphore;
-    fn deref(&self) -> &Semaphore {
-        &self.sem
-    }
-}
-
 impl fmt::Debug for BoundedSemaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.sem.fmt_debug(f, "BoundedSemaphore", Some(self.bound))
@@ -782,13 +932,15 @@ impl fmt::Debug for BoundedSemaphore {
 }
 
 /// The operation returned by `acquire()` / `acquire_many(n)`: `.await` it,
-/// or `.block()`, `.block_for(d)`, `.block_until(t)`. Dropping it cancels
-/// the wait.
+/// or `.block()`, `.block_for(d)`, `.block_until(t)`.
+///
+/// Dropping it cancels the wait: permits already granted to it go back (and
+/// on to the next waiters); the caller loses only its place in the queue.
+/// Polling it again after it finished panics; it is a `FusedFuture`.
 #[must_use = "an operation does nothing until awaited or blocked on"]
 pub struct SemaphoreAcquire<'a> {
     sem: &'a Semaphore,
-    limit: usize,
-    node: Node<usize>,
+    waiter: Waiter<Request>,
 }
 
 impl<'a> Waitable for SemaphoreAcquire<'a> {
@@ -797,25 +949,30 @@ impl<'a> Waitable for SemaphoreAcquire<'a> {
     #[inline]
     fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
         let this = self.into_ref().get_ref();
-        match this.sem.poll_acquire(&this.node, cx) {
-            Poll::Ready(r) => Poll::Ready(r.map(|()| Permit {
-                sem: this.sem,
-                limit: this.limit,
-                n: this.node.data,
-            })),
-            Poll::Pending => Poll::Pending,
-        }
+        let sem = this.sem;
+        let r = this.waiter.data();
+        this.waiter.poll(sem, cx).map(|res| {
+            res.map(|()| Permit {
+                sem,
+                limit: r.limit,
+                n: r.n,
+            })
+        })
     }
 
     fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().node.state_word()
+        self.get_ref().waiter.state_word()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.waiter.is_finished()
     }
 }
 
 impl Drop for SemaphoreAcquire<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.sem.cancel_acquire(&self.node, self.limit);
+        self.waiter.cancel(self.sem);
     }
 }
 
@@ -824,8 +981,8 @@ impl_operation!(impl['a] SemaphoreAcquire<'a> => Result<Permit<'a>, AcquireError
 impl fmt::Debug for SemaphoreAcquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphoreAcquire")
-            .field("permits", &self.node.data)
-            .field("state", &self.node.state())
+            .field("permits", &self.waiter.data().n)
+            .field("state", &self.waiter.state())
             .finish()
     }
 }
@@ -857,8 +1014,9 @@ impl OwnedSem {
 /// an [`OwnedPermit`]. Same rules as [`SemaphoreAcquire`].
 #[must_use = "an operation does nothing until awaited or blocked on"]
 pub struct SemaphoreAcquireArc {
+    /// Taken out (into the permit) when the operation finishes.
     sem: Option<OwnedSem>,
-    node: Node<usize>,
+    waiter: Waiter<Request>,
 }
 
 impl Waitable for SemaphoreAcquireArc {
@@ -866,34 +1024,35 @@ impl Waitable for SemaphoreAcquireArc {
 
     #[inline]
     fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
-        // SAFETY: `node` is never moved out of the pinned operation; taking
-        // the `Arc` out of its `Option` does not move the node.
+        // SAFETY: `waiter` is never moved out of the pinned operation; taking
+        // the `Arc` out of its `Option` does not move it.
         let this = unsafe { self.get_unchecked_mut() };
-        let sem = this
-            .sem
-            .as_ref()
-            .expect("SemaphoreAcquireArc polled after completion");
-        match sem.sem().poll_acquire(&this.node, cx) {
+        let Some(sem) = this.sem.as_ref() else {
+            polled_after_completion()
+        };
+        match this.waiter.poll(sem.sem(), cx) {
             Poll::Ready(r) => {
                 let sem = this.sem.take().expect("checked above");
-                Poll::Ready(r.map(|()| OwnedPermit {
-                    sem,
-                    n: this.node.data,
-                }))
+                let n = this.waiter.data().n;
+                Poll::Ready(r.map(|()| OwnedPermit { sem, n }))
             }
             Poll::Pending => Poll::Pending,
         }
     }
 
     fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().node.state_word()
+        self.get_ref().waiter.state_word()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.waiter.is_finished()
     }
 }
 
 impl Drop for SemaphoreAcquireArc {
     fn drop(&mut self) {
         if let Some(s) = &self.sem {
-            s.sem().cancel_acquire(&self.node, s.limit());
+            self.waiter.cancel(s.sem());
         }
     }
 }
@@ -903,8 +1062,8 @@ impl_operation!(impl[] SemaphoreAcquireArc => Result<OwnedPermit, AcquireError>)
 impl fmt::Debug for SemaphoreAcquireArc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphoreAcquireArc")
-            .field("permits", &self.node.data)
-            .field("state", &self.node.state())
+            .field("permits", &self.waiter.data().n)
+            .field("state", &self.waiter.state())
             .finish()
     }
 }
@@ -983,9 +1142,14 @@ impl OwnedPermit {
         self.n = 0;
     }
 
-    /// The semaphore these permits come from.
-    pub fn semaphore(&self) -> &Semaphore {
-        self.sem.sem()
+    /// Whether these permits come from `sem`.
+    pub fn is_from(&self, sem: &Semaphore) -> bool {
+        matches!(&self.sem, OwnedSem::Plain(s) if core::ptr::eq(&**s, sem))
+    }
+
+    /// Whether these permits come from the bounded semaphore `sem`.
+    pub fn is_from_bounded(&self, sem: &BoundedSemaphore) -> bool {
+        matches!(&self.sem, OwnedSem::Bounded(s) if core::ptr::eq(&**s, sem))
     }
 }
 
@@ -1019,7 +1183,7 @@ mod loom_tests {
     use super::Semaphore;
 
     // `loom::model` with room for the queue lock's bounded spin.
-    use crate::core::loom_model as model;
+    use crate::engine::loom_model as model;
 
     #[test]
     fn loom_semaphore_thread_and_task_one_permit() {

@@ -340,7 +340,9 @@ fn raising_total_wakes_as_many_as_fit_in_order() {
 
 #[test]
 fn a_token_handed_to_a_dropped_waiter_passes_on() {
-    let l = CapacityLimiter::new(1);
+    // Strict hand-off: the token is moved to the head, and passed on by it.
+    let l = CapacityLimiter::new_fair(1);
+    assert!(l.is_fair());
     let holder = l.try_acquire_on_behalf_of(Borrower::id(0)).unwrap();
     let mut a = Box::pin(l.acquire_on_behalf_of(Borrower::id(1)));
     let mut b = Box::pin(l.acquire_on_behalf_of(Borrower::id(2)));
@@ -353,6 +355,29 @@ fn a_token_handed_to_a_dropped_waiter_passes_on() {
     match poll_once(b.as_mut()) {
         Poll::Ready(Ok(t)) => assert_eq!(t.borrower(), Borrower::id(2)),
         _ => panic!("b did not get the passed-on token"),
+    }
+    assert_eq!(l.borrowed_tokens(), 0);
+}
+
+#[test]
+fn a_wake_up_given_to_a_dropped_waiter_passes_on() {
+    // Bounded barging: a release frees the token and wakes the young head;
+    // a head that leaves without looking passes the wake-up on.
+    let l = CapacityLimiter::new(1);
+    assert!(!l.is_fair());
+    let holder = l.try_acquire_on_behalf_of(Borrower::id(0)).unwrap();
+    let mut a = Box::pin(l.acquire_on_behalf_of(Borrower::id(1)));
+    let mut b = Box::pin(l.acquire_on_behalf_of(Borrower::id(2)));
+    assert!(poll_once(a.as_mut()).is_pending());
+    assert!(poll_once(b.as_mut()).is_pending());
+    drop(holder); // the token is free, `a` is woken...
+    assert_eq!(l.borrowed_tokens(), 0);
+    assert_eq!(l.statistics().tasks_waiting, 1);
+    drop(a); // ...and leaves without looking: `b` is woken in its place
+    assert_eq!(l.statistics().tasks_waiting, 0);
+    match poll_once(b.as_mut()) {
+        Poll::Ready(Ok(t)) => assert_eq!(t.borrower(), Borrower::id(2)),
+        _ => panic!("b did not get the token"),
     }
     assert_eq!(l.borrowed_tokens(), 0);
 }

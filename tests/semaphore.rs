@@ -115,7 +115,9 @@ fn owned_permit_thread_to_task_and_back() {
     std::thread::spawn(move || drop(p2)).join().unwrap();
     assert_eq!(s.available_permits(), 1);
     let p3 = s.try_acquire_many_arc(1).unwrap();
-    assert_eq!(p3.semaphore().available_permits(), 0);
+    assert!(p3.is_from(&s));
+    assert!(!p3.is_from(&Semaphore::new(1)));
+    assert_eq!(s.available_permits(), 0);
 }
 
 #[test]
@@ -142,7 +144,8 @@ fn thread_release_wakes_task_and_task_release_wakes_thread() {
 
 #[test]
 fn fifo_big_head_is_not_overtaken() {
-    let s = Semaphore::new(1);
+    let s = Semaphore::new_fair(1);
+    assert!(s.is_fair());
     let mut big = Box::pin(s.acquire_many(3));
     assert!(poll_once(big.as_mut()).is_pending());
     let mut small = Box::pin(s.acquire());
@@ -165,8 +168,61 @@ fn fifo_big_head_is_not_overtaken() {
 }
 
 #[test]
+fn barging_newcomers_stop_once_the_head_waited_past_the_bound() {
+    let s = Semaphore::new(1);
+    assert!(!s.is_fair());
+    let mut big = Box::pin(s.acquire_many(3));
+    assert!(poll_once(big.as_mut()).is_pending());
+    // Within the bound a newcomer may take a free permit the head cannot use.
+    let p = s.try_acquire().expect("barging within the bound");
+    drop(p);
+    std::thread::sleep(dualsync::FAIRNESS_BOUND * 2);
+    // The next release sees the head waited too long: newcomers queue now.
+    s.add_permits(1).unwrap();
+    assert_eq!(s.available_permits(), 2);
+    assert_eq!(s.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+    let mut small = Box::pin(s.acquire());
+    assert!(poll_once(small.as_mut()).is_pending());
+    // The permits go to the head (handed over, not raced for).
+    s.add_permits(1).unwrap();
+    assert_eq!(s.available_permits(), 0);
+    let Poll::Ready(p) = poll_once(big.as_mut()) else {
+        panic!("head not served")
+    };
+    assert_eq!(p.unwrap().num_permits(), 3);
+    assert!(poll_once(small.as_mut()).is_ready());
+}
+
+#[test]
+fn barging_cancelled_head_wakes_the_ones_behind() {
+    let s = Semaphore::new(0);
+    let mut big = Box::pin(s.acquire_many(5));
+    assert!(poll_once(big.as_mut()).is_pending());
+    let mut a = Box::pin(s.acquire());
+    let mut b = Box::pin(s.acquire());
+    let mut c = Box::pin(s.acquire());
+    for f in [&mut a, &mut b, &mut c] {
+        assert!(poll_once(f.as_mut()).is_pending());
+    }
+    s.add_permits(2).unwrap(); // the head wants 5: nobody is served
+    assert_eq!(s.statistics().tasks_waiting, 4);
+    drop(big); // a and b are woken for the 2 free permits, c is not
+    assert_eq!(s.statistics().tasks_waiting, 1);
+    let Poll::Ready(pa) = poll_once(a.as_mut()) else {
+        panic!("a not served")
+    };
+    let Poll::Ready(pb) = poll_once(b.as_mut()) else {
+        panic!("b not served")
+    };
+    assert!(poll_once(c.as_mut()).is_pending());
+    drop((pa, pb));
+    assert!(poll_once(c.as_mut()).is_ready());
+    assert_eq!(s.statistics().tasks_waiting, 0);
+}
+
+#[test]
 fn cancelled_head_rechecks_the_ones_behind_at_once() {
-    let s = Semaphore::new(2);
+    let s = Semaphore::new_fair(2);
     let mut big = Box::pin(s.acquire_many(5));
     assert!(poll_once(big.as_mut()).is_pending());
     let mut a = Box::pin(s.acquire());
@@ -190,7 +246,7 @@ fn cancelled_head_rechecks_the_ones_behind_at_once() {
 
 #[test]
 fn cancelled_head_rechecks_a_blocked_thread() {
-    let s = Arc::new(Semaphore::new(1));
+    let s = Arc::new(Semaphore::new_fair(1));
     let mut big = Box::pin(s.acquire_many(2));
     assert!(poll_once(big.as_mut()).is_pending());
     let th = {
@@ -204,7 +260,7 @@ fn cancelled_head_rechecks_a_blocked_thread() {
 
 #[test]
 fn cancel_before_poll_queued_and_after_grant() {
-    let s = Semaphore::new(0);
+    let s = Semaphore::new_fair(0);
     // Before the first poll: nothing to undo.
     drop(s.acquire());
     assert_eq!(s.statistics().tasks_waiting, 0);
@@ -232,6 +288,24 @@ fn cancel_before_poll_queued_and_after_grant() {
     s.add_permits(2).unwrap();
     drop(c);
     assert_eq!(s.available_permits(), 2);
+}
+
+#[test]
+fn barging_wake_up_given_to_a_dropped_waiter_passes_on() {
+    let s = Semaphore::new(0);
+    let mut a = Box::pin(s.acquire());
+    let mut b = Box::pin(s.acquire());
+    assert!(poll_once(a.as_mut()).is_pending());
+    assert!(poll_once(b.as_mut()).is_pending());
+    s.release().unwrap(); // free, and `a` is woken to take it
+    assert_eq!(s.available_permits(), 1);
+    drop(a); // leaves without looking: `b` is woken in its place
+    assert_eq!(s.statistics().tasks_waiting, 0);
+    let Poll::Ready(pb) = poll_once(b.as_mut()) else {
+        panic!("the wake-up was lost")
+    };
+    pb.unwrap().forget();
+    assert_eq!(s.available_permits(), 0);
 }
 
 #[test]

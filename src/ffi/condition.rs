@@ -7,7 +7,8 @@
 
 use super::dualsync_status::{self, *};
 use super::{Wait, boundary, boundary_or, dualsync_mutex_t, free_boxed, handle, write_out};
-use crate::{Condition, MutexGuard};
+use crate::Condition;
+use crate::condition::RawLocked;
 
 /// An opaque condition handle.
 ///
@@ -90,18 +91,18 @@ pub unsafe extern "C" fn dualsync_condition_wait_timeout(
             return DUALSYNC_TIMED_OUT;
         }
         // SAFETY: the mutex is locked and, per the caller's contract, by the
-        // caller, who holds no guard (C has none): we adopt that lock.
-        let guard = unsafe { MutexGuard::adopt(m.mutex()) };
-        let op = c.0.wait(guard);
-        let (guard, timed_out) = match wait {
-            Wait::Until(t) => {
-                let (g, r) = op.block_until(t);
-                (g, r.timed_out())
+        // caller, who holds no guard (C has none).
+        let held = unsafe { RawLocked::new(m.mutex().raw()) };
+        let op = c.0.wait(held);
+        // Either way the caller owns the lock again, as a raw C lock (a
+        // `RawLocked` does not unlock on drop).
+        let timed_out = match wait {
+            Wait::Until(t) => op.block_until(t).1.timed_out(),
+            _ => {
+                op.block();
+                false
             }
-            _ => (op.block(), false),
         };
-        // The caller owns the lock again, as a raw C lock.
-        core::mem::forget(guard);
         if timed_out {
             DUALSYNC_TIMED_OUT
         } else {

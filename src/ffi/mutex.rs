@@ -15,9 +15,10 @@ pub struct dualsync_mutex_t(Mutex<()>);
 impl dualsync_mutex_t {
     /// The Rust [`Mutex`] behind this handle.
     ///
-    /// A guard taken here unlocks on drop, as usual; C code may also release
-    /// it with `dualsync_mutex_unlock` if the guard is forgotten
-    /// (`mem::forget`), which is how the C functions themselves work.
+    /// A guard taken here unlocks on drop, as usual. The C functions work on
+    /// the same lock without guards (a C caller owns the lock between
+    /// `dualsync_mutex_lock` and `dualsync_mutex_unlock`); a Rust guard may
+    /// also be forgotten (`mem::forget`) and the lock released from C.
     ///
     /// ```
     /// use dualsync::ffi::*;
@@ -77,8 +78,7 @@ pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> du
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_mutex_lock(mutex: *const dualsync_mutex_t) -> dualsync_status {
     boundary(|| {
-        let m = handle!(mutex);
-        core::mem::forget(m.0.lock().block());
+        handle!(mutex).0.raw().lock().block();
         DUALSYNC_OK
     })
 }
@@ -93,13 +93,10 @@ pub unsafe extern "C" fn dualsync_mutex_try_lock(
     mutex: *const dualsync_mutex_t,
 ) -> dualsync_status {
     boundary(|| {
-        let m = handle!(mutex);
-        match m.0.try_lock() {
-            Some(g) => {
-                core::mem::forget(g);
-                DUALSYNC_OK
-            }
-            None => DUALSYNC_WOULD_BLOCK,
+        if handle!(mutex).0.raw().try_lock() {
+            DUALSYNC_OK
+        } else {
+            DUALSYNC_WOULD_BLOCK
         }
     })
 }
@@ -117,24 +114,24 @@ pub unsafe extern "C" fn dualsync_mutex_lock_timeout(
     timeout_ns: u64,
 ) -> dualsync_status {
     boundary(|| {
-        let m = handle!(mutex);
+        let raw = handle!(mutex).0.raw();
         let r = match Wait::from_ns(timeout_ns) {
             Wait::Try => {
-                return if let Some(g) = m.0.try_lock() {
-                    core::mem::forget(g);
+                return if raw.try_lock() {
                     DUALSYNC_OK
                 } else {
                     DUALSYNC_WOULD_BLOCK
                 };
             }
-            Wait::Forever => Ok(m.0.lock().block()),
-            Wait::Until(t) => m.0.lock().block_until(t),
-        };
-        match r {
-            Ok(g) => {
-                core::mem::forget(g);
-                DUALSYNC_OK
+            Wait::Forever => {
+                raw.lock().block();
+                Ok(())
             }
+            Wait::Until(t) => raw.lock().block_until(t),
+        };
+        // The C caller owns the lock (no guard) until `_unlock`.
+        match r {
+            Ok(()) => DUALSYNC_OK,
             Err(_) => DUALSYNC_TIMED_OUT,
         }
     })
@@ -151,7 +148,7 @@ pub unsafe extern "C" fn dualsync_mutex_lock_timeout(
 pub unsafe extern "C" fn dualsync_mutex_unlock(mutex: *const dualsync_mutex_t) -> dualsync_status {
     boundary(|| {
         let m = handle!(mutex);
-        if m.0.unlock_checked() {
+        if m.0.raw().unlock_checked() {
             DUALSYNC_OK
         } else {
             DUALSYNC_NOT_LOCKED

@@ -3,7 +3,7 @@
 //! gives them back with `dualsync_semaphore_release`.
 //!
 //! Permit counts are `size_t`. A count of 0, or above the largest count a
-//! semaphore can hold (`SIZE_MAX >> 2`), is `DUALSYNC_INVALID_ARGUMENT`.
+//! semaphore can hold (`SIZE_MAX >> 4`), is `DUALSYNC_INVALID_ARGUMENT`.
 
 use super::dualsync_status::{self, *};
 use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
@@ -48,9 +48,11 @@ fn acquire(s: &dualsync_semaphore_t, n: usize, timeout_ns: u64) -> dualsync_stat
     }
 }
 
-/// Creates a semaphore with `initial` permits. When `bounded` is nonzero,
+/// Creates a semaphore with `initial` permits, served in strict FIFO order
+/// (every release with waiters hands its permits to the head; a try form
+/// fails while anyone waits). When `bounded` is nonzero,
 /// releasing above `initial` is refused with `DUALSYNC_OVER_RELEASE`.
-/// Returns NULL if `initial` is above `SIZE_MAX >> 2` or allocation fails.
+/// Returns NULL if `initial` is above `SIZE_MAX >> 4` or allocation fails.
 /// Free it with `dualsync_semaphore_free`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_semaphore_new(
@@ -62,7 +64,9 @@ pub extern "C" fn dualsync_semaphore_new(
             return core::ptr::null_mut();
         }
         Box::into_raw(Box::new(dualsync_semaphore_t {
-            sem: Semaphore::new(initial),
+            // Strict hand-off: C callers were promised "free and nobody
+            // waits" for the try forms, and FIFO service.
+            sem: Semaphore::new_fair(initial),
             limit: if bounded { initial } else { MAX_PERMITS },
         }))
     })
@@ -169,7 +173,7 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_many_timeout(
 /// Gives back (or adds) `n` permits, serving waiters in FIFO order.
 /// A bounded semaphore refuses to go above its initial value
 /// (`DUALSYNC_OVER_RELEASE`); any semaphore refuses a count above
-/// `SIZE_MAX >> 2` (`DUALSYNC_OVERFLOW`). Refused calls change nothing.
+/// `SIZE_MAX >> 4` (`DUALSYNC_OVERFLOW`). Refused calls change nothing.
 ///
 /// # Safety
 ///

@@ -47,7 +47,7 @@ use core::mem::MaybeUninit;
 
 use crossbeam_utils::{Backoff, CachePadded};
 
-use crate::core::sync::{AtomicUsize, Ordering, fence, spin_step};
+use crate::engine::sync::{AtomicUsize, Ordering, fence, spin_step};
 
 /// Why a push failed; the item comes back.
 #[doc(hidden)]

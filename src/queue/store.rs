@@ -20,8 +20,8 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::ring::Ring;
 pub(crate) use super::ring::{PopError, PushError};
-use crate::core::queue::WaitQueue;
-use crate::core::sync::{AtomicBool, AtomicUsize, Ordering, fence};
+use crate::engine::queue::WaitQueue;
+use crate::engine::sync::{AtomicBool, AtomicUsize, Ordering, fence};
 
 /// Bounded FIFO queues up to this capacity use the lock-free ring (which
 /// allocates every slot up front); larger ones a locked `VecDeque`.

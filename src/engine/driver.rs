@@ -10,47 +10,16 @@
 //! operation, which is exactly a cancellation.
 
 use core::pin::{Pin, pin};
-use core::task::{Context, Poll, Waker};
+use core::task::Poll;
 use std::time::{Duration, Instant};
 
 #[cfg(not(loom))]
 use crossbeam_utils::Backoff;
 
-use super::queue::{Notifier, PARKED, QUEUED};
+use super::node::{PARKED, QUEUED, WaitCx};
 #[cfg(not(loom))]
 use super::sync::spin_step;
 use super::sync::{AtomicU32, Ordering};
-
-/// Who is waiting: a task (with its context) or the current thread.
-pub(crate) enum WaitCx<'a, 'b> {
-    Task(&'a mut Context<'b>),
-    Thread,
-}
-
-impl WaitCx<'_, '_> {
-    /// The notifier to store in a node. Clones the task's waker: call it
-    /// before taking a queue lock (a waker's clone may re-enter).
-    #[inline]
-    pub(crate) fn notifier(&self) -> Notifier {
-        match self {
-            WaitCx::Task(cx) => Notifier::Task(cx.waker().clone()),
-            WaitCx::Thread => Notifier::Thread,
-        }
-    }
-
-    #[inline]
-    pub(crate) fn waker(&self) -> Option<&Waker> {
-        match self {
-            WaitCx::Task(cx) => Some(cx.waker()),
-            WaitCx::Thread => None,
-        }
-    }
-
-    #[inline]
-    pub(crate) fn is_thread(&self) -> bool {
-        matches!(self, WaitCx::Thread)
-    }
-}
 
 /// Implemented by every operation value.
 pub(crate) trait Waitable {
@@ -63,6 +32,10 @@ pub(crate) trait Waitable {
 
     /// The state word of the operation's node, watched by a blocked thread.
     fn wait_state(self: Pin<&Self>) -> &AtomicU32;
+
+    /// Whether the operation returned its output (polling it again would
+    /// panic): `FusedFuture::is_terminated`.
+    fn is_terminated(&self) -> bool;
 }
 
 /// Runs `op` to completion on the current thread, or until `deadline`.
@@ -217,7 +190,7 @@ macro_rules! impl_operation {
             /// worker thread, like any blocking call would.
             #[inline(always)]
             pub fn block(self) -> $out {
-                match $crate::core::driver::block_until(self, None) {
+                match $crate::engine::driver::block_until(self, None) {
                     Ok(v) => v,
                     Err(_) => unreachable!("an untimed wait cannot time out"),
                 }
@@ -230,7 +203,7 @@ macro_rules! impl_operation {
             /// and left no trace.
             #[inline(always)]
             pub fn block_for(self, timeout: ::std::time::Duration) -> Result<$out, $crate::Timeout> {
-                $crate::core::driver::block_until(self, $crate::core::driver::deadline_after(timeout))
+                $crate::engine::driver::block_until(self, $crate::engine::driver::deadline_after(timeout))
             }
 
             /// Like [`block`](Self::block), giving up at `deadline`.
@@ -238,10 +211,19 @@ macro_rules! impl_operation {
             /// On `Err(Timeout)` the operation was cancelled and left no trace.
             #[inline(always)]
             pub fn block_until(self, deadline: ::std::time::Instant) -> Result<$out, $crate::Timeout> {
-                $crate::core::driver::block_until(self, Some(deadline))
+                $crate::engine::driver::block_until(self, Some(deadline))
             }
         }
 
+        $crate::engine::driver::impl_future!(impl[$($gen)*] $ty => $out);
+    };
+}
+pub(crate) use impl_operation;
+
+/// Gives a [`Waitable`] operation its `Future` and `FusedFuture` impls (for
+/// operations whose blocking forms are written by hand).
+macro_rules! impl_future {
+    (impl[$($gen:tt)*] $ty:ty => $out:ty) => {
         impl<$($gen)*> ::core::future::Future for $ty {
             type Output = $out;
             #[inline]
@@ -249,15 +231,24 @@ macro_rules! impl_operation {
                 self: ::core::pin::Pin<&mut Self>,
                 cx: &mut ::core::task::Context<'_>,
             ) -> ::core::task::Poll<$out> {
-                $crate::core::driver::Waitable::poll_wait(
+                $crate::engine::driver::Waitable::poll_wait(
                     self,
-                    &mut $crate::core::driver::WaitCx::Task(cx),
+                    &mut $crate::engine::node::WaitCx::Task(cx),
                 )
+            }
+        }
+
+        impl<$($gen)*> ::futures_core::future::FusedFuture for $ty {
+            /// `true` once the operation returned its output: polling it
+            /// again would panic. `select!` skips it then.
+            #[inline]
+            fn is_terminated(&self) -> bool {
+                $crate::engine::driver::Waitable::is_terminated(self)
             }
         }
     };
 }
-pub(crate) use impl_operation;
+pub(crate) use impl_future;
 
 /// Like [`block_until`], but the operation stays with the caller: on timeout
 /// it returns `None` and `op` is still pinned (linked, or holding an

@@ -1,10 +1,31 @@
-//! The shared engine: the loom facade, the intrusive FIFO waiter queue, and
-//! the operation driver (`.await` / `.block()` / `.block_for()` /
-//! `.block_until()`). Every primitive is written on top of these.
+//! The shared engine. Every primitive is written on top of it:
+//!
+//! * [`node`]: the waiter node that lives in an operation value, and who is
+//!   waiting ([`node::WaitCx`]: a task's context or a thread);
+//! * [`queue`]: the intrusive FIFO waiter queue (one word, its own spin
+//!   lock), with [`queue::WaitQueue::with_lock`] and
+//!   [`queue::QueueGuard::pop_front`] for the primitives;
+//! * [`wake`]: wake-ups gathered under the lock and run after it;
+//! * [`waiter`]: the whole waiting lifecycle (try, spin, queue, re-poll,
+//!   cancel, pass on, finish) over a small per-primitive
+//!   [`waiter::Policy`];
+//! * [`fair`]: the fairness policy (bounded barging or strict hand-off);
+//! * [`driver`]: `.await` / `.block()` / `.block_for()` / `.block_until()`;
+//! * [`sync`]: the loom facade.
+//!
+//! Dependencies point one way: `sync` ← `node` ← `wake` ← `queue` ←
+//! `waiter`, `fair`, `driver`.
 
 pub(crate) mod driver;
+pub(crate) mod fair;
+pub(crate) mod node;
 pub(crate) mod queue;
 pub(crate) mod sync;
+pub(crate) mod waiter;
+pub(crate) mod wake;
+
+#[cfg(test)]
+mod tests;
 
 #[cfg(not(loom))]
 use std::sync::OnceLock;

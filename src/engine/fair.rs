@@ -1,0 +1,71 @@
+//! The one fairness policy, shared by every primitive that grants something
+//! (Mutex, Semaphore, BoundedSemaphore, CapacityLimiter).
+//!
+//! Waiters are served in arrival order. A primitive is in one of two modes,
+//! chosen per object at construction:
+//!
+//! * **bounded barging** (the default): a release with waiters frees the
+//!   resource and wakes the head waiter, and a caller that arrives before
+//!   the head runs again may take it ("barging": the releaser often takes it
+//!   straight back, which avoids a convoy of context switches). Barging is
+//!   allowed only while the head has waited less than [`FAIRNESS_BOUND`]
+//!   since its arrival: once it has waited that long, a release hands the
+//!   resource to it directly and newcomers queue behind it. So no waiter is
+//!   overtaken for longer than the bound (plus one hand-off).
+//! * **strict hand-off** (`new_fair` and friends): every release with
+//!   waiters hands the resource to the head; nobody ever barges, and a
+//!   thread queues without spinning first.
+//!
+//! Arrival is the moment the operation first had to wait (its first failed
+//! try, stamped by the engine's [`Waiter`](super::waiter::Waiter)), not the
+//! moment it finally linked; a woken head that lost the race re-queues at
+//! the front with its first stamp.
+
+use core::time::Duration;
+
+use super::node::Node;
+
+/// How long the head waiter may be overtaken by barging newcomers before a
+/// release hands the resource to it directly (bounded-barging mode of
+/// [`Mutex`](crate::Mutex), [`Semaphore`](crate::Semaphore),
+/// [`BoundedSemaphore`](crate::BoundedSemaphore) and
+/// [`CapacityLimiter`](crate::CapacityLimiter)).
+pub const FAIRNESS_BOUND: Duration = Duration::from_micros(BOUND_US as u64);
+const BOUND_US: u32 = 500;
+
+/// Whether a primitive lets newcomers barge (within the bound) or hands off
+/// strictly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fairness {
+    /// Bounded barging.
+    Barging,
+    /// Strict hand-off: FIFO, nobody overtakes a waiter.
+    Strict,
+}
+
+impl Fairness {
+    /// `true` in strict mode.
+    #[inline]
+    pub(crate) fn is_strict(self) -> bool {
+        self == Fairness::Strict
+    }
+
+    /// The clock a release compares arrival stamps with (not read in strict
+    /// mode, where every release hands off).
+    #[inline]
+    pub(crate) fn now(self) -> u32 {
+        if self.is_strict() {
+            0
+        } else {
+            super::now_micros()
+        }
+    }
+
+    /// Whether a release must hand the resource to `head` directly rather
+    /// than free it and wake the head to compete for it. `now` comes from
+    /// [`now`](Self::now).
+    #[inline]
+    pub(crate) fn must_hand_off<D>(self, head: &Node<D>, now: u32) -> bool {
+        self.is_strict() || now.wrapping_sub(head.arrival()) >= BOUND_US
+    }
+}

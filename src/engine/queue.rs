@@ -1,0 +1,485 @@
+//! The intrusive FIFO waiter queue shared by every primitive.
+//!
+//! # Layout
+//!
+//! A [`WaitQueue`] is one machine word:
+//!
+//! ```text
+//!   63                                   1   0
+//!  +--------------------------------------+---+
+//!  |  pointer to the tail Node (aligned)  | L |
+//!  +--------------------------------------+---+
+//!   L = 1: the queue lock is held
+//! ```
+//!
+//! The nodes form a circular doubly linked list: `tail.next` is the head, so
+//! one pointer is enough to push at either end and pop the front, and any node
+//! unlinks itself in O(1). The queue lock is a bit in the same word: taking it
+//! is one `fetch_or`; releasing it is one store that writes the (possibly
+//! new) tail pointer with the bit clear. Contenders spin with a bounded
+//! backoff, then yield; critical sections are a handful of pointer writes.
+//!
+//! The word is an `AtomicPtr`, and the lock bit is set and read through the
+//! strict-provenance address methods (`fetch_or` on the pointer, `addr`,
+//! `map_addr`): no integer ever becomes a pointer again, so the tail keeps
+//! the provenance of the node it was made from (Miri checks this).
+//!
+//! # Who touches what
+//!
+//! Primitives never touch node links. They take the lock through
+//! [`WaitQueue::with_lock`] (which runs the gathered wake-ups after
+//! unlocking), serve waiters with [`QueueGuard::pop_front`], and leave the
+//! rest of a waiter's life (queueing, re-polling, cancelling, passing on) to
+//! the engine's [`Waiter`](super::waiter::Waiter).
+
+use core::marker::PhantomData;
+use core::mem::MaybeUninit;
+use core::ptr;
+use core::task::Waker;
+
+#[cfg(not(loom))]
+use crossbeam_utils::Backoff;
+
+use super::node::{IDLE, NOTIFIED, Node, Notifier, PARKED, QUEUED, WaitCx};
+use super::sync::{AtomicPtr, Ordering, fetch_or_addr};
+#[cfg(not(loom))]
+use super::sync::{spin_step, yield_now};
+use super::wake::{Wake, WakeList};
+
+pub(super) const LOCKED: usize = 1;
+
+/// The queue itself: one word (see the module docs).
+pub(crate) struct WaitQueue<D> {
+    /// The tail node, with `LOCKED` in its low (alignment) bit.
+    pub(super) word: AtomicPtr<Node<D>>,
+    /// Under loom the queue lock is also a loom mutex: loom cannot explore a
+    /// spin lock with several spinners (every yield may hand the processor
+    /// to another spinner, so the model never ends). The word still goes
+    /// through the same atomic steps.
+    #[cfg(loom)]
+    lock: loom::sync::Mutex<()>,
+    _marker: PhantomData<*const Node<D>>,
+}
+
+// SAFETY: the queue only holds pointers to nodes, which are Send + Sync when
+// D is; all access to them goes through the queue lock.
+unsafe impl<D: Send + Sync> Send for WaitQueue<D> {}
+// SAFETY: as above.
+unsafe impl<D: Send + Sync> Sync for WaitQueue<D> {}
+
+impl<D> WaitQueue<D> {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        WaitQueue {
+            word: AtomicPtr::new(ptr::null_mut()),
+            _marker: PhantomData,
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        WaitQueue {
+            word: AtomicPtr::new(ptr::null_mut()),
+            lock: loom::sync::Mutex::new(()),
+            _marker: PhantomData,
+        }
+    }
+
+    /// Takes the queue lock.
+    #[inline]
+    pub(crate) fn lock(&self) -> QueueGuard<'_, D> {
+        #[cfg(loom)]
+        {
+            // See the `lock` field: the loom mutex serializes holders, so
+            // the bit is never contended here.
+            let held = self.lock.lock().unwrap();
+            let old = fetch_or_addr(&self.word, LOCKED, Ordering::Acquire);
+            assert_eq!(
+                old.addr() & LOCKED,
+                0,
+                "queue lock bit set without the loom mutex"
+            );
+            QueueGuard {
+                queue: self,
+                tail: old,
+                _held: held,
+            }
+        }
+        #[cfg(not(loom))]
+        {
+            let old = fetch_or_addr(&self.word, LOCKED, Ordering::Acquire);
+            if old.addr() & LOCKED != 0 {
+                return self.lock_contended();
+            }
+            QueueGuard {
+                queue: self,
+                tail: old,
+            }
+        }
+    }
+
+    /// Runs `f` under the queue lock with a [`WakeList`], then unlocks and
+    /// runs the wake-ups it gathered (always in that order: no waker ever
+    /// runs or drops under the lock).
+    #[inline]
+    pub(crate) fn with_lock<R>(
+        &self,
+        f: impl FnOnce(&mut QueueGuard<'_, D>, &mut WakeList) -> R,
+    ) -> R {
+        let mut wakes = WakeList::new();
+        let r = {
+            let mut q = self.lock();
+            f(&mut q, &mut wakes)
+        };
+        wakes.wake_all();
+        r
+    }
+
+    #[cfg(not(loom))]
+    #[cold]
+    fn lock_contended(&self) -> QueueGuard<'_, D> {
+        let backoff = Backoff::new();
+        loop {
+            let w = self.word.load(Ordering::Relaxed);
+            if w.addr() & LOCKED == 0 {
+                if self
+                    .word
+                    .compare_exchange_weak(
+                        w,
+                        w.map_addr(|a| a | LOCKED),
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+                {
+                    return QueueGuard {
+                        queue: self,
+                        tail: w,
+                    };
+                }
+                continue;
+            }
+            if backoff.is_completed() {
+                yield_now();
+            } else {
+                spin_step(&backoff);
+            }
+        }
+    }
+
+    /// A lock-free hint: `true` if the queue was empty when last unlocked.
+    #[inline]
+    pub(crate) fn is_empty_hint(&self) -> bool {
+        self.word.load(Ordering::Relaxed).addr() & !LOCKED == 0
+    }
+
+    /// Whether some waiter is queued, read with `SeqCst`: for primitives that
+    /// pair a `SeqCst` change of their own state with this load, against a
+    /// waiter that queues (the unlock publishes it) and then issues a
+    /// `SeqCst` fence before it re-checks that state (store buffering is then
+    /// impossible: one of the two sees the other).
+    #[inline]
+    pub(crate) fn has_waiters_seqcst(&self) -> bool {
+        #[cfg(loom)]
+        super::sync::fence(Ordering::SeqCst); // loom treats SeqCst loads as Acquire
+        self.word.load(Ordering::SeqCst).addr() & !LOCKED != 0
+    }
+
+    /// A waiter whose node this queue linked is polled again (the `QUEUED`
+    /// arm of its poll): keeps the node's stored waker pointed at the task
+    /// polling now.
+    ///
+    /// Returns `true` while the node is still queued: the caller returns
+    /// `Pending`. Returns `false` when a waker completed the node meanwhile:
+    /// its outcome (read with `Acquire` by [`Node::state`]) is the caller's
+    /// to act on now, because the completion woke the waker stored before,
+    /// maybe not this task's (re-poll at once, or wake the task itself).
+    ///
+    /// The stored waker is compared under the queue lock; only when it
+    /// would wake another task is the new one cloned, with the lock released
+    /// (a clone may re-enter the primitive), then swapped in under the lock,
+    /// and the old one dropped after unlocking. A thread (no waker) is
+    /// answered `true` without a look: its driver watches the state word.
+    #[cold]
+    pub(crate) fn refresh_waiter(&self, node: &Node<D>, cx: &WaitCx<'_, '_>) -> bool {
+        let Some(w) = cx.waker() else {
+            return true;
+        };
+        {
+            let q = self.lock();
+            if node.state() != QUEUED {
+                return false;
+            }
+            if q.waker_will_wake(node, w) {
+                return true;
+            }
+        }
+        let new = w.clone();
+        let old = self.lock().replace_waker(node, new);
+        // `old` (the replaced waker, or ours back if the node was completed
+        // in between) drops here, after the guard.
+        old.is_ok()
+    }
+}
+
+/// The queue lock, held. Unlocks (publishing the new tail) on drop.
+pub(crate) struct QueueGuard<'a, D> {
+    queue: &'a WaitQueue<D>,
+    tail: *const Node<D>,
+    /// Released after `drop` has stored the word (fields drop after it).
+    #[cfg(loom)]
+    _held: loom::sync::MutexGuard<'a, ()>,
+}
+
+impl<D> Drop for QueueGuard<'_, D> {
+    #[inline]
+    fn drop(&mut self) {
+        self.queue
+            .word
+            .store(self.tail.cast_mut(), Ordering::Release);
+    }
+}
+
+impl<D> QueueGuard<'_, D> {
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tail.is_null()
+    }
+
+    /// The first waiter, if any.
+    #[inline]
+    pub(crate) fn front(&self) -> Option<&Node<D>> {
+        // SAFETY: linked nodes stay valid while linked (node invariant 2) and
+        // we hold the lock; the reference borrows the guard.
+        self.front_ptr().map(|p| unsafe { &*p })
+    }
+
+    #[inline]
+    fn front_ptr(&self) -> Option<*const Node<D>> {
+        if self.tail.is_null() {
+            None
+        } else {
+            // SAFETY: the tail is linked and valid under the lock; tail.next
+            // is the head of the circular list.
+            Some(unsafe { (*self.tail).next() })
+        }
+    }
+
+    /// Number of linked waiters (walks the list: for introspection only).
+    pub(crate) fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Walks the waiters front to back.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Node<D>> + '_ {
+        let head = self.front().map_or(ptr::null(), |n| n as *const Node<D>);
+        let mut cur = head;
+        let mut first = true;
+        core::iter::from_fn(move || {
+            if cur.is_null() || (!first && cur == head) {
+                return None;
+            }
+            first = false;
+            // SAFETY: linked node, lock held (node invariant 2).
+            let n = unsafe { &*cur };
+            // SAFETY: as above.
+            cur = unsafe { n.next() };
+            Some(n)
+        })
+    }
+
+    fn link(&mut self, node: &Node<D>, notifier: Notifier, at_front: bool) {
+        debug_assert_eq!(node.state(), IDLE, "linking a node that is not idle");
+        // SAFETY: the node is not linked (state IDLE), so nobody else reads
+        // its waker cell (which holds nothing: node invariant 3); we hold the lock
+        // for the future readers.
+        unsafe {
+            (*node.waker.get()).write(match notifier {
+                Notifier::Task(w) => Some(w),
+                Notifier::Thread => {
+                    #[cfg(loom)]
+                    {
+                        *node.thread.get() = Some(loom::thread::current());
+                    }
+                    None
+                }
+            });
+        }
+        let p = node as *const Node<D>;
+        if self.tail.is_null() {
+            node.set_links(p, p);
+            self.tail = p;
+        } else {
+            // SAFETY: tail and head are linked nodes, valid under the lock.
+            unsafe {
+                let tail = &*self.tail;
+                let head = &*tail.next();
+                node.set_links(self.tail, head);
+                tail.next.set(MaybeUninit::new(p));
+                head.prev.set(MaybeUninit::new(p));
+            }
+            if !at_front {
+                self.tail = p;
+            }
+        }
+        node.state.store(QUEUED, Ordering::Relaxed);
+    }
+
+    /// Links `node` at the back.
+    ///
+    /// The caller guarantees (node invariant 2) that the node is pinned and that
+    /// its owner will unlink it (under this lock) before it is dropped.
+    #[inline]
+    pub(crate) fn push_back(&mut self, node: &Node<D>, notifier: Notifier) {
+        self.link(node, notifier, false);
+    }
+
+    /// Links `node` at the front (a woken waiter that lost a race keeps its
+    /// place). Same contract as [`push_back`](Self::push_back).
+    #[inline]
+    pub(crate) fn push_front(&mut self, node: &Node<D>, notifier: Notifier) {
+        self.link(node, notifier, true);
+    }
+
+    /// Unlinks `node`, which must be linked in this queue. Its state is left
+    /// `QUEUED`: follow with [`complete`](Self::complete) or
+    /// [`set_idle`](Self::set_idle).
+    pub(crate) fn remove(&mut self, node: &Node<D>) {
+        debug_assert_eq!(node.state(), QUEUED);
+        let p = node as *const Node<D>;
+        // SAFETY: the node is linked (caller) and we hold the lock.
+        let (prev, next) = unsafe { (node.prev(), node.next()) };
+        if next == p {
+            self.tail = ptr::null();
+        } else {
+            // SAFETY: neighbours of a linked node are linked, valid under the lock.
+            unsafe {
+                (*prev).next.set(MaybeUninit::new(next));
+                (*next).prev.set(MaybeUninit::new(prev));
+            }
+            if self.tail == p {
+                self.tail = prev;
+            }
+        }
+        // The links are stale from here on; nothing reads them until the
+        // node is linked again (node invariant 3).
+    }
+
+    /// Finishes an unlinked node by its owner (a cancelled or retrying
+    /// waiter): drops its stored waker into `wakes`' care and sets `IDLE`.
+    pub(crate) fn set_idle(&mut self, node: &Node<D>, wakes: &mut WakeList) {
+        debug_assert_eq!(node.state(), QUEUED);
+        // SAFETY: we hold the lock and the node is still `QUEUED` (caller);
+        // it leaves that state below.
+        let w = unsafe { node.take_waker() };
+        #[cfg(loom)]
+        // SAFETY: as above.
+        unsafe {
+            (*node.thread.get()).take();
+        }
+        if let Some(w) = w {
+            // Dropped after the lock is released, never under it.
+            wakes.drop_later(w);
+        }
+        node.state.store(IDLE, Ordering::Relaxed);
+    }
+
+    /// Hands `outcome` (>= 2) to an unlinked node and queues its wake-up.
+    ///
+    /// After this call the node may be freed at any moment by its owner: the
+    /// caller must not touch it again.
+    pub(crate) fn complete(&mut self, node: &Node<D>, outcome: u32, wakes: &mut WakeList) {
+        debug_assert!(outcome >= NOTIFIED && outcome & PARKED == 0);
+        debug_assert_eq!(node.state(), QUEUED);
+        // SAFETY: we hold the lock and the node is still `QUEUED` (caller);
+        // the swap below moves it out of that state.
+        let waker = unsafe { node.take_waker() };
+        #[cfg(loom)]
+        // SAFETY: as above.
+        let thread = unsafe { (*node.thread.get()).take() };
+        let old = node.state.swap(outcome, Ordering::Release);
+        // From here on the node is the owner's again.
+        if let Some(w) = waker {
+            wakes.push(Wake::Task(w));
+        }
+        #[cfg(not(loom))]
+        if old & PARKED != 0 {
+            // The address only (no provenance exposed): it is a hash key.
+            wakes.push(Wake::Thread(ptr::from_ref(&node.state).addr()));
+        }
+        #[cfg(loom)]
+        {
+            let _ = old;
+            if let Some(t) = thread {
+                wakes.push(Wake::Thread(t));
+            }
+        }
+    }
+
+    /// Serves the front waiter: `decide` looks at it (payload, arrival) and
+    /// picks the outcome to hand it, or `None` to leave it queued. A chosen
+    /// node is unlinked and completed (its wake-up goes to `wakes`). Returns
+    /// the outcome handed, `None` if the queue was empty or `decide` said no.
+    ///
+    /// This is the only way a primitive takes a waiter off the queue: the
+    /// node reference never escapes the call.
+    #[inline]
+    pub(crate) fn pop_front(
+        &mut self,
+        wakes: &mut WakeList,
+        decide: impl FnOnce(&Node<D>) -> Option<u32>,
+    ) -> Option<u32> {
+        let head = self.front_ptr()?;
+        // SAFETY: `head` is linked, so valid while we hold the lock
+        // (invariant 2 of the node); the reference ends with this call.
+        let head = unsafe { &*head };
+        let outcome = decide(head)?;
+        self.remove(head);
+        self.complete(head, outcome, wakes);
+        Some(outcome)
+    }
+
+    /// Completes the front waiter with `outcome`; `false` if the queue was
+    /// empty.
+    #[inline]
+    pub(crate) fn complete_front(&mut self, outcome: u32, wakes: &mut WakeList) -> bool {
+        self.pop_front(wakes, |_| Some(outcome)).is_some()
+    }
+
+    /// Completes every waiter with `outcome`, front to back; returns how
+    /// many.
+    pub(crate) fn complete_all(&mut self, outcome: u32, wakes: &mut WakeList) -> usize {
+        let mut n = 0;
+        while self.complete_front(outcome, wakes) {
+            n += 1;
+        }
+        n
+    }
+
+    /// Replaces the stored waker of a linked node, returning the old one so
+    /// that the caller drops it after unlocking. Returns `Err(waker)` if the
+    /// node is no longer queued.
+    pub(crate) fn replace_waker(
+        &mut self,
+        node: &Node<D>,
+        w: Waker,
+    ) -> Result<Option<Waker>, Waker> {
+        if node.state() != QUEUED {
+            return Err(w);
+        }
+        // SAFETY: lock held, the node is `QUEUED`, so its waker cell is
+        // initialized (node invariant 3).
+        Ok(unsafe { (*node.waker.get()).assume_init_mut().replace(w) })
+    }
+
+    /// `true` if `node` is still queued and its stored waker would wake the
+    /// same task.
+    pub(crate) fn waker_will_wake(&self, node: &Node<D>, w: &Waker) -> bool {
+        node.state() == QUEUED
+            // SAFETY: lock held, the node is `QUEUED`, so its waker cell is
+            // initialized (node invariant 3).
+            && unsafe { (*node.waker.get()).assume_init_ref() }
+                .as_ref()
+                .is_some_and(|s| s.will_wake(w))
+    }
+}

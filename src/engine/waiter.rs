@@ -1,0 +1,408 @@
+//! The waiting lifecycle, written once for every primitive.
+//!
+//! A primitive describes one kind of wait with a small [`Policy`]: how to
+//! try without waiting, what to check under the queue lock before linking,
+//! what an outcome handed to a waiter means, what to pass on when a waiter
+//! that was handed something goes away, and what to fix up when a queued
+//! waiter leaves. The engine's [`Waiter`] does the rest, the same way for
+//! all of them:
+//!
+//! ```text
+//!            try_now ok                        take: Done
+//!   IDLE ───────────────────────> FINISHED <───────────────────┐
+//!    │ try_now fails                                             │
+//!    │ (thread: pure spin, try again)                            │
+//!    │ enqueue under the lock: Wait                              │
+//!    v                                                           │
+//!   QUEUED ──a waker completes it──> outcome ───take: Retry──> IDLE (front)
+//!    │                                  │
+//!    │ dropped / timed out              │ dropped before taken
+//!    v                                  v
+//!   withdraw: unlink, `withdrawn`     `pass_on` the outcome
+//! ```
+//!
+//! * **Arrival** is stamped the first time the operation has to wait (its
+//!   first failed try), not when it finally links, and a waiter that is
+//!   woken, loses the race to a barging newcomer and re-queues keeps its
+//!   stamp and goes back to the *front*. The fairness bound
+//!   ([`fair`](super::fair)) is measured from that stamp.
+//! * **A caller that has to wait takes its place before it gives its core
+//!   away**: a thread only *spins* (no yield, no sleep) before it links,
+//!   and only when the policy allows barging; the driver's yields and
+//!   parking come after the node is queued.
+//! * **Cancel** (the operation is dropped, or a `block_for` times out) is
+//!   O(1): unlink under the lock and let the policy fix its state, or pass
+//!   on an outcome that landed first. Nothing is lost either way.
+//! * **After `Ready`** the node is `FINISHED`: a further poll panics with
+//!   one message for every operation, and `FusedFuture::is_terminated`
+//!   reads it.
+
+use core::task::Poll;
+
+use super::node::{FINISHED, IDLE, Node, QUEUED, WaitCx};
+use super::queue::{QueueGuard, WaitQueue};
+#[cfg(not(loom))]
+use super::sync::AtomicU32;
+use super::sync::{Ordering, fence};
+use super::wake::WakeList;
+
+/// What [`Policy::enqueue`] decides under the queue lock.
+pub(crate) enum Link<T> {
+    /// Link the node and wait.
+    Wait,
+    /// The state changed before the lock was taken: finish with this.
+    Done(T),
+    /// The state changed: try again without the lock.
+    Retry,
+}
+
+/// What an outcome handed to a waiter means to its owner.
+pub(crate) enum Taken<T> {
+    /// The operation is over, with this output.
+    Done(T),
+    /// A wake-up to look again (the waiter re-queues at the front if the
+    /// look fails).
+    Retry,
+}
+
+/// One kind of wait of one primitive. The methods are called by the
+/// [`Waiter`] lifecycle only; `data` is the waiter's node payload.
+pub(crate) trait Policy {
+    /// The node payload (read by wakers under the queue lock).
+    type Data;
+    /// What a finished wait gives the operation.
+    type Output;
+
+    /// Whether the primitive's releases read arrival stamps (the fairness
+    /// bound); others skip the clock read.
+    const STAMPS: bool = false;
+
+    /// Whether the primitive's state changes without its queue lock (a
+    /// lock-free store): then a linked waiter issues a `SeqCst` fence and
+    /// re-checks [`still_blocked`](Self::still_blocked) after unlocking,
+    /// pairing with a `SeqCst` load of the queue word by the other side.
+    const RECHECK: bool = false;
+
+    /// The waiter queue.
+    fn queue(&self) -> &WaitQueue<Self::Data>;
+
+    /// Tries to finish at once, without the queue lock. `None`: must wait.
+    fn try_now(&self, data: &Self::Data, cx: &WaitCx<'_, '_>) -> Option<Self::Output>;
+
+    /// A thread about to queue may spin while this says `Some(false)`
+    /// ("not yet"); `Some(true)` means a try may succeed now; `None` means
+    /// queue at once (barging is not allowed, or someone already waits).
+    /// The default never spins.
+    #[inline]
+    fn spin_check(&self, _data: &Self::Data) -> Option<bool> {
+        None
+    }
+
+    /// Under the queue lock, just before the node is linked (at the back,
+    /// or at the `front` for a waiter that lost a race after a wake-up):
+    /// the last look at the state, and the bookkeeping that says "someone
+    /// waits".
+    fn enqueue(
+        &self,
+        q: &mut QueueGuard<'_, Self::Data>,
+        data: &Self::Data,
+        front: bool,
+        wakes: &mut WakeList,
+    ) -> Link<Self::Output>;
+
+    /// See [`RECHECK`](Self::RECHECK): `false` means withdraw and try again.
+    #[inline]
+    fn still_blocked(&self, _data: &Self::Data) -> bool {
+        true
+    }
+
+    /// What `outcome` (handed by a waker) means.
+    fn take(&self, data: &Self::Data, outcome: u32) -> Taken<Self::Output>;
+
+    /// A waiter handed `outcome` goes away before taking it: pass on what it
+    /// was given, so that nothing is lost.
+    fn pass_on(&self, data: &Self::Data, outcome: u32);
+
+    /// Under the queue lock, right after a queued waiter left (cancelled,
+    /// timed out): fix the primitive's state and serve whoever can be
+    /// served now. Must be O(1) apart from the waiters it actually serves.
+    fn withdrawn(
+        &self,
+        q: &mut QueueGuard<'_, Self::Data>,
+        data: &Self::Data,
+        wakes: &mut WakeList,
+    );
+}
+
+/// The panic of an operation polled after it returned its output.
+#[cold]
+#[track_caller]
+pub(crate) fn polled_after_completion() -> ! {
+    panic!("a dualsync operation was polled after it completed")
+}
+
+/// The waiting half of an operation value: its node, and the lifecycle.
+pub(crate) struct Waiter<D> {
+    node: Node<D>,
+}
+
+impl<D> Waiter<D> {
+    #[inline]
+    pub(crate) fn new(data: D) -> Self {
+        Waiter {
+            node: Node::new(data),
+        }
+    }
+
+    /// The payload.
+    #[inline]
+    pub(crate) fn data(&self) -> &D {
+        &self.node.data
+    }
+
+    /// The word a blocked thread watches.
+    #[inline]
+    pub(crate) fn state_word(&self) -> &super::sync::AtomicU32 {
+        self.node.state_word()
+    }
+
+    /// The node's state (for `Debug`).
+    #[inline]
+    pub(crate) fn state(&self) -> u32 {
+        self.node.state()
+    }
+
+    /// Whether the operation returned its output (`FusedFuture`).
+    #[inline]
+    pub(crate) fn is_finished(&self) -> bool {
+        self.node.state() == FINISHED
+    }
+
+    /// Whether the operation was never polled, or left the queue without
+    /// an outcome (nothing to cancel).
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.node.state() == IDLE
+    }
+
+    /// Makes a finished waiter ready for another wait (an operation that
+    /// waits several times, like `Condition::wait_while`).
+    #[inline]
+    pub(crate) fn reuse(&self) {
+        debug_assert!(matches!(self.node.state(), IDLE | FINISHED));
+        self.node.set_unlinked_state(IDLE);
+    }
+
+    #[inline]
+    fn finish<T>(&self, v: T) -> Poll<T> {
+        self.node.set_unlinked_state(FINISHED);
+        Poll::Ready(v)
+    }
+
+    /// Polls the operation. The first try is inline; everything else is
+    /// out of line.
+    #[inline]
+    pub(crate) fn poll<P: Policy<Data = D>>(
+        &self,
+        p: &P,
+        cx: &mut WaitCx<'_, '_>,
+    ) -> Poll<P::Output> {
+        if self.node.state() == IDLE {
+            if let Some(v) = p.try_now(&self.node.data, cx) {
+                return self.finish(v);
+            }
+            return self.wait(p, cx, true);
+        }
+        self.wait(p, cx, false)
+    }
+
+    /// The rest of [`poll`](Self::poll). `tried`: the node is `IDLE` and
+    /// `try_now` just failed.
+    #[inline(never)]
+    fn wait<P: Policy<Data = D>>(
+        &self,
+        p: &P,
+        cx: &mut WaitCx<'_, '_>,
+        mut tried: bool,
+    ) -> Poll<P::Output> {
+        let node = &self.node;
+        let (mut front, mut stamped, mut spun) = (false, false, false);
+        loop {
+            match node.state() {
+                IDLE => {
+                    if !tried && let Some(v) = p.try_now(&node.data, cx) {
+                        return self.finish(v);
+                    }
+                }
+                QUEUED => {
+                    if p.queue().refresh_waiter(node, cx) {
+                        return Poll::Pending;
+                    }
+                    // Completed meanwhile: look at the outcome now (the
+                    // completion woke the waker stored before, maybe not
+                    // this task's).
+                    continue;
+                }
+                FINISHED => polled_after_completion(),
+                outcome => {
+                    node.set_unlinked_state(IDLE);
+                    match p.take(&node.data, outcome) {
+                        Taken::Done(v) => return self.finish(v),
+                        Taken::Retry => {
+                            // Keep the place (and the stamp) it had.
+                            front = true;
+                            tried = false;
+                            continue;
+                        }
+                    }
+                }
+            }
+            tried = false;
+            // Must wait. Arrival is now, unless this is a woken waiter that
+            // lost a race (it keeps its first stamp).
+            if P::STAMPS && !front && !stamped {
+                stamped = true;
+                node.set_arrival(super::now_micros());
+            }
+            if cx.is_thread() && !spun {
+                spun = true;
+                if spin_until(|| p.spin_check(&node.data)) {
+                    continue;
+                }
+            }
+            let mut notifier = Some(cx.notifier()); // cloned before the lock
+            let link = p.queue().with_lock(|q, wakes| {
+                let link = p.enqueue(q, &node.data, front, wakes);
+                if let Link::Wait = link {
+                    let n = notifier.take().expect("linked once");
+                    if front {
+                        q.push_front(node, n);
+                    } else {
+                        q.push_back(node, n);
+                    }
+                }
+                link
+            });
+            drop(notifier); // unused: dropped after the lock
+            match link {
+                Link::Wait => {
+                    if !P::RECHECK {
+                        return Poll::Pending;
+                    }
+                    fence(Ordering::SeqCst);
+                    if p.still_blocked(&node.data) {
+                        return Poll::Pending;
+                    }
+                    // The state changed while we linked: leave and look
+                    // again, or take what a waker handed us meanwhile.
+                    if let Some(outcome) = self.leave(p) {
+                        match p.take(&node.data, outcome) {
+                            Taken::Done(v) => return self.finish(v),
+                            Taken::Retry => front = true,
+                        }
+                    }
+                }
+                Link::Done(v) => return self.finish(v),
+                Link::Retry => {}
+            }
+        }
+    }
+
+    /// Unlinks a queued node (the policy's `withdrawn` runs under the same
+    /// lock). Returns the outcome a waker handed it first, if any; the node
+    /// is not queued afterwards.
+    fn leave<P: Policy<Data = D>>(&self, p: &P) -> Option<u32> {
+        let node = &self.node;
+        if node.state() == QUEUED {
+            let left = p.queue().with_lock(|q, wakes| {
+                if node.state() != QUEUED {
+                    return false;
+                }
+                q.remove(node);
+                q.set_idle(node, wakes);
+                p.withdrawn(q, &node.data, wakes);
+                true
+            });
+            if left {
+                return None;
+            }
+        }
+        match node.state() {
+            IDLE | FINISHED => None,
+            outcome => {
+                node.set_unlinked_state(IDLE);
+                Some(outcome)
+            }
+        }
+    }
+
+    /// Cancels the operation (its `Drop`): leaves the queue, or passes on
+    /// what it was handed. O(1) in the queue length.
+    #[inline]
+    pub(crate) fn cancel<P: Policy<Data = D>>(&self, p: &P) {
+        let s = self.node.state();
+        if s != IDLE && s != FINISHED {
+            self.cancel_slow(p);
+        }
+    }
+
+    #[cold]
+    fn cancel_slow<P: Policy<Data = D>>(&self, p: &P) {
+        if let Some(outcome) = self.leave(p) {
+            p.pass_on(&self.node.data, outcome);
+        }
+    }
+
+    /// A timed-out wait that wants to know what happened: leaves the queue
+    /// (`None`), or finishes with an outcome that landed after the last look
+    /// (`Some`). A wake-up that only said "look again" is passed on.
+    pub(crate) fn withdraw<P: Policy<Data = D>>(&self, p: &P) -> Option<P::Output> {
+        let outcome = self.leave(p)?;
+        match p.take(&self.node.data, outcome) {
+            Taken::Done(v) => {
+                self.node.set_unlinked_state(FINISHED);
+                Some(v)
+            }
+            Taken::Retry => {
+                p.pass_on(&self.node.data, outcome);
+                None
+            }
+        }
+    }
+}
+
+/// A thread about to queue spins a little (pause instructions only: no
+/// yield, no sleep, so it keeps its core and its place in time), asking
+/// `check` after each round: `Some(true)` ends the spin with "try again",
+/// `None` ends it with "queue now". Tasks never spin: they would hold up
+/// their executor. Short on purpose: once a consumer sleeps, a producer runs
+/// ahead and the consumer later drains a batch, which beats both sides
+/// spinning in lock-step on the same cache lines.
+#[inline(never)]
+fn spin_until(check: impl Fn() -> Option<bool>) -> bool {
+    #[cfg(not(loom))]
+    for step in 0..SPIN_STEPS {
+        match check() {
+            Some(true) => return true,
+            None => return false,
+            Some(false) => {}
+        }
+        for _ in 0..1u32 << step {
+            core::hint::spin_loop();
+        }
+    }
+    #[cfg(loom)]
+    {
+        if check().is_some() {
+            loom::thread::yield_now();
+        }
+    }
+    check() == Some(true)
+}
+
+/// Spin rounds of [`spin_until`] (doubling: about 2^SPIN_STEPS pauses).
+#[cfg(not(loom))]
+const SPIN_STEPS: u32 = 7;
+
+#[cfg(not(loom))]
+const _: () = assert!(FINISHED > QUEUED && size_of::<AtomicU32>() == 4);
