@@ -15,6 +15,14 @@
 //! * `contended2_threads` / `contended2_tasks` / `contended2_mixed`: two
 //!   permits, three contenders each taking one permit per cycle (3 threads;
 //!   3 tasks; 2 threads + 1 task).
+//! * `contended1_block_on`: one permit, two threads that each drive the
+//!   *async* API with `futures::executor::block_on` (`dualsync_block_on`;
+//!   tokio and futures-intrusive do this in every thread row anyway).
+//! * `permits2_threads` / `permits2_tasks`: two permits, two contenders.
+//!
+//! `dualsync` is the default (bounded barging, see `FAIRNESS_BOUND`);
+//! `dualsync_fair` is the same semaphore made with `new_fair` (strict
+//! hand-off), in every contended group.
 //!
 //! Threads use each crate's blocking API where it has one (dualsync
 //! `.block()`, async-lock `acquire_blocking()`, std), else
@@ -125,6 +133,38 @@ impl Contender for StdSemaphore {
     }
 }
 
+/// dualsync in strict hand-off mode (`Semaphore::new_fair`).
+struct DsFair(dualsync::Semaphore);
+
+impl Contender for DsFair {
+    fn make(n: usize) -> Self {
+        DsFair(dualsync::Semaphore::new_fair(n))
+    }
+    fn thread_op(&self) {
+        drop(black_box(self.0.acquire().block().unwrap()));
+    }
+    async fn task_op(&self) {
+        drop(black_box(self.0.acquire().await.unwrap()));
+    }
+}
+
+/// dualsync driven from threads through its async API and `block_on`.
+struct DsBlockOn(dualsync::Semaphore);
+
+impl Contender for DsBlockOn {
+    fn make(n: usize) -> Self {
+        DsBlockOn(dualsync::Semaphore::new(n))
+    }
+    fn thread_op(&self) {
+        drop(black_box(
+            futures::executor::block_on(self.0.acquire()).unwrap(),
+        ));
+    }
+    async fn task_op(&self) {
+        drop(black_box(self.0.acquire().await.unwrap()));
+    }
+}
+
 /// `threads` threads and `tasks` tasks each run `iters` cycles on one
 /// semaphore with `permits` permits; returns the time per operation.
 fn contend<S: Contender>(
@@ -162,12 +202,27 @@ fn uncontended(c: &mut Criterion) {
 }
 
 /// One group: `permits` permits, `threads` + `tasks` contenders.
-fn scenario(c: &mut Criterion, name: &str, permits: usize, threads: usize, tasks: usize) {
+fn scenario(
+    c: &mut Criterion,
+    name: &str,
+    permits: usize,
+    threads: usize,
+    tasks: usize,
+    block_on: bool,
+) {
     let rt = runtime();
     let mut g = c.benchmark_group(name);
     g.bench_function("dualsync", |b| {
         b.iter_custom(|n| contend::<dualsync::Semaphore>(&rt, permits, threads, tasks, n))
     });
+    g.bench_function("dualsync_fair", |b| {
+        b.iter_custom(|n| contend::<DsFair>(&rt, permits, threads, tasks, n))
+    });
+    if block_on && threads > 0 {
+        g.bench_function("dualsync_block_on", |b| {
+            b.iter_custom(|n| contend::<DsBlockOn>(&rt, permits, threads, tasks, n))
+        });
+    }
     g.bench_function("tokio", |b| {
         b.iter_custom(|n| contend::<tokio::sync::Semaphore>(&rt, permits, threads, tasks, n))
     });
@@ -188,12 +243,15 @@ fn scenario(c: &mut Criterion, name: &str, permits: usize, threads: usize, tasks
 }
 
 fn contended(c: &mut Criterion) {
-    scenario(c, "semaphore/contended1_threads", 1, 2, 0);
-    scenario(c, "semaphore/contended1_tasks", 1, 0, 2);
-    scenario(c, "semaphore/contended1_mixed", 1, 1, 1);
-    scenario(c, "semaphore/contended2_threads", 2, 3, 0);
-    scenario(c, "semaphore/contended2_tasks", 2, 0, 3);
-    scenario(c, "semaphore/contended2_mixed", 2, 2, 1);
+    scenario(c, "semaphore/contended1_threads", 1, 2, 0, false);
+    scenario(c, "semaphore/contended1_block_on", 1, 2, 0, true);
+    scenario(c, "semaphore/contended1_tasks", 1, 0, 2, false);
+    scenario(c, "semaphore/contended1_mixed", 1, 1, 1, false);
+    scenario(c, "semaphore/contended2_threads", 2, 3, 0, false);
+    scenario(c, "semaphore/contended2_tasks", 2, 0, 3, false);
+    scenario(c, "semaphore/contended2_mixed", 2, 2, 1, false);
+    scenario(c, "semaphore/permits2_threads", 2, 2, 0, false);
+    scenario(c, "semaphore/permits2_tasks", 2, 0, 2, false);
 }
 
 fn main() {

@@ -73,6 +73,8 @@ pub(crate) mod engine;
 mod event;
 pub mod ffi;
 mod limiter;
+#[cfg(all(test, loom))]
+mod loom_defects;
 mod mutex;
 mod queue;
 mod resource_guard;

@@ -26,10 +26,10 @@
 //!
 //! # Invariants (whenever the queue lock is free)
 //!
-//! 1. If the queue is non-empty, `borrowers.len() + woken >= total`, where
-//!    `woken` counts waiters a release woke (`NOTIFIED`, bounded-barging
-//!    mode) that have not looked again yet: a waiter only stays queued while
-//!    every free token is spoken for.
+//! 1. If the queue is non-empty, `borrowers.len() >= total`, or the head was
+//!    woken in place (bounded-barging mode) to take a free token and has
+//!    not looked yet: a waiter only stays queued while no token is free for
+//!    it, or while it is on its way to take one.
 //! 2. A waiter's borrower is fixed before it is queued and stored in its
 //!    node; whoever hands it a token inserts that borrower into the set in
 //!    the same critical section (`GRANTED`), so a granted token is never
@@ -63,7 +63,7 @@ use std::collections::HashSet;
 
 use crate::engine::driver::{Waitable, impl_operation};
 use crate::engine::fair::Fairness;
-use crate::engine::node::{NOTIFIED, WaitCx};
+use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
@@ -596,7 +596,7 @@ impl CapacityLimiter {
         &self,
         borrower: Borrower,
     ) -> Result<LimiterToken<'_>, TryAcquireTokenError> {
-        match self.with_locked(|l, _| self.take_locked(l, borrower)) {
+        match self.with_locked(|l, _| self.take_locked(l, borrower, false)) {
             Some(Ok(())) => Ok(LimiterToken {
                 limiter: self,
                 borrower,
@@ -608,17 +608,20 @@ impl CapacityLimiter {
 
     /// Under the lock: `Some(Ok)` took a token, `Some(Err)` the borrower
     /// already holds one, `None` it would have to wait (no free token, or a
-    /// waiter may not be overtaken).
+    /// waiter may not be overtaken). `as_head`: the caller is the queue's
+    /// head (woken in place), which nobody is waiting in front of.
     #[inline]
     fn take_locked(
         &self,
         l: &mut Locked<'_, '_>,
         borrower: Borrower,
+        as_head: bool,
     ) -> Option<Result<(), AlreadyBorrowed>> {
         let blocked = l.inner.borrowers.len() >= l.inner.total
-            || l.q
-                .front()
-                .is_some_and(|head| self.fairness.must_hand_off(head, self.fairness.now()));
+            || (!as_head
+                && l.q
+                    .front()
+                    .is_some_and(|head| self.fairness.must_hand_off(head, self.fairness.now())));
         if blocked {
             if l.inner.borrowers.contains(borrower) {
                 return Some(Err(AlreadyBorrowed(borrower)));
@@ -657,8 +660,8 @@ impl CapacityLimiter {
     /// Serves waiters from the front while tokens are free: hands a token
     /// to the head when the fairness policy says so, or always with
     /// `hand_off` (a borrower that became a holder meanwhile is `REFUSED`),
-    /// or else wakes it to compete for it. Looks at one waiter more than it
-    /// serves.
+    /// or else wakes it in place to take one. Looks at one waiter more than
+    /// it serves.
     fn serve_waiters(&self, l: &mut Locked<'_, '_>, hand_off: bool, wakes: &mut WakeList) {
         let fairness = if hand_off {
             Fairness::Strict
@@ -666,24 +669,22 @@ impl CapacityLimiter {
             self.fairness
         };
         let now = fairness.now();
-        // Tokens spoken for by waiters woken in this pass.
-        let mut woken = 0usize;
-        while l.inner.borrowers.len() + woken < l.inner.total {
+        while l.inner.borrowers.len() < l.inner.total {
+            let Some(head) = l.q.front() else { break };
+            if !fairness.must_hand_off(head, now) {
+                // Wake it in place to take the free token (it stays the
+                // head; when it leaves, the next one is looked at).
+                l.q.wake_front(wakes);
+                break;
+            }
             let inner = &mut *l.inner;
-            let Some(outcome) = l.q.pop_front(wakes, |head| {
-                Some(if !fairness.must_hand_off(head, now) {
-                    NOTIFIED
-                } else if inner.borrowers.insert(head.data.get()) {
+            l.q.pop_front(wakes, |head| {
+                Some(if inner.borrowers.insert(head.data.get()) {
                     GRANTED
                 } else {
                     REFUSED
                 })
-            }) else {
-                break;
-            };
-            if outcome == NOTIFIED {
-                woken += 1;
-            }
+            });
         }
         self.borrowed
             .store(l.inner.borrowers.len(), Ordering::Relaxed);
@@ -761,7 +762,17 @@ impl Policy for CapacityLimiter {
     #[inline]
     fn try_now(&self, slot: &BorrowerSlot, _: &WaitCx<'_, '_>) -> Option<Self::Output> {
         let b = slot.get();
-        self.with_locked(|l, _| self.take_locked(l, b))
+        self.with_locked(|l, _| self.take_locked(l, b, false))
+    }
+
+    #[inline]
+    fn try_linked(
+        &self,
+        q: &mut QueueGuard<'_, BorrowerSlot>,
+        slot: &BorrowerSlot,
+        _: &WaitCx<'_, '_>,
+    ) -> Option<Self::Output> {
+        self.take_locked(&mut self.locked(q), slot.get(), true)
     }
 
     /// A thread spins while nobody is queued and the tokens may come back
@@ -781,7 +792,7 @@ impl Policy for CapacityLimiter {
         _front: bool,
         _: &mut WakeList,
     ) -> Link<Self::Output> {
-        match self.take_locked(&mut self.locked(q), slot.get()) {
+        match self.take_locked(&mut self.locked(q), slot.get(), false) {
             Some(r) => Link::Done(r),
             None => Link::Wait,
         }
@@ -789,31 +800,31 @@ impl Policy for CapacityLimiter {
 
     #[inline]
     fn take(&self, slot: &BorrowerSlot, outcome: u32) -> Taken<Self::Output> {
-        match outcome {
-            GRANTED => Taken::Done(Ok(())),
-            REFUSED => Taken::Done(Err(AlreadyBorrowed(slot.get()))),
-            _ => {
-                debug_assert_eq!(outcome, NOTIFIED);
-                Taken::Retry
-            }
-        }
+        Taken::Done(if outcome == GRANTED {
+            Ok(())
+        } else {
+            debug_assert_eq!(outcome, REFUSED);
+            Err(AlreadyBorrowed(slot.get()))
+        })
     }
 
+    /// A granted token passes on to the next waiter.
     fn pass_on(&self, slot: &BorrowerSlot, outcome: u32) {
-        match outcome {
-            // Passes the token on to the next waiter.
-            GRANTED => {
-                let _ = self.release_on_behalf_of(slot.get());
-            }
-            // The free token this wake-up was for goes to the next waiter.
-            NOTIFIED => self.with_locked(|l, wakes| self.serve_waiters(l, false, wakes)),
-            _ => {}
+        if outcome == GRANTED {
+            let _ = self.release_on_behalf_of(slot.get());
         }
     }
 
-    /// No token was free for the withdrawn waiter (invariant 1), so none is
-    /// free for those behind it either: nothing to serve.
-    fn withdrawn(&self, _: &mut QueueGuard<'_, BorrowerSlot>, _: &BorrowerSlot, _: &mut WakeList) {}
+    /// A waiter left (it took a token after an in-place wake-up, or was
+    /// cancelled): a free token goes to the new head.
+    fn withdrawn(
+        &self,
+        q: &mut QueueGuard<'_, BorrowerSlot>,
+        _: &BorrowerSlot,
+        wakes: &mut WakeList,
+    ) {
+        self.serve_waiters(&mut self.locked(q), false, wakes);
+    }
 }
 
 impl fmt::Debug for CapacityLimiter {

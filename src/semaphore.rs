@@ -42,9 +42,10 @@
 //!    not held.
 //! 2. A release that finds `WAITERS` takes the queue lock and serves from the
 //!    head: the head is handed its permits (`GRANTED`) when the fairness
-//!    policy says hand off (strict mode, or it waited past the bound), or
-//!    woken to compete for them (`NOTIFIED`, barging mode) when they are
-//!    free for it; serving stops at the first waiter that does not fit, so a
+//!    policy says hand off (strict mode, or it waited past the bound), or,
+//!    when they are free for it, woken *in place* to take them (barging
+//!    mode: it stays the head, and when it leaves the next one is looked
+//!    at); serving stops at the first waiter that does not fit, so a
 //!    release costs O(1 + waiters served), never a walk of the queue.
 //! 3. Outside the queue lock the word changes without it only by fast-path
 //!    acquires (which fail while `FIFO` is set) and fast-path releases (which
@@ -52,14 +53,13 @@
 //! 4. A node's payload (the permits it asks for, and the bound it may refill
 //!    up to) is fixed before it is linked. Outcome `GRANTED` means those
 //!    permits were moved to it; `CLOSED_OUT` means the semaphore closed while
-//!    it waited; `NOTIFIED` means "try again" (it keeps its arrival stamp and
-//!    goes back to the front if it loses).
+//!    it waited.
 //! 5. A waiter that leaves the queue (cancelled, timed out) re-runs the
 //!    serving step under the same lock, so the waiters behind a cancelled
 //!    head that now fit are served at once (the head-of-line bug of some
-//!    intrusive semaphores). A cancelled waiter that had been `GRANTED`
-//!    gives its permits back through the ordinary release path, and one that
-//!    had been `NOTIFIED` passes the wake-up on.
+//!    intrusive semaphores), and a woken head that leaves passes its wake-up
+//!    on the same way. A cancelled waiter that had been `GRANTED` gives its
+//!    permits back through the ordinary release path.
 
 use core::fmt;
 use core::pin::Pin;
@@ -68,7 +68,7 @@ use std::sync::Arc;
 
 use crate::engine::driver::{Waitable, impl_operation};
 use crate::engine::fair::Fairness;
-use crate::engine::node::{NOTIFIED, WaitCx};
+use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter, polled_after_completion};
@@ -597,34 +597,32 @@ impl Semaphore {
         }
         let fairness = Self::fairness(s);
         let now = fairness.now();
-        // Permits promised to waiters woken (not granted) in this pass, so
-        // that as many are woken as the free permits could serve.
-        let mut promised = 0usize;
         loop {
             if s & CLOSED != 0 {
                 return; // `close` emptied the queue; nothing to serve
             }
             let Some(head) = q.front() else { break };
             let n = head.data.n;
-            if n > permits(s).saturating_sub(promised) {
+            if n > permits(s) {
                 break;
             }
-            if fairness.must_hand_off(head, now) {
-                if let Err(x) = self.state.compare_exchange_weak(
-                    s,
-                    s - (n << SHIFT),
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    s = x;
-                    continue;
-                }
-                s -= n << SHIFT;
-                q.pop_front(wakes, |_| Some(GRANTED));
-            } else {
-                promised += n;
-                q.pop_front(wakes, |_| Some(NOTIFIED));
+            if !fairness.must_hand_off(head, now) {
+                // Free for it: wake it in place to take them (it stays the
+                // head; when it leaves, the next one is looked at).
+                q.wake_front(wakes);
+                break;
             }
+            if let Err(x) = self.state.compare_exchange_weak(
+                s,
+                s - (n << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                s = x;
+                continue;
+            }
+            s -= n << SHIFT;
+            q.pop_front(wakes, |_| Some(GRANTED));
         }
         // The flags: WAITERS iff queued; FIFO iff queued and the head may not
         // be overtaken any more.
@@ -729,30 +727,25 @@ impl Policy for Semaphore {
 
     #[inline]
     fn take(&self, _: &Request, outcome: u32) -> Taken<Self::Output> {
-        match outcome {
-            GRANTED => Taken::Done(Ok(())),
-            CLOSED_OUT => Taken::Done(Err(AcquireError::Closed)),
-            _ => {
-                debug_assert_eq!(outcome, NOTIFIED);
-                Taken::Retry
-            }
-        }
+        Taken::Done(if outcome == GRANTED {
+            Ok(())
+        } else {
+            debug_assert_eq!(outcome, CLOSED_OUT);
+            Err(AcquireError::Closed)
+        })
     }
 
+    /// Granted permits go back: the release path serves the next waiters.
     fn pass_on(&self, r: &Request, outcome: u32) {
-        match outcome {
-            // Give the permits back: the release path serves the next ones.
-            GRANTED => {
-                let _ = self.give(r.n, r.limit, true);
-            }
-            // The wake-up goes to whoever the free permits now serve.
-            NOTIFIED => self.queue.with_lock(|q, wakes| self.serve_locked(q, wakes)),
-            _ => {}
+        if outcome == GRANTED {
+            let _ = self.give(r.n, r.limit, true);
         }
     }
 
+    /// A waiter left (it took its permits after an in-place wake-up, or was
+    /// cancelled): the ones behind it may fit now, and the flags are
+    /// recomputed.
     fn withdrawn(&self, q: &mut QueueGuard<'_, Request>, _: &Request, wakes: &mut WakeList) {
-        // The ones behind it may fit now; the flags are recomputed.
         self.serve_locked(q, wakes);
     }
 }
@@ -831,6 +824,16 @@ pub struct SemaphoreStatistics {
 /// assert_eq!(sem.release(), Err(ReleaseError::OverRelease));
 /// p.forget();
 /// assert_eq!(sem.available_permits(), 2);
+/// ```
+///
+/// Code written for a plain [`Semaphore`] cannot be handed a bounded one
+/// (there is no `Deref` to go through), so it cannot over-release it:
+///
+/// ```compile_fail
+/// fn give_back(s: &dualsync::Semaphore) {
+///     s.release().unwrap();
+/// }
+/// give_back(&dualsync::BoundedSemaphore::new(1)); // error: mismatched types
 /// ```
 pub struct BoundedSemaphore {
     sem: Semaphore,

@@ -206,11 +206,13 @@ fn barging_cancelled_head_wakes_the_ones_behind() {
     }
     s.add_permits(2).unwrap(); // the head wants 5: nobody is served
     assert_eq!(s.statistics().tasks_waiting, 4);
-    drop(big); // a and b are woken for the 2 free permits, c is not
-    assert_eq!(s.statistics().tasks_waiting, 1);
+    drop(big); // a fits: it is woken in place (still queued, still first)
+    assert_eq!(s.statistics().tasks_waiting, 3);
+    // a takes its permit and leaves, which wakes b for the other one.
     let Poll::Ready(pa) = poll_once(a.as_mut()) else {
         panic!("a not served")
     };
+    assert_eq!(s.statistics().tasks_waiting, 2);
     let Poll::Ready(pb) = poll_once(b.as_mut()) else {
         panic!("b not served")
     };
@@ -297,10 +299,11 @@ fn barging_wake_up_given_to_a_dropped_waiter_passes_on() {
     let mut b = Box::pin(s.acquire());
     assert!(poll_once(a.as_mut()).is_pending());
     assert!(poll_once(b.as_mut()).is_pending());
-    s.release().unwrap(); // free, and `a` is woken to take it
+    s.release().unwrap(); // free, and `a` is woken in place to take it
     assert_eq!(s.available_permits(), 1);
+    assert_eq!(s.statistics().tasks_waiting, 2);
     drop(a); // leaves without looking: `b` is woken in its place
-    assert_eq!(s.statistics().tasks_waiting, 0);
+    assert_eq!(s.statistics().tasks_waiting, 1);
     let Poll::Ready(pb) = poll_once(b.as_mut()) else {
         panic!("the wake-up was lost")
     };

@@ -150,17 +150,41 @@ fn wait_on(state: &AtomicU32, deadline: Option<Instant>) -> bool {
 }
 
 /// Loom has no clock: a deadline means "give up after one look".
+///
+/// As in the real driver, a thread announces with `PARKED` that it is about
+/// to park, and a waker unparks it only then (clearing the flag as it does):
+/// the one `park` below consumes that one `unpark`. An `unpark` sent to a
+/// thread that saw its outcome without parking would be a stale token with
+/// std (harmless), but loom 0.7 lets an `unpark` end *any* blocking of its
+/// target, including a `JoinHandle::join` or a loom `Mutex::lock` the thread
+/// went on to, which then panics (`assertion failed: state.notified`;
+/// tokio-rs/loom#249, see `loom_defects.rs`).
 #[cfg(loom)]
 fn wait_on(state: &AtomicU32, deadline: Option<Instant>) -> bool {
-    loop {
-        if state.load(Ordering::Acquire) & !PARKED != QUEUED {
+    let queued = |s: u32| s & !PARKED == QUEUED;
+    if deadline.is_some() {
+        if !queued(state.load(Ordering::Acquire)) {
             return true;
         }
-        if deadline.is_some() {
-            loom::thread::yield_now();
-            return state.load(Ordering::Acquire) & !PARKED != QUEUED;
+        loom::thread::yield_now();
+        return !queued(state.load(Ordering::Acquire));
+    }
+    loop {
+        match state.compare_exchange(
+            QUEUED,
+            QUEUED | PARKED,
+            Ordering::Relaxed,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {}
+            Err(s) if !queued(s) => return true,
+            Err(_) => {} // already PARKED (back from a park that was not ours)
         }
+        // Returns once the waker that saw `PARKED` has unparked us.
         loom::thread::park();
+        if !queued(state.load(Ordering::Acquire)) {
+            return true;
+        }
     }
 }
 

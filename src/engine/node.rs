@@ -5,16 +5,17 @@
 //! allocation per wait. Its `state` word says where it stands:
 //!
 //! ```text
-//!   31        30 ..................................... 0
-//!  +--------+----------------------------------------+
-//!  | PARKED |  IDLE (0) | QUEUED (1) | outcome (>= 2) |
-//!  +--------+----------------------------------------+
+//!   31       30      29 ............................. 0
+//!  +--------+-------+---------------------------------+
+//!  | PARKED | WOKEN | IDLE (0) | QUEUED (1) | outcome  |
+//!  +--------+-------+---------------------------------+
 //! ```
 //!
 //! | state      | linked | who may touch the node                        |
 //! |------------|--------|-----------------------------------------------|
 //! | `IDLE`     | no     | its owner, freely                              |
 //! | `QUEUED`   | yes    | links, waker, state: only under the queue lock |
+//! | `QUEUED\|WOKEN` | yes | as `QUEUED`; the owner may clear `WOKEN`  |
 //! | outcome    | no     | its owner, after an `Acquire` read of `state`  |
 //! | `FINISHED` | no     | nobody: the operation returned its output      |
 //!
@@ -22,6 +23,11 @@
 //!   the node and handed it something (the lock, permits, a notification).
 //!   The store of the outcome (`Release`) is the waker's last access to the
 //!   node; the owner reads it with `Acquire` and owns the node again.
+//! * `WOKEN` (only with `QUEUED`): a release woke this waiter *in place*
+//!   to look again while it keeps its place and its arrival stamp (the
+//!   bounded-barging mode of the fairness policy). Set under the queue lock
+//!   with `Release`; the owner clears it with `Acquire` before it looks, so
+//!   a release that comes after the look sees it clear and wakes it again.
 //! * `PARKED` is set by a blocked thread just before it sleeps in
 //!   `parking_lot_core`, keyed by the address of the state word; whoever
 //!   completes the node then unparks that key after the queue lock is dropped.
@@ -58,7 +64,9 @@ pub(crate) const QUEUED: u32 = 1;
 pub(crate) const NOTIFIED: u32 = 2;
 /// The operation returned its output: polling it again is a bug (it
 /// panics), dropping it does nothing. Never handed out by a waker.
-pub(crate) const FINISHED: u32 = PARKED - 1;
+pub(crate) const FINISHED: u32 = WOKEN - 1;
+/// Flag, with `QUEUED`: woken in place to look again.
+pub(crate) const WOKEN: u32 = 1 << 30;
 /// Flag: a thread sleeps on this node's state word.
 pub(crate) const PARKED: u32 = 1 << 31;
 
@@ -107,10 +115,26 @@ impl<D> Node<D> {
         }
     }
 
-    /// The state without the `PARKED` flag (`Acquire`).
+    /// The state without the `PARKED` and `WOKEN` flags (`Acquire`).
     #[inline]
     pub(crate) fn state(&self) -> u32 {
-        self.state.load(Ordering::Acquire) & !PARKED
+        self.state.load(Ordering::Acquire) & !(PARKED | WOKEN)
+    }
+
+    /// Whether a queued node was woken in place (`Acquire`).
+    #[inline]
+    pub(crate) fn is_woken(&self) -> bool {
+        self.state.load(Ordering::Acquire) & WOKEN != 0
+    }
+
+    /// The owner takes the in-place wake-up before it looks again
+    /// (`Acquire`: pairs with the waker's `Release` `fetch_or`, so the
+    /// look sees what the release did; a later release finds the flag clear
+    /// and wakes it again). Harmless on a node completed meanwhile (an
+    /// outcome never has the flag).
+    #[inline]
+    pub(crate) fn clear_woken(&self) {
+        self.state.fetch_and(!WOKEN, Ordering::Acquire);
     }
 
     /// Sets the state of a node that is not linked (the owner's business).

@@ -40,7 +40,7 @@ use core::task::Waker;
 #[cfg(not(loom))]
 use crossbeam_utils::Backoff;
 
-use super::node::{IDLE, NOTIFIED, Node, Notifier, PARKED, QUEUED, WaitCx};
+use super::node::{IDLE, NOTIFIED, Node, Notifier, PARKED, QUEUED, WOKEN, WaitCx};
 use super::sync::{AtomicPtr, Ordering, fetch_or_addr};
 #[cfg(not(loom))]
 use super::sync::{spin_step, yield_now};
@@ -200,6 +200,13 @@ impl<D> WaitQueue<D> {
     /// (a clone may re-enter the primitive), then swapped in under the lock,
     /// and the old one dropped after unlocking. A thread (no waker) is
     /// answered `true` without a look: its driver watches the state word.
+    ///
+    /// A node woken in place (`WOKEN`) also answers `false`: its wake-up may
+    /// have found no waker to wake (the previous one was spent on an
+    /// earlier in-place wake-up and the task had not stored a new one yet),
+    /// so the caller must look again now rather than sleep. The check is in
+    /// the same critical section as the waker's store, which is where
+    /// [`QueueGuard::wake_front`] looks for it.
     #[cold]
     pub(crate) fn refresh_waiter(&self, node: &Node<D>, cx: &WaitCx<'_, '_>) -> bool {
         let Some(w) = cx.waker() else {
@@ -207,7 +214,7 @@ impl<D> WaitQueue<D> {
         };
         {
             let q = self.lock();
-            if node.state() != QUEUED {
+            if node.state() != QUEUED || node.is_woken() {
                 return false;
             }
             if q.waker_will_wake(node, w) {
@@ -215,10 +222,14 @@ impl<D> WaitQueue<D> {
             }
         }
         let new = w.clone();
-        let old = self.lock().replace_waker(node, new);
+        let mut q = self.lock();
+        let old = q.replace_waker(node, new);
+        let queued = old.is_ok() && !node.is_woken();
+        drop(q);
         // `old` (the replaced waker, or ours back if the node was completed
         // in between) drops here, after the guard.
-        old.is_ok()
+        drop(old);
+        queued
     }
 }
 
@@ -407,12 +418,15 @@ impl<D> QueueGuard<'_, D> {
             // The address only (no provenance exposed): it is a hash key.
             wakes.push(Wake::Thread(ptr::from_ref(&node.state).addr()));
         }
+        // Only a thread that announced `PARKED` is unparked, as above: one
+        // that saw the outcome without parking may have gone on to a
+        // `join` or a loom lock, which loom 0.7 lets a stray `unpark` end
+        // (tokio-rs/loom#249; see `driver::wait_on`).
         #[cfg(loom)]
+        if old & PARKED != 0
+            && let Some(t) = thread
         {
-            let _ = old;
-            if let Some(t) = thread {
-                wakes.push(Wake::Thread(t));
-            }
+            wakes.push(Wake::Thread(t));
         }
     }
 
@@ -437,6 +451,57 @@ impl<D> QueueGuard<'_, D> {
         self.remove(head);
         self.complete(head, outcome, wakes);
         Some(outcome)
+    }
+
+    /// Wakes the front waiter *in place*: it stays linked, keeps its place
+    /// and its arrival stamp, and looks again when it runs (`WOKEN`).
+    /// Returns `false` if the queue is empty or the front was already woken
+    /// (one wake-up per look is enough).
+    ///
+    /// The caller makes the change the waiter should see (a free lock,
+    /// permits) *before* this call: the `Release` here pairs with the
+    /// owner's `Acquire` when it clears the flag.
+    pub(crate) fn wake_front(&mut self, wakes: &mut WakeList) -> bool {
+        let Some(head) = self.front() else {
+            return false;
+        };
+        // Set WOKEN and take PARKED: the one unpark below answers the one
+        // park the owner announced (a later completion only unparks a park
+        // announced after this).
+        let mut old = head.state.load(Ordering::Relaxed);
+        loop {
+            if old & WOKEN != 0 {
+                return false;
+            }
+            match head.state.compare_exchange_weak(
+                old,
+                (old | WOKEN) & !PARKED,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(s) => old = s,
+            }
+        }
+        // SAFETY: we hold the lock and the node is linked, so its waker cell
+        // is initialized (node invariant 3); it stays initialized (`None`):
+        // the owner stores a fresh waker when it polls again.
+        let waker = unsafe { (*head.waker.get()).assume_init_mut().take() };
+        if let Some(w) = waker {
+            wakes.push(Wake::Task(w));
+        }
+        #[cfg(not(loom))]
+        if old & PARKED != 0 {
+            wakes.push(Wake::Thread(ptr::from_ref(&head.state).addr()));
+        }
+        #[cfg(loom)]
+        if old & PARKED != 0 {
+            // SAFETY: as above; the handle stays for a later completion.
+            if let Some(t) = unsafe { (*head.thread.get()).clone() } {
+                wakes.push(Wake::Thread(t));
+            }
+        }
+        true
     }
 
     /// Completes the front waiter with `outcome`; `false` if the queue was

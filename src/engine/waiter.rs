@@ -15,12 +15,24 @@
 //!    │ enqueue under the lock: Wait                              │
 //!    v                                                           │
 //!   QUEUED ──a waker completes it──> outcome ───take: Retry──> IDLE (front)
+//!    │  ^
+//!    │  │ look failed              woken in place (WOKEN): look again
+//!    └──┴── try_now ok: leave the queue ─────────────────────> FINISHED
 //!    │                                  │
 //!    │ dropped / timed out              │ dropped before taken
 //!    v                                  v
 //!   withdraw: unlink, `withdrawn`     `pass_on` the outcome
 //! ```
 //!
+//! * **Two ways to wake a waiter.** A waker either completes it with an
+//!   outcome (it leaves the queue: a grant, or a wake-up to look again and
+//!   re-queue at the front if it loses), or wakes it *in place*
+//!   ([`QueueGuard::wake_front`](super::queue::QueueGuard::wake_front)): it
+//!   stays the head, with its stamp, while it looks. The granting primitives
+//!   use the second in bounded-barging mode, so that a woken head that the
+//!   scheduler keeps off the CPU is still the head the fairness bound is
+//!   measured on (a dequeued one would leave the queue empty, and barging
+//!   unbounded, until it runs).
 //! * **Arrival** is stamped the first time the operation has to wait (its
 //!   first failed try), not when it finally links, and a waiter that is
 //!   woken, loses the race to a barging newcomer and re-queues keeps its
@@ -88,6 +100,19 @@ pub(crate) trait Policy {
 
     /// Tries to finish at once, without the queue lock. `None`: must wait.
     fn try_now(&self, data: &Self::Data, cx: &WaitCx<'_, '_>) -> Option<Self::Output>;
+
+    /// [`try_now`](Self::try_now) for a waiter woken in place, under the
+    /// queue lock (its node still linked). The default is `try_now`; a
+    /// primitive whose state lives under the queue lock overrides it.
+    #[inline]
+    fn try_linked(
+        &self,
+        _q: &mut QueueGuard<'_, Self::Data>,
+        data: &Self::Data,
+        cx: &WaitCx<'_, '_>,
+    ) -> Option<Self::Output> {
+        self.try_now(data, cx)
+    }
 
     /// A thread about to queue may spin while this says `Some(false)`
     /// ("not yet"); `Some(true)` means a try may succeed now; `None` means
@@ -235,6 +260,27 @@ impl<D> Waiter<D> {
                     }
                 }
                 QUEUED => {
+                    if node.is_woken() {
+                        // Woken in place: look again from our place. Clear
+                        // the flag first, so that a release after this look
+                        // wakes us again. The look and the leaving are one
+                        // critical section, so no waker can hand us
+                        // something in between.
+                        node.clear_woken();
+                        let got = p.queue().with_lock(|q, wakes| {
+                            if node.state() != QUEUED {
+                                return None; // completed: the loop takes it
+                            }
+                            let v = p.try_linked(q, &node.data, cx)?;
+                            q.remove(node);
+                            q.set_idle(node, wakes);
+                            p.withdrawn(q, &node.data, wakes);
+                            Some(v)
+                        });
+                        if let Some(v) = got {
+                            return self.finish(v);
+                        }
+                    }
                     if p.queue().refresh_waiter(node, cx) {
                         return Poll::Pending;
                     }

@@ -23,7 +23,7 @@
 //! | `0`                | free, nobody waits                                        |
 //! | `LOCKED`           | held, nobody waits                                        |
 //! | `LOCKED\|WAITERS`  | held, waiters queued                                      |
-//! | `WAITERS`          | free, waiters queued: a barging release woke the head, which has not re-tried yet (bounded-barging mode only) |
+//! | `WAITERS`          | free, waiters queued: a barging release woke the head in place, which has not looked yet (bounded-barging mode only) |
 //!
 //! Uncontended, `lock` is one CAS `0 -> LOCKED` and `unlock` one CAS
 //! `LOCKED -> 0`; neither touches the queue.
@@ -34,11 +34,13 @@
 //!    not held. (So a granted waiter's `unlock`, racing the releaser that
 //!    is still in its critical section, always takes the slow path and waits
 //!    for the queue lock.)
-//! 2. `WAITERS` is set only while `LOCKED` is set (a waiter links only if the
-//!    lock is held); `LOCKED` goes 1 -> 0 while `WAITERS` is set only under
-//!    the queue lock, by a release that in the same critical section wakes
-//!    the head (`NOTIFIED`), or it does not go to 0 at all and the lock is
-//!    handed to the head (`GRANTED`). So a queued waiter is never stranded.
+//! 2. A waiter links only while `LOCKED` is set. `LOCKED` goes 1 -> 0 while
+//!    `WAITERS` is set only under the queue lock, by a release that in the
+//!    same critical section wakes the head in place (`WOKEN`: it stays the
+//!    head and looks again), or it does not go to 0 at all and the lock is
+//!    handed to the head (`GRANTED`). A head that leaves while the lock is
+//!    free passes the wake-up to the next. So a queued waiter is never
+//!    stranded.
 //! 3. In strict mode `WAITERS` without `LOCKED` never happens: every release
 //!    with waiters hands off.
 //!
@@ -53,7 +55,7 @@ use crate::Timeout;
 use crate::engine::driver::{Waitable, block_until, impl_future};
 use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
-use crate::engine::node::{NOTIFIED, WaitCx};
+use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU8, AtomicU32, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
@@ -168,7 +170,8 @@ impl RawMutex {
     }
 
     /// The release with waiters: hand the lock to the head, or free it and
-    /// wake the head (the fairness policy decides).
+    /// wake the head in place to compete for it (the fairness policy
+    /// decides).
     #[cold]
     fn unlock_slow(&self) -> bool {
         let now = self.fairness.now();
@@ -176,53 +179,26 @@ impl RawMutex {
             if self.state.load(Ordering::Relaxed) & LOCKED == 0 {
                 return false;
             }
-            let handed = q.pop_front(wakes, |head| {
-                Some(if self.fairness.must_hand_off(head, now) {
-                    GRANTED
-                } else {
-                    NOTIFIED
-                })
-            });
-            // Invariant 1: until we unlock the queue the word still has
-            // WAITERS, so the head cannot release a granted lock under us.
-            let w = waiters_bit(q);
-            match handed {
-                Some(GRANTED) => self.state.store(LOCKED | w, Ordering::Relaxed),
-                // Nobody queued (a racing cancel emptied it), or the head
-                // was woken to compete: the lock is free.
-                _ => self.state.store(w, Ordering::Release),
+            let Some(head) = q.front() else {
+                // Nobody queued (a racing cancel emptied it): plain release.
+                // With LOCKED set, nobody else changes the word without the
+                // queue lock.
+                self.state.store(0, Ordering::Release);
+                return true;
+            };
+            if self.fairness.must_hand_off(head, now) {
+                q.pop_front(wakes, |_| Some(GRANTED));
+                // Invariant 1: until we unlock the queue the word still has
+                // WAITERS, so the head cannot release the lock under us.
+                self.state.store(LOCKED | waiters_bit(q), Ordering::Relaxed);
+            } else {
+                // Free the lock first, then wake the head (it stays queued,
+                // and stays the head the bound is measured on).
+                self.state.store(WAITERS, Ordering::Release);
+                q.wake_front(wakes);
             }
             true
         })
-    }
-
-    /// A woken (`NOTIFIED`) waiter went away before it looked: if the lock
-    /// is still free, hand it to the next waiter so the wake-up is not lost.
-    #[cold]
-    fn pass_notification(&self) {
-        self.queue.with_lock(|q, wakes| {
-            if q.is_empty() {
-                return;
-            }
-            let mut s = self.state.load(Ordering::Relaxed);
-            loop {
-                if s & LOCKED != 0 {
-                    // The holder's release will see WAITERS and serve the head.
-                    return;
-                }
-                match self.state.compare_exchange_weak(
-                    s,
-                    s | LOCKED,
-                    Ordering::Acquire,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => break,
-                    Err(x) => s = x,
-                }
-            }
-            q.complete_front(GRANTED, wakes);
-            self.state.store(LOCKED | waiters_bit(q), Ordering::Relaxed);
-        });
     }
 }
 
@@ -294,27 +270,27 @@ impl Policy for RawMutex {
         }
     }
 
+    /// The only outcome: the lock was handed over.
     #[inline]
     fn take(&self, _: &(), outcome: u32) -> Taken<()> {
-        if outcome == GRANTED {
-            Taken::Done(())
-        } else {
-            debug_assert_eq!(outcome, NOTIFIED);
-            Taken::Retry
-        }
+        debug_assert_eq!(outcome, GRANTED);
+        Taken::Done(())
     }
 
+    /// A granted lock goes on to the next waiter.
     fn pass_on(&self, _: &(), outcome: u32) {
-        if outcome == GRANTED {
-            self.unlock();
-        } else {
-            self.pass_notification();
-        }
+        debug_assert_eq!(outcome, GRANTED);
+        self.unlock();
     }
 
-    fn withdrawn(&self, q: &mut QueueGuard<'_, ()>, _: &(), _: &mut WakeList) {
+    /// A waiter left (it took the lock after an in-place wake-up, or was
+    /// cancelled): clear WAITERS if it was the last; if the lock is free,
+    /// the wake-up it may have had goes to the new head.
+    fn withdrawn(&self, q: &mut QueueGuard<'_, ()>, _: &(), wakes: &mut WakeList) {
         if q.is_empty() {
             self.state.fetch_and(!WAITERS, Ordering::Relaxed);
+        } else if self.state.load(Ordering::Acquire) & LOCKED == 0 {
+            q.wake_front(wakes);
         }
     }
 }

@@ -1,0 +1,135 @@
+//! The fairness bound, measured where it used to break: a holder that
+//! re-locks every ~20 µs, every core kept busy by other threads (a
+//! service with more runnable threads than cores), and one `lock().block()`
+//! whose overtakes are counted from the moment of the call.
+//!
+//! Strict hand-off (`new_fair`): at most 2 re-locks (the one in progress
+//! when the call starts, and none after the caller queued). Bounded barging
+//! (`new`): at most `FAIRNESS_BOUND / hold + 2`, because a woken head stays
+//! the head while it is off the CPU. Each bound is checked on every call but
+//! the worst of 15: a caller preempted in the few hundred nanoseconds
+//! between its failed try and its queueing owes its delay to the scheduler,
+//! not to the lock; once queued, nothing but the bound lets it be
+//! overtaken.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use dualsync::{FAIRNESS_BOUND, Mutex, Semaphore};
+
+const HOLD: Duration = Duration::from_micros(20);
+const CALLS: usize = 15;
+
+fn spin_for(d: Duration) {
+    let t = Instant::now();
+    while t.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// Busy threads on every core until `stop`.
+fn oversubscribe(stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (0..cores)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    spin_for(Duration::from_micros(50));
+                }
+            })
+        })
+        .collect()
+}
+
+/// Runs `CALLS` measured acquisitions against a re-acquiring holder and
+/// returns the second-largest number of the holder's re-acquisitions
+/// during one (every call but the worst).
+fn overtakes<L: Send + Sync + 'static>(
+    lock: L,
+    hold_once: fn(&L, Duration),
+    acquire_once: fn(&L),
+) -> u64 {
+    let lock = Arc::new(lock);
+    let stop = Arc::new(AtomicBool::new(false));
+    let relocks = Arc::new(AtomicU64::new(0));
+    let holder = {
+        let (lock, stop, relocks) = (lock.clone(), stop.clone(), relocks.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                hold_once(&lock, HOLD);
+                relocks.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    let busy = oversubscribe(&stop);
+    // Let the holder get going.
+    while relocks.load(Ordering::SeqCst) < 100 {
+        std::thread::yield_now();
+    }
+    let mut counts: Vec<u64> = (0..CALLS)
+        .map(|_| {
+            let before = relocks.load(Ordering::SeqCst);
+            acquire_once(&lock);
+            let n = relocks.load(Ordering::SeqCst) - before;
+            // Give the holder the lock back for a while.
+            std::thread::sleep(Duration::from_millis(2));
+            n
+        })
+        .collect();
+    stop.store(true, Ordering::Relaxed);
+    holder.join().unwrap();
+    for b in busy {
+        b.join().unwrap();
+    }
+    counts.sort_unstable();
+    eprintln!("overtakes per call, sorted: {counts:?}");
+    counts[CALLS - 2]
+}
+
+fn mutex_hold(m: &Mutex<()>, d: Duration) {
+    let _g = m.lock().block();
+    spin_for(d);
+}
+
+fn mutex_acquire(m: &Mutex<()>) {
+    drop(m.lock().block());
+}
+
+fn sem_hold(s: &Semaphore, d: Duration) {
+    let _p = s.acquire().block().unwrap();
+    spin_for(d);
+}
+
+fn sem_acquire(s: &Semaphore) {
+    drop(s.acquire().block().unwrap());
+}
+
+fn barging_limit() -> u64 {
+    (FAIRNESS_BOUND.as_micros() / HOLD.as_micros()) as u64 + 2
+}
+
+#[test]
+fn strict_mutex_is_not_overtaken() {
+    let n = overtakes(Mutex::new_fair(()), mutex_hold, mutex_acquire);
+    assert!(n <= 2, "overtakes {n} > 2");
+}
+
+#[test]
+fn barging_mutex_is_overtaken_within_the_bound() {
+    let n = overtakes(Mutex::new(()), mutex_hold, mutex_acquire);
+    assert!(n <= barging_limit(), "overtakes {n} > {}", barging_limit());
+}
+
+#[test]
+fn strict_semaphore_is_not_overtaken() {
+    let n = overtakes(Semaphore::new_fair(1), sem_hold, sem_acquire);
+    assert!(n <= 2, "overtakes {n} > 2");
+}
+
+#[test]
+fn barging_semaphore_is_overtaken_within_the_bound() {
+    let n = overtakes(Semaphore::new(1), sem_hold, sem_acquire);
+    assert!(n <= barging_limit(), "overtakes {n} > {}", barging_limit());
+}
