@@ -63,6 +63,7 @@ use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
+use crate::error::{BrokenBarrier, TryWaitError, ZeroParties};
 
 const BROKEN: usize = 1;
 const ONE: usize = 2;
@@ -71,52 +72,6 @@ const ONE: usize = 2;
 const PASSED: u32 = 3;
 /// Node outcome: the barrier was aborted or reset while waiting.
 const BROKEN_OUT: u32 = 4;
-
-/// The error of a wait on a broken barrier: [`Barrier::abort`] was called
-/// (before or during the wait), or [`Barrier::reset`] during the wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct BrokenBarrier;
-
-impl fmt::Display for BrokenBarrier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the barrier is broken")
-    }
-}
-
-impl std::error::Error for BrokenBarrier {}
-
-/// The error of [`Barrier::new`] with zero parties.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ZeroParties;
-
-impl fmt::Display for ZeroParties {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a barrier needs at least one party")
-    }
-}
-
-impl std::error::Error for ZeroParties {}
-
-/// Why [`Barrier::try_wait`] failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TryWaitError {
-    /// The barrier is broken.
-    Broken,
-    /// This arrival would not complete the generation, so it would wait;
-    /// nothing changed.
-    WouldBlock,
-}
-
-impl fmt::Display for TryWaitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryWaitError::Broken => f.write_str("the barrier is broken"),
-            TryWaitError::WouldBlock => f.write_str("the barrier would wait"),
-        }
-    }
-}
-
-impl std::error::Error for TryWaitError {}
 
 /// What a successful [`Barrier::wait`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -443,71 +398,5 @@ impl fmt::Debug for BarrierWait<'_> {
     }
 }
 
-#[cfg(all(test, loom))]
-mod loom_tests {
-    //! Loom models: a thread and a task meeting at a barrier; a timed-out
-    //! thread (one look under loom) withdrawing while a task and the main
-    //! thread arrive; abort racing waiters. A stranded waiter is a loom
-    //! deadlock.
-
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use super::{Barrier, BrokenBarrier};
-
-    // `loom::model` with room for the queue lock's bounded spin.
-    use crate::engine::loom_model as model;
-
-    #[test]
-    fn loom_barrier_thread_and_task() {
-        model(|| {
-            let b = Arc::new(Barrier::new(2).unwrap());
-            let b1 = b.clone();
-            let t = loom::thread::spawn(move || b1.wait().block().unwrap());
-            let r = loom::future::block_on(b.wait()).unwrap();
-            let rt = t.join().unwrap();
-            assert_eq!(r.index() + rt.index(), 1);
-            assert!(r.is_leader() != rt.is_leader());
-            assert_eq!(b.n_waiting(), 0);
-        });
-    }
-
-    #[test]
-    fn loom_barrier_timeout_withdraws() {
-        model(|| {
-            let b = Arc::new(Barrier::new(2).unwrap());
-            let b1 = b.clone();
-            let timed =
-                loom::thread::spawn(move || b1.wait().block_for(Duration::from_millis(1)).is_ok());
-            let b2 = b.clone();
-            let task = loom::thread::spawn(move || loom::future::block_on(b2.wait()).unwrap());
-            let passed = timed.join().unwrap();
-            if !passed {
-                // The timed one withdrew: complete the task's round.
-                b.wait().block().unwrap();
-            }
-            let r = task.join().unwrap();
-            assert!(r.index() < 2);
-            assert_eq!(b.n_waiting(), 0);
-            assert!(!b.is_broken());
-        });
-    }
-
-    #[test]
-    fn loom_barrier_abort_races_waiters() {
-        // Three threads: one preemption keeps the model small enough.
-        let mut b = crate::engine::loom_builder();
-        b.preemption_bound = Some(1);
-        b.check(|| {
-            let b = Arc::new(Barrier::new(3).unwrap());
-            let b1 = b.clone();
-            let t = loom::thread::spawn(move || b1.wait().block());
-            let b2 = b.clone();
-            let task = loom::thread::spawn(move || loom::future::block_on(b2.wait()));
-            b.abort();
-            assert_eq!(t.join().unwrap(), Err(BrokenBarrier));
-            assert_eq!(task.join().unwrap(), Err(BrokenBarrier));
-            assert!(b.is_broken());
-        });
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -70,37 +70,35 @@
 mod barrier;
 mod condition;
 pub(crate) mod engine;
+mod error;
 mod event;
 pub mod ffi;
 mod limiter;
-#[cfg(all(test, loom))]
-mod loom_defects;
 mod mutex;
 mod queue;
 mod resource_guard;
 mod semaphore;
 
-pub use crate::engine::driver::Timeout;
-pub use barrier::{
-    Barrier, BarrierWait, BarrierWaitResult, BrokenBarrier, TryWaitError, ZeroParties,
-};
+pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use condition::{
     Condition, ConditionGuard, ConditionStatistics, ConditionWait, WaitTimeoutResult, WaitWhile,
 };
-pub use event::{Event, EventStatistics, EventWait};
-pub use limiter::{
-    AlreadyBorrowed, Borrower, CapacityLimiter, LimiterAcquire, LimiterStatistics, LimiterToken,
-    NotBorrowed, TryAcquireTokenError, ZeroTokens,
+pub use error::{
+    AcquireError, AlreadyBorrowed, BrokenBarrier, BusyResource, GetError, NotBorrowed, PutError,
+    PutTimeoutError, ReleaseError, TaskDoneError, Timeout, TryAcquireError, TryAcquireTokenError,
+    TryGetError, TryPutError, TryWaitError, ZeroParties, ZeroTokens,
 };
+pub use event::{Event, EventStatistics, EventWait};
+pub use limiter::{Borrower, CapacityLimiter, LimiterAcquire, LimiterStatistics, LimiterToken};
 pub use mutex::{
     FAIRNESS_BOUND, Lock, LockArc, Mutex, MutexGuard, MutexStatistics, OwnedMutexGuard,
 };
 pub use queue::{
-    Fifo, FifoQueue, Get, GetError, Join, Lifo, LifoQueue, Order, Priority, PriorityQueue, Put,
-    PutError, PutTimeoutError, Queue, QueueStatistics, TaskDoneError, TryGetError, TryPutError,
+    Fifo, FifoQueue, Get, Join, Lifo, LifoQueue, Order, Priority, PriorityQueue, Put, Queue,
+    QueueStatistics,
 };
-pub use resource_guard::{BusyResource, ResourceGuard, ResourceGuardToken};
+pub use resource_guard::{ResourceGuard, ResourceGuardToken};
 pub use semaphore::{
-    AcquireError, BoundedSemaphore, MAX_PERMITS, OwnedPermit, Permit, ReleaseError, Semaphore,
-    SemaphoreAcquire, SemaphoreAcquireArc, SemaphoreStatistics, TryAcquireError,
+    BoundedSemaphore, MAX_PERMITS, OwnedPermit, Permit, Semaphore, SemaphoreAcquire,
+    SemaphoreAcquireArc, SemaphoreStatistics,
 };

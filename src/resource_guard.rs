@@ -14,6 +14,7 @@
 //! from a task (there is nothing to `.await`). Its `try_*`, `.block()`,
 //! `.block_for()` and `.block_until()` forms would all be this same call.
 
+use crate::error::BusyResource;
 use core::fmt;
 use std::borrow::Cow;
 
@@ -136,29 +137,3 @@ impl fmt::Debug for ResourceGuardToken<'_> {
             .finish()
     }
 }
-
-/// The error of [`ResourceGuard::enter`] when someone is already inside;
-/// its `Display` names the action.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BusyResource {
-    action: Cow<'static, str>,
-}
-
-impl BusyResource {
-    /// The action the guard protects.
-    pub fn action(&self) -> &str {
-        &self.action
-    }
-}
-
-impl fmt::Display for BusyResource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "this resource is busy: another thread or task is already {} it",
-            self.action
-        )
-    }
-}
-
-impl std::error::Error for BusyResource {}

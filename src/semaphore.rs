@@ -73,6 +73,7 @@ use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter, polled_after_completion};
 use crate::engine::wake::WakeList;
+use crate::error::{AcquireError, ReleaseError, TryAcquireError};
 
 const CLOSED: usize = 1;
 const WAITERS: usize = 2;
@@ -103,66 +104,6 @@ pub(crate) struct Request {
     n: usize,
     limit: usize,
 }
-
-/// Why [`Semaphore::acquire`] failed: the semaphore is closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AcquireError {
-    /// [`Semaphore::close`] was called; closing is permanent.
-    Closed,
-}
-
-impl fmt::Display for AcquireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the semaphore is closed")
-    }
-}
-
-impl std::error::Error for AcquireError {}
-
-/// Why [`Semaphore::try_acquire`] failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TryAcquireError {
-    /// The semaphore is closed.
-    Closed,
-    /// Not enough permits now, or earlier waiters are queued (FIFO: a
-    /// `try_acquire` never overtakes a waiter).
-    NoPermits,
-}
-
-impl fmt::Display for TryAcquireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryAcquireError::Closed => f.write_str("the semaphore is closed"),
-            TryAcquireError::NoPermits => f.write_str("no permits available"),
-        }
-    }
-}
-
-impl std::error::Error for TryAcquireError {}
-
-/// Why [`Semaphore::add_permits`] / [`BoundedSemaphore::release`] failed.
-/// The semaphore is unchanged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ReleaseError {
-    /// A bounded semaphore would hold more permits than its initial value
-    /// (asyncio's `ValueError`).
-    OverRelease,
-    /// The count would exceed [`MAX_PERMITS`].
-    Overflow,
-}
-
-impl fmt::Display for ReleaseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReleaseError::OverRelease => {
-                f.write_str("released more permits than the bounded semaphore's initial value")
-            }
-            ReleaseError::Overflow => f.write_str("the permit count would overflow"),
-        }
-    }
-}
-
-impl std::error::Error for ReleaseError {}
 
 /// A counting semaphore that threads and async tasks share (asyncio's
 /// `Semaphore`, anyio's `Semaphore`, tokio's `Semaphore`).
@@ -1173,92 +1114,5 @@ impl fmt::Debug for OwnedPermit {
     }
 }
 
-#[cfg(all(test, loom))]
-mod loom_tests {
-    //! Loom models: a thread waiter and a task waiter on one semaphore, a
-    //! timed-out `block_for` (one look under loom) and a cancelled queued
-    //! head racing a release. A lost grant is a loom deadlock; the final
-    //! count checks that no permit is lost or duplicated.
-
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use super::Semaphore;
-
-    // `loom::model` with room for the queue lock's bounded spin.
-    use crate::engine::loom_model as model;
-
-    #[test]
-    fn loom_semaphore_thread_and_task_one_permit() {
-        model(|| {
-            let s = Arc::new(Semaphore::new(1));
-            let s1 = s.clone();
-            let t = loom::thread::spawn(move || drop(s1.acquire().block().unwrap()));
-            loom::future::block_on(async {
-                let p = s.acquire().await.unwrap();
-                assert_eq!(s.available_permits(), 0);
-                drop(p);
-            });
-            t.join().unwrap();
-            assert_eq!(s.available_permits(), 1);
-        });
-    }
-
-    #[test]
-    fn loom_semaphore_timeout_and_task_racing_release() {
-        model(|| {
-            let s = Arc::new(Semaphore::new(0));
-            let s1 = s.clone();
-            // A thread that gives up after one look, then a task that waits
-            // for good: the one permit must end with the task or the count.
-            let t = loom::thread::spawn(move || {
-                if let Ok(p) = s1.acquire().block_for(Duration::from_millis(1)) {
-                    drop(p.unwrap());
-                }
-            });
-            let s2 = s.clone();
-            let task = loom::thread::spawn(move || {
-                loom::future::block_on(async { s2.acquire().await.unwrap().forget() })
-            });
-            s.release().unwrap();
-            t.join().unwrap();
-            task.join().unwrap();
-            assert_eq!(s.available_permits(), 0);
-        });
-    }
-
-    #[test]
-    fn loom_semaphore_cancelled_head_unblocks_next() {
-        model(|| {
-            let s = Arc::new(Semaphore::new(1));
-            let s1 = s.clone();
-            // A big request that times out (withdraws) while a small one
-            // waits behind it: the small one must get the free permit.
-            let big = loom::thread::spawn(move || {
-                let r = s1.acquire_many(2).block_for(Duration::from_millis(1));
-                assert!(r.is_err(), "2 permits never exist");
-            });
-            let s2 = s.clone();
-            let small = loom::thread::spawn(move || {
-                loom::future::block_on(async { drop(s2.acquire().await.unwrap()) })
-            });
-            big.join().unwrap();
-            small.join().unwrap();
-            assert_eq!(s.available_permits(), 1);
-        });
-    }
-
-    #[test]
-    fn loom_semaphore_close_wakes_thread_and_task() {
-        model(|| {
-            let s = Arc::new(Semaphore::new(0));
-            let s1 = s.clone();
-            let t = loom::thread::spawn(move || s1.acquire().block().is_err());
-            let s2 = s.clone();
-            let task = loom::thread::spawn(move || loom::future::block_on(s2.acquire()).is_err());
-            s.close();
-            assert!(t.join().unwrap());
-            assert!(task.join().unwrap());
-        });
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -20,6 +20,7 @@ use super::node::{PARKED, QUEUED, WaitCx};
 #[cfg(not(loom))]
 use super::sync::spin_step;
 use super::sync::{AtomicU32, Ordering};
+use crate::error::Timeout;
 
 /// Implemented by every operation value.
 pub(crate) trait Waitable {
@@ -187,19 +188,6 @@ fn wait_on(state: &AtomicU32, deadline: Option<Instant>) -> bool {
         }
     }
 }
-
-/// The error of a `block_for` / `block_until` whose time ran out. The
-/// operation was cancelled: nothing was acquired, nothing was lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Timeout(pub(crate) ());
-
-impl core::fmt::Display for Timeout {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str("the operation timed out")
-    }
-}
-
-impl std::error::Error for Timeout {}
 
 /// Gives an operation type its four ways to finish: `Future`, `.block()`,
 /// `.block_for(d)` and `.block_until(t)`.

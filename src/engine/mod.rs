@@ -24,6 +24,8 @@ pub(crate) mod sync;
 pub(crate) mod waiter;
 pub(crate) mod wake;
 
+#[cfg(all(test, loom))]
+mod loom_defects;
 #[cfg(test)]
 mod tests;
 

@@ -7,7 +7,8 @@
 
 use super::dualsync_status::{self, *};
 use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
-use crate::semaphore::{AcquireError, MAX_PERMITS, ReleaseError, Semaphore, TryAcquireError};
+use crate::error::{AcquireError, ReleaseError, TryAcquireError};
+use crate::semaphore::{MAX_PERMITS, Semaphore};
 
 /// An opaque semaphore handle.
 pub struct dualsync_semaphore_t {

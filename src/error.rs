@@ -1,0 +1,364 @@
+//! Every error type of the crate, in one place.
+//!
+//! Each is `Debug`, `Display`, `std::error::Error`, `Clone` and `PartialEq`
+//! (the item-carrying queue errors give their item back with
+//! `into_inner`). Each primitive's operations name theirs in their docs.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use crate::limiter::Borrower;
+
+// ---------------------------------------------------------------- engine timeouts
+
+/// The error of a `block_for` / `block_until` whose time ran out. The
+/// operation was cancelled: nothing was acquired, nothing was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Timeout(pub(crate) ());
+
+impl core::fmt::Display for Timeout {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("the operation timed out")
+    }
+}
+
+impl std::error::Error for Timeout {}
+
+// ---------------------------------------------------------------- Barrier
+
+/// The error of a wait on a broken barrier: [`Barrier::abort`] was called
+/// (before or during the wait), or [`Barrier::reset`] during the wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BrokenBarrier;
+
+impl fmt::Display for BrokenBarrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the barrier is broken")
+    }
+}
+
+impl std::error::Error for BrokenBarrier {}
+
+/// The error of [`Barrier::new`] with zero parties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ZeroParties;
+
+impl fmt::Display for ZeroParties {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a barrier needs at least one party")
+    }
+}
+
+impl std::error::Error for ZeroParties {}
+
+/// Why [`Barrier::try_wait`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TryWaitError {
+    /// The barrier is broken.
+    Broken,
+    /// This arrival would not complete the generation, so it would wait;
+    /// nothing changed.
+    WouldBlock,
+}
+
+impl fmt::Display for TryWaitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryWaitError::Broken => f.write_str("the barrier is broken"),
+            TryWaitError::WouldBlock => f.write_str("the barrier would wait"),
+        }
+    }
+}
+
+impl std::error::Error for TryWaitError {}
+
+// ---------------------------------------------------------------- Semaphore
+
+/// Why [`Semaphore::acquire`] failed: the semaphore is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AcquireError {
+    /// [`Semaphore::close`] was called; closing is permanent.
+    Closed,
+}
+
+impl fmt::Display for AcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the semaphore is closed")
+    }
+}
+
+impl std::error::Error for AcquireError {}
+
+/// Why [`Semaphore::try_acquire`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TryAcquireError {
+    /// The semaphore is closed.
+    Closed,
+    /// Not enough permits now, or earlier waiters are queued (FIFO: a
+    /// `try_acquire` never overtakes a waiter).
+    NoPermits,
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryAcquireError::Closed => f.write_str("the semaphore is closed"),
+            TryAcquireError::NoPermits => f.write_str("no permits available"),
+        }
+    }
+}
+
+impl std::error::Error for TryAcquireError {}
+
+/// Why [`Semaphore::add_permits`] / [`BoundedSemaphore::release`] failed.
+/// The semaphore is unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReleaseError {
+    /// A bounded semaphore would hold more permits than its initial value
+    /// (asyncio's `ValueError`).
+    OverRelease,
+    /// The count would exceed [`MAX_PERMITS`].
+    Overflow,
+}
+
+impl fmt::Display for ReleaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReleaseError::OverRelease => {
+                f.write_str("released more permits than the bounded semaphore's initial value")
+            }
+            ReleaseError::Overflow => f.write_str("the permit count would overflow"),
+        }
+    }
+}
+
+impl std::error::Error for ReleaseError {}
+
+// ---------------------------------------------------------------- CapacityLimiter
+
+/// Asking for a second token for a borrower that already holds one (anyio's
+/// `RuntimeError`). Nothing was acquired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyBorrowed(pub Borrower);
+
+impl fmt::Display for AlreadyBorrowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is already holding one of this CapacityLimiter's tokens",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for AlreadyBorrowed {}
+
+/// The error of [`CapacityLimiter::try_acquire`] and
+/// [`try_acquire_on_behalf_of`](CapacityLimiter::try_acquire_on_behalf_of).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryAcquireTokenError {
+    /// No token is free right now (or others are queued for one).
+    WouldBlock,
+    /// The borrower already holds a token.
+    AlreadyBorrowed(AlreadyBorrowed),
+}
+
+impl fmt::Display for TryAcquireTokenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryAcquireTokenError::WouldBlock => {
+                f.write_str("no token of the CapacityLimiter is free")
+            }
+            TryAcquireTokenError::AlreadyBorrowed(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl std::error::Error for TryAcquireTokenError {}
+
+impl From<AlreadyBorrowed> for TryAcquireTokenError {
+    fn from(e: AlreadyBorrowed) -> Self {
+        TryAcquireTokenError::AlreadyBorrowed(e)
+    }
+}
+
+/// [`CapacityLimiter::release_on_behalf_of`] for a borrower holding nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotBorrowed(pub Borrower);
+
+impl fmt::Display for NotBorrowed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not holding any of this CapacityLimiter's tokens",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for NotBorrowed {}
+
+/// [`CapacityLimiter::set_total_tokens`] with 0 (a limiter needs at least
+/// one token, as in anyio). Nothing was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZeroTokens;
+
+impl fmt::Display for ZeroTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CapacityLimiter needs at least one token")
+    }
+}
+
+impl std::error::Error for ZeroTokens {}
+
+// ---------------------------------------------------------------- Queue
+
+/// The error of [`Queue::put`]: the queue is shut down. The item comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum PutError<T> {
+    /// The queue was shut down; here is the item.
+    ShutDown(T),
+}
+
+impl<T> PutError<T> {
+    /// The item that was not put.
+    pub fn into_inner(self) -> T {
+        match self {
+            PutError::ShutDown(t) => t,
+        }
+    }
+}
+
+/// The error of [`Queue::try_put`]. The item comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum TryPutError<T> {
+    /// The queue is full; here is the item.
+    Full(T),
+    /// The queue was shut down; here is the item.
+    ShutDown(T),
+}
+
+impl<T> TryPutError<T> {
+    /// The item that was not put.
+    pub fn into_inner(self) -> T {
+        match self {
+            TryPutError::Full(t) | TryPutError::ShutDown(t) => t,
+        }
+    }
+}
+
+/// The error of [`Put::block_for`] / [`Put::block_until`]. The item comes
+/// back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum PutTimeoutError<T> {
+    /// The time ran out while the queue was full; here is the item.
+    Timeout(T),
+    /// The queue was shut down; here is the item.
+    ShutDown(T),
+}
+
+impl<T> PutTimeoutError<T> {
+    /// The item that was not put.
+    pub fn into_inner(self) -> T {
+        match self {
+            PutTimeoutError::Timeout(t) | PutTimeoutError::ShutDown(t) => t,
+        }
+    }
+}
+
+/// The error of [`Queue::get`]: shut down (and, for `shutdown(false)`,
+/// drained).
+#[derive(Debug, PartialEq, Eq, Clone, Copy, Hash)]
+pub enum GetError {
+    /// The queue was shut down and has no item left for this getter.
+    ShutDown,
+}
+
+/// The error of [`Queue::try_get`].
+#[derive(Debug, PartialEq, Eq, Clone, Copy, Hash)]
+pub enum TryGetError {
+    /// No item right now.
+    Empty,
+    /// The queue was shut down and has no item left.
+    ShutDown,
+}
+
+/// [`Queue::task_done`] was called more times than items were put
+/// (asyncio's `ValueError`).
+#[derive(Debug, PartialEq, Eq, Clone, Copy, Hash)]
+pub struct TaskDoneError(pub(crate) ());
+
+macro_rules! item_error {
+    ($ty:ident, $($var:ident => $msg:literal),+) => {
+        impl<T> fmt::Debug for $ty<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $($ty::$var(_) => f.write_str(concat!(stringify!($ty), "::", stringify!($var), "(..)")),)+
+                }
+            }
+        }
+        impl<T> fmt::Display for $ty<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $($ty::$var(_) => f.write_str($msg),)+
+                }
+            }
+        }
+        impl<T> std::error::Error for $ty<T> {}
+    };
+}
+item_error!(PutError, ShutDown => "the queue is shut down");
+item_error!(TryPutError, Full => "the queue is full", ShutDown => "the queue is shut down");
+item_error!(PutTimeoutError, Timeout => "the put timed out", ShutDown => "the queue is shut down");
+
+impl fmt::Display for GetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the queue is shut down")
+    }
+}
+impl std::error::Error for GetError {}
+
+impl fmt::Display for TryGetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TryGetError::Empty => "the queue is empty",
+            TryGetError::ShutDown => "the queue is shut down",
+        })
+    }
+}
+impl std::error::Error for TryGetError {}
+
+impl fmt::Display for TaskDoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("task_done() called more times than items were put")
+    }
+}
+impl std::error::Error for TaskDoneError {}
+
+// ---------------------------------------------------------------- ResourceGuard
+
+/// The error of [`ResourceGuard::enter`] when someone is already inside;
+/// its `Display` names the action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusyResource {
+    pub(crate) action: Cow<'static, str>,
+}
+
+impl BusyResource {
+    /// The action the guard protects.
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+}
+
+impl fmt::Display for BusyResource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "this resource is busy: another thread or task is already {} it",
+            self.action
+        )
+    }
+}
+
+impl std::error::Error for BusyResource {}

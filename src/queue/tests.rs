@@ -1,0 +1,185 @@
+//! Tests of `queue` that need its private items: unit tests and
+//! loom models (`RUSTFLAGS="--cfg loom"`).
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Loom models of the queue's put/get hand-off: a thread getter that
+    //! gives up (a timed-out `block_for` is one look under loom, then a
+    //! cancellation, possibly after it was notified) racing a task getter
+    //! and a putter. A lost wake-up is a loom deadlock; a lost or duplicated
+    //! item fails the final count.
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::queue::{GetError, Queue};
+
+    /// A capacity-1 queue holding the item 1.
+    fn full_of_one() -> Arc<Queue<u32>> {
+        let q = Arc::new(Queue::bounded(1));
+        q.try_put(1).unwrap();
+        q
+    }
+
+    /// Everything left in the queue, in order.
+    fn drain(q: &Queue<u32>) -> Vec<u32> {
+        core::iter::from_fn(|| q.try_get().ok()).collect()
+    }
+
+    /// One item, a cancellable thread getter and a task getter: whatever
+    /// the thread getter did (took the item, timed out while queued, or was
+    /// notified and then gave up), an item it did not take reaches the task
+    /// getter (a notification lost by the cancelled getter strands the task
+    /// getter: a loom deadlock). If the thread took the item, a second one
+    /// releases the task getter. Every item is accounted for exactly once.
+    #[test]
+    fn loom_queue_cancelled_getter_passes_on() {
+        loom::model(|| {
+            let q: Arc<Queue<u32>> = Arc::new(Queue::unbounded());
+            let q1 = q.clone();
+            let thread_getter = loom::thread::spawn(move || {
+                q1.get()
+                    .block_for(Duration::from_millis(1))
+                    .ok()
+                    .map(|r| r.unwrap())
+            });
+            let q2 = q.clone();
+            let task_getter = loom::thread::spawn(move || loom::future::block_on(q2.get()));
+            q.try_put(1).unwrap();
+            let by_thread = thread_getter.join().unwrap();
+            if by_thread.is_some() {
+                q.try_put(2).unwrap();
+            }
+            let by_task = task_getter.join().unwrap().unwrap();
+            let mut all = vec![by_task];
+            all.extend(by_thread);
+            all.sort_unstable();
+            assert_eq!(
+                all,
+                if by_thread.is_some() {
+                    vec![1, 2]
+                } else {
+                    vec![1]
+                }
+            );
+            assert!(q.is_empty());
+            let s = q.statistics();
+            assert_eq!((s.getters_waiting, s.putters_waiting), (0, 0));
+        });
+    }
+
+    /// Capacity 1: a putter thread blocked on a full queue, a task getter
+    /// making room, and a shutdown racing them. The putter either enqueued
+    /// its item or got it back; nothing is lost or duplicated.
+    #[test]
+    fn loom_queue_bounded_put_get_shutdown() {
+        loom::model(|| {
+            let q = full_of_one();
+            let q1 = q.clone();
+            let putter =
+                loom::thread::spawn(move || q1.put(2).block().err().map(|e| e.into_inner()));
+            let q2 = q.clone();
+            let getter = loom::thread::spawn(move || loom::future::block_on(q2.get()));
+            q.shutdown(false);
+            let returned = putter.join().unwrap();
+            let mut all: Vec<u32> = returned.into_iter().collect();
+            if let Ok(x) = getter.join().unwrap() {
+                all.push(x);
+            }
+            all.extend(drain(&q));
+            all.sort_unstable();
+            assert_eq!(all, [1, 2]);
+            assert_eq!(loom::future::block_on(q.get()), Err(GetError::ShutDown));
+        });
+    }
+
+    /// The lock-free ring (bounded FIFO) and a blocked thread getter: a
+    /// task putter's push races the getter's queue-then-recheck. A lost
+    /// wake-up (neither sees the other) is a loom deadlock.
+    #[test]
+    fn loom_ring_getter_putter_no_lost_wakeup() {
+        loom::model(|| {
+            let q: Arc<Queue<u32>> = Arc::new(Queue::bounded(1));
+            let q1 = q.clone();
+            let getter = loom::thread::spawn(move || q1.get().block());
+            loom::future::block_on(q.put(5)).unwrap();
+            assert_eq!(getter.join().unwrap(), Ok(5));
+            assert!(q.is_empty());
+        });
+    }
+
+    /// Capacity 1, full: a thread putter that gives up (one look under
+    /// loom, then a cancellation) races a task getter that frees the slot
+    /// and may move the putter's item into the ring. The put either
+    /// reports success and its item is in the queue, or times out and the
+    /// item comes back: never both, never neither.
+    #[test]
+    fn loom_ring_refill_races_timeout() {
+        loom::model(|| {
+            let q = full_of_one();
+            let q1 = q.clone();
+            let putter = loom::thread::spawn(move || q1.put(2).block_for(Duration::from_millis(1)));
+            assert_eq!(loom::future::block_on(q.get()), Ok(1));
+            let put = putter.join().unwrap();
+            let rest = drain(&q);
+            match put {
+                Ok(()) => assert_eq!(rest, [2]),
+                Err(e) => {
+                    assert_eq!(e.into_inner(), 2);
+                    assert!(rest.is_empty());
+                }
+            }
+            let s = q.statistics();
+            assert_eq!((s.getters_waiting, s.putters_waiting), (0, 0));
+        });
+    }
+
+    /// A task putter that was woken for a free slot and then dropped passes
+    /// the slot on to the thread putter queued behind it (else that thread
+    /// sleeps forever next to a free slot: a loom deadlock).
+    #[test]
+    fn loom_notified_task_putter_cancel_passes_on() {
+        use core::future::Future;
+        use core::task::{Context, Waker};
+        loom::model(|| {
+            let q = full_of_one();
+            let mut task_put = Box::pin(q.put(2));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(task_put.as_mut().poll(&mut cx).is_pending()); // queued first
+            let q1 = q.clone();
+            let thread_put = loom::thread::spawn(move || q1.put(3).block());
+            let q2 = q.clone();
+            let getter = loom::thread::spawn(move || q2.try_get());
+            let got = getter.join().unwrap();
+            drop(task_put); // notified or not: cancelled now, item 2 dropped
+            if got.is_ok() {
+                // The freed slot must reach the thread putter.
+                thread_put.join().unwrap().unwrap();
+                assert_eq!(q.try_get(), Ok(3));
+            } else {
+                // The getter ran before anything: release the thread putter.
+                assert_eq!(q.try_get(), Ok(1));
+                thread_put.join().unwrap().unwrap();
+                assert_eq!(q.try_get(), Ok(3));
+            }
+            assert!(q.is_empty());
+        });
+    }
+
+    /// `join` in a task while a thread takes the item and marks it done.
+    #[test]
+    fn loom_queue_join_task_done() {
+        loom::model(|| {
+            let q: Arc<Queue<u32>> = Arc::new(Queue::unbounded());
+            q.try_put(7).unwrap();
+            let q1 = q.clone();
+            let worker = loom::thread::spawn(move || {
+                assert_eq!(q1.get().block(), Ok(7));
+                q1.task_done().unwrap();
+            });
+            loom::future::block_on(q.join());
+            worker.join().unwrap();
+            assert!(q.task_done().is_err());
+        });
+    }
+}
