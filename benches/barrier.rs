@@ -28,7 +28,7 @@ use common::{Contender, runtime, threads_and_tasks};
 
 impl Contender for dualsync::Barrier {
     fn make(n: usize) -> Self {
-        dualsync::Barrier::new(n).unwrap()
+        dualsync::Barrier::new(n)
     }
     fn thread_op(&self) {
         black_box(self.wait().block().unwrap());

@@ -97,7 +97,7 @@ fn main() {
         storm((0..n).map(|_| Box::pin(e.wait()) as Op).collect())
     });
     bench(&mut c, "barrier", |n| {
-        let b = dualsync::Barrier::new(n + 1).unwrap();
+        let b = dualsync::Barrier::new(n + 1);
         storm(
             (0..n)
                 .map(|_| {

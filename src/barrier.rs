@@ -57,13 +57,13 @@ use core::pin::pin;
 use std::time::{Duration, Instant};
 
 use crate::Timeout;
-use crate::engine::driver::{Waitable, block_pinned_until, deadline_after, impl_future};
+use crate::engine::driver::{Waitable, block_pinned_until, deadline_after, flatten, impl_future};
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
-use crate::error::{BrokenBarrier, TryWaitError, ZeroParties};
+use crate::error::{BarrierTimeoutError, BrokenBarrier, TryWaitError, ZeroParties};
 
 const BROKEN: usize = 1;
 const ONE: usize = 2;
@@ -110,10 +110,27 @@ impl BarrierWaitResult {
 ///   waiters until [`reset()`](Self::reset); `reset()` wakes current
 ///   waiters with `BrokenBarrier` and returns to an empty barrier.
 ///
+/// **Indices**: a waiter's index is the number of earlier arrivals of its
+/// round still present when the round completes; the last arrival gets
+/// `parties - 1` and is the leader. A withdrawn arrival never receives an
+/// index, so every round hands out exactly `0..parties`, each once.
+/// (asyncio numbers arrivals as they come, which a withdrawal would leave
+/// with a gap or a duplicate.)
+///
+/// **Rounds end in one step**: the arrival that completes a round releases
+/// every party of it at once, and each one's result is recorded for it.
+/// A `reset()` or `abort()` called right after (even by a party of that
+/// round, before the others have run) cannot take it back: they still
+/// return their indices, as in asyncio and `threading`; only waiters of the
+/// *next* round are affected.
+///
 /// **Cancel-safety**: a wait dropped (or timed out) before its round
-/// completes withdraws its arrival: the barrier is not broken, `n_waiting`
-/// drops by one, and it never receives an index (see the module docs). A
-/// wait dropped after its round completed changes nothing.
+/// completes withdraws its arrival: the barrier is not broken and
+/// `n_waiting` drops by one. In tokio's sense the caller loses the arrival:
+/// dropping an awaited `wait()` whose round completed meanwhile throws its
+/// index away. [`BarrierWait::cancel`] cancels a pinned wait and says which
+/// happened (not counted, or counted with this index), as `block_for` does
+/// for a thread.
 ///
 /// **Order**: a round completes when `parties` waiters are present; they are
 /// released together, indices in arrival order.
@@ -122,7 +139,7 @@ impl BarrierWaitResult {
 /// use dualsync::Barrier;
 /// use std::sync::Arc;
 ///
-/// let b = Arc::new(Barrier::new(2).unwrap());
+/// let b = Arc::new(Barrier::new(2));
 /// let t = {
 ///     let b = b.clone();
 ///     std::thread::spawn(move || b.wait().block().unwrap()) // a thread
@@ -139,8 +156,47 @@ pub struct Barrier {
 }
 
 impl Barrier {
+    /// A barrier for `parties` waiters.
+    ///
+    /// # Panics
+    ///
+    /// If `parties` is 0 (see [`try_new`](Self::try_new)).
+    ///
+    /// ```
+    /// static START: std::sync::LazyLock<dualsync::Barrier> =
+    ///     std::sync::LazyLock::new(|| dualsync::Barrier::new(1));
+    /// assert!(START.wait().block().unwrap().is_leader());
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn new(parties: usize) -> Barrier {
+        match Barrier::try_new(parties) {
+            Ok(b) => b,
+            Err(_) => panic!("a barrier needs at least one party"),
+        }
+    }
+
     /// A barrier for `parties` waiters; `Err(ZeroParties)` for 0.
-    pub fn new(parties: usize) -> Result<Barrier, ZeroParties> {
+    #[cfg(not(loom))]
+    pub const fn try_new(parties: usize) -> Result<Barrier, ZeroParties> {
+        if parties == 0 {
+            return Err(ZeroParties);
+        }
+        Ok(Barrier {
+            state: AtomicUsize::new(0),
+            parties,
+            queue: WaitQueue::new(),
+        })
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
+    pub fn new(parties: usize) -> Barrier {
+        Barrier::try_new(parties).expect("a barrier needs at least one party")
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
+    pub fn try_new(parties: usize) -> Result<Barrier, ZeroParties> {
         if parties == 0 {
             return Err(ZeroParties);
         }
@@ -357,22 +413,27 @@ impl BarrierWait<'_> {
     }
 
     /// Like [`block`](Self::block), giving up after `timeout`: then the
-    /// arrival is withdrawn and `Err(Timeout)` returned. A timeout that
-    /// loses the race with the arrival completing the round reports the
-    /// round's result instead: `Err(Timeout)` always means "not counted".
-    pub fn block_for(
-        self,
-        timeout: Duration,
-    ) -> Result<Result<BarrierWaitResult, BrokenBarrier>, Timeout> {
-        self.finish(deadline_after(timeout))
+    /// arrival is withdrawn and `Err(BarrierTimeoutError::Timeout)`
+    /// returned. A timeout that loses the race with the arrival completing
+    /// the round reports the round's result instead: `Timeout` always means
+    /// "not counted".
+    ///
+    /// ```
+    /// use dualsync::{Barrier, BarrierTimeoutError};
+    /// use std::time::Duration;
+    ///
+    /// let b = Barrier::new(2);
+    /// let r = b.wait().block_for(Duration::from_millis(1));
+    /// assert_eq!(r, Err(BarrierTimeoutError::Timeout)); // alone: withdrawn
+    /// assert_eq!(b.n_waiting(), 0);
+    /// ```
+    pub fn block_for(self, timeout: Duration) -> Result<BarrierWaitResult, BarrierTimeoutError> {
+        flatten(self.finish(deadline_after(timeout)))
     }
 
     /// Like [`block_for`](Self::block_for), with a deadline.
-    pub fn block_until(
-        self,
-        deadline: Instant,
-    ) -> Result<Result<BarrierWaitResult, BrokenBarrier>, Timeout> {
-        self.finish(Some(deadline))
+    pub fn block_until(self, deadline: Instant) -> Result<BarrierWaitResult, BarrierTimeoutError> {
+        flatten(self.finish(Some(deadline)))
     }
 
     fn finish(
@@ -385,8 +446,36 @@ impl BarrierWait<'_> {
         }
         // Timed out: withdraw, unless the round completed (or broke) in the
         // meantime; the operation's drop then has nothing left to do.
-        let this = op.as_ref().get_ref();
-        this.waiter.withdraw(this.barrier).ok_or(Timeout(()))
+        op.cancel().ok_or(Timeout(()))
+    }
+
+    /// Cancels the wait and says what became of the arrival: `None` if it
+    /// was not counted (never polled, or withdrawn now: the barrier goes on
+    /// without it), `Some(result)` if its round completed (or the barrier
+    /// broke) before the cancellation: the index it would have returned.
+    /// The wait is finished afterwards (polling it again panics).
+    ///
+    /// This is how a task that gives up waiting (a timeout, a lost
+    /// `select!` branch) learns whether it was counted.
+    ///
+    /// ```
+    /// use dualsync::Barrier;
+    /// use std::pin::pin;
+    /// use std::task::{Context, Waker};
+    ///
+    /// let b = Barrier::new(2);
+    /// let mut w = pin!(b.wait());
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(w.as_mut().poll(&mut cx).is_pending()); // arrived, waiting
+    /// b.try_wait().unwrap(); // the second party completes the round
+    /// let r = w.as_mut().cancel().expect("counted");
+    /// assert_eq!(r.unwrap().index(), 0);
+    /// ```
+    pub fn cancel(self: Pin<&mut Self>) -> Option<Result<BarrierWaitResult, BrokenBarrier>> {
+        let this = self.into_ref().get_ref();
+        let r = this.waiter.withdraw(this.barrier);
+        this.waiter.retire();
+        r
     }
 }
 

@@ -301,7 +301,7 @@ impl Condition {
     /// lock's own statistics are the mutex's).
     pub fn statistics(&self) -> ConditionStatistics {
         ConditionStatistics {
-            tasks_waiting: self.queue.lock().len(),
+            waiting: self.queue.lock().len(),
         }
     }
 
@@ -361,7 +361,7 @@ impl Default for Condition {
 impl fmt::Debug for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Condition")
-            .field("waiters", &self.statistics().tasks_waiting)
+            .field("waiters", &self.statistics().waiting)
             .finish()
     }
 }
@@ -371,7 +371,7 @@ impl fmt::Debug for Condition {
 #[non_exhaustive]
 pub struct ConditionStatistics {
     /// Threads and tasks waiting for a notification (not those re-locking).
-    pub tasks_waiting: usize,
+    pub waiting: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,16 @@
 //!
 //! Each is `Debug`, `Display`, `std::error::Error`, `Clone` and `PartialEq`
 //! (the item-carrying queue errors give their item back with
-//! `into_inner`). Each primitive's operations name theirs in their docs.
+//! `into_inner`). Each primitive's operations name theirs in their docs;
+//! the crate docs have the whole table.
+//!
+//! Timed waits (`block_for` / `block_until`) return one flat error per
+//! operation, as std, crossbeam and flume do: an operation that cannot fail
+//! otherwise gives [`Timeout`]; one that can gives an enum with a `Timeout`
+//! variant next to its own failures ([`AcquireTimeoutError`],
+//! [`AcquireTokenTimeoutError`], [`BarrierTimeoutError`],
+//! [`GetTimeoutError`], [`PutTimeoutError`]). Each converts from `Timeout`
+//! and from the operation's untimed error, so `?` works across them.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,16 +22,52 @@ use crate::limiter::Borrower;
 
 /// The error of a `block_for` / `block_until` whose time ran out. The
 /// operation was cancelled: nothing was acquired, nothing was lost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// ```
+/// let m = dualsync::Mutex::new(());
+/// let _g = m.lock().block();
+/// let e = m.lock().block_for(std::time::Duration::from_millis(1)).unwrap_err();
+/// assert_eq!(format!("{e:?}"), "Timeout");
+/// assert_eq!(e.to_string(), "the operation timed out");
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Timeout(pub(crate) ());
 
-impl core::fmt::Display for Timeout {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+impl fmt::Debug for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Timeout")
+    }
+}
+
+impl fmt::Display for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("the operation timed out")
     }
 }
 
 impl std::error::Error for Timeout {}
+
+/// For a flat timed-wait error enum with a `Timeout` variant: `From<Timeout>`,
+/// `Display` (one message per variant) and `Error`.
+macro_rules! timeout_error {
+    ($name:ident { $($var:ident => $msg:literal),+ $(,)? }) => {
+        impl From<Timeout> for $name {
+            fn from(_: Timeout) -> Self {
+                $name::Timeout
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self {
+                    $($name::$var { .. } => $msg,)+
+                })
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
+}
 
 // ---------------------------------------------------------------- Barrier
 
@@ -39,7 +84,30 @@ impl fmt::Display for BrokenBarrier {
 
 impl std::error::Error for BrokenBarrier {}
 
-/// The error of [`Barrier::new`] with zero parties.
+/// The error of [`BarrierWait::block_for`](crate::BarrierWait::block_for)
+/// / `block_until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BarrierTimeoutError {
+    /// The time ran out before the round completed: the arrival was
+    /// withdrawn (it was not counted).
+    Timeout,
+    /// The barrier is broken (as [`BrokenBarrier`]).
+    Broken,
+}
+
+timeout_error!(BarrierTimeoutError {
+    Timeout => "the operation timed out",
+    Broken => "the barrier is broken",
+});
+
+impl From<BrokenBarrier> for BarrierTimeoutError {
+    fn from(_: BrokenBarrier) -> Self {
+        BarrierTimeoutError::Broken
+    }
+}
+
+/// The error of [`Barrier::try_new`](crate::Barrier::try_new) with zero
+/// parties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ZeroParties;
 
@@ -134,6 +202,29 @@ impl fmt::Display for ReleaseError {
 
 impl std::error::Error for ReleaseError {}
 
+/// The error of [`SemaphoreAcquire::block_for`](crate::SemaphoreAcquire::block_for)
+/// / `block_until` (and of the `_arc` form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AcquireTimeoutError {
+    /// The time ran out; nothing was acquired.
+    Timeout,
+    /// The semaphore is closed (as [`AcquireError::Closed`]).
+    Closed,
+}
+
+timeout_error!(AcquireTimeoutError {
+    Timeout => "the operation timed out",
+    Closed => "the semaphore is closed",
+});
+
+impl From<AcquireError> for AcquireTimeoutError {
+    fn from(e: AcquireError) -> Self {
+        match e {
+            AcquireError::Closed => AcquireTimeoutError::Closed,
+        }
+    }
+}
+
 // ---------------------------------------------------------------- CapacityLimiter
 
 /// Asking for a second token for a borrower that already holds one (anyio's
@@ -175,6 +266,27 @@ impl fmt::Display for TryAcquireTokenError {
 }
 
 impl std::error::Error for TryAcquireTokenError {}
+
+/// The error of [`LimiterAcquire::block_for`](crate::LimiterAcquire::block_for)
+/// / `block_until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcquireTokenTimeoutError {
+    /// The time ran out; no token was taken.
+    Timeout,
+    /// The borrower already holds a token (as [`AlreadyBorrowed`]).
+    AlreadyBorrowed(Borrower),
+}
+
+timeout_error!(AcquireTokenTimeoutError {
+    Timeout => "the operation timed out",
+    AlreadyBorrowed => "this borrower already holds a token of the limiter",
+});
+
+impl From<AlreadyBorrowed> for AcquireTokenTimeoutError {
+    fn from(e: AlreadyBorrowed) -> Self {
+        AcquireTokenTimeoutError::AlreadyBorrowed(e.0)
+    }
+}
 
 impl From<AlreadyBorrowed> for TryAcquireTokenError {
     fn from(e: AlreadyBorrowed) -> Self {
@@ -327,6 +439,29 @@ impl fmt::Display for TryGetError {
     }
 }
 impl std::error::Error for TryGetError {}
+
+/// The error of [`Get::block_for`](crate::Get::block_for) / `block_until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GetTimeoutError {
+    /// The time ran out while the queue was empty; nothing was taken.
+    Timeout,
+    /// The queue was shut down and has no item left for this getter (as
+    /// [`GetError::ShutDown`]).
+    ShutDown,
+}
+
+timeout_error!(GetTimeoutError {
+    Timeout => "the operation timed out",
+    ShutDown => "the queue is shut down",
+});
+
+impl From<GetError> for GetTimeoutError {
+    fn from(e: GetError) -> Self {
+        match e {
+            GetError::ShutDown => GetTimeoutError::ShutDown,
+        }
+    }
+}
 
 impl fmt::Display for TaskDoneError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -167,10 +167,10 @@ impl Event {
 
     /// A snapshot of the event's state (anyio's `statistics()`).
     pub fn statistics(&self) -> EventStatistics {
-        let tasks_waiting = self.queue.lock().len();
+        let waiting = self.queue.lock().len();
         EventStatistics {
             set: self.is_set(),
-            tasks_waiting,
+            waiting,
         }
     }
 }
@@ -235,7 +235,7 @@ impl fmt::Debug for Event {
         let st = self.statistics();
         f.debug_struct("Event")
             .field("set", &st.set)
-            .field("waiters", &st.tasks_waiting)
+            .field("waiters", &st.waiting)
             .finish()
     }
 }
@@ -247,7 +247,7 @@ pub struct EventStatistics {
     /// The flag was up.
     pub set: bool,
     /// Threads and tasks waiting for it.
-    pub tasks_waiting: usize,
+    pub waiting: usize,
 }
 
 /// The operation returned by [`Event::wait`]: `.await` it, or `.block()`,

@@ -34,9 +34,37 @@
 //!   value (a pinned future, or the blocked thread's stack).
 //! * **Cancel-safe**: dropping an operation before it completes (or a
 //!   `block_for` timing out) leaves the primitive as if it was never called;
-//!   whatever had already been handed to it passes to the next waiter.
+//!   whatever had already been handed to it passes to the next waiter. What
+//!   the *caller* gives up by dropping a pending operation (tokio's sense of
+//!   the word) is in the table below: most give up nothing but their place;
+//!   a `put` gives up its item unless it is cancelled with [`Put::cancel`].
+//! * **Fair**: waiters are served in arrival order; a release may let a
+//!   newcomer barge only while the head waiter has waited less than
+//!   [`FAIRNESS_BOUND`]; `new_fair` constructors hand off strictly.
+//! * **Fused**: operations are `FusedFuture`s; polling one again after it
+//!   finished panics, with the same message for all.
 //! * **Blocking inside a runtime never panics**: it blocks that worker thread.
 //! * **Runtime-agnostic**: no executor dependency.
+//!
+//! ## Every waiting operation
+//!
+//! `.await` and `.block()` give the output; `.block_for(d)` /
+//! `.block_until(t)` give `Result<_, E>` with one flat error `E` that holds
+//! both the timeout and the operation's own failure (as std, crossbeam and
+//! flume do); `try_*` never waits.
+//!
+//! | operation | `.await` / `.block()` | `.block_for` / `.block_until` error | never waits | dropped while pending, the caller loses |
+//! |---|---|---|---|---|
+//! | [`Mutex::lock`] / [`Mutex::lock_arc`] | guard | [`Timeout`] | [`Mutex::try_lock`] | its place |
+//! | [`Semaphore::acquire`] / `acquire_many` / `_arc` (and [`BoundedSemaphore`]) | `Result<Permit, AcquireError>` | [`AcquireTimeoutError`] | [`Semaphore::try_acquire`] | its place |
+//! | [`CapacityLimiter::acquire`] / `acquire_on_behalf_of` | `Result<LimiterToken, AlreadyBorrowed>` | [`AcquireTokenTimeoutError`] | [`CapacityLimiter::try_acquire_on_behalf_of`] | its place |
+//! | [`Event::wait`] | `()` | [`Timeout`] | [`Event::try_wait`] | nothing |
+//! | [`Condition::wait`] / `wait_while` | guard | `(guard, WaitTimeoutResult)` | – | the guard it was given (a notification it got passes on) |
+//! | [`Barrier::wait`] | `Result<BarrierWaitResult, BrokenBarrier>` | [`BarrierTimeoutError`] | [`Barrier::try_wait`] | its arrival, and its index if its round completed ([`BarrierWait::cancel`] tells) |
+//! | [`Queue::put`] | `Result<(), PutError<T>>` | [`PutTimeoutError<T>`] (item back) | [`Queue::try_put`] | **the item** ([`Put::cancel`] gives it back) |
+//! | [`Queue::get`] | `Result<T, GetError>` | [`GetTimeoutError`] | [`Queue::try_get`] | nothing (no item is taken until it returns) |
+//! | [`Queue::join`] | `()` | [`Timeout`] | – | nothing |
+//! | [`ResourceGuard::enter`] | – | – | `Result<token, BusyResource>` | – |
 //!
 //! ## Names
 //!
@@ -57,6 +85,15 @@
 //! | [`CapacityLimiter::acquire`] / [`CapacityLimiter::acquire_on_behalf_of`] | `async with limiter` / `CapacityLimiter.acquire_on_behalf_of(b)` (anyio) | `Semaphore::acquire` (no borrower) | – |
 //! | [`CapacityLimiter::try_acquire_on_behalf_of`] | `acquire_on_behalf_of_nowait(b)` (anyio) | `try_acquire()` | – |
 //! | [`CapacityLimiter::set_total_tokens`] | `limiter.total_tokens = n` (anyio) | `add_permits` / `forget_permits` | – |
+//! | [`Event::wait`] / [`Event::set`] / [`Event::clear`] | `await event.wait()` / `set()` / `clear()` | `Notify` (no level) | – |
+//! | [`Event::is_set`] / [`Event::try_wait`] | `Event.is_set()` | – | – |
+//! | [`Condition::wait`] / [`Condition::wait_while`] | `await cond.wait()` / `await cond.wait_for(pred)` | – | `Condvar::wait` / `wait_while` |
+//! | [`Condition::notify`] / [`Condition::notify_all`] | `cond.notify(n)` / `notify_all()` | – | `notify_one` / `notify_all` |
+//! | [`Queue::put`] / [`Queue::get`] | `await q.put(x)` / `await q.get()` | `mpsc::Sender::send` / `Receiver::recv` | `SyncSender::send` / `Receiver::recv` |
+//! | [`Queue::try_put`] / [`Queue::try_get`] | `put_nowait` / `get_nowait` | `try_send` / `try_recv` | `try_send` / `try_recv` |
+//! | [`Queue::task_done`] / [`Queue::join`] | `task_done()` / `await q.join()` | – | – |
+//! | [`Queue::shutdown`] | `q.shutdown(immediate)` (3.13) | `close()` | – |
+//! | `Queue<T, Lifo>` / `Queue<T, Priority>` | `LifoQueue` / `PriorityQueue` | – | – |
 //! | [`ResourceGuard::enter`] | `with ResourceGuard(action):` (anyio, `BusyResourceError`) | – | – |
 //!
 //! ## The C ABI
@@ -84,9 +121,10 @@ pub use condition::{
     Condition, ConditionGuard, ConditionStatistics, ConditionWait, WaitTimeoutResult, WaitWhile,
 };
 pub use error::{
-    AcquireError, AlreadyBorrowed, BrokenBarrier, BusyResource, GetError, NotBorrowed, PutError,
-    PutTimeoutError, ReleaseError, TaskDoneError, Timeout, TryAcquireError, TryAcquireTokenError,
-    TryGetError, TryPutError, TryWaitError, ZeroParties, ZeroTokens,
+    AcquireError, AcquireTimeoutError, AcquireTokenTimeoutError, AlreadyBorrowed,
+    BarrierTimeoutError, BrokenBarrier, BusyResource, GetError, GetTimeoutError, NotBorrowed,
+    PutError, PutTimeoutError, ReleaseError, TaskDoneError, Timeout, TryAcquireError,
+    TryAcquireTokenError, TryGetError, TryPutError, TryWaitError, ZeroParties, ZeroTokens,
 };
 pub use event::{Event, EventStatistics, EventWait};
 pub use limiter::{Borrower, CapacityLimiter, LimiterAcquire, LimiterStatistics, LimiterToken};

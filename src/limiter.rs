@@ -68,7 +68,9 @@ use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
-use crate::error::{AlreadyBorrowed, NotBorrowed, TryAcquireTokenError, ZeroTokens};
+use crate::error::{
+    AcquireTokenTimeoutError, AlreadyBorrowed, NotBorrowed, TryAcquireTokenError, ZeroTokens,
+};
 
 /// Node outcome: a token was handed over; the borrower is already recorded.
 const GRANTED: u32 = 3;
@@ -227,11 +229,11 @@ struct BorrowerSet {
 }
 
 impl BorrowerSet {
-    fn new() -> Self {
+    const fn new() -> Self {
         BorrowerSet {
             inline: [Borrower::id(0); INLINE_BORROWERS],
             inline_len: 0,
-            spill: HashSet::default(),
+            spill: HashSet::with_hasher(BuildHasherDefault::new()),
         }
     }
 
@@ -401,13 +403,24 @@ unsafe impl Send for CapacityLimiter {}
 // SAFETY: as above.
 unsafe impl Sync for CapacityLimiter {}
 
+// `inner` is only changed under the queue lock, in sections that leave it
+// consistent (a borrower set insert or remove): unwind-safe like std's types.
+impl core::panic::UnwindSafe for CapacityLimiter {}
+impl core::panic::RefUnwindSafe for CapacityLimiter {}
+
 impl CapacityLimiter {
     /// A limiter with `total_tokens` tokens, none borrowed; bounded barging.
     ///
     /// # Panics
     ///
     /// If `total_tokens` is 0 (anyio requires at least one token too).
-    pub fn new(total_tokens: usize) -> CapacityLimiter {
+    ///
+    /// ```
+    /// static DB_SLOTS: dualsync::CapacityLimiter = dualsync::CapacityLimiter::new(4);
+    /// assert_eq!(DB_SLOTS.total_tokens(), 4);
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn new(total_tokens: usize) -> CapacityLimiter {
         Self::with_fairness(total_tokens, Fairness::Barging)
     }
 
@@ -417,12 +430,47 @@ impl CapacityLimiter {
     /// # Panics
     ///
     /// If `total_tokens` is 0.
+    #[cfg(not(loom))]
+    pub const fn new_fair(total_tokens: usize) -> CapacityLimiter {
+        Self::with_fairness(total_tokens, Fairness::Strict)
+    }
+
+    #[cfg(not(loom))]
+    const fn with_fairness(total_tokens: usize, fairness: Fairness) -> CapacityLimiter {
+        assert!(
+            total_tokens >= 1,
+            "a capacity limiter needs at least one token"
+        );
+        CapacityLimiter {
+            queue: WaitQueue::new(),
+            inner: UnsafeCell::new(Inner {
+                total: total_tokens,
+                borrowers: BorrowerSet::new(),
+            }),
+            total: AtomicUsize::new(total_tokens),
+            borrowed: AtomicUsize::new(0),
+            fairness,
+        }
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
+    pub fn new(total_tokens: usize) -> CapacityLimiter {
+        Self::with_fairness(total_tokens, Fairness::Barging)
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
     pub fn new_fair(total_tokens: usize) -> CapacityLimiter {
         Self::with_fairness(total_tokens, Fairness::Strict)
     }
 
+    #[cfg(loom)]
     fn with_fairness(total_tokens: usize, fairness: Fairness) -> CapacityLimiter {
-        assert!(total_tokens >= 1, "{}", ZeroTokens);
+        assert!(
+            total_tokens >= 1,
+            "a capacity limiter needs at least one token"
+        );
         CapacityLimiter {
             queue: WaitQueue::new(),
             inner: UnsafeCell::new(Inner {
@@ -658,7 +706,7 @@ impl CapacityLimiter {
             borrowed_tokens: l.inner.borrowers.len(),
             total_tokens: l.inner.total,
             borrowers: l.inner.borrowers.iter().collect(),
-            tasks_waiting: l.q.len(),
+            waiting: l.q.len(),
         })
     }
 
@@ -759,7 +807,7 @@ impl fmt::Debug for CapacityLimiter {
         f.debug_struct("CapacityLimiter")
             .field("borrowed", &st.borrowed_tokens)
             .field("total", &st.total_tokens)
-            .field("waiters", &st.tasks_waiting)
+            .field("waiters", &st.waiting)
             .finish_non_exhaustive()
     }
 }
@@ -775,7 +823,7 @@ pub struct LimiterStatistics {
     /// Who holds them (in no particular order).
     pub borrowers: Vec<Borrower>,
     /// Threads and tasks queued for a token.
-    pub tasks_waiting: usize,
+    pub waiting: usize,
 }
 
 /// The operation returned by [`CapacityLimiter::acquire`] and
@@ -839,7 +887,7 @@ impl Drop for LimiterAcquire<'_> {
     }
 }
 
-impl_operation!(impl['a] LimiterAcquire<'a> => Result<LimiterToken<'a>, AlreadyBorrowed>);
+impl_operation!(impl['a] LimiterAcquire<'a> => Result<LimiterToken<'a>, AlreadyBorrowed>, timed: AcquireTokenTimeoutError);
 
 impl fmt::Debug for LimiterAcquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -873,6 +921,23 @@ impl<'a> LimiterToken<'a> {
     /// Gives the token back now (same as dropping it).
     pub fn release(self) {
         drop(self);
+    }
+
+    /// Keeps the token without a guard: the borrower goes on holding it
+    /// until [`CapacityLimiter::release_on_behalf_of`] gives it back (as
+    /// `Permit::forget` keeps a semaphore permit).
+    ///
+    /// ```
+    /// use dualsync::{Borrower, CapacityLimiter};
+    /// let l = CapacityLimiter::new(1);
+    /// let job = Borrower::id(1);
+    /// l.acquire_on_behalf_of(job).block().unwrap().forget();
+    /// assert!(l.is_borrowing(job));
+    /// l.release_on_behalf_of(job).unwrap();
+    /// assert_eq!(l.borrowed_tokens(), 0);
+    /// ```
+    pub fn forget(self) {
+        core::mem::forget(self);
     }
 }
 

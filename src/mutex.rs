@@ -86,6 +86,12 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
+/// As std's `Mutex`, usable across `catch_unwind` without
+/// `AssertUnwindSafe`. There is no poisoning: a panic while a guard is held
+/// unlocks the mutex, and the data may be seen as the panic left it.
+impl<T: ?Sized> core::panic::UnwindSafe for Mutex<T> {}
+impl<T: ?Sized> core::panic::RefUnwindSafe for Mutex<T> {}
+
 impl<T> Mutex<T> {
     loom_const_fn! {
         /// A new unlocked mutex with bounded barging (see [`FAIRNESS_BOUND`]).
@@ -226,12 +232,12 @@ impl<T: ?Sized> Mutex<T> {
     /// let _g = m.lock().block();
     /// let st = m.statistics();
     /// assert!(st.locked);
-    /// assert_eq!(st.tasks_waiting, 0);
+    /// assert_eq!(st.waiting, 0);
     /// ```
     pub fn statistics(&self) -> MutexStatistics {
         MutexStatistics {
             locked: self.is_locked(),
-            tasks_waiting: self.raw.n_waiting(),
+            waiting: self.raw.n_waiting(),
             fair: self.is_fair(),
         }
     }
@@ -270,8 +276,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.statistics();
         let mut d = f.debug_struct("Mutex");
-        d.field("locked", &st.locked)
-            .field("waiters", &st.tasks_waiting);
+        d.field("locked", &st.locked).field("waiters", &st.waiting);
         if st.fair {
             d.field("fair", &true);
         }
@@ -286,7 +291,7 @@ pub struct MutexStatistics {
     /// The mutex was locked.
     pub locked: bool,
     /// Threads and tasks queued for it.
-    pub tasks_waiting: usize,
+    pub waiting: usize,
     /// Strict hand-off mode.
     pub fair: bool,
 }

@@ -84,7 +84,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::pin::{Pin, pin};
 use core::task::Poll;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::engine::driver::{
@@ -95,7 +95,9 @@ use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
-use crate::error::{GetError, PutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError};
+use crate::error::{
+    GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
+};
 use store::{FifoStore, Locked, PopError, PushError, Stack, Store};
 
 /// Outcome of a thread putter whose item was moved into the store.
@@ -196,13 +198,18 @@ impl<T> PutSlot<T> {
 ///
 /// **Cancel-safety**: dropping a `get` never loses an item (it only takes
 /// one in the poll that returns it; a wake-up it received passes to the next
-/// getter); dropping a `put` drops its item, which was never enqueued; a
-/// timed-out [`Put::block_for`] gives the item back. Dropping a `join` has
-/// no effect on the queue.
+/// getter). Dropping a `put` drops its item, which was never enqueued: use
+/// [`Put::cancel`] on a pinned put to get the item back (a timed-out
+/// [`Put::block_for`] gives it back by itself). Dropping a `join` has no
+/// effect on the queue.
 ///
 /// **Order**: items come out in the queue's order; blocked getters, blocked
-/// putters and joiners are each woken in arrival order (see the module docs
-/// for barging).
+/// putters and joiners are each woken in arrival order. A `get` or `put`
+/// that arrives while a woken waiter has not run yet may take the item or
+/// the slot first (barging, as in asyncio); the woken waiter then re-queues
+/// at the *front*, so nobody starves while the queue makes progress. A
+/// blocked *thread* putter is served strictly in order: a consumer that
+/// frees a slot moves its item in directly.
 ///
 /// ```
 /// use dualsync::Queue;
@@ -239,6 +246,12 @@ pub struct Queue<T, O: Order<T> = Fifo> {
     _order: PhantomData<fn() -> O>,
 }
 
+// Items move whole between the caller, the store and the waiters' slots;
+// no operation leaves a half-moved item or a half-linked waiter behind a
+// panic (the stores' and queues' critical sections do not panic).
+impl<T, O: Order<T>> core::panic::UnwindSafe for Queue<T, O> {}
+impl<T, O: Order<T>> core::panic::RefUnwindSafe for Queue<T, O> {}
+
 impl<T> Queue<T, Fifo> {
     /// A FIFO queue holding at most `capacity` items.
     ///
@@ -249,7 +262,21 @@ impl<T> Queue<T, Fifo> {
         Self::make(Some(capacity))
     }
 
-    /// A FIFO queue without a size limit (`put` never waits).
+    /// A FIFO queue without a size limit (`put` never waits). `const`, so
+    /// a queue can live in a `static`.
+    ///
+    /// ```
+    /// static JOBS: dualsync::Queue<u32> = dualsync::Queue::unbounded();
+    /// JOBS.try_put(7).unwrap();
+    /// assert_eq!(JOBS.try_get(), Ok(7));
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn unbounded() -> Self {
+        Self::from_store(FifoStore::Locked(Locked::unbounded(VecDeque::new())))
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
     pub fn unbounded() -> Self {
         Self::make(None)
     }
@@ -265,7 +292,14 @@ impl<T> Queue<T, Lifo> {
         Self::make(Some(capacity))
     }
 
-    /// A LIFO queue without a size limit.
+    /// A LIFO queue without a size limit (`const`).
+    #[cfg(not(loom))]
+    pub const fn unbounded_lifo() -> Self {
+        Self::from_store(Locked::unbounded(store::Stack(Vec::new())))
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
     pub fn unbounded_lifo() -> Self {
         Self::make(None)
     }
@@ -281,20 +315,36 @@ impl<T: Ord> Queue<T, Priority> {
         Self::make(Some(capacity))
     }
 
-    /// A priority queue (smallest first) without a size limit.
+    /// A priority queue (smallest first) without a size limit (`const`).
+    #[cfg(not(loom))]
+    pub const fn unbounded_priority() -> Self {
+        Self::from_store(Locked::unbounded(BinaryHeap::new()))
+    }
+
+    /// Loom's atomics cannot be built in const context.
+    #[cfg(loom)]
     pub fn unbounded_priority() -> Self {
         Self::make(None)
     }
 }
 
 impl<T, O: Order<T>> Queue<T, O> {
-    /// A queue in any order; `None` = unbounded.
+    /// A queue in any order holding at most `maxsize` items (asyncio's
+    /// `maxsize`), or unbounded with `None`. (Not a preallocation, unlike
+    /// std's `with_capacity`.)
     ///
     /// # Panics
     ///
-    /// If `capacity` is `Some(0)`.
-    pub fn with_capacity(capacity: Option<usize>) -> Self {
-        Self::make(capacity)
+    /// If `maxsize` is `Some(0)`.
+    ///
+    /// ```
+    /// use dualsync::{Lifo, Queue};
+    /// let q = Queue::<u32, Lifo>::with_maxsize(Some(2));
+    /// assert_eq!(q.capacity(), Some(2));
+    /// assert_eq!(Queue::<u32, Lifo>::with_maxsize(None).capacity(), None);
+    /// ```
+    pub fn with_maxsize(maxsize: Option<usize>) -> Self {
+        Self::make(maxsize)
     }
 
     fn make(capacity: Option<usize>) -> Self {
@@ -302,8 +352,25 @@ impl<T, O: Order<T>> Queue<T, O> {
             capacity != Some(0),
             "a bounded Queue needs a capacity of at least 1"
         );
+        Self::from_store(O::Store::make(capacity))
+    }
+
+    #[cfg(not(loom))]
+    const fn from_store(store: O::Store) -> Self {
         Queue {
-            store: O::Store::make(capacity),
+            store,
+            getters: WaitQueue::new(),
+            putters: WaitQueue::new(),
+            joiners: WaitQueue::new(),
+            done: AtomicUsize::new(0),
+            _order: PhantomData,
+        }
+    }
+
+    #[cfg(loom)]
+    fn from_store(store: O::Store) -> Self {
+        Queue {
+            store,
             getters: WaitQueue::new(),
             putters: WaitQueue::new(),
             joiners: WaitQueue::new(),
@@ -322,11 +389,11 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// Blocked putters are served in arrival order.
     ///
     /// **Cancel-safety**: the queue is left as if the put never happened, but
-    /// an awaited `put` that is dropped while it waits (a lost `select!`
+    /// an awaited `put` that is *dropped* while it waits (a lost `select!`
     /// branch, a `tokio::time::timeout`) drops its item with it: in tokio's
-    /// sense it is *not* cancel-safe for the caller. [`Put::block_for`] gives
-    /// the item back on timeout; in a task, wait for room first (or use
-    /// [`try_put`](Self::try_put) in a loop) when the item must not be lost.
+    /// sense it is *not* cancel-safe for the caller. To keep the item, pin
+    /// the put and race it by reference, then [`Put::cancel`] it: that gives
+    /// the item back. [`Put::block_for`] gives it back on timeout.
     ///
     /// ```
     /// let q = dualsync::Queue::bounded(1);
@@ -934,19 +1001,46 @@ impl<T, O: Order<T>> Put<'_, T, O> {
         match block_pinned_until(op.as_mut(), deadline) {
             Some(Ok(())) => Ok(()),
             Some(Err(PutError::ShutDown(t))) => Err(PutTimeoutError::ShutDown(t)),
-            None => {
-                let this = op.into_ref().get_ref();
-                // Leave the queue, unless a consumer moved the item in after
-                // the driver's last look.
-                if let Some(r) = this.waiter.withdraw(&Putters(this.queue)) {
-                    return r.map_err(|PutError::ShutDown(t)| PutTimeoutError::ShutDown(t));
-                }
-                // SAFETY: the waiter is idle now: the slot is ours.
-                let item =
-                    unsafe { this.waiter.data().take() }.expect("a pending put holds its item");
-                Err(PutTimeoutError::Timeout(item))
-            }
+            // Leave the queue, unless a consumer moved the item in after the
+            // driver's last look.
+            None => match op.cancel() {
+                Some(item) => Err(PutTimeoutError::Timeout(item)),
+                None => Ok(()),
+            },
         }
+    }
+
+    /// Cancels the put and gives the item back if it was not put:
+    /// `Some(item)` if it never entered the queue (it never will now),
+    /// `None` if the put already happened. The operation is finished
+    /// afterwards (polling it again panics).
+    ///
+    /// This is how a task keeps its item when it gives up waiting for room
+    /// (a timeout, a lost `select!` branch): pin the put, race it by
+    /// reference, and cancel it if it lost.
+    ///
+    /// ```
+    /// use dualsync::Queue;
+    /// use std::pin::pin;
+    /// use std::task::{Context, Waker};
+    ///
+    /// let q = Queue::bounded(1);
+    /// q.try_put("first").unwrap();
+    /// let mut put = pin!(q.put("second"));
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(put.as_mut().poll(&mut cx).is_pending()); // full: it waits
+    /// assert_eq!(put.as_mut().cancel(), Some("second")); // and gives it back
+    /// assert_eq!(q.len(), 1);
+    /// ```
+    pub fn cancel(self: Pin<&mut Self>) -> Option<T> {
+        let this = self.into_ref().get_ref();
+        let done = this.waiter.withdraw(&Putters(this.queue)).is_some();
+        // SAFETY: the waiter left the queue (or never joined it): the slot is
+        // ours (invariant 3).
+        let item = unsafe { this.waiter.data().take() };
+        this.waiter.retire();
+        debug_assert!(!(done && item.is_some()), "an item both put and kept");
+        item
     }
 }
 
@@ -959,7 +1053,7 @@ queue_operation!(
     Get, (), Result<T, GetError>, Getters
 );
 
-impl_operation!(impl['a, T, O: Order<T>] Get<'a, T, O> => Result<T, GetError>);
+impl_operation!(impl['a, T, O: Order<T>] Get<'a, T, O> => Result<T, GetError>, timed: GetTimeoutError);
 
 queue_operation!(
     /// The operation returned by [`Queue::join`]: `.await` it, or

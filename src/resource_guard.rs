@@ -55,6 +55,22 @@ impl ResourceGuard {
         }
     }
 
+    /// [`new`](Self::new) for a `&'static str` action, usable in `const`
+    /// context (a guard in a `static`).
+    ///
+    /// ```
+    /// static PORT: dualsync::ResourceGuard = dualsync::ResourceGuard::from_static("writing to");
+    /// let _inside = PORT.enter().unwrap();
+    /// assert!(PORT.enter().is_err());
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn from_static(action: &'static str) -> ResourceGuard {
+        ResourceGuard {
+            busy: AtomicBool::new(false),
+            action: Cow::Borrowed(action),
+        }
+    }
+
     /// Enters the guarded section, or fails at once with [`BusyResource`]
     /// if someone (any thread or task) is inside. Never waits.
     #[inline]

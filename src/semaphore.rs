@@ -73,7 +73,7 @@ use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter, polled_after_completion};
 use crate::engine::wake::WakeList;
-use crate::error::{AcquireError, ReleaseError, TryAcquireError};
+use crate::error::{AcquireError, AcquireTimeoutError, ReleaseError, TryAcquireError};
 
 const CLOSED: usize = 1;
 const WAITERS: usize = 2;
@@ -450,7 +450,7 @@ impl Semaphore {
         drop(q);
         SemaphoreStatistics {
             available: permits(s),
-            tasks_waiting: waiting,
+            waiting,
             closed: s & CLOSED != 0,
         }
     }
@@ -717,7 +717,7 @@ impl Semaphore {
         if let Some(bound) = bound {
             d.field("bound", &bound);
         }
-        d.field("waiters", &st.tasks_waiting);
+        d.field("waiters", &st.waiting);
         if st.closed {
             d.field("closed", &true);
         }
@@ -738,7 +738,7 @@ pub struct SemaphoreStatistics {
     /// Permits free (asyncio's `_value`, anyio's `value`).
     pub available: usize,
     /// Threads and tasks queued for permits.
-    pub tasks_waiting: usize,
+    pub waiting: usize,
     /// The semaphore was closed.
     pub closed: bool,
 }
@@ -920,7 +920,7 @@ impl Drop for SemaphoreAcquire<'_> {
     }
 }
 
-impl_operation!(impl['a] SemaphoreAcquire<'a> => Result<Permit<'a>, AcquireError>);
+impl_operation!(impl['a] SemaphoreAcquire<'a> => Result<Permit<'a>, AcquireError>, timed: AcquireTimeoutError);
 
 impl fmt::Debug for SemaphoreAcquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -1001,7 +1001,7 @@ impl Drop for SemaphoreAcquireArc {
     }
 }
 
-impl_operation!(impl[] SemaphoreAcquireArc => Result<OwnedPermit, AcquireError>);
+impl_operation!(impl[] SemaphoreAcquireArc => Result<OwnedPermit, AcquireError>, timed: AcquireTimeoutError);
 
 impl fmt::Debug for SemaphoreAcquireArc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

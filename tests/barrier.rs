@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use dualsync::{Barrier, BarrierWaitResult, BrokenBarrier, TryWaitError, ZeroParties};
+use dualsync::{
+    Barrier, BarrierTimeoutError, BarrierWaitResult, BrokenBarrier, TryWaitError, ZeroParties,
+};
 
 mod common;
 use common::{eventually, poll_once, rt};
@@ -24,18 +26,18 @@ fn check_round(parties: usize, mut rs: Vec<BarrierWaitResult>) {
 
 #[test]
 fn zero_parties_is_an_error() {
-    assert_eq!(Barrier::new(0).unwrap_err(), ZeroParties);
+    assert_eq!(Barrier::try_new(0).unwrap_err(), ZeroParties);
     assert!(!ZeroParties.to_string().is_empty());
     assert_eq!(BrokenBarrier.to_string(), "the barrier is broken");
 }
 
 #[test]
 fn one_party_passes_at_once_in_every_mode() {
-    let b = Barrier::new(1).unwrap();
+    let b = Barrier::new(1);
     let r = b.wait().block().unwrap();
     assert_eq!((r.index(), r.is_leader()), (0, true));
-    b.wait().block_for(Duration::ZERO).unwrap().unwrap();
-    b.wait().block_until(Instant::now()).unwrap().unwrap();
+    b.wait().block_for(Duration::ZERO).unwrap();
+    b.wait().block_until(Instant::now()).unwrap();
     futures::executor::block_on(b.wait()).unwrap();
     assert_eq!(b.try_wait().unwrap().index(), 0);
     assert_eq!(b.parties(), 1);
@@ -46,7 +48,7 @@ fn one_party_passes_at_once_in_every_mode() {
 fn threads_many_generations() {
     const N: usize = 4;
     const ROUNDS: usize = 50;
-    let b = Arc::new(Barrier::new(N).unwrap());
+    let b = Arc::new(Barrier::new(N));
     let results = Arc::new(Mutex::new(vec![Vec::new(); ROUNDS]));
     let hs: Vec<_> = (0..N)
         .map(|i| {
@@ -59,9 +61,8 @@ fn threads_many_generations() {
                             .wait()
                             .block_until(Instant::now() + Duration::from_secs(30))
                             .unwrap(),
-                        _ => b.wait().block(),
-                    }
-                    .unwrap();
+                        _ => b.wait().block().unwrap(),
+                    };
                     results.lock().unwrap()[round].push(r);
                 }
             })
@@ -80,7 +81,7 @@ fn threads_many_generations() {
 fn tasks_many_generations() {
     const N: usize = 3;
     const ROUNDS: usize = 50;
-    let b = Arc::new(Barrier::new(N).unwrap());
+    let b = Arc::new(Barrier::new(N));
     let results = Arc::new(Mutex::new(vec![Vec::new(); ROUNDS]));
     rt().block_on(async {
         let ts: Vec<_> = (0..N)
@@ -106,7 +107,7 @@ fn tasks_many_generations() {
 #[test]
 fn threads_and_tasks_mixed() {
     const ROUNDS: usize = 50;
-    let b = Arc::new(Barrier::new(4).unwrap());
+    let b = Arc::new(Barrier::new(4));
     let results = Arc::new(Mutex::new(vec![Vec::new(); ROUNDS]));
     let rt = rt();
     let tasks: Vec<_> = (0..2)
@@ -146,7 +147,7 @@ fn threads_and_tasks_mixed() {
 
 #[test]
 fn cancelled_waiter_withdraws_without_breaking() {
-    let b = Barrier::new(3).unwrap();
+    let b = Barrier::new(3);
     // Dropped before the first poll: never arrived.
     drop(b.wait());
     assert_eq!(b.n_waiting(), 0);
@@ -176,7 +177,7 @@ fn cancelled_waiter_withdraws_without_breaking() {
 
 #[test]
 fn dropped_after_release_changes_nothing() {
-    let b = Barrier::new(2).unwrap();
+    let b = Barrier::new(2);
     let mut a = Box::pin(b.wait());
     assert!(poll_once(a.as_mut()).is_pending());
     b.wait().block().unwrap(); // completes the round
@@ -190,7 +191,7 @@ fn dropped_after_release_changes_nothing() {
 
 #[test]
 fn timed_out_thread_withdraws() {
-    let b = Barrier::new(2).unwrap();
+    let b = Barrier::new(2);
     let t0 = Instant::now();
     assert!(b.wait().block_for(Duration::from_millis(20)).is_err());
     assert!(t0.elapsed() >= Duration::from_millis(20));
@@ -207,7 +208,7 @@ fn timed_out_thread_withdraws() {
 
 #[test]
 fn task_cancelled_by_tokio_timeout_withdraws() {
-    let b = Arc::new(Barrier::new(2).unwrap());
+    let b = Arc::new(Barrier::new(2));
     let rt = rt();
     rt.block_on(async {
         assert!(
@@ -227,7 +228,7 @@ fn task_cancelled_by_tokio_timeout_withdraws() {
 
 #[test]
 fn abort_breaks_until_reset() {
-    let b = Arc::new(Barrier::new(3).unwrap());
+    let b = Arc::new(Barrier::new(3));
     let rt = rt();
     let task = {
         let b = b.clone();
@@ -246,8 +247,8 @@ fn abort_breaks_until_reset() {
     assert_eq!(b.wait().block(), Err(BrokenBarrier));
     assert_eq!(rt.block_on(b.wait()), Err(BrokenBarrier));
     assert_eq!(
-        b.wait().block_for(Duration::from_millis(1)).unwrap(),
-        Err(BrokenBarrier)
+        b.wait().block_for(Duration::from_millis(1)),
+        Err(BarrierTimeoutError::Broken)
     );
     assert_eq!(b.try_wait(), Err(TryWaitError::Broken));
     assert!(format!("{b:?}").contains("broken: true"));
@@ -263,7 +264,7 @@ fn abort_breaks_until_reset() {
 
 #[test]
 fn reset_wakes_waiters_broken_and_empties() {
-    let b = Arc::new(Barrier::new(2).unwrap());
+    let b = Arc::new(Barrier::new(2));
     let th = {
         let b = b.clone();
         std::thread::spawn(move || b.wait().block())
@@ -281,7 +282,7 @@ fn reset_wakes_waiters_broken_and_empties() {
 
 #[test]
 fn try_wait_never_arrives_unless_it_completes() {
-    let b = Barrier::new(2).unwrap();
+    let b = Barrier::new(2);
     assert_eq!(b.try_wait(), Err(TryWaitError::WouldBlock));
     assert_eq!(b.n_waiting(), 0);
     assert!(!TryWaitError::WouldBlock.to_string().is_empty());
@@ -292,7 +293,7 @@ fn try_wait_never_arrives_unless_it_completes() {
 /// too; never one without the other, never a leftover arrival.
 #[test]
 fn timeouts_racing_the_last_arrival() {
-    let b = Arc::new(Barrier::new(2).unwrap());
+    let b = Arc::new(Barrier::new(2));
     let mut passed = 0;
     for i in 0..300 {
         let h = {
@@ -306,7 +307,7 @@ fn timeouts_racing_the_last_arrival() {
         let theirs = h.join().unwrap();
         match (mine, theirs) {
             (Ok(m), Ok(t)) => {
-                check_round(2, vec![m.unwrap(), t.unwrap()]);
+                check_round(2, vec![m, t]);
                 passed += 1;
             }
             (Err(_), Err(_)) => {}
@@ -320,7 +321,7 @@ fn timeouts_racing_the_last_arrival() {
 
 #[test]
 fn debug_shows_state() {
-    let b = Barrier::new(3).unwrap();
+    let b = Barrier::new(3);
     let mut a = Box::pin(b.wait());
     assert!(poll_once(a.as_mut()).is_pending());
     assert_eq!(format!("{b:?}"), "Barrier { parties: 3, waiting: 1 }");

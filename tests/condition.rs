@@ -26,8 +26,8 @@ fn debug_statistics_and_notify_without_waiters() {
     assert_eq!(c.notify(3), 0);
     assert!(!c.notify_one());
     assert_eq!(c.notify_all(), 0);
-    assert_eq!(c.statistics().tasks_waiting, 0);
-    assert_eq!(Condition::default().statistics().tasks_waiting, 0);
+    assert_eq!(c.statistics().waiting, 0);
+    assert_eq!(Condition::default().statistics().waiting, 0);
 }
 
 #[test]
@@ -90,7 +90,7 @@ fn notify_counts_five_consumers_mixed() {
         assert!(t0.elapsed() < Duration::from_secs(10));
         thread::yield_now();
     }
-    assert_eq!(c.statistics().tasks_waiting, 4);
+    assert_eq!(c.statistics().waiting, 4);
     assert_eq!(c.notify(2), 2);
     while m.lock().block().len() < 3 {
         assert!(t0.elapsed() < Duration::from_secs(10));
@@ -152,7 +152,7 @@ fn timed_waits_always_give_the_guard_back() {
     assert!(r.timed_out());
     let (g, r) = c.wait(g).block_for(Duration::ZERO);
     assert!(r.timed_out());
-    assert_eq!(c.statistics().tasks_waiting, 0);
+    assert_eq!(c.statistics().waiting, 0);
     drop(g);
     assert!(!m.is_locked());
 }
@@ -299,7 +299,7 @@ fn dropped_before_poll_releases_the_lock() {
     let c = Condition::new();
     drop(c.wait(m.lock().block()));
     assert!(!m.is_locked());
-    assert_eq!(c.statistics().tasks_waiting, 0);
+    assert_eq!(c.statistics().waiting, 0);
 }
 
 #[test]
@@ -311,10 +311,10 @@ fn cancelled_while_waiting_leaves_no_trace() {
         let mut cx = Context::from_waker(Waker::noop());
         assert!(f.as_mut().poll(&mut cx).is_pending());
         assert!(!m.is_locked(), "waiting releases the lock");
-        assert_eq!(c.statistics().tasks_waiting, 1);
+        assert_eq!(c.statistics().waiting, 1);
     }
     assert!(!m.is_locked());
-    assert_eq!(c.statistics().tasks_waiting, 0);
+    assert_eq!(c.statistics().waiting, 0);
     assert_eq!(c.notify_all(), 0);
 }
 
@@ -333,7 +333,7 @@ fn notification_to_a_cancelled_waiter_passes_on() {
     assert_eq!(cb.0.load(Ordering::SeqCst), 0);
     drop(a); // cancelled before it took the notification: B gets it
     assert_eq!(cb.0.load(Ordering::SeqCst), 1);
-    assert_eq!(c.statistics().tasks_waiting, 0);
+    assert_eq!(c.statistics().waiting, 0);
     match b.as_mut().poll(&mut Context::from_waker(&wb)) {
         Poll::Ready(g) => drop(g),
         Poll::Pending => panic!("B should hold the notification and a free lock"),
@@ -355,11 +355,11 @@ fn cancelled_while_relocking_passes_the_notification_on() {
     assert!(c.notify_one());
     // A wakes but the lock is held: it queues on the mutex.
     assert!(a.as_mut().poll(&mut Context::from_waker(&wa)).is_pending());
-    assert_eq!(m.statistics().tasks_waiting, 1);
-    assert_eq!(c.statistics().tasks_waiting, 1);
+    assert_eq!(m.statistics().waiting, 1);
+    assert_eq!(c.statistics().waiting, 1);
     drop(a); // cancelled while re-locking
-    assert_eq!(m.statistics().tasks_waiting, 0);
-    assert_eq!(c.statistics().tasks_waiting, 0);
+    assert_eq!(m.statistics().waiting, 0);
+    assert_eq!(c.statistics().waiting, 0);
     assert_eq!(cb.0.load(Ordering::SeqCst), 1, "B got the notification");
     assert!(b.as_mut().poll(&mut Context::from_waker(&wb)).is_pending());
     drop(held);
@@ -397,7 +397,7 @@ fn tokio_timeout_around_an_async_wait() {
         assert!(r.is_err());
     });
     assert!(!m.is_locked());
-    assert_eq!(c.statistics().tasks_waiting, 0);
+    assert_eq!(c.statistics().waiting, 0);
 }
 
 #[test]
@@ -455,7 +455,7 @@ fn timeouts_racing_notifications_lose_nothing() {
             h.join().unwrap();
         }
         assert_eq!(notified.load(Ordering::SeqCst), woke, "round {round}");
-        assert_eq!(c.statistics().tasks_waiting, 0);
+        assert_eq!(c.statistics().waiting, 0);
         assert!(!m.is_locked());
     }
 }

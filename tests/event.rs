@@ -29,7 +29,7 @@ fn flag_basics_debug_and_size() {
     assert_eq!(format!("{ev:?}"), "Event { set: true, waiters: 0 }");
     let st = ev.statistics();
     assert!(st.set);
-    assert_eq!(st.tasks_waiting, 0);
+    assert_eq!(st.waiting, 0);
     ev.clear();
     assert!(!ev.is_set());
     assert!(std::mem::size_of::<Event>() <= 16);
@@ -65,7 +65,7 @@ fn timed_waits_time_out_and_leave_nothing_queued() {
             .block_until(Instant::now() + Duration::from_millis(5))
             .is_err()
     );
-    assert_eq!(ev.statistics().tasks_waiting, 0);
+    assert_eq!(ev.statistics().waiting, 0);
     // The event still works afterwards.
     ev.set();
     ev.wait().block();
@@ -156,9 +156,9 @@ fn cancelled_waits_leave_no_trace() {
                 .poll(&mut Context::from_waker(Waker::noop()))
                 .is_pending()
         );
-        assert_eq!(ev.statistics().tasks_waiting, 1);
+        assert_eq!(ev.statistics().waiting, 1);
     }
-    assert_eq!(ev.statistics().tasks_waiting, 0);
+    assert_eq!(ev.statistics().waiting, 0);
     // Dropped after being woken, before being polled again.
     {
         let mut f = pin!(ev.wait());
@@ -172,7 +172,7 @@ fn cancelled_waits_leave_no_trace() {
     assert_eq!(format!("{ev:?}"), "Event { set: true, waiters: 0 }");
     // Dropped without being polled at all.
     drop(ev.wait());
-    assert_eq!(ev.statistics().tasks_waiting, 0);
+    assert_eq!(ev.statistics().waiting, 0);
 }
 
 #[test]
@@ -183,7 +183,7 @@ fn repolled_with_a_new_waker_wakes_the_new_one() {
     let mut f = pin!(ev.wait());
     assert!(f.as_mut().poll(&mut Context::from_waker(&w1)).is_pending());
     assert!(f.as_mut().poll(&mut Context::from_waker(&w2)).is_pending());
-    assert_eq!(ev.statistics().tasks_waiting, 1);
+    assert_eq!(ev.statistics().waiting, 1);
     ev.set();
     assert_eq!(c1.0.load(Ordering::SeqCst), 0);
     assert_eq!(c2.0.load(Ordering::SeqCst), 1);
@@ -198,7 +198,7 @@ fn tokio_timeout_cancels_an_async_wait() {
         let r = tokio::time::timeout(Duration::from_millis(10), ev.wait()).await;
         assert!(r.is_err());
     });
-    assert_eq!(ev.statistics().tasks_waiting, 0);
+    assert_eq!(ev.statistics().waiting, 0);
 }
 
 #[test]
@@ -272,7 +272,7 @@ fn timeouts_racing_set_never_strand_a_waiter() {
         for h in hs {
             h.join().unwrap();
         }
-        assert_eq!(ev.statistics().tasks_waiting, 0);
+        assert_eq!(ev.statistics().waiting, 0);
         // The WAITERS bit was left clear: after a clear, a timed wait times
         // out and a set wakes a new waiter.
         ev.clear();

@@ -63,7 +63,7 @@ fn rust_mutex(h: H) -> &'static dualsync::Mutex<()> {
     unsafe { &*h.0 }.mutex()
 }
 fn waiting(h: H) -> usize {
-    rust_mutex(h).statistics().tasks_waiting
+    rust_mutex(h).statistics().waiting
 }
 fn wait_for_waiters(h: H, n: usize) {
     let start = Instant::now();

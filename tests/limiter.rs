@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use dualsync::ffi::dualsync_status::*;
 use dualsync::ffi::*;
 use dualsync::{
-    AlreadyBorrowed, Borrower, CapacityLimiter, NotBorrowed, TryAcquireTokenError, ZeroTokens,
+    AcquireTokenTimeoutError, AlreadyBorrowed, Borrower, CapacityLimiter, NotBorrowed,
+    TryAcquireTokenError, ZeroTokens,
 };
 
 mod common;
@@ -57,18 +58,14 @@ fn a_thread_is_one_borrower_in_every_mode() {
     let t0 = Instant::now();
     assert_eq!(l.acquire().block().unwrap_err(), AlreadyBorrowed(me));
     assert_eq!(
-        l.acquire()
-            .block_for(Duration::from_secs(30))
-            .unwrap()
-            .unwrap_err(),
-        AlreadyBorrowed(me)
+        l.acquire().block_for(Duration::from_secs(30)).unwrap_err(),
+        AcquireTokenTimeoutError::AlreadyBorrowed(me)
     );
     assert_eq!(
         l.acquire()
             .block_until(Instant::now() + Duration::from_secs(30))
-            .unwrap()
             .unwrap_err(),
-        AlreadyBorrowed(me)
+        AcquireTokenTimeoutError::AlreadyBorrowed(me)
     );
     assert_eq!(
         l.try_acquire().unwrap_err(),
@@ -106,11 +103,10 @@ fn already_borrowed_is_reported_at_once_even_when_full() {
     assert_eq!(
         l.acquire_on_behalf_of(b)
             .block_for(Duration::ZERO)
-            .unwrap()
             .unwrap_err(),
-        AlreadyBorrowed(b)
+        AcquireTokenTimeoutError::AlreadyBorrowed(b)
     );
-    assert_eq!(l.statistics().tasks_waiting, 0);
+    assert_eq!(l.statistics().waiting, 0);
 }
 
 #[test]
@@ -310,7 +306,7 @@ fn raising_total_wakes_as_many_as_fit_in_order() {
     // 1 held, raise to 3: exactly the first two waiters get in.
     l.set_total_tokens(3).unwrap();
     assert_eq!(holders(&l), vec![0, 1, 2]);
-    assert_eq!(l.statistics().tasks_waiting, 2);
+    assert_eq!(l.statistics().waiting, 2);
     wait_got(2);
     assert_eq!(l.borrowed_tokens(), 3);
     // Zero is refused and changes nothing.
@@ -321,7 +317,7 @@ fn raising_total_wakes_as_many_as_fit_in_order() {
     assert_eq!((l.borrowed_tokens(), l.available_tokens()), (3, 0));
     drop(holder); // 2 borrowed, total 1: still nobody gets in
     assert_eq!(holders(&l), vec![1, 2]);
-    assert_eq!(l.statistics().tasks_waiting, 2);
+    assert_eq!(l.statistics().waiting, 2);
     // Raise by one: only the next in line (3) gets in.
     l.set_total_tokens(3).unwrap();
     assert_eq!(holders(&l), vec![1, 2, 3]);
@@ -372,9 +368,9 @@ fn a_wake_up_given_to_a_dropped_waiter_passes_on() {
     assert!(poll_once(b.as_mut()).is_pending());
     drop(holder); // the token is free, `a` is woken in place (still queued)...
     assert_eq!(l.borrowed_tokens(), 0);
-    assert_eq!(l.statistics().tasks_waiting, 2);
+    assert_eq!(l.statistics().waiting, 2);
     drop(a); // ...and leaves without looking: `b` is woken in its place
-    assert_eq!(l.statistics().tasks_waiting, 1);
+    assert_eq!(l.statistics().waiting, 1);
     match poll_once(b.as_mut()) {
         Poll::Ready(Ok(t)) => assert_eq!(t.borrower(), Borrower::id(2)),
         _ => panic!("b did not get the token"),
@@ -389,9 +385,9 @@ fn a_cancelled_waiter_leaves_no_trace() {
     {
         let mut a = pin!(l.acquire_on_behalf_of(Borrower::id(1)));
         assert!(poll_once(a.as_mut()).is_pending());
-        assert_eq!(l.statistics().tasks_waiting, 1);
+        assert_eq!(l.statistics().waiting, 1);
     }
-    assert_eq!(l.statistics().tasks_waiting, 0);
+    assert_eq!(l.statistics().waiting, 0);
     // A timed-out block_for is the same as a drop.
     let t0 = Instant::now();
     let r = l
@@ -403,7 +399,7 @@ fn a_cancelled_waiter_leaves_no_trace() {
         .acquire()
         .block_until(Instant::now() + Duration::from_millis(5));
     assert!(r.is_err());
-    assert_eq!(l.statistics().tasks_waiting, 0);
+    assert_eq!(l.statistics().waiting, 0);
     assert_eq!(l.borrowed_tokens(), 1);
     drop(holder);
     assert_eq!(l.borrowed_tokens(), 0);
@@ -442,10 +438,7 @@ fn statistics_and_debug() {
     let mut w = Box::pin(l.acquire_on_behalf_of(Borrower::id(3)));
     assert!(poll_once(w.as_mut()).is_pending());
     let st = l.statistics();
-    assert_eq!(
-        (st.borrowed_tokens, st.total_tokens, st.tasks_waiting),
-        (2, 2, 1)
-    );
+    assert_eq!((st.borrowed_tokens, st.total_tokens, st.waiting), (2, 2, 1));
     let mut bs = st.borrowers.clone();
     bs.sort_by_key(|b| b.as_id());
     assert_eq!(bs, vec![Borrower::id(1), Borrower::id(2)]);
@@ -454,7 +447,7 @@ fn statistics_and_debug() {
         "CapacityLimiter { borrowed: 2, total: 2, waiters: 1, .. }"
     );
     drop(w);
-    assert_eq!(l.statistics().tasks_waiting, 0);
+    assert_eq!(l.statistics().waiting, 0);
 }
 
 #[test]
@@ -501,7 +494,7 @@ fn mixed_stress_with_resizing() {
                     0 => l.acquire().block().unwrap(),
                     1 => loop {
                         if let Ok(t) = l.acquire().block_for(Duration::from_micros(50)) {
-                            break t.unwrap();
+                            break t;
                         }
                     },
                     _ => loop {
@@ -560,7 +553,7 @@ fn mixed_stress_with_resizing() {
     assert_eq!(done.load(Ordering::SeqCst), 6);
     assert!(max_seen.load(Ordering::SeqCst) <= 4);
     assert_eq!(l.borrowed_tokens(), 0);
-    assert_eq!(l.statistics().tasks_waiting, 0);
+    assert_eq!(l.statistics().waiting, 0);
 }
 
 // ---- the C ABI, from Rust ----
@@ -614,7 +607,7 @@ fn ffi_limiter() {
         assert_eq!(dualsync_limiter_n_waiting(h, &mut n), DUALSYNC_OK);
         assert!(n <= 1);
         let t0 = Instant::now();
-        while (*h).limiter().statistics().tasks_waiting == 0 {
+        while (*h).limiter().statistics().waiting == 0 {
             assert!(t0.elapsed() < Duration::from_secs(10));
             thread::sleep(Duration::from_millis(1));
         }

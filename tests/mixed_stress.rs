@@ -119,7 +119,7 @@ fn stress(fair: bool) {
         .expect("lock lost");
     assert_eq!(*g, expected.load(Ordering::Relaxed));
     drop(g);
-    assert_eq!(m.statistics().tasks_waiting, 0);
+    assert_eq!(m.statistics().waiting, 0);
     assert!(!m.is_locked());
 }
 

@@ -107,7 +107,7 @@ fn debug_and_statistics() {
     assert_eq!(format!("{m:?}"), "Mutex { locked: false, waiters: 0, .. }");
     let st = m.statistics();
     assert!(!st.locked && !st.fair);
-    assert_eq!(st.tasks_waiting, 0);
+    assert_eq!(st.waiting, 0);
     let g = m.try_lock().unwrap();
     assert_eq!(format!("{g:?}"), "1");
     assert_eq!(format!("{g}"), "1");
@@ -122,7 +122,7 @@ fn debug_and_statistics() {
     assert_eq!(format!("{m:?}"), "Mutex { locked: true, waiters: 2, .. }");
     let st = m.statistics();
     assert!(st.locked);
-    assert_eq!(st.tasks_waiting, 2);
+    assert_eq!(st.waiting, 2);
     drop(g);
     // The task is first: take its guard, then let the thread in.
     let g = loop {
@@ -171,7 +171,7 @@ fn await_on_tokio_multi_thread() {
             }
         });
         assert_eq!(m.try_lock().unwrap().n, 8 * N);
-        assert_eq!(m.statistics().tasks_waiting, 0);
+        assert_eq!(m.statistics().waiting, 0);
     });
 }
 
@@ -297,7 +297,7 @@ fn threads_and_tasks_on_one_mutex_exact_total() {
                 }
             });
             assert_eq!(m.try_lock().unwrap().n, 8 * N);
-            assert_eq!(m.statistics().tasks_waiting, 0);
+            assert_eq!(m.statistics().waiting, 0);
         });
     }
 }
@@ -449,7 +449,7 @@ fn timeouts_zero_short_max_and_past_deadline() {
         assert!(t0.elapsed() >= Duration::from_millis(20));
         assert!(m.lock_arc().block_for(Duration::from_millis(1)).is_err());
         assert_eq!(
-            m.statistics().tasks_waiting,
+            m.statistics().waiting,
             0,
             "a timed-out waiter stayed queued"
         );
@@ -498,7 +498,7 @@ fn block_for_timing_out_while_release_races() {
                     .expect("lock lost");
                 assert_eq!(*g, wins);
                 drop(g);
-                assert_eq!(m.statistics().tasks_waiting, 0);
+                assert_eq!(m.statistics().waiting, 0);
             }
         });
     }
@@ -516,15 +516,15 @@ fn dropping_a_pending_lock_future_leaves_no_trace() {
         let mut f = pin!(m.lock());
         assert!(f.as_mut().poll(&mut cx).is_pending());
         assert!(f.as_mut().poll(&mut cx).is_pending()); // re-poll: same place
-        assert_eq!(m.statistics().tasks_waiting, 1);
+        assert_eq!(m.statistics().waiting, 1);
     }
-    assert_eq!(m.statistics().tasks_waiting, 0);
+    assert_eq!(m.statistics().waiting, 0);
     {
         let a = Arc::new(Mutex::new(0));
         let _ga = a.try_lock().unwrap();
         let mut f = pin!(a.lock_arc());
         assert!(f.as_mut().poll(&mut cx).is_pending());
-        assert_eq!(a.statistics().tasks_waiting, 1);
+        assert_eq!(a.statistics().waiting, 1);
     }
     drop(g);
     assert!(!m.is_locked());
@@ -560,7 +560,7 @@ fn lock_handed_to_a_future_that_is_dropped_passes_on() {
             drop(f);
             t.join().unwrap();
             assert_eq!(*m.try_lock().unwrap(), 1);
-            assert_eq!(m.statistics().tasks_waiting, 0);
+            assert_eq!(m.statistics().waiting, 0);
         });
     }
 }
@@ -614,7 +614,7 @@ fn cancelled_tasks_under_contention_lose_nothing() {
             .expect("lock lost");
         assert_eq!(g.n, 2 * N + done.load(Ordering::SeqCst) as u64);
         drop(g);
-        assert_eq!(m.statistics().tasks_waiting, 0);
+        assert_eq!(m.statistics().waiting, 0);
     });
 }
 

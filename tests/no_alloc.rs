@@ -5,7 +5,7 @@
 //!
 //! Every measured wait is a real one: a helper thread holds the lock and
 //! releases it only after it has seen the waiter queued
-//! (`statistics().tasks_waiting == 1`), and the task variant also counts its
+//! (`statistics().waiting == 1`), and the task variant also counts its
 //! `Pending` polls. Only allocations made by the measuring thread, after a
 //! warm-up (parking_lot_core's table and thread data, the runtime's
 //! thread-locals), are counted.
@@ -109,7 +109,7 @@ fn helper(m: Arc<Mutex<u64>>, st: Arc<Stage>, rounds: usize) -> thread::JoinHand
         for i in 0..rounds {
             let g = m.lock().block();
             st.held.store(i + 1, Ordering::SeqCst);
-            spin_until(|| m.statistics().tasks_waiting == 1);
+            spin_until(|| m.statistics().waiting == 1);
             if i < 5 {
                 // Early warm-up rounds: hold on long enough for the waiter
                 // to finish spinning and really park, so that its first

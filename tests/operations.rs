@@ -56,7 +56,7 @@ fn every_operation_is_fused_and_panics_when_polled_again() {
     let e = Event::new();
     e.set();
     contract("Event::wait", e.wait());
-    let barrier = Barrier::new(1).unwrap();
+    let barrier = Barrier::new(1);
     contract("Barrier::wait", barrier.wait());
     let q = Queue::unbounded();
     contract("Queue::put", q.put(1));

@@ -12,7 +12,8 @@ use std::thread;
 use std::time::Duration;
 
 use dualsync::{
-    GetError, Order, PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError, TryPutError,
+    GetError, GetTimeoutError, Order, PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError,
+    TryPutError,
 };
 
 mod common;
@@ -217,7 +218,7 @@ fn shutdown_immediate_wakes_getters_of_other_kinds() {
     };
     eventually("getter queued", || q.statistics().getters_waiting == 1);
     q.shutdown(true);
-    assert_eq!(tg.join().unwrap(), Ok(Err(GetError::ShutDown)));
+    assert_eq!(tg.join().unwrap(), Err(GetTimeoutError::ShutDown));
 }
 
 #[test]
@@ -232,10 +233,7 @@ fn timed_put_gives_the_item_back() {
     assert_eq!(q.statistics().putters_waiting, 0);
     assert_eq!(q.len(), 1);
     assert!(q.put(String::from("x")).block_for(Duration::ZERO).is_err());
-    assert_eq!(
-        q.get().block_for(Duration::ZERO),
-        Ok(Ok(String::from("in")))
-    );
+    assert_eq!(q.get().block_for(Duration::ZERO), Ok(String::from("in")));
     assert!(q.get().block_for(Duration::from_millis(5)).is_err());
 }
 
@@ -322,7 +320,7 @@ fn conservation_under_mixed_cancellation() {
 #[test]
 fn conservation_under_mixed_cancellation_locked_stores() {
     conservation(Queue::unbounded());
-    conservation(Queue::<u64>::with_capacity(Some(100_000)));
+    conservation(Queue::<u64>::with_maxsize(Some(100_000)));
     conservation(Queue::bounded_lifo(4));
     conservation(Queue::bounded_priority(4));
 }
@@ -385,9 +383,9 @@ where
             loop {
                 let d = Duration::from_micros(rnd(&seed) as u64 * 20);
                 match q.get().block_for(d) {
-                    Ok(Ok(x)) => mine.push(x),
-                    Ok(Err(GetError::ShutDown)) => break,
-                    Err(_) => {} // timed out: cancelled
+                    Ok(x) => mine.push(x),
+                    Err(GetTimeoutError::ShutDown) => break,
+                    Err(GetTimeoutError::Timeout) => {} // cancelled
                 }
             }
             got.lock().unwrap().extend(mine);

@@ -9,7 +9,8 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use dualsync::{
-    AcquireError, BoundedSemaphore, MAX_PERMITS, ReleaseError, Semaphore, Timeout, TryAcquireError,
+    AcquireError, AcquireTimeoutError, BoundedSemaphore, MAX_PERMITS, ReleaseError, Semaphore,
+    TryAcquireError,
 };
 
 mod common;
@@ -57,19 +58,19 @@ fn every_mode() {
     let p = s.acquire().block().unwrap();
     // block_for times out, leaving no trace
     let t0 = Instant::now();
-    let e: Timeout = s
+    let e: AcquireTimeoutError = s
         .acquire()
         .block_for(Duration::from_millis(20))
         .unwrap_err();
+    assert_eq!(e, AcquireTimeoutError::Timeout);
     assert_eq!(e, s.acquire().block_for(Duration::ZERO).unwrap_err());
     assert!(t0.elapsed() >= Duration::from_millis(20));
     assert!(s.acquire().block_until(Instant::now()).is_err());
-    assert_eq!(s.statistics().tasks_waiting, 0);
+    assert_eq!(s.statistics().waiting, 0);
     drop(p);
     // block_for / block_until succeed when free
     s.acquire()
         .block_for(Duration::from_secs(1))
-        .unwrap()
         .unwrap()
         .forget();
     s.release().unwrap();
@@ -128,7 +129,7 @@ fn thread_release_wakes_task_and_task_release_wakes_thread() {
         let s = s.clone();
         rt.spawn(async move { s.acquire().await.unwrap().forget() })
     };
-    eventually("task queued", || s.statistics().tasks_waiting == 1);
+    eventually("task queued", || s.statistics().waiting == 1);
     s.release().unwrap(); // from this thread
     rt.block_on(task).unwrap();
 
@@ -136,7 +137,7 @@ fn thread_release_wakes_task_and_task_release_wakes_thread() {
         let s = s.clone();
         std::thread::spawn(move || s.acquire().block().unwrap().forget())
     };
-    eventually("thread queued", || s.statistics().tasks_waiting == 1);
+    eventually("thread queued", || s.statistics().waiting == 1);
     rt.block_on(async { s.release().unwrap() });
     th.join().unwrap();
     assert_eq!(s.available_permits(), 0);
@@ -205,21 +206,21 @@ fn barging_cancelled_head_wakes_the_ones_behind() {
         assert!(poll_once(f.as_mut()).is_pending());
     }
     s.add_permits(2).unwrap(); // the head wants 5: nobody is served
-    assert_eq!(s.statistics().tasks_waiting, 4);
+    assert_eq!(s.statistics().waiting, 4);
     drop(big); // a fits: it is woken in place (still queued, still first)
-    assert_eq!(s.statistics().tasks_waiting, 3);
+    assert_eq!(s.statistics().waiting, 3);
     // a takes its permit and leaves, which wakes b for the other one.
     let Poll::Ready(pa) = poll_once(a.as_mut()) else {
         panic!("a not served")
     };
-    assert_eq!(s.statistics().tasks_waiting, 2);
+    assert_eq!(s.statistics().waiting, 2);
     let Poll::Ready(pb) = poll_once(b.as_mut()) else {
         panic!("b not served")
     };
     assert!(poll_once(c.as_mut()).is_pending());
     drop((pa, pb));
     assert!(poll_once(c.as_mut()).is_ready());
-    assert_eq!(s.statistics().tasks_waiting, 0);
+    assert_eq!(s.statistics().waiting, 0);
 }
 
 #[test]
@@ -243,7 +244,7 @@ fn cancelled_head_rechecks_the_ones_behind_at_once() {
     assert!(poll_once(c.as_mut()).is_pending());
     drop((pa, pb));
     assert!(poll_once(c.as_mut()).is_ready());
-    assert_eq!(s.statistics().tasks_waiting, 0);
+    assert_eq!(s.statistics().waiting, 0);
 }
 
 #[test]
@@ -255,7 +256,7 @@ fn cancelled_head_rechecks_a_blocked_thread() {
         let s = s.clone();
         std::thread::spawn(move || s.acquire().block().unwrap().num_permits())
     };
-    eventually("thread queued", || s.statistics().tasks_waiting == 2);
+    eventually("thread queued", || s.statistics().waiting == 2);
     drop(big);
     assert_eq!(th.join().unwrap(), 1);
 }
@@ -265,12 +266,12 @@ fn cancel_before_poll_queued_and_after_grant() {
     let s = Semaphore::new_fair(0);
     // Before the first poll: nothing to undo.
     drop(s.acquire());
-    assert_eq!(s.statistics().tasks_waiting, 0);
+    assert_eq!(s.statistics().waiting, 0);
     // While queued.
     let mut a = Box::pin(s.acquire());
     assert!(poll_once(a.as_mut()).is_pending());
     drop(a);
-    assert_eq!(s.statistics().tasks_waiting, 0);
+    assert_eq!(s.statistics().waiting, 0);
     // After the grant, before the waiter ran: the permit passes on.
     let mut a = Box::pin(s.acquire());
     let mut b = Box::pin(s.acquire());
@@ -301,9 +302,9 @@ fn barging_wake_up_given_to_a_dropped_waiter_passes_on() {
     assert!(poll_once(b.as_mut()).is_pending());
     s.release().unwrap(); // free, and `a` is woken in place to take it
     assert_eq!(s.available_permits(), 1);
-    assert_eq!(s.statistics().tasks_waiting, 2);
+    assert_eq!(s.statistics().waiting, 2);
     drop(a); // leaves without looking: `b` is woken in its place
-    assert_eq!(s.statistics().tasks_waiting, 1);
+    assert_eq!(s.statistics().waiting, 1);
     let Poll::Ready(pb) = poll_once(b.as_mut()) else {
         panic!("the wake-up was lost")
     };
@@ -324,7 +325,7 @@ fn close_wakes_waiters_and_is_permanent() {
         let s = s.clone();
         std::thread::spawn(move || s.acquire_many(2).block().map(|_| ()))
     };
-    eventually("two queued", || s.statistics().tasks_waiting == 2);
+    eventually("two queued", || s.statistics().waiting == 2);
     s.close();
     assert_eq!(rt.block_on(task).unwrap(), Err(AcquireError::Closed));
     assert_eq!(th.join().unwrap(), Err(AcquireError::Closed));
@@ -332,11 +333,8 @@ fn close_wakes_waiters_and_is_permanent() {
     assert_eq!(s.try_acquire().unwrap_err(), TryAcquireError::Closed);
     assert_eq!(s.acquire().block().unwrap_err(), AcquireError::Closed);
     assert_eq!(
-        s.acquire()
-            .block_for(Duration::from_millis(1))
-            .unwrap()
-            .unwrap_err(),
-        AcquireError::Closed
+        s.acquire().block_for(Duration::from_millis(1)).unwrap_err(),
+        AcquireTimeoutError::Closed
     );
     // Held permits can still be returned; nothing reopens it.
     drop(held);
@@ -403,7 +401,7 @@ fn bounded_every_mode_and_owned() {
             futures::executor::block_on(async { s.acquire_many_arc(1).await.unwrap() })
         })
     };
-    eventually("queued", || s.statistics().tasks_waiting == 1);
+    eventually("queued", || s.statistics().waiting == 1);
     drop(p);
     let p = waiter.join().unwrap();
     s.release().unwrap(); // asyncio allows it: the count is below the bound
@@ -448,7 +446,7 @@ fn mixed_stress_never_exceeds_permits() {
                 let n = 1 + i % 2;
                 let p = if k % 3 == 0 {
                     match s.acquire_many(n).block_for(Duration::from_micros(50)) {
-                        Ok(p) => p.unwrap(),
+                        Ok(p) => p,
                         Err(_) => s.acquire_many(n).block().unwrap(),
                     }
                 } else {
@@ -472,7 +470,7 @@ fn mixed_stress_never_exceeds_permits() {
     });
     assert_eq!(done.load(Ordering::Relaxed), 6 * ROUNDS);
     assert_eq!(s.available_permits(), 2);
-    assert_eq!(s.statistics().tasks_waiting, 0);
+    assert_eq!(s.statistics().waiting, 0);
 }
 
 /// Timeouts racing releases: whatever wins, no permit is lost or duplicated.
@@ -485,7 +483,7 @@ fn timeouts_racing_releases_lose_nothing() {
             let (s, got) = (s.clone(), got.clone());
             std::thread::spawn(move || {
                 if let Ok(p) = s.acquire().block_for(Duration::from_micros(30)) {
-                    p.unwrap().forget();
+                    p.forget();
                     got.fetch_add(1, Ordering::Relaxed);
                 }
             })
@@ -493,7 +491,7 @@ fn timeouts_racing_releases_lose_nothing() {
         std::thread::sleep(Duration::from_micros(25));
         s.release().unwrap();
         th.join().unwrap();
-        assert_eq!(s.statistics().tasks_waiting, 0);
+        assert_eq!(s.statistics().waiting, 0);
     }
     // Every release either went to a waiter (forgotten) or is still free.
     assert_eq!(got.load(Ordering::Relaxed) + s.available_permits(), 300);
@@ -522,7 +520,7 @@ fn task_cancellation_racing_releases_lose_nothing() {
         s.release().unwrap();
         rt.block_on(task).unwrap();
     }
-    assert_eq!(s.statistics().tasks_waiting, 0);
+    assert_eq!(s.statistics().waiting, 0);
     assert_eq!(got.load(Ordering::Relaxed) + s.available_permits(), 200);
 }
 
@@ -534,7 +532,7 @@ fn debug_and_statistics() {
     let mut w = Box::pin(s.acquire());
     assert!(poll_once(w.as_mut()).is_pending());
     let st = s.statistics();
-    assert_eq!((st.available, st.tasks_waiting, st.closed), (0, 1, false));
+    assert_eq!((st.available, st.waiting, st.closed), (0, 1, false));
     assert_eq!(format!("{s:?}"), "Semaphore { value: 0, waiters: 1 }");
     assert!(format!("{:?}", w).contains("SemaphoreAcquire"));
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{Sender, channel};
 use std::time::Duration;
 
-use dualsync::Barrier;
+use dualsync::{Barrier, BarrierTimeoutError, BrokenBarrier};
 
 use crate::story::{self, Handle, Mode, join_all, runtime, until};
 
@@ -31,7 +31,7 @@ fn worker(
     tx: Sender<String>,
 ) -> Handle {
     let who = format!("worker {id} ({})", mode.name());
-    let report = move |r: Option<Result<dualsync::BarrierWaitResult, dualsync::BrokenBarrier>>| {
+    let report = move |r: Option<Result<dualsync::BarrierWaitResult, BrokenBarrier>>| {
         let line = match r {
             Some(Ok(r)) if r.is_leader() => {
                 format!("{who} passed with index {} (leader)", r.index())
@@ -45,14 +45,26 @@ fn worker(
     match mode {
         Mode::Task => Handle::Task(rt.spawn(async move {
             let r = match timeout {
-                Some(d) => tokio::time::timeout(d, b.wait()).await.ok(),
+                // Race the pinned wait; when the timer wins, `cancel` says
+                // whether the arrival had been counted after all.
+                Some(d) => {
+                    let mut wait = std::pin::pin!(b.wait());
+                    match tokio::time::timeout(d, wait.as_mut()).await {
+                        Ok(r) => Some(r),
+                        Err(_) => wait.as_mut().cancel(),
+                    }
+                }
                 None => Some(b.wait().await),
             };
             report(r)
         })),
         Mode::Thread => Handle::Thread(std::thread::spawn(move || {
             let r = match timeout {
-                Some(d) => b.wait().block_for(d).ok(),
+                Some(d) => match b.wait().block_for(d) {
+                    Ok(r) => Some(Ok(r)),
+                    Err(BarrierTimeoutError::Broken) => Some(Err(BrokenBarrier)),
+                    Err(BarrierTimeoutError::Timeout) => None,
+                },
                 None => Some(b.wait().block()),
             };
             report(r)
@@ -62,7 +74,7 @@ fn worker(
 
 fn story(mode_of: impl Fn(usize) -> Mode) {
     let rt = runtime();
-    let b = Arc::new(Barrier::new(3).expect("3 parties"));
+    let b = Arc::new(Barrier::new(3));
     let (tx, rx) = channel();
     let mut handles = Vec::new();
     for round in 1..=2 {

@@ -49,7 +49,7 @@ fn story(mode_of: fn(usize) -> Mode) {
                 g.push(i);
             })),
         });
-        until("consumer queued", || s.cond.statistics().tasks_waiting >= i);
+        until("consumer queued", || s.cond.statistics().waiting >= i);
     }
     let mut seen = 0;
     for (what, n) in [("notify(1)", 1), ("notify(2)", 2), ("notify_all()", 5)] {

@@ -52,7 +52,7 @@ fn story(who: [Mode; 2]) {
                 printed.set();
             }))),
         }
-        until("waiters queued", || event.statistics().tasks_waiting >= n);
+        until("waiters queued", || event.statistics().waiting >= n);
     }
     println!("callback: setting the event: {event:?}");
     event.set();

@@ -63,7 +63,7 @@ fn story(mode_of: impl Fn(usize) -> Mode) {
                     l.borrowed_tokens()
                 ))
                 .unwrap();
-                let again = l.acquire().block_for(Duration::from_secs(5)).unwrap();
+                let again = l.acquire().block_for(Duration::from_secs(5));
                 tx.send(format!(
                     "thread {id} asks again: {}",
                     again
@@ -78,7 +78,7 @@ fn story(mode_of: impl Fn(usize) -> Mode) {
             })),
         };
         handles.push(h);
-        until("worker queued", || limiter.statistics().tasks_waiting >= id);
+        until("worker queued", || limiter.statistics().waiting >= id);
     }
     drop(tx);
     println!("4 workers wait: {limiter:?}");

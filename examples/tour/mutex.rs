@@ -25,7 +25,7 @@ pub fn run() {
 
 /// How many threads and tasks are queued on the lock right now.
 fn waiting(lock: &Mutex<()>) -> usize {
-    lock.statistics().tasks_waiting
+    lock.statistics().waiting
 }
 
 /// What the callback does once both workers wait: release the lock that

@@ -62,7 +62,7 @@ fn story(mode_of: impl Fn(usize) -> Mode) {
         let mode = mode_of(id);
         println!("worker {id} ({}) asks for {n} permit(s)", mode.name());
         handles.push(worker(&rt, mode, id, n, sem.clone(), tx.clone()));
-        until("worker queued", || sem.statistics().tasks_waiting == k + 1);
+        until("worker queued", || sem.statistics().waiting == k + 1);
     }
     println!("all three wait: {sem:?}");
 
@@ -91,7 +91,7 @@ fn story(mode_of: impl Fn(usize) -> Mode) {
         mode.name()
     );
     handles.push(worker(&rt, mode, 4, 1, sem.clone(), tx.clone()));
-    until("worker 4 queued", || sem.statistics().tasks_waiting == 1);
+    until("worker 4 queued", || sem.statistics().waiting == 1);
     sem.close();
     println!("main closed the semaphore");
     println!("{}", rx.recv().expect("worker 4 reports"));

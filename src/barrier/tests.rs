@@ -19,7 +19,7 @@ mod loom_tests {
     #[test]
     fn loom_barrier_thread_and_task() {
         model(|| {
-            let b = Arc::new(Barrier::new(2).unwrap());
+            let b = Arc::new(Barrier::new(2));
             let b1 = b.clone();
             let t = loom::thread::spawn(move || b1.wait().block().unwrap());
             let r = loom::future::block_on(b.wait()).unwrap();
@@ -33,7 +33,7 @@ mod loom_tests {
     #[test]
     fn loom_barrier_timeout_withdraws() {
         model(|| {
-            let b = Arc::new(Barrier::new(2).unwrap());
+            let b = Arc::new(Barrier::new(2));
             let b1 = b.clone();
             let timed =
                 loom::thread::spawn(move || b1.wait().block_for(Duration::from_millis(1)).is_ok());
@@ -57,7 +57,7 @@ mod loom_tests {
         let mut b = crate::engine::loom_builder();
         b.preemption_bound = Some(1);
         b.check(|| {
-            let b = Arc::new(Barrier::new(3).unwrap());
+            let b = Arc::new(Barrier::new(3));
             let b1 = b.clone();
             let t = loom::thread::spawn(move || b1.wait().block());
             let b2 = b.clone();

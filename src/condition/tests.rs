@@ -36,7 +36,7 @@ mod loom_condition_tests {
             });
             t.join().unwrap();
             assert!(!m.is_locked());
-            assert_eq!(c.statistics().tasks_waiting, 0);
+            assert_eq!(c.statistics().waiting, 0);
         });
     }
 
@@ -60,7 +60,7 @@ mod loom_condition_tests {
             });
             assert_eq!(t.join().unwrap(), woke);
             assert!(!m.is_locked());
-            assert_eq!(c.statistics().tasks_waiting, 0);
+            assert_eq!(c.statistics().waiting, 0);
         });
     }
 
@@ -90,7 +90,7 @@ mod loom_condition_tests {
             });
             t.join().unwrap();
             assert_eq!(*m.lock().block(), 0);
-            assert_eq!(c.statistics().tasks_waiting, 0);
+            assert_eq!(c.statistics().waiting, 0);
         });
     }
 }

@@ -229,8 +229,64 @@ macro_rules! impl_operation {
 
         $crate::engine::driver::impl_future!(impl[$($gen)*] $ty => $out);
     };
+    // An operation that can fail: its untimed forms give `Result<$ok, $err>`,
+    // its timed forms one flat error `$terr` (`Timeout` plus `$err`'s cases).
+    (impl[$($gen:tt)*] $ty:ty => Result<$ok:ty, $err:ty>, timed: $terr:ty) => {
+        impl<$($gen)*> $ty {
+            /// Finishes the operation on this thread, parking it until done.
+            ///
+            /// Never panics inside an async runtime: it blocks the calling
+            /// worker thread, like any blocking call would.
+            #[inline(always)]
+            pub fn block(self) -> Result<$ok, $err> {
+                match $crate::engine::driver::block_until(self, None) {
+                    Ok(v) => v,
+                    Err(_) => unreachable!("an untimed wait cannot time out"),
+                }
+            }
+
+            /// Like [`block`](Self::block), giving up after `timeout`, with
+            /// one flat error: its `Timeout` variant when the time ran out
+            /// (the operation was cancelled and left no trace), or the
+            /// operation's own failure.
+            ///
+            /// `Duration::ZERO` tries once; a timeout too large to represent
+            /// waits forever.
+            #[inline(always)]
+            pub fn block_for(self, timeout: ::std::time::Duration) -> Result<$ok, $terr> {
+                $crate::engine::driver::flatten($crate::engine::driver::block_until(
+                    self,
+                    $crate::engine::driver::deadline_after(timeout),
+                ))
+            }
+
+            /// Like [`block_for`](Self::block_for), giving up at `deadline`.
+            #[inline(always)]
+            pub fn block_until(self, deadline: ::std::time::Instant) -> Result<$ok, $terr> {
+                $crate::engine::driver::flatten($crate::engine::driver::block_until(
+                    self,
+                    Some(deadline),
+                ))
+            }
+        }
+
+        $crate::engine::driver::impl_future!(impl[$($gen)*] $ty => Result<$ok, $err>);
+    };
 }
 pub(crate) use impl_operation;
+
+/// A timed wait's `Result<Result<T, E>, Timeout>` as one flat `Result<T, F>`.
+#[inline(always)]
+pub(crate) fn flatten<T, E, F>(r: Result<Result<T, E>, Timeout>) -> Result<T, F>
+where
+    F: From<E> + From<Timeout>,
+{
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.into()),
+        Err(t) => Err(t.into()),
+    }
+}
 
 /// Gives a [`Waitable`] operation its `Future` and `FusedFuture` impls (for
 /// operations whose blocking forms are written by hand).

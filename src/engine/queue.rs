@@ -67,6 +67,13 @@ unsafe impl<D: Send + Sync> Send for WaitQueue<D> {}
 // SAFETY: as above.
 unsafe impl<D: Send + Sync> Sync for WaitQueue<D> {}
 
+// A panic cannot leave the queue half-changed where a caller could see it:
+// every critical section is a few pointer writes that do not panic, and
+// wakers run (and may panic) only after the lock is released. So the queue,
+// and the primitives built on it, are unwind-safe like std's.
+impl<D> core::panic::UnwindSafe for WaitQueue<D> {}
+impl<D> core::panic::RefUnwindSafe for WaitQueue<D> {}
+
 impl<D> WaitQueue<D> {
     #[cfg(not(loom))]
     pub(crate) const fn new() -> Self {

@@ -210,6 +210,16 @@ impl<D> Waiter<D> {
         self.node.state() == IDLE
     }
 
+    /// Marks the operation finished without an output (it was cancelled
+    /// through an API that returned what it had, like `Put::cancel`):
+    /// polling it again panics, dropping it does nothing. The waiter must
+    /// not be queued.
+    #[inline]
+    pub(crate) fn retire(&self) {
+        debug_assert_ne!(self.node.state(), QUEUED);
+        self.node.set_unlinked_state(FINISHED);
+    }
+
     /// Makes a finished waiter ready for another wait (an operation that
     /// waits several times, like `Condition::wait_while`).
     #[inline]

@@ -27,7 +27,7 @@ mod loom_event_tests {
             });
             ev.set();
             t.join().unwrap();
-            assert_eq!(ev.statistics().tasks_waiting, 0);
+            assert_eq!(ev.statistics().waiting, 0);
             assert_eq!(ev.state.load(Ordering::Relaxed) & WAITERS, 0);
         });
     }
@@ -46,7 +46,7 @@ mod loom_event_tests {
             ev.set();
             loom::future::block_on(ev.wait());
             t.join().unwrap();
-            assert_eq!(ev.statistics().tasks_waiting, 0);
+            assert_eq!(ev.statistics().waiting, 0);
             assert_eq!(ev.state.load(Ordering::Relaxed) & WAITERS, 0);
         });
     }

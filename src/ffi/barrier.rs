@@ -6,7 +6,7 @@
 
 use super::dualsync_status::{self, *};
 use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
-use crate::{Barrier, BrokenBarrier, TryWaitError};
+use crate::{Barrier, BarrierTimeoutError, TryWaitError};
 
 /// An opaque barrier handle.
 pub struct dualsync_barrier_t(Barrier);
@@ -17,21 +17,21 @@ fn wait(b: &dualsync_barrier_t, timeout_ns: u64, index_out: *mut usize) -> duals
     }
     let r = match Wait::from_ns(timeout_ns) {
         Wait::Try => match b.0.try_wait() {
-            Ok(r) => Ok(Ok(r)),
-            Err(TryWaitError::Broken) => Ok(Err(BrokenBarrier)),
+            Ok(r) => Ok(r),
+            Err(TryWaitError::Broken) => Err(BarrierTimeoutError::Broken),
             Err(TryWaitError::WouldBlock) => return DUALSYNC_WOULD_BLOCK,
         },
-        Wait::Forever => Ok(b.0.wait().block()),
+        Wait::Forever => b.0.wait().block().map_err(BarrierTimeoutError::from),
         Wait::Until(t) => b.0.wait().block_until(t),
     };
     match r {
-        Ok(Ok(r)) => {
+        Ok(r) => {
             // SAFETY: checked non-NULL; valid for a write per the contract.
             unsafe { index_out.write(r.index()) };
             DUALSYNC_OK
         }
-        Ok(Err(BrokenBarrier)) => DUALSYNC_BROKEN,
-        Err(_) => DUALSYNC_TIMED_OUT,
+        Err(BarrierTimeoutError::Broken) => DUALSYNC_BROKEN,
+        Err(BarrierTimeoutError::Timeout) => DUALSYNC_TIMED_OUT,
     }
 }
 
@@ -39,7 +39,7 @@ fn wait(b: &dualsync_barrier_t, timeout_ns: u64, index_out: *mut usize) -> duals
 /// or allocation fails. Free it with `dualsync_barrier_free`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_barrier_new(parties: usize) -> *mut dualsync_barrier_t {
-    boundary_or(core::ptr::null_mut(), || match Barrier::new(parties) {
+    boundary_or(core::ptr::null_mut(), || match Barrier::try_new(parties) {
         Ok(b) => Box::into_raw(Box::new(dualsync_barrier_t(b))),
         Err(_) => core::ptr::null_mut(),
     })

@@ -46,7 +46,7 @@ pub unsafe extern "C" fn dualsync_condition_free(
     cond: *mut dualsync_condition_t,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(cond, |c| c.0.statistics().tasks_waiting > 0) }
+    unsafe { free_boxed(cond, |c| c.0.statistics().waiting > 0) }
 }
 
 /// Releases `mutex` (which the caller has locked), waits for a notification

@@ -46,7 +46,7 @@ pub extern "C" fn dualsync_event_new() -> *mut dualsync_event_t {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_event_free(event: *mut dualsync_event_t) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(event, |e| e.0.statistics().tasks_waiting > 0) }
+    unsafe { free_boxed(event, |e| e.0.statistics().waiting > 0) }
 }
 
 /// Sets the event: every waiter wakes, and waits return at once until

@@ -9,7 +9,9 @@
 
 use super::dualsync_status::{self, *};
 use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
-use crate::{Borrower, CapacityLimiter, LimiterToken, TryAcquireTokenError};
+use crate::{
+    AcquireTokenTimeoutError, Borrower, CapacityLimiter, LimiterToken, TryAcquireTokenError,
+};
 
 /// An opaque capacity limiter handle.
 pub struct dualsync_limiter_t(CapacityLimiter);
@@ -74,7 +76,7 @@ pub unsafe extern "C" fn dualsync_limiter_free(
     unsafe {
         free_boxed(limiter, |l| {
             let st = l.0.statistics();
-            st.borrowed_tokens > 0 || st.tasks_waiting > 0
+            st.borrowed_tokens > 0 || st.waiting > 0
         })
     }
 }
@@ -137,13 +139,13 @@ pub unsafe extern "C" fn dualsync_limiter_acquire_timeout(
                 drop(op);
                 return try_status(l.0.try_acquire_on_behalf_of(borrower_of(borrower)));
             }
-            Wait::Forever => Ok(op.block()),
+            Wait::Forever => op.block().map_err(AcquireTokenTimeoutError::from),
             Wait::Until(t) => op.block_until(t),
         };
         match r {
-            Ok(Ok(t)) => keep(t),
-            Ok(Err(_)) => DUALSYNC_ALREADY_BORROWED,
-            Err(_) => DUALSYNC_TIMED_OUT,
+            Ok(t) => keep(t),
+            Err(AcquireTokenTimeoutError::AlreadyBorrowed(_)) => DUALSYNC_ALREADY_BORROWED,
+            Err(AcquireTokenTimeoutError::Timeout) => DUALSYNC_TIMED_OUT,
         }
     })
 }

@@ -63,11 +63,7 @@ pub extern "C" fn dualsync_mutex_new(fair: bool) -> *mut dualsync_mutex_t {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe {
-        free_boxed(mutex, |m| {
-            m.0.is_locked() || m.0.statistics().tasks_waiting > 0
-        })
-    }
+    unsafe { free_boxed(mutex, |m| m.0.is_locked() || m.0.statistics().waiting > 0) }
 }
 
 /// Locks, waiting as long as it takes.

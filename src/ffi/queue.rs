@@ -20,7 +20,10 @@ use std::time::Instant;
 
 use super::dualsync_status::{self, *};
 use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
-use crate::{GetError, Lifo, Priority, PutError, PutTimeoutError, Queue, TryGetError, TryPutError};
+use crate::{
+    GetError, GetTimeoutError, Lifo, Priority, PutError, PutTimeoutError, Queue, TryGetError,
+    TryPutError,
+};
 
 /// `order` argument of `dualsync_queue_new`: first in, first out.
 pub const DUALSYNC_QUEUE_FIFO: u32 = 0;
@@ -86,9 +89,9 @@ pub extern "C" fn dualsync_queue_new(capacity: usize, order: u32) -> *mut dualsy
     boundary_or(core::ptr::null_mut(), || {
         let cap = (capacity != 0).then_some(capacity);
         let inner = match order {
-            DUALSYNC_QUEUE_FIFO => Inner::Fifo(Queue::with_capacity(cap)),
-            DUALSYNC_QUEUE_LIFO => Inner::Lifo(Queue::with_capacity(cap)),
-            DUALSYNC_QUEUE_PRIORITY => Inner::Prio(Queue::with_capacity(cap), AtomicU64::new(0)),
+            DUALSYNC_QUEUE_FIFO => Inner::Fifo(Queue::with_maxsize(cap)),
+            DUALSYNC_QUEUE_LIFO => Inner::Lifo(Queue::with_maxsize(cap)),
+            DUALSYNC_QUEUE_PRIORITY => Inner::Prio(Queue::with_maxsize(cap), AtomicU64::new(0)),
             _ => return core::ptr::null_mut(),
         };
         Box::into_raw(Box::new(dualsync_queue_t(inner)))
@@ -210,9 +213,9 @@ fn get_wait(h: &dualsync_queue_t, out: *mut *mut c_void, wait: Wait) -> dualsync
                 .map(unwrap)
                 .map_err(|GetError::ShutDown| DUALSYNC_SHUT_DOWN),
             Wait::Until(t) => match q.get().block_until(t) {
-                Ok(Ok(x)) => Ok(unwrap(x)),
-                Ok(Err(GetError::ShutDown)) => Err(DUALSYNC_SHUT_DOWN),
-                Err(_) => Err(DUALSYNC_TIMED_OUT),
+                Ok(x) => Ok(unwrap(x)),
+                Err(GetTimeoutError::ShutDown) => Err(DUALSYNC_SHUT_DOWN),
+                Err(GetTimeoutError::Timeout) => Err(DUALSYNC_TIMED_OUT),
             },
         }
     });

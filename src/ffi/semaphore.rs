@@ -7,7 +7,7 @@
 
 use super::dualsync_status::{self, *};
 use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
-use crate::error::{AcquireError, ReleaseError, TryAcquireError};
+use crate::error::{AcquireTimeoutError, ReleaseError, TryAcquireError};
 use crate::semaphore::{MAX_PERMITS, Semaphore};
 
 /// An opaque semaphore handle.
@@ -35,17 +35,21 @@ fn acquire(s: &dualsync_semaphore_t, n: usize, timeout_ns: u64) -> dualsync_stat
     }
     let r = match Wait::from_ns(timeout_ns) {
         Wait::Try => return try_status(s.sem.try_take(n)),
-        Wait::Forever => Ok(s.sem.acquire_many(n).block()),
+        Wait::Forever => s
+            .sem
+            .acquire_many(n)
+            .block()
+            .map_err(AcquireTimeoutError::from),
         Wait::Until(t) => s.sem.acquire_many(n).block_until(t),
     };
     match r {
-        Ok(Ok(p)) => {
+        Ok(p) => {
             // The C caller owns the permits until `_release`.
             p.forget();
             DUALSYNC_OK
         }
-        Ok(Err(AcquireError::Closed)) => DUALSYNC_CLOSED,
-        Err(_) => DUALSYNC_TIMED_OUT,
+        Err(AcquireTimeoutError::Closed) => DUALSYNC_CLOSED,
+        Err(AcquireTimeoutError::Timeout) => DUALSYNC_TIMED_OUT,
     }
 }
 
@@ -86,7 +90,7 @@ pub unsafe extern "C" fn dualsync_semaphore_free(
     sem: *mut dualsync_semaphore_t,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(sem, |s| s.sem.statistics().tasks_waiting > 0) }
+    unsafe { free_boxed(sem, |s| s.sem.statistics().waiting > 0) }
 }
 
 /// Acquires one permit, waiting as long as it takes (FIFO).
@@ -253,5 +257,5 @@ pub unsafe extern "C" fn dualsync_semaphore_n_waiting(
     out: *mut usize,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(sem, out, |s| s.sem.statistics().tasks_waiting) }
+    unsafe { write_out(sem, out, |s| s.sem.statistics().waiting) }
 }

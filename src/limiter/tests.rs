@@ -142,7 +142,7 @@ mod loom_limiter_tests {
             thread.join().unwrap();
             task.join().unwrap();
             assert_eq!(s.l.borrowed_tokens(), 0);
-            assert_eq!(s.l.statistics().tasks_waiting, 0);
+            assert_eq!(s.l.statistics().waiting, 0);
         });
     }
 
@@ -177,10 +177,13 @@ mod loom_limiter_tests {
     /// The holder releases while a task's acquire (polled once, so queued or
     /// already served) is dropped and a thread waits behind it: the thread
     /// must get the token whatever the interleaving.
-    #[test]
-    fn loom_limiter_cancelled_waiter_passes_on() {
-        loom::model(|| {
-            let l = Arc::new(CapacityLimiter::new(1));
+    fn cancelled_waiter_passes_on(fair: bool) {
+        loom::model(move || {
+            let l = Arc::new(if fair {
+                CapacityLimiter::new_fair(1)
+            } else {
+                CapacityLimiter::new(1)
+            });
             let held = l.try_acquire_on_behalf_of(Borrower::id(0)).unwrap();
             let l1 = l.clone();
             let dropper = loom::thread::spawn(move || {
@@ -200,8 +203,22 @@ mod loom_limiter_tests {
             let _ = dropper.join().unwrap();
             waiter.join().unwrap();
             assert_eq!(l.borrowed_tokens(), 0);
-            assert_eq!(l.statistics().tasks_waiting, 0);
+            assert_eq!(l.statistics().waiting, 0);
         });
+    }
+
+    /// Bounded barging: the release frees the token and wakes the queued
+    /// head in place; the head (a task future) is dropped before or after it
+    /// looks.
+    #[test]
+    fn loom_limiter_cancelled_waiter_passes_on() {
+        cancelled_waiter_passes_on(false);
+    }
+
+    /// Strict hand-off: the token is moved to the head, which passes it on.
+    #[test]
+    fn loom_limiter_cancelled_waiter_passes_on_fair() {
+        cancelled_waiter_passes_on(true);
     }
 
     /// A `block_for` that gives up (one look under loom) racing the
@@ -230,7 +247,7 @@ mod loom_limiter_tests {
             timed.join().unwrap();
             task.join().unwrap();
             assert_eq!(l.borrowed_tokens(), 0);
-            assert_eq!(l.statistics().tasks_waiting, 0);
+            assert_eq!(l.statistics().waiting, 0);
         });
     }
 }

@@ -53,7 +53,7 @@ fn thread_and_task(fair: bool) {
         thread.join().unwrap();
         task.join().unwrap();
         assert_eq!(total(&m), 3);
-        assert_eq!(m.statistics().tasks_waiting, 0);
+        assert_eq!(m.statistics().waiting, 0);
     });
 }
 
@@ -89,7 +89,7 @@ fn cancelled_future_passes_on(fair: bool) {
         let _ = dropper.join().unwrap();
         waiter.join().unwrap();
         assert_eq!(total(&m), 1);
-        assert_eq!(m.statistics().tasks_waiting, 0);
+        assert_eq!(m.statistics().waiting, 0);
     });
 }
 
@@ -131,7 +131,7 @@ fn timeout_races_release(fair: bool) {
         let got = timed.join().unwrap();
         task.join().unwrap();
         assert_eq!(total(&m), 1 + usize::from(got));
-        assert_eq!(m.statistics().tasks_waiting, 0);
+        assert_eq!(m.statistics().waiting, 0);
     });
 }
 

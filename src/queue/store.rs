@@ -102,7 +102,7 @@ impl<T> Plain<T> for VecDeque<T> {
 
 /// LIFO: a stack.
 #[doc(hidden)]
-pub struct Stack<T>(Vec<T>);
+pub struct Stack<T>(pub(crate) Vec<T>);
 
 impl<T> Plain<T> for Stack<T> {
     #[inline]
@@ -161,6 +161,19 @@ unsafe impl<B: Send> Send for Locked<B> {}
 unsafe impl<B: Send> Sync for Locked<B> {}
 
 impl<B> Locked<B> {
+    /// An unbounded store around an empty `buf`; `const`, for queues in a
+    /// `static`.
+    #[cfg(not(loom))]
+    pub(crate) const fn unbounded(buf: B) -> Self {
+        Locked {
+            lock: WaitQueue::new(),
+            buf: UnsafeCell::new(buf),
+            cap: usize::MAX,
+            closed: AtomicBool::new(false),
+            pushed: AtomicUsize::new(0),
+        }
+    }
+
     /// Runs `f` on the buffer with the lock held.
     #[inline]
     fn with<R>(&self, f: impl FnOnce(&mut B) -> R) -> R {

@@ -8,6 +8,7 @@ mod loom_tests {
     //! head racing a release. A lost grant is a loom deadlock; the final
     //! count checks that no permit is lost or duplicated.
 
+    use core::task::{Context, Waker};
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -74,6 +75,47 @@ mod loom_tests {
             small.join().unwrap();
             assert_eq!(s.available_permits(), 1);
         });
+    }
+
+    /// A release racing a queued head (a task future polled once) that is
+    /// dropped, with a thread queued behind it: in barging mode the head is
+    /// woken in place and must pass the wake-up on when it leaves; in strict
+    /// mode it is handed the permit and must give it back. Either way the
+    /// thread gets the permit.
+    fn woken_head_cancelled(fair: bool) {
+        model(move || {
+            let s = Arc::new(if fair {
+                Semaphore::new_fair(0)
+            } else {
+                Semaphore::new(0)
+            });
+            let s1 = s.clone();
+            let dropper = loom::thread::spawn(move || {
+                let mut f = Box::pin(s1.acquire());
+                let mut cx = Context::from_waker(Waker::noop());
+                let got = f.as_mut().poll(&mut cx).is_ready();
+                loom::thread::yield_now();
+                drop(f); // queued, woken in place, granted, or done
+                got
+            });
+            let s2 = s.clone();
+            let waiter = loom::thread::spawn(move || s2.acquire().block().unwrap().forget());
+            s.release().unwrap();
+            let _ = dropper.join().unwrap();
+            waiter.join().unwrap();
+            assert_eq!(s.available_permits(), 0);
+            assert_eq!(s.statistics().waiting, 0);
+        });
+    }
+
+    #[test]
+    fn loom_semaphore_woken_head_cancelled() {
+        woken_head_cancelled(false);
+    }
+
+    #[test]
+    fn loom_semaphore_woken_head_cancelled_fair() {
+        woken_head_cancelled(true);
     }
 
     #[test]

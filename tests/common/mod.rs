@@ -48,31 +48,31 @@ pub fn eventually(what: &str, cond: impl Fn() -> bool) {
 
 /// A primitive whose statistics count the threads and tasks queued on it.
 pub trait Waiters: Debug {
-    /// `statistics().tasks_waiting`.
+    /// `statistics().waiting`.
     fn waiting(&self) -> usize;
 }
 
 impl Waiters for Condition {
     fn waiting(&self) -> usize {
-        self.statistics().tasks_waiting
+        self.statistics().waiting
     }
 }
 
 impl Waiters for Event {
     fn waiting(&self) -> usize {
-        self.statistics().tasks_waiting
+        self.statistics().waiting
     }
 }
 
 impl Waiters for CapacityLimiter {
     fn waiting(&self) -> usize {
-        self.statistics().tasks_waiting
+        self.statistics().waiting
     }
 }
 
 impl<T: ?Sized + Debug> Waiters for Mutex<T> {
     fn waiting(&self) -> usize {
-        self.statistics().tasks_waiting
+        self.statistics().waiting
     }
 }
 
