@@ -595,7 +595,7 @@ impl CapacityLimiter {
             || (!as_head
                 && l.q
                     .front()
-                    .is_some_and(|head| self.fairness.must_hand_off(head, self.fairness.now())));
+                    .is_some_and(|head| self.fairness.clock().must_hand_off(head)));
         if blocked {
             if l.inner.borrowers.contains(borrower) {
                 return Some(Err(AlreadyBorrowed(borrower)));
@@ -637,15 +637,15 @@ impl CapacityLimiter {
     /// or else wakes it in place to take one. Looks at one waiter more than
     /// it serves.
     fn serve_waiters(&self, l: &mut Locked<'_, '_>, hand_off: bool, wakes: &mut WakeList) {
-        let fairness = if hand_off {
+        let clock = if hand_off {
             Fairness::Strict
         } else {
             self.fairness
-        };
-        let now = fairness.now();
+        }
+        .clock();
         while l.inner.borrowers.len() < l.inner.total {
             let Some(head) = l.q.front() else { break };
-            if !fairness.must_hand_off(head, now) {
+            if !clock.must_hand_off(head) {
                 // Wake it in place to take the free token (it stays the
                 // head; when it leaves, the next one is looked at).
                 l.q.wake_front(wakes);

@@ -520,7 +520,7 @@ impl Semaphore {
                     Err(x) => s = x,
                 }
             }
-            self.serve_locked(q, wakes);
+            self.serve_locked(q, true, wakes);
             Ok(())
         })
     }
@@ -528,7 +528,12 @@ impl Semaphore {
     /// Under the queue lock: serves from the head while the free permits
     /// cover it (invariant 2), then recomputes `WAITERS` and `FIFO`. Looks
     /// at one waiter more than it serves: O(1) when nobody can be served.
-    fn serve_locked(&self, q: &mut QueueGuard<'_, Request>, wakes: &mut WakeList) {
+    ///
+    /// `release`: called for a release (or close), which also recomputes
+    /// `FIFO` from the head's wait; a waiter leaving keeps `FIFO` as it was
+    /// (a release will recompute it), so a cancel that serves nobody reads
+    /// no clock.
+    fn serve_locked(&self, q: &mut QueueGuard<'_, Request>, release: bool, wakes: &mut WakeList) {
         let mut s = self.state.load(Ordering::Acquire);
         if q.is_empty() {
             if s & (WAITERS | FIFO) != 0 {
@@ -536,8 +541,7 @@ impl Semaphore {
             }
             return;
         }
-        let fairness = Self::fairness(s);
-        let now = fairness.now();
+        let clock = Self::fairness(s).clock();
         loop {
             if s & CLOSED != 0 {
                 return; // `close` emptied the queue; nothing to serve
@@ -547,7 +551,7 @@ impl Semaphore {
             if n > permits(s) {
                 break;
             }
-            if !fairness.must_hand_off(head, now) {
+            if !clock.must_hand_off(head) {
                 // Free for it: wake it in place to take them (it stays the
                 // head; when it leaves, the next one is looked at).
                 q.wake_front(wakes);
@@ -569,7 +573,8 @@ impl Semaphore {
         // be overtaken any more.
         let flags = match q.front() {
             None => 0,
-            Some(head) if fairness.must_hand_off(head, now) => WAITERS | FIFO,
+            Some(_) if !release => WAITERS | (s & FIFO),
+            Some(head) if clock.must_hand_off(head) => WAITERS | FIFO,
             Some(_) => WAITERS,
         };
         let mut s = self.state.load(Ordering::Relaxed);
@@ -687,7 +692,7 @@ impl Policy for Semaphore {
     /// cancelled): the ones behind it may fit now, and the flags are
     /// recomputed.
     fn withdrawn(&self, q: &mut QueueGuard<'_, Request>, _: &Request, wakes: &mut WakeList) {
-        self.serve_locked(q, wakes);
+        self.serve_locked(q, false, wakes);
     }
 }
 

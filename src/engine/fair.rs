@@ -68,4 +68,40 @@ impl Fairness {
     pub(crate) fn must_hand_off<D>(self, head: &Node<D>, now: u32) -> bool {
         self.is_strict() || now.wrapping_sub(head.arrival()) >= BOUND_US
     }
+
+    /// A clock for one serving pass that reads the time only if a decision
+    /// needs it (never in strict mode, never when nobody can be served):
+    /// a cancel that serves nobody costs no clock read.
+    #[inline]
+    pub(crate) fn clock(self) -> Clock {
+        Clock {
+            fairness: self,
+            now: core::cell::Cell::new(None),
+        }
+    }
+}
+
+/// See [`Fairness::clock`].
+pub(crate) struct Clock {
+    fairness: Fairness,
+    now: core::cell::Cell<Option<u32>>,
+}
+
+impl Clock {
+    /// [`Fairness::must_hand_off`], with the time read at the first call.
+    #[inline]
+    pub(crate) fn must_hand_off<D>(&self, head: &Node<D>) -> bool {
+        if self.fairness.is_strict() {
+            return true;
+        }
+        let now = match self.now.get() {
+            Some(t) => t,
+            None => {
+                let t = super::now_micros();
+                self.now.set(Some(t));
+                t
+            }
+        };
+        self.fairness.must_hand_off(head, now)
+    }
 }
