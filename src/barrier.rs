@@ -209,6 +209,20 @@ impl Barrier {
 
     /// Arrives and waits for the round to complete. Cancel-safe (a dropped
     /// wait withdraws its arrival).
+    ///
+    /// ```
+    /// use dualsync::Barrier;
+    /// use std::sync::Arc;
+    /// let b = Arc::new(Barrier::new(3));
+    /// let threads: Vec<_> = (0..2)
+    ///     .map(|_| { let b = b.clone(); std::thread::spawn(move || b.wait().block().unwrap()) })
+    ///     .collect();
+    /// let mine = futures::executor::block_on(b.wait()).unwrap();
+    /// let mut indices: Vec<_> = threads.into_iter().map(|t| t.join().unwrap().index()).collect();
+    /// indices.push(mine.index());
+    /// indices.sort();
+    /// assert_eq!(indices, [0, 1, 2]); // each index once per round
+    /// ```
     #[inline]
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
@@ -257,6 +271,15 @@ impl Barrier {
 
     /// Breaks the barrier: current waiters and every later `wait()` get
     /// [`BrokenBarrier`] until [`reset`](Self::reset) (asyncio's `abort()`).
+    ///
+    /// ```
+    /// use dualsync::{Barrier, BrokenBarrier};
+    /// let b = Barrier::new(2);
+    /// b.abort();
+    /// assert_eq!(b.wait().block(), Err(BrokenBarrier));
+    /// b.reset();
+    /// assert!(!b.is_broken());
+    /// ```
     pub fn abort(&self) {
         self.break_waiters(true);
     }

@@ -249,6 +249,28 @@ impl Condition {
     /// Releases `guard`'s lock, waits for a notification and returns the
     /// guard re-locked. The lock is released on the operation's first poll
     /// (or on drop, if it is never polled). Cancel-safe (see the type docs).
+    ///
+    /// ```
+    /// use dualsync::{Condition, Mutex};
+    /// use std::sync::Arc;
+    /// let pair = Arc::new((Mutex::new(false), Condition::new()));
+    /// let t = {
+    ///     let pair = pair.clone();
+    ///     std::thread::spawn(move || {
+    ///         let (m, c) = &*pair;
+    ///         let mut ready = m.lock().block();
+    ///         while !*ready {
+    ///             ready = c.wait(ready).block(); // releases the lock while waiting
+    ///         }
+    ///     })
+    /// };
+    /// futures::executor::block_on(async {
+    ///     let (m, c) = &*pair;
+    ///     *m.lock().await = true;
+    ///     c.notify_all();
+    /// });
+    /// t.join().unwrap();
+    /// ```
     #[inline]
     pub fn wait<G: ConditionGuard>(&self, guard: G) -> ConditionWait<'_, G> {
         ConditionWait {
@@ -264,6 +286,15 @@ impl Condition {
     /// Waits while `pred` (called with the lock held) returns `true`; returns
     /// at once, without releasing the lock, if it is `false` already. The
     /// predicate is checked again after every wake-up.
+    ///
+    /// ```
+    /// use dualsync::{Condition, Mutex};
+    /// use std::time::Duration;
+    /// let (m, c) = (Mutex::new(0), Condition::new());
+    /// let (g, r) = c.wait_while(m.lock().block(), |n| *n == 0).block_for(Duration::from_millis(1));
+    /// assert!(r.timed_out());  // nobody changed it in time...
+    /// assert_eq!(*g, 0);       // ...and the guard comes back either way
+    /// ```
     #[inline]
     pub fn wait_while<G, F>(&self, guard: G, pred: F) -> WaitWhile<'_, G, F>
     where
@@ -278,6 +309,11 @@ impl Condition {
     }
 
     /// Wakes up to `n` waiters, longest-waiting first; returns how many.
+    ///
+    /// ```
+    /// let c = dualsync::Condition::new();
+    /// assert_eq!(c.notify(2), 0); // nobody waits: a notification is not stored
+    /// ```
     pub fn notify(&self, n: usize) -> usize {
         if n == 0 || self.queue.is_empty_hint() {
             return 0;

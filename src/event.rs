@@ -131,6 +131,15 @@ impl Event {
 
     /// Raises the flag and wakes every waiter (threads and tasks, in arrival
     /// order). Setting a set event does nothing.
+    ///
+    /// ```
+    /// let ev = std::sync::Arc::new(dualsync::Event::new());
+    /// let t = { let ev = ev.clone(); std::thread::spawn(move || ev.wait().block()) };
+    /// ev.set(); // wakes the thread (and any task) waiting now
+    /// t.join().unwrap();
+    /// ev.clear();
+    /// assert!(!ev.is_set());
+    /// ```
     #[inline]
     pub fn set(&self) {
         let old = self.state.fetch_or(SET, Ordering::AcqRel);
@@ -157,6 +166,16 @@ impl Event {
     /// Waits until the flag is up: `.await` it, or `.block()`,
     /// `.block_for(d)`, `.block_until(t)` on a thread. Returns at once if it
     /// is up already. Cancel-safe.
+    ///
+    /// ```
+    /// use dualsync::Event;
+    /// use std::time::Duration;
+    /// let ev = Event::new();
+    /// assert!(ev.wait().block_for(Duration::from_millis(1)).is_err()); // not set: times out
+    /// ev.set();
+    /// ev.wait().block();                               // set: returns at once
+    /// futures::executor::block_on(ev.wait());          // in a task too
+    /// ```
     #[inline]
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {

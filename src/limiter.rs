@@ -675,6 +675,15 @@ impl CapacityLimiter {
     /// there is no releaser to barge); lowering it takes nothing from
     /// holders (new borrowers wait until enough tokens come back).
     /// `0` is refused with [`ZeroTokens`] and changes nothing.
+    ///
+    /// ```
+    /// use dualsync::{Borrower, CapacityLimiter};
+    /// let l = CapacityLimiter::new(1);
+    /// let _a = l.try_acquire_on_behalf_of(Borrower::id(1)).unwrap();
+    /// assert!(l.try_acquire_on_behalf_of(Borrower::id(2)).is_err());
+    /// l.set_total_tokens(2).unwrap(); // one more token
+    /// assert!(l.try_acquire_on_behalf_of(Borrower::id(2)).is_ok());
+    /// ```
     pub fn set_total_tokens(&self, total_tokens: usize) -> Result<(), ZeroTokens> {
         if total_tokens == 0 {
             return Err(ZeroTokens);

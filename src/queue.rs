@@ -537,6 +537,15 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// `task_done`). When every item put so far is done, joiners wake.
     /// Calling it more times than items were put is a [`TaskDoneError`] and
     /// changes nothing.
+    ///
+    /// ```
+    /// let q = dualsync::Queue::unbounded();
+    /// q.try_put("a").unwrap();
+    /// let job = q.try_get().unwrap();
+    /// // ... process `job` ...
+    /// q.task_done().unwrap();
+    /// assert!(q.task_done().is_err()); // more calls than items put
+    /// ```
     pub fn task_done(&self) -> Result<(), TaskDoneError> {
         let mut done = self.done.load(Ordering::SeqCst);
         loop {
@@ -599,6 +608,16 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// remaining items are dropped (they count as done for
     /// [`join`](Self::join)) and blocked getters wake with `ShutDown`.
     /// Calling it again is harmless (an immediate call still discards).
+    ///
+    /// ```
+    /// use dualsync::{GetError, PutError, Queue};
+    /// let q = Queue::unbounded();
+    /// q.try_put(1).unwrap();
+    /// q.shutdown(false);                                   // no more puts...
+    /// assert_eq!(q.put(2).block(), Err(PutError::ShutDown(2)));
+    /// assert_eq!(q.get().block(), Ok(1));                  // ...but getters drain
+    /// assert_eq!(q.get().block(), Err(GetError::ShutDown));
+    /// ```
     pub fn shutdown(&self, immediate: bool) {
         self.store.close();
         if immediate {

@@ -291,6 +291,13 @@ macro_rules! acquire_api {
         /// [`AcquireError::Closed`], and so does every later acquire.
         /// Permanent. Permits held now can still be returned (they raise the
         /// count, which nobody can take any more).
+        ///
+        /// ```
+        /// use dualsync::{AcquireError, Semaphore};
+        /// let s = Semaphore::new(0);
+        /// s.close();
+        /// assert_eq!(s.acquire().block().unwrap_err(), AcquireError::Closed);
+        /// ```
         pub fn close(&self) {
             self.core().close_core();
         }
