@@ -58,9 +58,10 @@ use std::time::{Duration, Instant};
 
 use crate::Timeout;
 use crate::engine::driver::{Waitable, block_pinned_until, deadline_after, flatten, impl_future};
+use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
+use crate::engine::sync::{AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
 use crate::error::{BarrierTimeoutError, BrokenBarrier, TryWaitError, ZeroParties};
@@ -156,55 +157,38 @@ pub struct Barrier {
 }
 
 impl Barrier {
-    /// A barrier for `parties` waiters.
-    ///
-    /// # Panics
-    ///
-    /// If `parties` is 0 (see [`try_new`](Self::try_new)).
-    ///
-    /// ```
-    /// static START: std::sync::LazyLock<dualsync::Barrier> =
-    ///     std::sync::LazyLock::new(|| dualsync::Barrier::new(1));
-    /// assert!(START.wait().block().unwrap().is_leader());
-    /// ```
-    #[cfg(not(loom))]
-    pub const fn new(parties: usize) -> Barrier {
-        match Barrier::try_new(parties) {
-            Ok(b) => b,
-            Err(_) => panic!("a barrier needs at least one party"),
+    loom_const_fn! {
+        /// A barrier for `parties` waiters.
+        ///
+        /// # Panics
+        ///
+        /// If `parties` is 0 (see [`try_new`](Self::try_new)).
+        ///
+        /// ```
+        /// static START: std::sync::LazyLock<dualsync::Barrier> =
+        ///     std::sync::LazyLock::new(|| dualsync::Barrier::new(1));
+        /// assert!(START.wait().block().unwrap().is_leader());
+        /// ```
+        pub fn new(parties: usize) -> Barrier {
+            match Barrier::try_new(parties) {
+                Ok(b) => b,
+                Err(_) => panic!("a barrier needs at least one party"),
+            }
         }
     }
 
-    /// A barrier for `parties` waiters; `Err(ZeroParties)` for 0.
-    #[cfg(not(loom))]
-    pub const fn try_new(parties: usize) -> Result<Barrier, ZeroParties> {
-        if parties == 0 {
-            return Err(ZeroParties);
+    loom_const_fn! {
+        /// A barrier for `parties` waiters; `Err(ZeroParties)` for 0.
+        pub fn try_new(parties: usize) -> Result<Barrier, ZeroParties> {
+            if parties == 0 {
+                return Err(ZeroParties);
+            }
+            Ok(Barrier {
+                state: AtomicUsize::new(0),
+                parties,
+                queue: WaitQueue::new(),
+            })
         }
-        Ok(Barrier {
-            state: AtomicUsize::new(0),
-            parties,
-            queue: WaitQueue::new(),
-        })
-    }
-
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn new(parties: usize) -> Barrier {
-        Barrier::try_new(parties).expect("a barrier needs at least one party")
-    }
-
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn try_new(parties: usize) -> Result<Barrier, ZeroParties> {
-        if parties == 0 {
-            return Err(ZeroParties);
-        }
-        Ok(Barrier {
-            state: AtomicUsize::new(0),
-            parties,
-            queue: WaitQueue::new(),
-        })
     }
 
     /// Arrives and waits for the round to complete. Cancel-safe (a dropped
@@ -405,13 +389,7 @@ impl Waitable for BarrierWait<'_> {
         this.waiter.poll(this.barrier, cx)
     }
 
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().waiter.state_word()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.waiter.is_finished()
-    }
+    crate::engine::driver::waiter_methods!();
 }
 
 impl Drop for BarrierWait<'_> {

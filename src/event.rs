@@ -286,13 +286,7 @@ impl Waitable for EventWait<'_> {
         this.waiter.poll(this.event, cx)
     }
 
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().waiter.state_word()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.waiter.is_finished()
-    }
+    crate::engine::driver::waiter_methods!();
 }
 
 impl Drop for EventWait<'_> {

@@ -63,9 +63,10 @@ use std::collections::HashSet;
 
 use crate::engine::driver::{Waitable, impl_operation};
 use crate::engine::fair::Fairness;
+use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicU8, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use crate::engine::sync::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
 use crate::error::{
@@ -409,77 +410,50 @@ impl core::panic::UnwindSafe for CapacityLimiter {}
 impl core::panic::RefUnwindSafe for CapacityLimiter {}
 
 impl CapacityLimiter {
-    /// A limiter with `total_tokens` tokens, none borrowed; bounded barging.
-    ///
-    /// # Panics
-    ///
-    /// If `total_tokens` is 0 (anyio requires at least one token too).
-    ///
-    /// ```
-    /// static DB_SLOTS: dualsync::CapacityLimiter = dualsync::CapacityLimiter::new(4);
-    /// assert_eq!(DB_SLOTS.total_tokens(), 4);
-    /// ```
-    #[cfg(not(loom))]
-    pub const fn new(total_tokens: usize) -> CapacityLimiter {
-        Self::with_fairness(total_tokens, Fairness::Barging)
-    }
-
-    /// A limiter in strict hand-off mode: every release with waiters hands
-    /// the token to the head, and a newcomer never overtakes a waiter.
-    ///
-    /// # Panics
-    ///
-    /// If `total_tokens` is 0.
-    #[cfg(not(loom))]
-    pub const fn new_fair(total_tokens: usize) -> CapacityLimiter {
-        Self::with_fairness(total_tokens, Fairness::Strict)
-    }
-
-    #[cfg(not(loom))]
-    const fn with_fairness(total_tokens: usize, fairness: Fairness) -> CapacityLimiter {
-        assert!(
-            total_tokens >= 1,
-            "a capacity limiter needs at least one token"
-        );
-        CapacityLimiter {
-            queue: WaitQueue::new(),
-            inner: UnsafeCell::new(Inner {
-                total: total_tokens,
-                borrowers: BorrowerSet::new(),
-            }),
-            total: AtomicUsize::new(total_tokens),
-            borrowed: AtomicUsize::new(0),
-            fairness,
+    loom_const_fn! {
+        /// A limiter with `total_tokens` tokens, none borrowed; bounded barging.
+        ///
+        /// # Panics
+        ///
+        /// If `total_tokens` is 0 (anyio requires at least one token too).
+        ///
+        /// ```
+        /// static DB_SLOTS: dualsync::CapacityLimiter = dualsync::CapacityLimiter::new(4);
+        /// assert_eq!(DB_SLOTS.total_tokens(), 4);
+        /// ```
+        pub fn new(total_tokens: usize) -> CapacityLimiter {
+            Self::with_fairness(total_tokens, Fairness::Barging)
         }
     }
 
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn new(total_tokens: usize) -> CapacityLimiter {
-        Self::with_fairness(total_tokens, Fairness::Barging)
+    loom_const_fn! {
+        /// A limiter in strict hand-off mode: every release with waiters hands
+        /// the token to the head, and a newcomer never overtakes a waiter.
+        ///
+        /// # Panics
+        ///
+        /// If `total_tokens` is 0.
+        pub fn new_fair(total_tokens: usize) -> CapacityLimiter {
+            Self::with_fairness(total_tokens, Fairness::Strict)
+        }
     }
 
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn new_fair(total_tokens: usize) -> CapacityLimiter {
-        Self::with_fairness(total_tokens, Fairness::Strict)
-    }
-
-    #[cfg(loom)]
-    fn with_fairness(total_tokens: usize, fairness: Fairness) -> CapacityLimiter {
-        assert!(
-            total_tokens >= 1,
-            "a capacity limiter needs at least one token"
-        );
-        CapacityLimiter {
-            queue: WaitQueue::new(),
-            inner: UnsafeCell::new(Inner {
-                total: total_tokens,
-                borrowers: BorrowerSet::new(),
-            }),
-            total: AtomicUsize::new(total_tokens),
-            borrowed: AtomicUsize::new(0),
-            fairness,
+    loom_const_fn! {
+        fn with_fairness(total_tokens: usize, fairness: Fairness) -> CapacityLimiter {
+            assert!(
+                total_tokens >= 1,
+                "a capacity limiter needs at least one token"
+            );
+            CapacityLimiter {
+                queue: WaitQueue::new(),
+                inner: UnsafeCell::new(Inner {
+                    total: total_tokens,
+                    borrowers: BorrowerSet::new(),
+                }),
+                total: AtomicUsize::new(total_tokens),
+                borrowed: AtomicUsize::new(0),
+                fairness,
+            }
         }
     }
 
@@ -880,13 +854,7 @@ impl<'a> Waitable for LimiterAcquire<'a> {
             .map(|r| r.map(|()| LimiterToken { limiter, borrower }))
     }
 
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().waiter.state_word()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.waiter.is_finished()
-    }
+    crate::engine::driver::waiter_methods!();
 }
 
 impl Drop for LimiterAcquire<'_> {

@@ -24,7 +24,6 @@ use crate::engine::driver::{Waitable, impl_operation};
 use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
-use crate::engine::sync::AtomicU32;
 use crate::engine::waiter::{Waiter, polled_after_completion};
 
 pub(crate) mod raw;
@@ -321,13 +320,7 @@ impl<'a, T: ?Sized> Waitable for Lock<'a, T> {
             .map(|()| MutexGuard { mutex })
     }
 
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().waiter.state_word()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.waiter.is_finished()
-    }
+    crate::engine::driver::waiter_methods!();
 }
 
 impl<T: ?Sized> Drop for Lock<'_, T> {
@@ -375,13 +368,7 @@ impl<T: ?Sized> Waitable for LockArc<T> {
         }
     }
 
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().waiter.state_word()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.waiter.is_finished()
-    }
+    crate::engine::driver::waiter_methods!();
 }
 
 impl<T: ?Sized> Drop for LockArc<T> {

@@ -84,17 +84,16 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::pin::{Pin, pin};
 use core::task::Poll;
-use std::collections::BinaryHeap;
-#[cfg(not(loom))]
-use std::collections::VecDeque;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::engine::driver::{
     Waitable, block_pinned_until, deadline_after, impl_future, impl_operation,
 };
+use crate::engine::loom_const_fn;
 use crate::engine::node::{NOTIFIED, WaitCx};
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
+use crate::engine::sync::{AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
 use crate::error::{
@@ -264,23 +263,18 @@ impl<T> Queue<T, Fifo> {
         Self::make(Some(capacity))
     }
 
-    /// A FIFO queue without a size limit (`put` never waits). `const`, so
-    /// a queue can live in a `static`.
-    ///
-    /// ```
-    /// static JOBS: dualsync::Queue<u32> = dualsync::Queue::unbounded();
-    /// JOBS.try_put(7).unwrap();
-    /// assert_eq!(JOBS.try_get(), Ok(7));
-    /// ```
-    #[cfg(not(loom))]
-    pub const fn unbounded() -> Self {
-        Self::from_store(FifoStore::Locked(Locked::unbounded(VecDeque::new())))
-    }
-
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn unbounded() -> Self {
-        Self::make(None)
+    loom_const_fn! {
+        /// A FIFO queue without a size limit (`put` never waits). `const`, so
+        /// a queue can live in a `static`.
+        ///
+        /// ```
+        /// static JOBS: dualsync::Queue<u32> = dualsync::Queue::unbounded();
+        /// JOBS.try_put(7).unwrap();
+        /// assert_eq!(JOBS.try_get(), Ok(7));
+        /// ```
+        pub fn unbounded() -> Self {
+            Self::from_store(FifoStore::Locked(Locked::unbounded(VecDeque::new())))
+        }
     }
 }
 
@@ -294,16 +288,11 @@ impl<T> Queue<T, Lifo> {
         Self::make(Some(capacity))
     }
 
-    /// A LIFO queue without a size limit (`const`).
-    #[cfg(not(loom))]
-    pub const fn unbounded_lifo() -> Self {
-        Self::from_store(Locked::unbounded(store::Stack(Vec::new())))
-    }
-
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn unbounded_lifo() -> Self {
-        Self::make(None)
+    loom_const_fn! {
+        /// A LIFO queue without a size limit (`const`).
+        pub fn unbounded_lifo() -> Self {
+            Self::from_store(Locked::unbounded(store::Stack(Vec::new())))
+        }
     }
 }
 
@@ -317,16 +306,11 @@ impl<T: Ord> Queue<T, Priority> {
         Self::make(Some(capacity))
     }
 
-    /// A priority queue (smallest first) without a size limit (`const`).
-    #[cfg(not(loom))]
-    pub const fn unbounded_priority() -> Self {
-        Self::from_store(Locked::unbounded(BinaryHeap::new()))
-    }
-
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn unbounded_priority() -> Self {
-        Self::make(None)
+    loom_const_fn! {
+        /// A priority queue (smallest first) without a size limit (`const`).
+        pub fn unbounded_priority() -> Self {
+            Self::from_store(Locked::unbounded(BinaryHeap::new()))
+        }
     }
 }
 
@@ -357,27 +341,16 @@ impl<T, O: Order<T>> Queue<T, O> {
         Self::from_store(O::Store::make(capacity))
     }
 
-    #[cfg(not(loom))]
-    const fn from_store(store: O::Store) -> Self {
-        Queue {
-            store,
-            getters: WaitQueue::new(),
-            putters: WaitQueue::new(),
-            joiners: WaitQueue::new(),
-            done: AtomicUsize::new(0),
-            _order: PhantomData,
-        }
-    }
-
-    #[cfg(loom)]
-    fn from_store(store: O::Store) -> Self {
-        Queue {
-            store,
-            getters: WaitQueue::new(),
-            putters: WaitQueue::new(),
-            joiners: WaitQueue::new(),
-            done: AtomicUsize::new(0),
-            _order: PhantomData,
+    loom_const_fn! {
+        fn from_store(store: O::Store) -> Self {
+            Queue {
+                store,
+                getters: WaitQueue::new(),
+                putters: WaitQueue::new(),
+                joiners: WaitQueue::new(),
+                done: AtomicUsize::new(0),
+                _order: PhantomData,
+            }
         }
     }
 
@@ -939,13 +912,7 @@ macro_rules! queue_operation {
                 this.waiter.poll(&$policy(this.queue), cx)
             }
 
-            fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-                self.get_ref().waiter.state_word()
-            }
-
-            fn is_terminated(&self) -> bool {
-                self.waiter.is_finished()
-            }
+            crate::engine::driver::waiter_methods!();
         }
 
         impl<T, O: Order<T>> Drop for $name<'_, T, O> {

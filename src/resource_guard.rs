@@ -18,6 +18,7 @@ use crate::error::BusyResource;
 use core::fmt;
 use std::borrow::Cow;
 
+use crate::engine::loom_const_fn;
 use crate::engine::sync::{AtomicBool, Ordering};
 
 /// Detects concurrent use of a resource that must not be used concurrently
@@ -55,19 +56,20 @@ impl ResourceGuard {
         }
     }
 
-    /// [`new`](Self::new) for a `&'static str` action, usable in `const`
-    /// context (a guard in a `static`).
-    ///
-    /// ```
-    /// static PORT: dualsync::ResourceGuard = dualsync::ResourceGuard::from_static("writing to");
-    /// let _inside = PORT.enter().unwrap();
-    /// assert!(PORT.enter().is_err());
-    /// ```
-    #[cfg(not(loom))]
-    pub const fn from_static(action: &'static str) -> ResourceGuard {
-        ResourceGuard {
-            busy: AtomicBool::new(false),
-            action: Cow::Borrowed(action),
+    loom_const_fn! {
+        /// [`new`](Self::new) for a `&'static str` action, usable in `const`
+        /// context (a guard in a `static`).
+        ///
+        /// ```
+        /// static PORT: dualsync::ResourceGuard = dualsync::ResourceGuard::from_static("writing to");
+        /// let _inside = PORT.enter().unwrap();
+        /// assert!(PORT.enter().is_err());
+        /// ```
+        pub fn from_static(action: &'static str) -> ResourceGuard {
+            ResourceGuard {
+                busy: AtomicBool::new(false),
+                action: Cow::Borrowed(action),
+            }
         }
     }
 

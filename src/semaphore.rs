@@ -68,9 +68,10 @@ use std::sync::Arc;
 
 use crate::engine::driver::{Waitable, impl_operation};
 use crate::engine::fair::Fairness;
+use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
+use crate::engine::sync::{AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter, polled_after_completion};
 use crate::engine::wake::WakeList;
 use crate::error::{AcquireError, AcquireTimeoutError, ReleaseError, TryAcquireError};
@@ -322,69 +323,50 @@ macro_rules! acquire_api {
 }
 
 impl Semaphore {
-    /// A semaphore with `permits` permits and bounded barging.
-    ///
-    /// # Panics
-    ///
-    /// If `permits > MAX_PERMITS`.
-    ///
-    /// ```
-    /// static POOL: dualsync::Semaphore = dualsync::Semaphore::new(2);
-    /// let p = POOL.acquire().block().unwrap();
-    /// assert_eq!(POOL.available_permits(), 1);
-    /// # drop(p);
-    /// ```
-    #[cfg(not(loom))]
-    pub const fn new(permits: usize) -> Semaphore {
-        Semaphore::with_fairness(permits, Fairness::Barging)
-    }
-
-    /// A semaphore with `permits` permits in strict hand-off mode: every
-    /// release with waiters hands the permits to the head; nobody barges.
-    ///
-    /// # Panics
-    ///
-    /// If `permits > MAX_PERMITS`.
-    #[cfg(not(loom))]
-    pub const fn new_fair(permits: usize) -> Semaphore {
-        Semaphore::with_fairness(permits, Fairness::Strict)
-    }
-
-    #[cfg(not(loom))]
-    pub(crate) const fn with_fairness(permits: usize, fairness: Fairness) -> Semaphore {
-        assert!(
-            permits <= MAX_PERMITS,
-            "a semaphore holds at most MAX_PERMITS permits"
-        );
-        let strict = match fairness {
-            Fairness::Strict => STRICT,
-            Fairness::Barging => 0,
-        };
-        Semaphore {
-            state: AtomicUsize::new((permits << SHIFT) | strict),
-            queue: WaitQueue::new(),
+    loom_const_fn! {
+        /// A semaphore with `permits` permits and bounded barging.
+        ///
+        /// # Panics
+        ///
+        /// If `permits > MAX_PERMITS`.
+        ///
+        /// ```
+        /// static POOL: dualsync::Semaphore = dualsync::Semaphore::new(2);
+        /// let p = POOL.acquire().block().unwrap();
+        /// assert_eq!(POOL.available_permits(), 1);
+        /// # drop(p);
+        /// ```
+        pub fn new(permits: usize) -> Semaphore {
+            Semaphore::with_fairness(permits, Fairness::Barging)
         }
     }
 
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn new(permits: usize) -> Semaphore {
-        Semaphore::with_fairness(permits, Fairness::Barging)
+    loom_const_fn! {
+        /// A semaphore with `permits` permits in strict hand-off mode: every
+        /// release with waiters hands the permits to the head; nobody barges.
+        ///
+        /// # Panics
+        ///
+        /// If `permits > MAX_PERMITS`.
+        pub fn new_fair(permits: usize) -> Semaphore {
+            Semaphore::with_fairness(permits, Fairness::Strict)
+        }
     }
 
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn new_fair(permits: usize) -> Semaphore {
-        Semaphore::with_fairness(permits, Fairness::Strict)
-    }
-
-    #[cfg(loom)]
-    pub(crate) fn with_fairness(permits: usize, fairness: Fairness) -> Semaphore {
-        assert!(permits <= MAX_PERMITS);
-        let strict = if fairness.is_strict() { STRICT } else { 0 };
-        Semaphore {
-            state: AtomicUsize::new((permits << SHIFT) | strict),
-            queue: WaitQueue::new(),
+    loom_const_fn! {
+        pub(crate) fn with_fairness(permits: usize, fairness: Fairness) -> Semaphore {
+            assert!(
+                permits <= MAX_PERMITS,
+                "a semaphore holds at most MAX_PERMITS permits"
+            );
+            let strict = match fairness {
+                Fairness::Strict => STRICT,
+                Fairness::Barging => 0,
+            };
+            Semaphore {
+                state: AtomicUsize::new((permits << SHIFT) | strict),
+                queue: WaitQueue::new(),
+            }
         }
     }
 
@@ -794,41 +776,34 @@ pub struct BoundedSemaphore {
 }
 
 impl BoundedSemaphore {
-    /// A bounded semaphore with `permits` permits, which is also its bound;
-    /// bounded barging.
-    ///
-    /// # Panics
-    ///
-    /// If `permits > MAX_PERMITS`.
-    ///
-    /// ```
-    /// static S: dualsync::BoundedSemaphore = dualsync::BoundedSemaphore::new(1);
-    /// assert_eq!(S.bound(), 1);
-    /// ```
-    #[cfg(not(loom))]
-    pub const fn new(permits: usize) -> BoundedSemaphore {
-        BoundedSemaphore {
-            sem: Semaphore::new(permits),
-            bound: permits,
+    loom_const_fn! {
+        /// A bounded semaphore with `permits` permits, which is also its bound;
+        /// bounded barging.
+        ///
+        /// # Panics
+        ///
+        /// If `permits > MAX_PERMITS`.
+        ///
+        /// ```
+        /// static S: dualsync::BoundedSemaphore = dualsync::BoundedSemaphore::new(1);
+        /// assert_eq!(S.bound(), 1);
+        /// ```
+        pub fn new(permits: usize) -> BoundedSemaphore {
+            BoundedSemaphore {
+                sem: Semaphore::new(permits),
+                bound: permits,
+            }
         }
     }
 
-    /// A bounded semaphore in strict hand-off mode (see
-    /// [`Semaphore::new_fair`]).
-    #[cfg(not(loom))]
-    pub const fn new_fair(permits: usize) -> BoundedSemaphore {
-        BoundedSemaphore {
-            sem: Semaphore::new_fair(permits),
-            bound: permits,
-        }
-    }
-
-    /// Loom's atomics cannot be built in const context.
-    #[cfg(loom)]
-    pub fn new(permits: usize) -> BoundedSemaphore {
-        BoundedSemaphore {
-            sem: Semaphore::new(permits),
-            bound: permits,
+    loom_const_fn! {
+        /// A bounded semaphore in strict hand-off mode (see
+        /// [`Semaphore::new_fair`]).
+        pub fn new_fair(permits: usize) -> BoundedSemaphore {
+            BoundedSemaphore {
+                sem: Semaphore::new_fair(permits),
+                bound: permits,
+            }
         }
     }
 
@@ -916,13 +891,7 @@ impl<'a> Waitable for SemaphoreAcquire<'a> {
         })
     }
 
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().waiter.state_word()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.waiter.is_finished()
-    }
+    crate::engine::driver::waiter_methods!();
 }
 
 impl Drop for SemaphoreAcquire<'_> {
@@ -996,13 +965,7 @@ impl Waitable for SemaphoreAcquireArc {
         }
     }
 
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().waiter.state_word()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.waiter.is_finished()
-    }
+    crate::engine::driver::waiter_methods!();
 }
 
 impl Drop for SemaphoreAcquireArc {

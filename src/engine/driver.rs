@@ -39,6 +39,22 @@ pub(crate) trait Waitable {
     fn is_terminated(&self) -> bool;
 }
 
+/// The two [`Waitable`] methods every operation built on an engine
+/// [`Waiter`](super::waiter::Waiter) field named `waiter` writes the same
+/// way (`wait_state`, `is_terminated`); expands inside the `impl Waitable`.
+macro_rules! waiter_methods {
+    () => {
+        fn wait_state(self: ::core::pin::Pin<&Self>) -> &$crate::engine::sync::AtomicU32 {
+            self.get_ref().waiter.state_word()
+        }
+
+        fn is_terminated(&self) -> bool {
+            self.waiter.is_finished()
+        }
+    };
+}
+pub(crate) use waiter_methods;
+
 /// Runs `op` to completion on the current thread, or until `deadline`.
 /// `None` waits forever. A timed-out operation is dropped (cancelled).
 ///

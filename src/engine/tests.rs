@@ -12,7 +12,7 @@ mod gate {
     use crate::engine::driver::Waitable;
     use crate::engine::node::{NOTIFIED, Notifier, WaitCx};
     use crate::engine::queue::{QueueGuard, WaitQueue};
-    use crate::engine::sync::{AtomicBool, AtomicU32, Ordering};
+    use crate::engine::sync::{AtomicBool, Ordering};
     use crate::engine::waiter::{Link, Policy, Taken, Waiter};
     use crate::engine::wake::WakeList;
 
@@ -100,13 +100,7 @@ mod gate {
             this.waiter.poll(this.gate, cx)
         }
 
-        fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-            self.get_ref().waiter.state_word()
-        }
-
-        fn is_terminated(&self) -> bool {
-            self.waiter.is_finished()
-        }
+        crate::engine::driver::waiter_methods!();
     }
 
     impl Drop for GateWait<'_> {

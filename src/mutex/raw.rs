@@ -57,7 +57,7 @@ use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicU8, AtomicU32, Ordering};
+use crate::engine::sync::{AtomicU8, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
 
@@ -311,13 +311,7 @@ impl Waitable for RawLock<'_> {
         this.waiter.poll(this.raw, cx)
     }
 
-    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
-        self.get_ref().waiter.state_word()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.waiter.is_finished()
-    }
+    crate::engine::driver::waiter_methods!();
 }
 
 impl Drop for RawLock<'_> {

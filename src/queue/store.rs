@@ -20,6 +20,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::ring::Ring;
 pub(crate) use super::ring::{PopError, PushError};
+use crate::engine::loom_const_fn;
 use crate::engine::queue::WaitQueue;
 use crate::engine::sync::{AtomicBool, AtomicUsize, Ordering, fence};
 
@@ -161,16 +162,17 @@ unsafe impl<B: Send> Send for Locked<B> {}
 unsafe impl<B: Send> Sync for Locked<B> {}
 
 impl<B> Locked<B> {
-    /// An unbounded store around an empty `buf`; `const`, for queues in a
-    /// `static`.
-    #[cfg(not(loom))]
-    pub(crate) const fn unbounded(buf: B) -> Self {
-        Locked {
-            lock: WaitQueue::new(),
-            buf: UnsafeCell::new(buf),
-            cap: usize::MAX,
-            closed: AtomicBool::new(false),
-            pushed: AtomicUsize::new(0),
+    loom_const_fn! {
+        /// An unbounded store around an empty `buf`; `const`, for queues in a
+        /// `static`.
+        pub(crate) fn unbounded(buf: B) -> Self {
+            Locked {
+                lock: WaitQueue::new(),
+                buf: UnsafeCell::new(buf),
+                cap: usize::MAX,
+                closed: AtomicBool::new(false),
+                pushed: AtomicUsize::new(0),
+            }
         }
     }
 
