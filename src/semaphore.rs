@@ -447,6 +447,13 @@ impl Semaphore {
     /// Takes `n` permits without waiting.
     #[inline]
     pub(crate) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
+        self.take(n, FIFO)
+    }
+
+    /// Takes `n` permits unless the word has one of `blocked` (`FIFO` for
+    /// newcomers; nothing for the queue's head, which nobody waits before).
+    #[inline]
+    fn take(&self, n: usize, blocked: usize) -> Result<(), TryAcquireError> {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s & CLOSED != 0 {
@@ -455,7 +462,7 @@ impl Semaphore {
             if n == 0 {
                 return Ok(());
             }
-            if s & FIFO != 0 || permits(s) < n {
+            if s & blocked != 0 || permits(s) < n {
                 return Err(TryAcquireError::NoPermits);
             }
             match self.state.compare_exchange_weak(
@@ -593,11 +600,18 @@ impl Policy for Semaphore {
 
     #[inline]
     fn try_now(&self, r: &Request, _: &WaitCx<'_, '_>) -> Option<Self::Output> {
-        match self.try_take(r.n) {
-            Ok(()) => Some(Ok(())),
-            Err(TryAcquireError::Closed) => Some(Err(AcquireError::Closed)),
-            Err(TryAcquireError::NoPermits) => None,
-        }
+        taken(self.try_take(r.n))
+    }
+
+    /// The head woken in place: `FIFO` holds newcomers back, not the head.
+    #[inline]
+    fn try_linked(
+        &self,
+        _: &mut QueueGuard<'_, Request>,
+        r: &Request,
+        _: &WaitCx<'_, '_>,
+    ) -> Option<Self::Output> {
+        taken(self.take(r.n, 0))
     }
 
     /// A thread spins while nobody is queued and the permits may come back
@@ -682,6 +696,16 @@ impl Policy for Semaphore {
     /// recomputed.
     fn withdrawn(&self, q: &mut QueueGuard<'_, Request>, _: &Request, wakes: &mut WakeList) {
         self.serve_locked(q, false, wakes);
+    }
+}
+
+/// A try's result as a wait's: done (permits or closed), or must wait.
+#[inline]
+fn taken(r: Result<(), TryAcquireError>) -> Option<Result<(), AcquireError>> {
+    match r {
+        Ok(()) => Some(Ok(())),
+        Err(TryAcquireError::Closed) => Some(Err(AcquireError::Closed)),
+        Err(TryAcquireError::NoPermits) => None,
     }
 }
 

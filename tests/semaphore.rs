@@ -207,13 +207,16 @@ fn barging_cancelled_head_wakes_the_ones_behind() {
     }
     s.add_permits(2).unwrap(); // the head wants 5: nobody is served
     assert_eq!(s.statistics().waiting, 4);
-    drop(big); // a fits: it is woken in place (still queued, still first)
-    assert_eq!(s.statistics().waiting, 3);
+    // a fits: it is woken in place (still queued, still first); or, if the
+    // machine was slow enough for a to wait past the bound, handed a permit
+    // (and then b too).
+    drop(big);
+    let waiting = s.statistics().waiting;
+    assert!(waiting == 3 || waiting == 1, "{waiting} waiting");
     // a takes its permit and leaves, which wakes b for the other one.
     let Poll::Ready(pa) = poll_once(a.as_mut()) else {
         panic!("a not served")
     };
-    assert_eq!(s.statistics().waiting, 2);
     let Poll::Ready(pb) = poll_once(b.as_mut()) else {
         panic!("b not served")
     };
@@ -300,11 +303,16 @@ fn barging_wake_up_given_to_a_dropped_waiter_passes_on() {
     let mut b = Box::pin(s.acquire());
     assert!(poll_once(a.as_mut()).is_pending());
     assert!(poll_once(b.as_mut()).is_pending());
-    s.release().unwrap(); // free, and `a` is woken in place to take it
-    assert_eq!(s.available_permits(), 1);
-    assert_eq!(s.statistics().waiting, 2);
-    drop(a); // leaves without looking: `b` is woken in its place
-    assert_eq!(s.statistics().waiting, 1);
+    s.release().unwrap();
+    if s.available_permits() == 1 {
+        // Within the bound: free, and `a` woken in place to take it.
+        assert_eq!(s.statistics().waiting, 2);
+    } else {
+        // `a` waited past the bound (a slow machine): handed the permit.
+        assert_eq!(s.statistics().waiting, 1);
+    }
+    drop(a); // leaves without looking: its wake-up or permit goes to `b`
+    assert!(s.statistics().waiting <= 1);
     let Poll::Ready(pb) = poll_once(b.as_mut()) else {
         panic!("the wake-up was lost")
     };
