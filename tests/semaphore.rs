@@ -194,6 +194,27 @@ fn barging_newcomers_stop_once_the_head_waited_past_the_bound() {
     assert!(poll_once(small.as_mut()).is_ready());
 }
 
+/// A head that waited past the bound sets FIFO (newcomers queue); when it
+/// leaves, the young waiter behind it is woken in place and must be able
+/// to take the free permit although FIFO is still set.
+#[test]
+fn a_woken_head_is_not_held_back_by_fifo() {
+    let s = Semaphore::new(0);
+    let mut big = Box::pin(s.acquire_many(5));
+    assert!(poll_once(big.as_mut()).is_pending());
+    std::thread::sleep(dualsync::FAIRNESS_BOUND * 2);
+    s.add_permits(1).unwrap(); // big waited too long and does not fit: FIFO
+    assert_eq!(s.try_acquire().unwrap_err(), TryAcquireError::NoPermits);
+    let mut a = Box::pin(s.acquire());
+    assert!(poll_once(a.as_mut()).is_pending());
+    drop(big); // a fits the free permit
+    let Poll::Ready(p) = poll_once(a.as_mut()) else {
+        panic!("the woken head was held back by FIFO")
+    };
+    assert_eq!(p.unwrap().num_permits(), 1);
+    assert_eq!(s.statistics().waiting, 0);
+}
+
 #[test]
 fn barging_cancelled_head_wakes_the_ones_behind() {
     let s = Semaphore::new(0);
