@@ -57,6 +57,13 @@ macro_rules! timeout_error {
             }
         }
 
+        timeout_error_display!($name { $($var => $msg),+ });
+    };
+}
+
+/// `Display` (one message per variant) and `Error` for an error enum.
+macro_rules! timeout_error_display {
+    ($name:ident { $($var:ident => $msg:literal),+ $(,)? }) => {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(match self {
@@ -422,6 +429,21 @@ macro_rules! item_error {
 item_error!(PutError, ShutDown => "the queue is shut down");
 item_error!(TryPutError, Full => "the queue is full", ShutDown => "the queue is shut down");
 item_error!(PutTimeoutError, Timeout => "the put timed out", ShutDown => "the queue is shut down");
+item_error!(SendError, Disconnected => "every receiver is gone");
+item_error!(TrySendError, Full => "the channel is full", Disconnected => "every receiver is gone");
+item_error!(SendTimeoutError, Timeout => "the send timed out", Disconnected => "every receiver is gone");
+
+impl<T> From<PutError<T>> for SendError<T> {
+    fn from(e: PutError<T>) -> Self {
+        SendError::Disconnected(e.into_inner())
+    }
+}
+
+impl<T> From<SendError<T>> for SendTimeoutError<T> {
+    fn from(e: SendError<T>) -> Self {
+        SendTimeoutError::Disconnected(e.into_inner())
+    }
+}
 
 impl fmt::Display for GetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -497,3 +519,115 @@ impl fmt::Display for BusyResource {
 }
 
 impl std::error::Error for BusyResource {}
+
+// ---------------------------------------------------------------- channel
+
+/// The error of [`Sender::send`](crate::Sender::send): every
+/// [`Receiver`](crate::Receiver) is gone, so the item can never be
+/// received. The item comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum SendError<T> {
+    /// Every receiver is gone; here is the item.
+    Disconnected(T),
+}
+
+impl<T> SendError<T> {
+    /// The item that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendError::Disconnected(t) => t,
+        }
+    }
+}
+
+/// The error of [`Sender::try_send`](crate::Sender::try_send). The item
+/// comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum TrySendError<T> {
+    /// The channel is full; here is the item.
+    Full(T),
+    /// Every receiver is gone; here is the item.
+    Disconnected(T),
+}
+
+impl<T> TrySendError<T> {
+    /// The item that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            TrySendError::Full(t) | TrySendError::Disconnected(t) => t,
+        }
+    }
+}
+
+/// The error of [`ChannelSend::block_for`](crate::ChannelSend::block_for) /
+/// `block_until`. The item comes back.
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum SendTimeoutError<T> {
+    /// The time ran out while the channel was full; here is the item.
+    Timeout(T),
+    /// Every receiver is gone; here is the item.
+    Disconnected(T),
+}
+
+impl<T> SendTimeoutError<T> {
+    /// The item that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            SendTimeoutError::Timeout(t) | SendTimeoutError::Disconnected(t) => t,
+        }
+    }
+}
+
+/// The error of [`Receiver::recv`](crate::Receiver::recv): every sender is
+/// gone and nothing is left to receive (the end of the stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RecvError;
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("every sender is gone and the channel is empty")
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+impl From<GetError> for RecvError {
+    fn from(_: GetError) -> Self {
+        RecvError
+    }
+}
+
+/// The error of [`Receiver::try_recv`](crate::Receiver::try_recv).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TryRecvError {
+    /// Nothing to receive right now.
+    Empty,
+    /// Every sender is gone and the channel is empty.
+    Disconnected,
+}
+
+timeout_error_display!(TryRecvError {
+    Empty => "the channel is empty",
+    Disconnected => "every sender is gone and the channel is empty",
+});
+
+/// The error of [`ChannelRecv::block_for`](crate::ChannelRecv::block_for) /
+/// `block_until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecvTimeoutError {
+    /// The time ran out while the channel was empty; nothing was taken.
+    Timeout,
+    /// Every sender is gone and the channel is empty (as [`RecvError`]).
+    Disconnected,
+}
+
+timeout_error!(RecvTimeoutError {
+    Timeout => "the operation timed out",
+    Disconnected => "every sender is gone and the channel is empty",
+});
+
+impl From<RecvError> for RecvTimeoutError {
+    fn from(_: RecvError) -> Self {
+        RecvTimeoutError::Disconnected
+    }
+}

@@ -105,6 +105,7 @@
 #![warn(missing_docs)]
 
 mod barrier;
+mod channel;
 mod condition;
 pub(crate) mod engine;
 mod error;
@@ -117,14 +118,19 @@ mod resource_guard;
 mod semaphore;
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
+pub use channel::{
+    ChannelRecv, ChannelRecvMany, ChannelSend, ChannelStatistics, Receiver, Sender, channel,
+    unbounded_channel,
+};
 pub use condition::{
     Condition, ConditionGuard, ConditionStatistics, ConditionWait, WaitTimeoutResult, WaitWhile,
 };
 pub use error::{
     AcquireError, AcquireTimeoutError, AcquireTokenTimeoutError, AlreadyBorrowed,
     BarrierTimeoutError, BrokenBarrier, BusyResource, GetError, GetTimeoutError, NotBorrowed,
-    PutError, PutTimeoutError, ReleaseError, TaskDoneError, Timeout, TryAcquireError,
-    TryAcquireTokenError, TryGetError, TryPutError, TryWaitError, ZeroParties, ZeroTokens,
+    PutError, PutTimeoutError, RecvError, RecvTimeoutError, ReleaseError, SendError,
+    SendTimeoutError, TaskDoneError, Timeout, TryAcquireError, TryAcquireTokenError, TryGetError,
+    TryPutError, TryRecvError, TrySendError, TryWaitError, ZeroParties, ZeroTokens,
 };
 pub use event::{Event, EventStatistics, EventWait};
 pub use limiter::{Borrower, CapacityLimiter, LimiterAcquire, LimiterStatistics, LimiterToken};

@@ -498,6 +498,28 @@ impl<T, O: Order<T>> Queue<T, O> {
         }
     }
 
+    /// A `get` driven through a waiter that the caller keeps (pinned, and
+    /// reused across items: a channel's `Stream`), instead of a [`Get`]
+    /// value. Cancel with [`cancel_get_with`](Self::cancel_get_with).
+    #[inline]
+    pub(crate) fn poll_get_with(
+        &self,
+        waiter: Pin<&Waiter<()>>,
+        cx: &mut WaitCx<'_, '_>,
+    ) -> Poll<Result<T, GetError>> {
+        let waiter = waiter.get_ref();
+        if waiter.is_finished() {
+            waiter.reuse();
+        }
+        waiter.poll(&Getters(self), cx)
+    }
+
+    /// Cancels a [`poll_get_with`](Self::poll_get_with) wait (a wake-up it
+    /// got passes on, as for a dropped [`Get`]).
+    pub(crate) fn cancel_get_with(&self, waiter: Pin<&Waiter<()>>) {
+        waiter.get_ref().cancel(&Getters(self));
+    }
+
     // ------------------------------------------------------------ join side
 
     /// Items put and not yet marked done (loads `done` first: `pushed` only

@@ -1,0 +1,598 @@
+//! Memory object streams (anyio): a channel with cloneable send and receive
+//! halves, shared by threads and tasks, built on [`Queue`].
+//!
+//! # Layout
+//!
+//! ```text
+//!  Arc<Shared<T>>
+//!  +--------------------------------------------------------------+
+//!  | queue: Queue<T>      the items and every waiter (its store and |
+//!  |                      its putters / getters wait queues)       |
+//!  | senders: AtomicUsize   open `Sender` clones                    |
+//!  | receivers: AtomicUsize open `Receiver` clones                  |
+//!  +--------------------------------------------------------------+
+//! ```
+//!
+//! There is no second queue: sending is the queue's `put`, receiving its
+//! `get`, and disconnection is its `shutdown`:
+//!
+//! | event | queue | what the other side sees |
+//! |---|---|---|
+//! | the last `Sender` goes | `shutdown(false)` | receivers drain what is buffered, then `Disconnected` (the end of the stream) |
+//! | the last `Receiver` goes | `shutdown(true)` (buffered items dropped) | every send, blocked or not, fails at once with its item back |
+//!
+//! # Invariants
+//!
+//! 1. `senders` (`receivers`) counts the live `Sender` (`Receiver`) values;
+//!    it only reaches 0 once, when the last one is dropped, and that drop
+//!    shuts the queue down. A count never goes up from 0 (a clone needs a
+//!    live half).
+//! 2. A receiver's `Stream` wait is a waiter node boxed in the `Receiver`
+//!    (pinned on the heap, reused across items); the receiver cancels it
+//!    before it lets go of the channel.
+
+use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::engine::driver::{Waitable, impl_future, impl_operation};
+use crate::engine::node::WaitCx;
+use crate::engine::sync::{AtomicUsize, Ordering};
+use crate::engine::waiter::Waiter;
+use crate::error::{
+    GetError, PutError, PutTimeoutError, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
+    TryGetError, TryPutError, TryRecvError, TrySendError,
+};
+use crate::queue::{Get, Put, Queue};
+
+struct Shared<T> {
+    queue: Queue<T>,
+    senders: AtomicUsize,
+    receivers: AtomicUsize,
+}
+
+/// A channel holding at most `capacity` items, with one [`Sender`] and one
+/// [`Receiver`] (clone either for more): anyio's
+/// `create_memory_object_stream(capacity)`, MPMC, shared by threads and
+/// tasks.
+///
+/// * When every `Sender` is gone, receivers get what is left, then
+///   [`RecvError`] (the end of the stream; `Stream` ends, `iter()` stops).
+/// * When every `Receiver` is gone, every send fails at once with its item
+///   given back ([`SendError::Disconnected`]).
+///
+/// # Panics
+///
+/// If `capacity` is 0: a rendezvous channel (anyio's default) is not
+/// available yet; use [`unbounded_channel`] or a capacity of at least 1.
+///
+/// ```
+/// let (tx, rx) = dualsync::channel(8);
+/// let producer = std::thread::spawn(move || {
+///     for i in 0..5 {
+///         tx.send(i).block().unwrap(); // a thread
+///     }
+/// }); // the last sender goes: the stream ends once drained
+/// let got: Vec<i32> = futures::executor::block_on(async {
+///     let mut v = vec![];
+///     while let Ok(i) = rx.recv().await { // a task
+///         v.push(i);
+///     }
+///     v
+/// });
+/// producer.join().unwrap();
+/// assert_eq!(got, [0, 1, 2, 3, 4]);
+/// ```
+pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(
+        capacity != 0,
+        "channel(0): rendezvous channels are not available; use a capacity of at least 1"
+    );
+    halves(Queue::bounded(capacity))
+}
+
+/// A channel without a size limit: `send` never waits (it fails only once
+/// every receiver is gone).
+///
+/// ```
+/// let (tx, rx) = dualsync::unbounded_channel();
+/// tx.try_send("a").unwrap();
+/// drop(tx);
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), ["a"]);
+/// ```
+pub fn unbounded_channel<T>() -> (Sender<T>, Receiver<T>) {
+    halves(Queue::unbounded())
+}
+
+fn halves<T>(queue: Queue<T>) -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Shared {
+        queue,
+        senders: AtomicUsize::new(1),
+        receivers: AtomicUsize::new(1),
+    });
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver {
+            stream: None,
+            shared,
+        },
+    )
+}
+
+/// A snapshot returned by `statistics()` on either half (anyio's
+/// `MemoryObjectStreamStatistics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChannelStatistics {
+    /// Items buffered now.
+    pub current_buffer_used: usize,
+    /// The capacity; `None` when unbounded.
+    pub max_buffer_size: Option<usize>,
+    /// Live `Sender` clones.
+    pub open_send_streams: usize,
+    /// Live `Receiver` clones.
+    pub open_receive_streams: usize,
+    /// Threads and tasks blocked in `send`.
+    pub senders_waiting: usize,
+    /// Threads and tasks blocked in `recv`.
+    pub receivers_waiting: usize,
+}
+
+impl<T> Shared<T> {
+    fn statistics(&self) -> ChannelStatistics {
+        let q = self.queue.statistics();
+        ChannelStatistics {
+            current_buffer_used: q.len,
+            max_buffer_size: q.capacity,
+            open_send_streams: self.senders.load(Ordering::Relaxed),
+            open_receive_streams: self.receivers.load(Ordering::Relaxed),
+            senders_waiting: q.putters_waiting,
+            receivers_waiting: q.getters_waiting,
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Sender
+
+/// The send half of a [`channel`]. `Clone` for more producers; the channel
+/// ends for the receivers when the last clone is dropped (or
+/// [`close`](Self::close)d).
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `item`, waiting for room while the channel is full: `.await`
+    /// it, or `.block()`, `.block_for(d)`, `.block_until(t)` on a thread.
+    /// Fails with [`SendError::Disconnected`] (the item back) once every
+    /// receiver is gone, including for a send blocked when that happens.
+    /// Blocked senders are served in arrival order.
+    ///
+    /// **Cancel-safety**: the channel is left as if the send never
+    /// happened, but a dropped pending send drops its item: pin it and use
+    /// [`ChannelSend::cancel`] to get the item back (a timed-out `block_for` gives
+    /// it back by itself).
+    ///
+    /// ```
+    /// let (tx, rx) = dualsync::channel(1);
+    /// tx.send(1).block().unwrap();
+    /// drop(rx);
+    /// assert_eq!(tx.send(2).block().unwrap_err().into_inner(), 2);
+    /// ```
+    #[inline]
+    pub fn send(&self, item: T) -> ChannelSend<'_, T> {
+        ChannelSend {
+            put: self.shared.queue.put(item),
+        }
+    }
+
+    /// Sends `item` if there is room right now; never waits.
+    #[inline]
+    pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
+        self.shared.queue.try_put(item).map_err(|e| match e {
+            TryPutError::Full(t) => TrySendError::Full(t),
+            TryPutError::ShutDown(t) => TrySendError::Disconnected(t),
+        })
+    }
+
+    /// Whether every receiver is gone (sends fail).
+    pub fn is_disconnected(&self) -> bool {
+        self.shared.receivers.load(Ordering::Acquire) == 0
+    }
+
+    /// Closes this send half (anyio's `close()`): the same as dropping it.
+    /// When it was the last, receivers drain what is left, then see the end
+    /// of the stream.
+    pub fn close(self) {
+        drop(self);
+    }
+
+    /// A snapshot of the channel (anyio's `statistics()`).
+    pub fn statistics(&self) -> ChannelStatistics {
+        self.shared.statistics()
+    }
+
+    /// Whether `self` and `other` are halves of the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last producer: receivers drain, then the stream ends.
+            self.shared.queue.shutdown(false);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.statistics();
+        f.debug_struct("Sender")
+            .field("buffered", &st.current_buffer_used)
+            .field("capacity", &st.max_buffer_size)
+            .field("disconnected", &self.is_disconnected())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The operation returned by [`Sender::send`]: `.await` it, or `.block()`,
+/// `.block_for(d)`, `.block_until(t)`. Dropping it cancels the send and
+/// drops its item; [`cancel`](Self::cancel) gives the item back instead.
+#[must_use = "an operation does nothing until awaited or blocked on"]
+pub struct ChannelSend<'a, T> {
+    put: Put<'a, T>,
+}
+
+impl<'a, T> ChannelSend<'a, T> {
+    #[inline]
+    fn put(self: Pin<&mut Self>) -> Pin<&mut Put<'a, T>> {
+        // SAFETY: structural pinning: `put` is never moved out of a pinned
+        // `Send` (no method takes it by value, and `Send` has no Drop of
+        // its own).
+        unsafe { self.map_unchecked_mut(|s| &mut s.put) }
+    }
+
+    /// Finishes the send on this thread, parking it while the channel is
+    /// full.
+    #[inline]
+    pub fn block(self) -> Result<(), SendError<T>> {
+        self.put.block().map_err(SendError::from)
+    }
+
+    /// Like [`block`](Self::block), giving up after `timeout`: the item
+    /// comes back in [`SendTimeoutError::Timeout`].
+    #[inline]
+    pub fn block_for(self, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
+        self.put.block_for(timeout).map_err(timed)
+    }
+
+    /// Like [`block_for`](Self::block_for), with a deadline.
+    #[inline]
+    pub fn block_until(self, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
+        self.put.block_until(deadline).map_err(timed)
+    }
+
+    /// Cancels the send and gives the item back if it was not sent
+    /// (`Some(item)`); `None` if it was. See [`Put::cancel`].
+    pub fn cancel(self: Pin<&mut Self>) -> Option<T> {
+        self.put().cancel()
+    }
+}
+
+fn timed<T>(e: PutTimeoutError<T>) -> SendTimeoutError<T> {
+    match e {
+        PutTimeoutError::Timeout(t) => SendTimeoutError::Timeout(t),
+        PutTimeoutError::ShutDown(t) => SendTimeoutError::Disconnected(t),
+    }
+}
+
+impl<T> Waitable for ChannelSend<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    #[inline]
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
+        self.put()
+            .poll_wait(cx)
+            .map(|r| r.map_err(|PutError::ShutDown(t)| SendError::Disconnected(t)))
+    }
+
+    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
+        // SAFETY: structural pinning, as in `put`.
+        unsafe { self.map_unchecked(|s| &s.put) }.wait_state()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.put.is_terminated()
+    }
+}
+
+impl_future!(impl['a, T] ChannelSend<'a, T> => Result<(), SendError<T>>);
+
+impl<T> fmt::Debug for ChannelSend<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelSend").finish_non_exhaustive()
+    }
+}
+
+// ---------------------------------------------------------------- Receiver
+
+/// The receive half of a [`channel`]. `Clone` for more consumers (each item
+/// goes to one of them); a `Stream` of the items in a task, and
+/// [`iter`](Self::iter) on a thread. When the last clone is dropped (or
+/// [`close`](Self::close)d), buffered items are dropped and every send
+/// fails with its item back.
+pub struct Receiver<T> {
+    /// The `Stream`'s wait, made on its first poll (invariant 2).
+    stream: Option<Pin<Box<Waiter<()>>>>,
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Receives the next item, waiting while the channel is empty: `.await`
+    /// it, or `.block()`, `.block_for(d)`, `.block_until(t)` on a thread.
+    /// After the last sender is gone it returns what is left, then
+    /// [`RecvError`]. Cancel-safe in tokio's sense too: an item is only
+    /// taken in the poll that returns it. Blocked receivers are served in
+    /// arrival order.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, rx) = dualsync::channel::<u8>(4);
+    /// assert_eq!(
+    ///     rx.recv().block_for(Duration::from_millis(1)),
+    ///     Err(dualsync::RecvTimeoutError::Timeout)
+    /// );
+    /// drop(tx);
+    /// assert_eq!(rx.recv().block(), Err(dualsync::RecvError));
+    /// ```
+    #[inline]
+    pub fn recv(&self) -> ChannelRecv<'_, T> {
+        ChannelRecv {
+            get: self.shared.queue.get(),
+        }
+    }
+
+    /// Receives an item if one is buffered; never waits.
+    #[inline]
+    pub fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.shared.queue.try_get().map_err(|e| match e {
+            TryGetError::Empty => TryRecvError::Empty,
+            TryGetError::ShutDown => TryRecvError::Disconnected,
+        })
+    }
+
+    /// Waits for at least one item, then moves up to `limit` items into
+    /// `buf` (the first waited for, the rest only if already buffered);
+    /// gives how many. `0` means the stream ended (every sender gone, all
+    /// drained), or `limit` is 0.
+    ///
+    /// ```
+    /// let (tx, rx) = dualsync::unbounded_channel();
+    /// for i in 0..5 { tx.try_send(i).unwrap(); }
+    /// let mut buf = Vec::new();
+    /// assert_eq!(rx.recv_many(&mut buf, 3).block(), 3);
+    /// assert_eq!(rx.recv_many(&mut buf, 3).block(), 2);
+    /// assert_eq!(buf, [0, 1, 2, 3, 4]);
+    /// ```
+    pub fn recv_many<'a>(&'a self, buf: &'a mut Vec<T>, limit: usize) -> ChannelRecvMany<'a, T> {
+        ChannelRecvMany {
+            rx: self,
+            first: self.shared.queue.get(),
+            buf,
+            limit,
+        }
+    }
+
+    /// A blocking iterator over the items, for threads: it ends when every
+    /// sender is gone and the channel is drained.
+    ///
+    /// ```
+    /// let (tx, rx) = dualsync::channel(2);
+    /// let t = std::thread::spawn(move || for i in 0..4 { tx.send(i).block().unwrap() });
+    /// assert_eq!(rx.iter().sum::<i32>(), 6);
+    /// t.join().unwrap();
+    /// ```
+    pub fn iter(&self) -> impl Iterator<Item = T> + '_ {
+        core::iter::from_fn(move || self.recv().block().ok())
+    }
+
+    /// Whether every sender is gone (the stream ends once drained).
+    pub fn is_disconnected(&self) -> bool {
+        self.shared.senders.load(Ordering::Acquire) == 0
+    }
+
+    /// Closes this receive half (anyio's `close()`): the same as dropping
+    /// it. When it was the last, buffered items are dropped and sends fail.
+    pub fn close(self) {
+        drop(self);
+    }
+
+    /// A snapshot of the channel (anyio's `statistics()`).
+    pub fn statistics(&self) -> ChannelStatistics {
+        self.shared.statistics()
+    }
+
+    /// Whether `self` and `other` are halves of the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.shared.receivers.fetch_add(1, Ordering::Relaxed);
+        Receiver {
+            stream: None,
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        // Invariant 2: the stream's waiter leaves the queue (passing on a
+        // wake-up it got) before the channel may go.
+        if let Some(w) = &self.stream {
+            self.shared.queue.cancel_get_with(w.as_ref());
+        }
+        if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last consumer: nobody will ever receive; sends fail.
+            self.shared.queue.shutdown(true);
+        }
+    }
+}
+
+/// A `Stream` of the items, for tasks: `None` once every sender is gone
+/// and the channel is drained. Cancel-safe: a `next()` dropped while it
+/// waits takes no item.
+impl<T> futures_core::Stream for Receiver<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let this = self.get_mut();
+        let waiter = this
+            .stream
+            .get_or_insert_with(|| Box::pin(Waiter::new(())))
+            .as_ref();
+        match this
+            .shared
+            .queue
+            .poll_get_with(waiter, &mut WaitCx::Task(cx))
+        {
+            Poll::Ready(Ok(item)) => Poll::Ready(Some(item)),
+            Poll::Ready(Err(GetError::ShutDown)) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let st = self.statistics();
+        f.debug_struct("Receiver")
+            .field("buffered", &st.current_buffer_used)
+            .field("capacity", &st.max_buffer_size)
+            .field("disconnected", &self.is_disconnected())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The operation returned by [`Receiver::recv`]: `.await` it, or
+/// `.block()`, `.block_for(d)`, `.block_until(t)`. Dropping it cancels the
+/// receive; no item is lost.
+#[must_use = "an operation does nothing until awaited or blocked on"]
+pub struct ChannelRecv<'a, T> {
+    get: Get<'a, T>,
+}
+
+impl<T> Waitable for ChannelRecv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    #[inline]
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning: `get` is never moved out of a pinned
+        // `Recv`.
+        unsafe { self.map_unchecked_mut(|s| &mut s.get) }
+            .poll_wait(cx)
+            .map(|r| r.map_err(RecvError::from))
+    }
+
+    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
+        // SAFETY: as in `poll_wait`.
+        unsafe { self.map_unchecked(|s| &s.get) }.wait_state()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.get.is_terminated()
+    }
+}
+
+impl_operation!(impl['a, T] ChannelRecv<'a, T> => Result<T, RecvError>, timed: RecvTimeoutError);
+
+impl<T> fmt::Debug for ChannelRecv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelRecv").finish_non_exhaustive()
+    }
+}
+
+/// The operation returned by [`Receiver::recv_many`]: `.await` it, or
+/// `.block()`, `.block_for(d)`, `.block_until(t)` (then `Err(Timeout)` when
+/// nothing came in time). Dropping it takes no item.
+#[must_use = "an operation does nothing until awaited or blocked on"]
+pub struct ChannelRecvMany<'a, T> {
+    rx: &'a Receiver<T>,
+    first: Get<'a, T>,
+    buf: &'a mut Vec<T>,
+    limit: usize,
+}
+
+impl<T> Waitable for ChannelRecvMany<'_, T> {
+    type Output = usize;
+
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<usize> {
+        // SAFETY: structural pinning of `first`; the other fields are
+        // plain data that may be used in place.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.limit == 0 {
+            return Poll::Ready(0);
+        }
+        // SAFETY: `first` is never moved out of the pinned operation.
+        let first = unsafe { Pin::new_unchecked(&mut this.first) };
+        match first.poll_wait(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(_)) => Poll::Ready(0),
+            Poll::Ready(Ok(item)) => {
+                this.buf.push(item);
+                let mut n = 1;
+                while n < this.limit {
+                    match this.rx.try_recv() {
+                        Ok(item) => {
+                            this.buf.push(item);
+                            n += 1;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                Poll::Ready(n)
+            }
+        }
+    }
+
+    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
+        // SAFETY: as in `poll_wait`.
+        unsafe { self.map_unchecked(|s| &s.first) }.wait_state()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.first.is_terminated()
+    }
+}
+
+impl_operation!(impl['a, T] ChannelRecvMany<'a, T> => usize);
+
+impl<T> fmt::Debug for ChannelRecvMany<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChannelRecvMany")
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;
