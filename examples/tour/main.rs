@@ -5,6 +5,7 @@
 //! Each primitive's story lives in its own file here and exposes `run()`.
 
 mod barrier;
+mod channel;
 mod condition;
 mod event;
 mod limiter;
@@ -35,4 +36,6 @@ fn main() {
     event::run();
     heading("Condition (asyncio.Condition)");
     condition::run();
+    heading("Memory object streams (anyio): channel");
+    channel::run();
 }
