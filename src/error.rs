@@ -78,8 +78,8 @@ macro_rules! timeout_error_display {
 
 // ---------------------------------------------------------------- Barrier
 
-/// The error of a wait on a broken barrier: [`Barrier::abort`] was called
-/// (before or during the wait), or [`Barrier::reset`] during the wait.
+/// The error of a wait on a broken barrier: [`Barrier::abort`](crate::Barrier::abort) was called
+/// (before or during the wait), or [`Barrier::reset`](crate::Barrier::reset) during the wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BrokenBarrier;
 
@@ -126,7 +126,7 @@ impl fmt::Display for ZeroParties {
 
 impl std::error::Error for ZeroParties {}
 
-/// Why [`Barrier::try_wait`] failed.
+/// Why [`Barrier::try_wait`](crate::Barrier::try_wait) failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TryWaitError {
     /// The barrier is broken.
@@ -149,10 +149,10 @@ impl std::error::Error for TryWaitError {}
 
 // ---------------------------------------------------------------- Semaphore
 
-/// Why [`Semaphore::acquire`] failed: the semaphore is closed.
+/// Why [`Semaphore::acquire`](crate::Semaphore::acquire) failed: the semaphore is closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AcquireError {
-    /// [`Semaphore::close`] was called; closing is permanent.
+    /// [`Semaphore::close`](crate::Semaphore::close) was called; closing is permanent.
     Closed,
 }
 
@@ -164,7 +164,7 @@ impl fmt::Display for AcquireError {
 
 impl std::error::Error for AcquireError {}
 
-/// Why [`Semaphore::try_acquire`] failed.
+/// Why [`Semaphore::try_acquire`](crate::Semaphore::try_acquire) failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TryAcquireError {
     /// The semaphore is closed.
@@ -185,14 +185,14 @@ impl fmt::Display for TryAcquireError {
 
 impl std::error::Error for TryAcquireError {}
 
-/// Why [`Semaphore::add_permits`] / [`BoundedSemaphore::release`] failed.
+/// Why [`Semaphore::add_permits`](crate::Semaphore::add_permits) / [`BoundedSemaphore::release`](crate::BoundedSemaphore::release) failed.
 /// The semaphore is unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReleaseError {
     /// A bounded semaphore would hold more permits than its initial value
     /// (asyncio's `ValueError`).
     OverRelease,
-    /// The count would exceed [`MAX_PERMITS`].
+    /// The count would exceed [`MAX_PERMITS`](crate::MAX_PERMITS).
     Overflow,
 }
 
@@ -251,8 +251,8 @@ impl fmt::Display for AlreadyBorrowed {
 
 impl std::error::Error for AlreadyBorrowed {}
 
-/// The error of [`CapacityLimiter::try_acquire`] and
-/// [`try_acquire_on_behalf_of`](CapacityLimiter::try_acquire_on_behalf_of).
+/// The error of [`CapacityLimiter::try_acquire`](crate::CapacityLimiter::try_acquire) and
+/// [`try_acquire_on_behalf_of`](crate::CapacityLimiter::try_acquire_on_behalf_of).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryAcquireTokenError {
     /// No token is free right now (or others are queued for one).
@@ -301,7 +301,7 @@ impl From<AlreadyBorrowed> for TryAcquireTokenError {
     }
 }
 
-/// [`CapacityLimiter::release_on_behalf_of`] for a borrower holding nothing.
+/// [`CapacityLimiter::release_on_behalf_of`](crate::CapacityLimiter::release_on_behalf_of) for a borrower holding nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotBorrowed(pub Borrower);
 
@@ -317,7 +317,7 @@ impl fmt::Display for NotBorrowed {
 
 impl std::error::Error for NotBorrowed {}
 
-/// [`CapacityLimiter::set_total_tokens`] with 0 (a limiter needs at least
+/// [`CapacityLimiter::set_total_tokens`](crate::CapacityLimiter::set_total_tokens) with 0 (a limiter needs at least
 /// one token, as in anyio). Nothing was changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZeroTokens;
@@ -332,7 +332,7 @@ impl std::error::Error for ZeroTokens {}
 
 // ---------------------------------------------------------------- Queue
 
-/// The error of [`Queue::put`]: the queue is shut down. The item comes back.
+/// The error of [`Queue::put`](crate::Queue::put): the queue is shut down. The item comes back.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum PutError<T> {
     /// The queue was shut down; here is the item.
@@ -348,7 +348,7 @@ impl<T> PutError<T> {
     }
 }
 
-/// The error of [`Queue::try_put`]. The item comes back.
+/// The error of [`Queue::try_put`](crate::Queue::try_put). The item comes back.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum TryPutError<T> {
     /// The queue is full; here is the item.
@@ -366,7 +366,7 @@ impl<T> TryPutError<T> {
     }
 }
 
-/// The error of [`Put::block_for`] / [`Put::block_until`]. The item comes
+/// The error of [`Put::block_for`](crate::Put::block_for) / [`Put::block_until`](crate::Put::block_until). The item comes
 /// back.
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum PutTimeoutError<T> {
@@ -385,7 +385,7 @@ impl<T> PutTimeoutError<T> {
     }
 }
 
-/// The error of [`Queue::get`]: shut down (and, for `shutdown(false)`,
+/// The error of [`Queue::get`](crate::Queue::get): shut down (and, for `shutdown(false)`,
 /// drained).
 #[derive(Debug, PartialEq, Eq, Clone, Copy, Hash)]
 pub enum GetError {
@@ -393,7 +393,7 @@ pub enum GetError {
     ShutDown,
 }
 
-/// The error of [`Queue::try_get`].
+/// The error of [`Queue::try_get`](crate::Queue::try_get).
 #[derive(Debug, PartialEq, Eq, Clone, Copy, Hash)]
 pub enum TryGetError {
     /// No item right now.
@@ -402,7 +402,7 @@ pub enum TryGetError {
     ShutDown,
 }
 
-/// [`Queue::task_done`] was called more times than items were put
+/// [`Queue::task_done`](crate::Queue::task_done) was called more times than items were put
 /// (asyncio's `ValueError`).
 #[derive(Debug, PartialEq, Eq, Clone, Copy, Hash)]
 pub struct TaskDoneError(pub(crate) ());
@@ -494,7 +494,7 @@ impl std::error::Error for TaskDoneError {}
 
 // ---------------------------------------------------------------- ResourceGuard
 
-/// The error of [`ResourceGuard::enter`] when someone is already inside;
+/// The error of [`ResourceGuard::enter`](crate::ResourceGuard::enter) when someone is already inside;
 /// its `Display` names the action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BusyResource {

@@ -38,7 +38,11 @@ fn story(mode_of: fn(usize) -> Mode) {
     drop(rx);
     join_all(&rt, handles);
     let n = 2 * ITEMS;
-    assert_eq!(sum.load(Ordering::Relaxed), n * (n + 1) / 2, "an item lost or doubled");
+    assert_eq!(
+        sum.load(Ordering::Relaxed),
+        n * (n + 1) / 2,
+        "an item lost or doubled"
+    );
     println!(
         "the stream ended: {n} items received once each, sum {} (expected {})",
         sum.load(Ordering::Relaxed),
