@@ -3,7 +3,7 @@
 #ifndef DUALSYNC_H
 #define DUALSYNC_H
 
-/* Regenerate with `cargo build`; CI fails when this file is stale. */
+/* Regenerate with `make header`; a `capi` build (and CI) fails while this file is stale. */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +13,15 @@
  * `timeout_ns` value meaning "wait forever".
  */
 #define DUALSYNC_TIMEOUT_INFINITE UINT64_MAX
+
+/**
+ * The version of this C ABI. The shared library's SONAME is
+ * `libdualsync.so.<DUALSYNC_ABI_VERSION>`; it changes whenever a change
+ * breaks programs built against an earlier header (a function removed or
+ * changed, a status renumbered, a type's layout changed). Adding functions
+ * keeps it.
+ */
+#define DUALSYNC_ABI_VERSION 0
 
 /**
  * `order` argument of `dualsync_queue_new`: first in, first out.

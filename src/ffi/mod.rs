@@ -14,11 +14,12 @@
 //!
 //! `include/dualsync.h` is generated from this module and every `mod` it
 //! declares (nothing else in the crate) by `build.rs` with cbindgen
-//! (`cbindgen.toml`): `pub` `extern "C"` functions, `#[repr(C)]` types,
-//! `pub const`s, and each `pub struct` handle as an opaque
-//! `typedef struct dualsync_x_t dualsync_x_t;`, with their doc comments.
-//! Commit the regenerated header with any change here; see
-//! `c-examples/README.md` for the link lines and the staleness check.
+//! (`cbindgen.toml`) when the crate is built with the `capi` feature: `pub`
+//! `extern "C"` functions, `#[repr(C)]` types, `pub const`s, and each `pub
+//! struct` handle as an opaque `typedef struct dualsync_x_t dualsync_x_t;`,
+//! with their doc comments. Regenerate it with `make header` and commit it
+//! with any change here (a `capi` build fails while it is stale); see
+//! `c-examples/README.md` for the build, the install and the link lines.
 
 #![allow(non_camel_case_types)]
 
@@ -45,6 +46,13 @@ pub use semaphore::*;
 
 /// `timeout_ns` value meaning "wait forever".
 pub const DUALSYNC_TIMEOUT_INFINITE: u64 = u64::MAX;
+
+/// The version of this C ABI. The shared library's SONAME is
+/// `libdualsync.so.<DUALSYNC_ABI_VERSION>`; it changes whenever a change
+/// breaks programs built against an earlier header (a function removed or
+/// changed, a status renumbered, a type's layout changed). Adding functions
+/// keeps it.
+pub const DUALSYNC_ABI_VERSION: u32 = 0;
 
 /// The result of every fallible C call.
 #[repr(C)]
