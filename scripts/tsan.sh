@@ -7,8 +7,9 @@
 # file tests/*.rs except tests/c_examples.rs and tests/c_install.rs, which
 # build C programs against the uninstrumented C library and run them (under
 # valgrind: nothing for TSan to see there, and valgrind cannot run a TSan
-# binary). Doc tests are not run: naming the targets explicitly
-# (--lib/--test) leaves them out.
+# binary). tests/ffi_edge_cases.rs is in: it drives the C ABI from Rust
+# threads, frees included. Doc tests are not run:
+# naming the targets explicitly (--lib/--test) leaves them out.
 #
 # Tries to install the nightly toolchain and its `rust-src` component; when
 # that is impossible (no rustup, no access to the rustup server) it prints
