@@ -9,11 +9,17 @@
  * 2. FIFO head-of-line: with 1 permit free and a thread waiting for 2,
  *    try_acquire gives WOULD_BLOCK (nobody overtakes the head);
  *    acquire_timeout(20 ms) times out, and the waiter is then served.
- * 3. Bounded: releasing above the initial value is OVER_RELEASE and changes
- *    nothing; an unbounded semaphore near SIZE_MAX >> 4 gives OVERFLOW.
- * 4. Close: a waiting thread gets CLOSED, and so does every later acquire.
- * 5. Misuse: NULL handles / out pointers and 0 permits are
- *    INVALID_ARGUMENT; free(NULL) is OK; freeing with a waiter is BUSY.
+ * 3. Counts, as in Rust: releasing above a bounded semaphore's initial
+ *    value is OVER_RELEASE (any count, even SIZE_MAX) and changes nothing;
+ *    an unbounded one refuses to go past DUALSYNC_SEMAPHORE_MAX_PERMITS
+ *    (SIZE_MAX >> 4) with OVERFLOW, also for a count above it; 0 permits
+ *    is a no-op that succeeds (release(0) like Rust's add_permits(0),
+ *    acquire_many(0) like Rust's acquire_many(0)); asking for more than
+ *    DUALSYNC_SEMAPHORE_MAX_PERMITS at once is INVALID_ARGUMENT.
+ * 4. Close: a waiting thread gets CLOSED, and so does every later acquire
+ *    (of 0 permits too); release(0) still succeeds.
+ * 5. Misuse: NULL handles / out pointers are INVALID_ARGUMENT; free(NULL)
+ *    is OK; freeing with a waiter is BUSY.
  *
  * Output is deterministic; exit status 0 on success, 1 on any surprise.
  */
@@ -146,11 +152,31 @@ int main(void) {
     expect("the waiter for 2", (dualsync_status)(intptr_t)ret, DUALSYNC_OK);
     printf("free after: %zu\n", available(sem));
 
-    /* 3. bounded / overflow */
+    /* 3. counts: bounded, overflow, 0 */
     expect("release above the bound", dualsync_semaphore_release(sem, 1), DUALSYNC_OVER_RELEASE);
-    printf("free after the refused release: %zu\n", available(sem));
-    dualsync_semaphore_t *unb = dualsync_semaphore_new(SIZE_MAX >> 4, false);
-    expect("release past SIZE_MAX >> 4", dualsync_semaphore_release(unb, 1), DUALSYNC_OVERFLOW);
+    expect("release(SIZE_MAX) above the bound", dualsync_semaphore_release(sem, SIZE_MAX),
+           DUALSYNC_OVER_RELEASE);
+    printf("free after the refused releases: %zu\n", available(sem));
+    expect("release(0)", dualsync_semaphore_release(sem, 0), DUALSYNC_OK);
+    expect("acquire_many(0)", dualsync_semaphore_acquire_many(sem, 0), DUALSYNC_OK);
+    expect("try_acquire_many(0)", dualsync_semaphore_try_acquire_many(sem, 0), DUALSYNC_OK);
+    expect("acquire_many_timeout(0, 0 ns)", dualsync_semaphore_acquire_many_timeout(sem, 0, 0),
+           DUALSYNC_OK);
+    printf("free after the 0-permit calls: %zu\n", available(sem));
+    expect("acquire_many(MAX_PERMITS + 1)",
+           dualsync_semaphore_acquire_many(sem, DUALSYNC_SEMAPHORE_MAX_PERMITS + 1),
+           DUALSYNC_INVALID_ARGUMENT);
+    expect("try_acquire_many(SIZE_MAX)", dualsync_semaphore_try_acquire_many(sem, SIZE_MAX),
+           DUALSYNC_INVALID_ARGUMENT);
+    printf("MAX_PERMITS == SIZE_MAX >> 4: %d\n", DUALSYNC_SEMAPHORE_MAX_PERMITS == SIZE_MAX >> 4);
+    dualsync_semaphore_t *unb = dualsync_semaphore_new(DUALSYNC_SEMAPHORE_MAX_PERMITS, false);
+    expect("release past MAX_PERMITS", dualsync_semaphore_release(unb, 1), DUALSYNC_OVERFLOW);
+    expect("release(SIZE_MAX)", dualsync_semaphore_release(unb, SIZE_MAX), DUALSYNC_OVERFLOW);
+    check(dualsync_semaphore_acquire_many(unb, DUALSYNC_SEMAPHORE_MAX_PERMITS), "take them all");
+    expect("release(MAX_PERMITS + 1) when empty",
+           dualsync_semaphore_release(unb, DUALSYNC_SEMAPHORE_MAX_PERMITS + 1), DUALSYNC_OVERFLOW);
+    expect("release(MAX_PERMITS) when empty",
+           dualsync_semaphore_release(unb, DUALSYNC_SEMAPHORE_MAX_PERMITS), DUALSYNC_OK);
     expect("unbounded release after a try_acquire", dualsync_semaphore_try_acquire_many(unb, 5),
            DUALSYNC_OK);
     expect("release 5", dualsync_semaphore_release(unb, 5), DUALSYNC_OK);
@@ -171,16 +197,19 @@ int main(void) {
     check(dualsync_semaphore_is_closed(sem, &closed), "is_closed");
     printf("is_closed: %d\n", closed);
     expect("release after close", dualsync_semaphore_release(sem, POOL), DUALSYNC_OK);
+    expect("acquire_many(0) after close", dualsync_semaphore_acquire_many(sem, 0), DUALSYNC_CLOSED);
+    expect("release(0) after close", dualsync_semaphore_release(sem, 0), DUALSYNC_OK);
 
     /* 5. misuse */
     expect("acquire(NULL)", dualsync_semaphore_acquire(NULL), DUALSYNC_INVALID_ARGUMENT);
-    expect("acquire_many(0)", dualsync_semaphore_acquire_many(sem, 0), DUALSYNC_INVALID_ARGUMENT);
-    expect("release(0)", dualsync_semaphore_release(sem, 0), DUALSYNC_INVALID_ARGUMENT);
+    expect("release(NULL, 1)", dualsync_semaphore_release(NULL, 1), DUALSYNC_INVALID_ARGUMENT);
     expect("available(out = NULL)", dualsync_semaphore_available(sem, NULL),
            DUALSYNC_INVALID_ARGUMENT);
     expect("n_waiting(out = NULL)", dualsync_semaphore_n_waiting(sem, NULL),
            DUALSYNC_INVALID_ARGUMENT);
     printf("new(SIZE_MAX) is NULL: %d\n", dualsync_semaphore_new(SIZE_MAX, false) == NULL);
+    printf("new(MAX_PERMITS + 1) is NULL: %d\n",
+           dualsync_semaphore_new(DUALSYNC_SEMAPHORE_MAX_PERMITS + 1, true) == NULL);
     expect("free(NULL)", dualsync_semaphore_free(NULL), DUALSYNC_OK);
     expect("free", dualsync_semaphore_free(sem), DUALSYNC_OK);
 

@@ -3,16 +3,38 @@
 #ifndef DUALSYNC_H
 #define DUALSYNC_H
 
-/* Regenerate with `cargo build`; CI fails when this file is stale. */
+/* Regenerate with `make header`; a `capi` build (and CI) fails while this file is stale. */
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 
 /**
+ * The largest number of permits a semaphore holds (Rust's
+ * `dualsync::MAX_PERMITS`, `usize::MAX >> 4`).
+ */
+#define DUALSYNC_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 4)
+
+/**
  * `timeout_ns` value meaning "wait forever".
  */
 #define DUALSYNC_TIMEOUT_INFINITE UINT64_MAX
+
+/**
+ * The version of this C ABI. The shared library's SONAME is
+ * `libdualsync.so.<DUALSYNC_ABI_VERSION>`; it changes whenever a change
+ * breaks programs built against an earlier header (a function removed or
+ * changed, a status renumbered, a type's layout changed). Adding functions
+ * keeps it.
+ */
+#define DUALSYNC_ABI_VERSION 0
+
+/**
+ * `capacity` argument of `dualsync_queue_new`: no limit (Rust's `None`;
+ * there is no zero-capacity queue). Also the `capacity` that
+ * `dualsync_queue_statistics` reports for such a queue.
+ */
+#define DUALSYNC_QUEUE_UNBOUNDED 0
 
 /**
  * `order` argument of `dualsync_queue_new`: first in, first out.
@@ -28,6 +50,8 @@
  * `order` argument of `dualsync_queue_new`: smallest priority first.
  */
 #define DUALSYNC_QUEUE_PRIORITY 2
+
+
 
 /**
  * The result of every fallible C call.
@@ -70,7 +94,9 @@ typedef enum dualsync_status {
    */
   DUALSYNC_CLOSED = 8,
   /**
-   * The resource is in use (or a primitive with waiters cannot be freed).
+   * The resource is in use; or a `_free` refused: a call on the handle
+   * is in progress (a waiter, or a call not yet returned), or the
+   * primitive is held (a locked mutex, borrowed tokens).
    */
   DUALSYNC_BUSY = 9,
   /**
@@ -101,7 +127,13 @@ typedef enum dualsync_status {
 typedef struct dualsync_barrier_t dualsync_barrier_t;
 
 /**
- * An opaque condition handle.
+ * An opaque condition handle, used with a `dualsync_mutex_t` the caller
+ * has locked, like `pthread_cond_t`.
+ *
+ * There is no `dualsync_condition_try_wait`, unlike every other waiting
+ * call: a notification is not stored, so a wait that may not block could
+ * only ever time out. That call is `dualsync_condition_wait_timeout(cond,
+ * mutex, 0)`: `DUALSYNC_TIMED_OUT` at once, the mutex still locked.
  *
  * Rust code that receives one from C can use it with the Rust API through
  * [`condition()`](Self::condition) (for example a task waiting with the
@@ -133,7 +165,10 @@ typedef struct dualsync_limiter_t dualsync_limiter_t;
 typedef struct dualsync_mutex_t dualsync_mutex_t;
 
 /**
- * An opaque queue handle.
+ * An opaque queue handle. Its items are `void *` values, NULL included: the
+ * queue stores the pointer as given, never dereferences or frees it, and a
+ * get returns it unchanged (so a NULL item is not an error, and `*out ==
+ * NULL` after a successful get is an item).
  */
 typedef struct dualsync_queue_t dualsync_queue_t;
 
@@ -156,7 +191,8 @@ typedef struct dualsync_queue_stats_t {
    */
   size_t len;
   /**
-   * The capacity given to `dualsync_queue_new`; `0` = unbounded.
+   * The capacity given to `dualsync_queue_new`, as given (`SIZE_MAX`
+   * included); `DUALSYNC_QUEUE_UNBOUNDED` (0) = unbounded.
    */
   size_t capacity;
   /**
@@ -201,11 +237,16 @@ struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
  * Frees a barrier. `NULL` does nothing (`DUALSYNC_OK`). A barrier that
  * threads wait on is not freed: `DUALSYNC_BUSY`.
  *
+ * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+ * while any other call on the handle has not returned, blocked or not: a
+ * thread that released a waiter may still be finishing its call when that
+ * waiter returns and frees. Retry once those calls are done.
+ *
  * # Safety
  *
- * `barrier` is NULL or came from `dualsync_barrier_new` and was not freed;
- * no thread uses it during or after this call (other than waiters this
- * call reports as BUSY).
+ * `barrier` is NULL or came from `dualsync_barrier_new` and was not freed; no
+ * call on it starts during or after this call (calls in progress make it
+ * return `DUALSYNC_BUSY`).
  */
 enum dualsync_status dualsync_barrier_free(struct dualsync_barrier_t *barrier);
 
@@ -307,12 +348,20 @@ struct dualsync_condition_t *dualsync_condition_new(void);
 
 /**
  * Frees a condition. `NULL` does nothing (`DUALSYNC_OK`). A condition that
- * threads still wait on is not freed: `DUALSYNC_BUSY`.
+ * threads still wait on is not freed: `DUALSYNC_BUSY`, also while a
+ * notified waiter has not yet returned from its wait (it is re-locking the
+ * mutex).
+ *
+ * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+ * while any other call on the handle has not returned, blocked or not: a
+ * thread that released a waiter may still be finishing its call when that
+ * waiter returns and frees. Retry once those calls are done.
  *
  * # Safety
  *
- * `cond` is NULL or came from `dualsync_condition_new` and was not freed;
- * no thread starts using it during or after this call.
+ * `cond` is NULL or came from `dualsync_condition_new` and was not freed; no
+ * call on it starts during or after this call (calls in progress make it
+ * return `DUALSYNC_BUSY`).
  */
 enum dualsync_status dualsync_condition_free(struct dualsync_condition_t *cond);
 
@@ -366,6 +415,21 @@ enum dualsync_status dualsync_condition_notify_all(const struct dualsync_conditi
                                                    size_t *woken);
 
 /**
+ * Writes the number of threads (and Rust tasks) waiting for a notification
+ * to `*out`. A waiter counts from the moment it is queued, which is when
+ * it has released the mutex: a thread that locks the mutex and sees this
+ * reach `n` knows a notification now reaches `n` waiters. A notified
+ * waiter no longer counts, even while it is still re-locking the mutex
+ * (it is still inside its call then: `dualsync_condition_free` refuses).
+ *
+ * # Safety
+ *
+ * `cond` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_condition_n_waiting(const struct dualsync_condition_t *cond,
+                                                  size_t *out);
+
+/**
  * Creates an event, not set. Returns NULL if allocation fails. Free it with
  * `dualsync_event_free`.
  */
@@ -375,10 +439,16 @@ struct dualsync_event_t *dualsync_event_new(void);
  * Frees an event. `NULL` does nothing (`DUALSYNC_OK`). An event that
  * threads still wait on is not freed: `DUALSYNC_BUSY`.
  *
+ * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+ * while any other call on the handle has not returned, blocked or not: a
+ * thread that released a waiter may still be finishing its call when that
+ * waiter returns and frees. Retry once those calls are done.
+ *
  * # Safety
  *
  * `event` is NULL or came from `dualsync_event_new` and was not freed; no
- * thread starts using it during or after this call.
+ * call on it starts during or after this call (calls in progress make it
+ * return `DUALSYNC_BUSY`).
  */
 enum dualsync_status dualsync_event_free(struct dualsync_event_t *event);
 
@@ -441,6 +511,19 @@ enum dualsync_status dualsync_event_wait_timeout(const struct dualsync_event_t *
                                                  uint64_t timeout_ns);
 
 /**
+ * Writes the number of threads (and Rust tasks) waiting for the event to
+ * `*out`. A waiter counts from the moment it is queued (a
+ * blocked call may spin briefly first), so a thread that sees this reach
+ * `n` knows `n` calls are blocked (e.g. before a free, which is refused
+ * while they are).
+ *
+ * # Safety
+ *
+ * `event` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_event_n_waiting(const struct dualsync_event_t *event, size_t *out);
+
+/**
  * Creates a limiter with `total_tokens` tokens (at least 1). Returns NULL
  * if `total_tokens` is 0 or allocation fails. Free it with
  * `dualsync_limiter_free`.
@@ -451,11 +534,16 @@ struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
  * Frees a limiter. `NULL` does nothing (`DUALSYNC_OK`). A limiter with
  * borrowed tokens or waiters is not freed: `DUALSYNC_BUSY`.
  *
+ * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+ * while any other call on the handle has not returned, blocked or not: a
+ * thread that released a waiter may still be finishing its call when that
+ * waiter returns and frees. Retry once those calls are done.
+ *
  * # Safety
  *
- * `limiter` is NULL or came from `dualsync_limiter_new` and was not freed;
- * no thread uses it during or after this call (other than ones this call
- * reports as BUSY).
+ * `limiter` is NULL or came from `dualsync_limiter_new` and was not freed; no
+ * call on it starts during or after this call (calls in progress make it
+ * return `DUALSYNC_BUSY`).
  */
 enum dualsync_status dualsync_limiter_free(struct dualsync_limiter_t *limiter);
 
@@ -571,11 +659,16 @@ struct dualsync_mutex_t *dualsync_mutex_new(bool fair);
  * Frees a mutex. `NULL` does nothing (`DUALSYNC_OK`). A mutex that is
  * locked or has waiters is not freed: `DUALSYNC_BUSY`.
  *
+ * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+ * while any other call on the handle has not returned, blocked or not: a
+ * thread that released a waiter may still be finishing its call when that
+ * waiter returns and frees. Retry once those calls are done.
+ *
  * # Safety
  *
  * `mutex` is NULL or came from `dualsync_mutex_new` and was not freed; no
- * thread uses it during or after this call (other than ones this call
- * reports as BUSY).
+ * call on it starts during or after this call (calls in progress make it
+ * return `DUALSYNC_BUSY`).
  */
 enum dualsync_status dualsync_mutex_free(struct dualsync_mutex_t *mutex);
 
@@ -621,6 +714,19 @@ enum dualsync_status dualsync_mutex_lock_timeout(const struct dualsync_mutex_t *
 enum dualsync_status dualsync_mutex_unlock(const struct dualsync_mutex_t *mutex);
 
 /**
+ * Writes the number of threads (and Rust tasks) queued for the lock to
+ * `*out`. A waiter counts from the moment it is queued (a
+ * blocked call may spin briefly first), so a thread that sees this reach
+ * `n` knows `n` calls are blocked (e.g. before a free, which is refused
+ * while they are).
+ *
+ * # Safety
+ *
+ * `mutex` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_mutex_n_waiting(const struct dualsync_mutex_t *mutex, size_t *out);
+
+/**
  * Writes whether the mutex is locked (1) or not (0) to `*out`.
  *
  * # Safety
@@ -630,10 +736,13 @@ enum dualsync_status dualsync_mutex_unlock(const struct dualsync_mutex_t *mutex)
 enum dualsync_status dualsync_mutex_is_locked(const struct dualsync_mutex_t *mutex, bool *out);
 
 /**
- * Creates a queue holding at most `capacity` items (`0` = unbounded) in
- * `order` (`DUALSYNC_QUEUE_FIFO`, `_LIFO` or `_PRIORITY`). Returns NULL for
- * an unknown order or if allocation fails. Free it with
- * `dualsync_queue_free`.
+ * Creates a queue holding at most `capacity` items, any value from 1 to
+ * `SIZE_MAX` (reported as given by `dualsync_queue_statistics`), or
+ * without limit for `DUALSYNC_QUEUE_UNBOUNDED` (0: there is no
+ * zero-capacity queue; Rust's `Queue::with_maxsize(None)`, whose
+ * `Some(0)` panics), in `order` (`DUALSYNC_QUEUE_FIFO`, `_LIFO` or
+ * `_PRIORITY`). Returns NULL for an unknown order or if allocation fails.
+ * Free it with `dualsync_queue_free`.
  */
 struct dualsync_queue_t *dualsync_queue_new(size_t capacity, uint32_t order);
 
@@ -642,16 +751,23 @@ struct dualsync_queue_t *dualsync_queue_new(size_t capacity, uint32_t order);
  * wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`. Items left
  * in it are not touched: they are the caller's.
  *
+ * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+ * while any other call on the handle has not returned, blocked or not: a
+ * thread that released a waiter may still be finishing its call when that
+ * waiter returns and frees. Retry once those calls are done.
+ *
  * # Safety
  *
  * `queue` is NULL or came from `dualsync_queue_new` and was not freed; no
- * thread starts using it during or after this call.
+ * call on it starts during or after this call (calls in progress make it
+ * return `DUALSYNC_BUSY`).
  */
 enum dualsync_status dualsync_queue_free(struct dualsync_queue_t *queue);
 
 /**
- * Puts `item`, waiting while the queue is full. `priority` orders a
- * priority queue (smallest first) and is ignored by FIFO and LIFO queues.
+ * Puts `item` (any pointer, NULL included: stored as given), waiting while
+ * the queue is full. `priority` orders a priority queue (smallest first)
+ * and is ignored by FIFO and LIFO queues.
  * `DUALSYNC_SHUT_DOWN` once the queue is shut down (also for a put blocked
  * when that happens); the item was then not enqueued.
  *
@@ -734,7 +850,9 @@ enum dualsync_status dualsync_queue_task_done(const struct dualsync_queue_t *que
 
 /**
  * Waits until every item put has been marked done (or discarded by an
- * immediate shutdown).
+ * immediate shutdown). Returns `DUALSYNC_OK` at once if none is
+ * unfinished; a shutdown does not end the wait (the items still count
+ * until marked done or discarded).
  *
  * # Safety
  *
@@ -744,7 +862,8 @@ enum dualsync_status dualsync_queue_join(const struct dualsync_queue_t *queue);
 
 /**
  * `dualsync_queue_join` waiting at most `timeout_ns` (`DUALSYNC_TIMED_OUT`;
- * `0` checks once and gives `DUALSYNC_WOULD_BLOCK`).
+ * `0` is `dualsync_queue_try_join`; `DUALSYNC_TIMEOUT_INFINITE` waits
+ * forever).
  *
  * # Safety
  *
@@ -752,6 +871,17 @@ enum dualsync_status dualsync_queue_join(const struct dualsync_queue_t *queue);
  */
 enum dualsync_status dualsync_queue_join_timeout(const struct dualsync_queue_t *queue,
                                                  uint64_t timeout_ns);
+
+/**
+ * `DUALSYNC_OK` if every item put has been marked done (or discarded),
+ * else `DUALSYNC_WOULD_BLOCK`; never waits (the `try_` form of
+ * `dualsync_queue_join`).
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_queue_try_join(const struct dualsync_queue_t *queue);
 
 /**
  * Shuts the queue down: puts fail with `DUALSYNC_SHUT_DOWN` and blocked
@@ -804,10 +934,16 @@ struct dualsync_resource_guard_t *dualsync_resource_guard_new(const char *action
  * Frees a guard. `NULL` does nothing (`DUALSYNC_OK`). A guard someone is
  * inside is not freed: `DUALSYNC_BUSY`.
  *
+ * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+ * while any other call on the handle has not returned, blocked or not: a
+ * thread that released a waiter may still be finishing its call when that
+ * waiter returns and frees. Retry once those calls are done.
+ *
  * # Safety
  *
- * `guard` is NULL or came from `dualsync_resource_guard_new` and was not
- * freed; no thread uses it during or after this call.
+ * `guard` is NULL or came from `dualsync_resource_guard_new` and was not freed; no
+ * call on it starts during or after this call (calls in progress make it
+ * return `DUALSYNC_BUSY`).
  */
 enum dualsync_status dualsync_resource_guard_free(struct dualsync_resource_guard_t *guard);
 
@@ -837,7 +973,8 @@ enum dualsync_status dualsync_resource_guard_exit(const struct dualsync_resource
  * (every release with waiters hands its permits to the head; a try form
  * fails while anyone waits). When `bounded` is nonzero,
  * releasing above `initial` is refused with `DUALSYNC_OVER_RELEASE`.
- * Returns NULL if `initial` is above `SIZE_MAX >> 4` or allocation fails.
+ * Returns NULL if `initial` is above `DUALSYNC_SEMAPHORE_MAX_PERMITS`
+ * (`SIZE_MAX >> 4`) or allocation fails.
  * Free it with `dualsync_semaphore_free`.
  */
 struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded);
@@ -846,11 +983,16 @@ struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded
  * Frees a semaphore. `NULL` does nothing (`DUALSYNC_OK`). A semaphore
  * that threads wait on is not freed: `DUALSYNC_BUSY`.
  *
+ * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+ * while any other call on the handle has not returned, blocked or not: a
+ * thread that released a waiter may still be finishing its call when that
+ * waiter returns and frees. Retry once those calls are done.
+ *
  * # Safety
  *
- * `sem` is NULL or came from `dualsync_semaphore_new` and was not freed;
- * no thread uses it during or after this call (other than waiters this
- * call reports as BUSY).
+ * `sem` is NULL or came from `dualsync_semaphore_new` and was not freed; no
+ * call on it starts during or after this call (calls in progress make it
+ * return `DUALSYNC_BUSY`).
  */
 enum dualsync_status dualsync_semaphore_free(struct dualsync_semaphore_t *sem);
 
@@ -866,7 +1008,10 @@ enum dualsync_status dualsync_semaphore_acquire(const struct dualsync_semaphore_
 
 /**
  * Acquires `n` permits at once, waiting as long as it takes. While it waits
- * at the head of the queue, nobody behind it is served.
+ * at the head of the queue, nobody behind it is served. `n == 0` succeeds
+ * at once (unless the semaphore is closed: `DUALSYNC_CLOSED`); `n` above
+ * `DUALSYNC_SEMAPHORE_MAX_PERMITS` is `DUALSYNC_INVALID_ARGUMENT` (it
+ * could never be met).
  *
  * # Safety
  *
@@ -886,6 +1031,8 @@ enum dualsync_status dualsync_semaphore_try_acquire(const struct dualsync_semaph
 
 /**
  * Acquires `n` permits if free and nobody waits, else `DUALSYNC_WOULD_BLOCK`.
+ * `n == 0` succeeds unless the semaphore is closed; `n` above
+ * `DUALSYNC_SEMAPHORE_MAX_PERMITS` is `DUALSYNC_INVALID_ARGUMENT`.
  *
  * # Safety
  *
@@ -908,7 +1055,8 @@ enum dualsync_status dualsync_semaphore_acquire_timeout(const struct dualsync_se
 
 /**
  * Acquires `n` permits, waiting at most `timeout_ns` (as
- * `dualsync_semaphore_acquire_timeout`).
+ * `dualsync_semaphore_acquire_timeout`; `n` as in
+ * `dualsync_semaphore_acquire_many`).
  *
  * # Safety
  *
@@ -921,8 +1069,11 @@ enum dualsync_status dualsync_semaphore_acquire_many_timeout(const struct dualsy
 /**
  * Gives back (or adds) `n` permits, serving waiters in FIFO order.
  * A bounded semaphore refuses to go above its initial value
- * (`DUALSYNC_OVER_RELEASE`); any semaphore refuses a count above
- * `SIZE_MAX >> 4` (`DUALSYNC_OVERFLOW`). Refused calls change nothing.
+ * (`DUALSYNC_OVER_RELEASE`); an unbounded one refuses to go above
+ * `DUALSYNC_SEMAPHORE_MAX_PERMITS` (`DUALSYNC_OVERFLOW`; also for any
+ * `n` above it). Refused calls change nothing. `n == 0` changes nothing
+ * and returns `DUALSYNC_OK` (Rust's `add_permits(0)`). Releases work on a
+ * closed semaphore too.
  *
  * # Safety
  *

@@ -241,6 +241,15 @@ impl Barrier {
         self.state.load(Ordering::Relaxed) / ONE
     }
 
+    /// Waiters present, read under the queue lock: an arrival that completes
+    /// a round resets the count and then releases the lock, so a caller that
+    /// sees 0 here knows that arrival is done with the barrier's state (the
+    /// C ABI's `dualsync_barrier_free` relies on it).
+    pub(crate) fn n_waiting_locked(&self) -> usize {
+        let _q = self.queue.lock();
+        self.state.load(Ordering::Relaxed) / ONE
+    }
+
     /// Whether the barrier is broken ([`abort`](Self::abort) was called and
     /// no [`reset`](Self::reset) since).
     pub fn is_broken(&self) -> bool {

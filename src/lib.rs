@@ -98,8 +98,12 @@
 //!
 //! ## The C ABI
 //!
-//! `include/dualsync.h` declares `dualsync_mutex_*` and friends; see the
-//! README for the link line.
+//! `include/dualsync.h` declares `dualsync_mutex_*` and friends, which
+//! [`ffi`] defines. The C library (`libdualsync.a`, `libdualsync.so` with
+//! its SONAME, `dualsync.pc`) is a build of this crate with the `capi`
+//! feature: `make` and `make install PREFIX=...` in a checkout (see the
+//! README). A Rust crate that depends on dualsync builds the rlib only, and
+//! no build step of it writes outside `OUT_DIR`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

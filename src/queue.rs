@@ -258,7 +258,9 @@ impl<T> Queue<T, Fifo> {
     ///
     /// # Panics
     ///
-    /// If `capacity` is 0 (use [`unbounded`](Self::unbounded)).
+    /// If `capacity` is 0: there is no zero-capacity queue; an unbounded
+    /// one is [`unbounded`](Self::unbounded) (see
+    /// [`with_maxsize`](Self::with_maxsize) for how 0 reads in C).
     pub fn bounded(capacity: usize) -> Self {
         Self::make(Some(capacity))
     }
@@ -283,7 +285,7 @@ impl<T> Queue<T, Lifo> {
     ///
     /// # Panics
     ///
-    /// If `capacity` is 0.
+    /// If `capacity` is 0 (see [`Queue::with_maxsize`]).
     pub fn bounded_lifo(capacity: usize) -> Self {
         Self::make(Some(capacity))
     }
@@ -301,7 +303,7 @@ impl<T: Ord> Queue<T, Priority> {
     ///
     /// # Panics
     ///
-    /// If `capacity` is 0.
+    /// If `capacity` is 0 (see [`Queue::with_maxsize`]).
     pub fn bounded_priority(capacity: usize) -> Self {
         Self::make(Some(capacity))
     }
@@ -317,7 +319,15 @@ impl<T: Ord> Queue<T, Priority> {
 impl<T, O: Order<T>> Queue<T, O> {
     /// A queue in any order holding at most `maxsize` items (asyncio's
     /// `maxsize`), or unbounded with `None`. (Not a preallocation, unlike
-    /// std's `with_capacity`.)
+    /// std's `with_capacity`.) [`capacity`](Self::capacity) reports the
+    /// `maxsize` given, `usize::MAX` included.
+    ///
+    /// **Capacity 0**: one meaning in Rust and C, "no zero-capacity queue":
+    /// a queue holds at least one item, or is unbounded. Rust says
+    /// unbounded with `None` and refuses `Some(0)` (a panic); C, which has
+    /// no `Option`, spells `None` as 0 (`dualsync_queue_new(0, ...)`,
+    /// `DUALSYNC_QUEUE_UNBOUNDED`, and a `capacity` of 0 in
+    /// `dualsync_queue_statistics`), as asyncio's `maxsize=0` does.
     ///
     /// # Panics
     ///
@@ -328,6 +338,8 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// let q = Queue::<u32, Lifo>::with_maxsize(Some(2));
     /// assert_eq!(q.capacity(), Some(2));
     /// assert_eq!(Queue::<u32, Lifo>::with_maxsize(None).capacity(), None);
+    /// let huge = Queue::<u32, Lifo>::with_maxsize(Some(usize::MAX));
+    /// assert_eq!(huge.capacity(), Some(usize::MAX));
     /// ```
     pub fn with_maxsize(maxsize: Option<usize>) -> Self {
         Self::make(maxsize)
@@ -525,7 +537,7 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// Items put and not yet marked done (loads `done` first: `pushed` only
     /// grows, so the difference never underflows).
     #[inline]
-    fn unfinished(&self) -> usize {
+    pub(crate) fn unfinished(&self) -> usize {
         let done = self.done.load(Ordering::SeqCst);
         self.store.pushed().wrapping_sub(done)
     }
@@ -669,10 +681,10 @@ impl<T, O: Order<T>> Queue<T, O> {
         !self.store.has_room()
     }
 
-    /// The capacity (asyncio's `maxsize`); `None` when unbounded.
+    /// The capacity (asyncio's `maxsize`), as given when the queue was made;
+    /// `None` when unbounded.
     pub fn capacity(&self) -> Option<usize> {
-        let c = self.store.capacity();
-        (c != usize::MAX).then_some(c)
+        self.store.capacity()
     }
 
     /// A snapshot of the queue's state (anyio-style `statistics()`); each

@@ -1,20 +1,24 @@
-//! Compiles every `c-examples/*.c` against the library of the current build
-//! (static and shared), runs it, and compares its stdout byte for byte with
-//! `c-examples/NAME.expected` (exit status 0 required). When `valgrind` is
-//! installed, both binaries also run under memcheck.
+//! Compiles every `c-examples/*.c` against the C library of the current
+//! profile (static and shared), runs it, and compares its stdout byte for
+//! byte with `c-examples/NAME.expected` (exit status 0 required). When
+//! `valgrind` is installed, both binaries also run under memcheck.
 //!
-//! Where the library comes from: `cargo test` compiles the `dualsync` lib
-//! for the integration tests once, with every crate type of `[lib]` (`rlib`,
-//! `staticlib`, `cdylib`, one rustc invocation), into `target/<profile>/deps/`
-//! — the directory of this test binary — as `libdualsync.rlib`,
-//! `libdualsync.a` and `libdualsync.so`. It does *not* copy ("uplift") them
-//! to `target/<profile>/`: only `cargo build` does, so the copies there may
-//! be stale (or absent in a fresh clone) and are never used here. If `deps/`
-//! lacks them, or they are older than the newest `libdualsync*.rlib` there
-//! (a `crate-type` change, an unusual layout), a nested `cargo build --lib`
-//! with its own `CARGO_TARGET_DIR` builds them (its own target dir, so it
-//! never waits on the lock held by the outer `cargo test`).
-//! `DUALSYNC_LIB_DIR` overrides the library directory.
+//! Where the library comes from: the crate's `[lib]` is an rlib only (Rust
+//! dependents pay nothing for C), so the C library is built here the way
+//! the top-level `Makefile` builds it (`make lib`):
+//!
+//! ```text
+//! cargo rustc --lib --profile <this profile> --features capi \
+//!     --crate-type staticlib,cdylib -- -C link-arg=-Wl,-soname,libdualsync.so.<ABI>
+//! ```
+//!
+//! into its own target dir, `target/capi` (the outer `cargo test` holds the
+//! lock on `target/`), plus the `libdualsync.so.<ABI>` link the Makefile
+//! makes next to it. The `capi` feature also fails that build when
+//! `include/dualsync.h` is stale (`make header`), so the examples never
+//! compile against a header that does not describe the library.
+//! `DUALSYNC_LIB_DIR` overrides the library directory (it must hold
+//! `libdualsync.a`, `libdualsync.so` and `libdualsync.so.<ABI>`).
 //!
 //! Valgrind: `--errors-for-leak-kinds=definite`. A definite leak means a
 //! block nothing points to any more (a handle never freed, a box leaked by
@@ -71,40 +75,9 @@ fn remove_scratch(d: &Path) {
     let _ = std::fs::remove_dir_all(d);
 }
 
-fn mtime(p: &Path) -> Option<std::time::SystemTime> {
-    std::fs::metadata(p).ok()?.modified().ok()
-}
-
-/// Whether `dir` holds a static and a shared library at least as new as the
-/// newest rlib there (they are produced by the same rustc invocation, so a
-/// `.a`/`.so` much older than the rlib is left over from an earlier build).
-fn libs_usable(dir: &Path) -> bool {
-    let (Some(a), Some(so)) = (
-        mtime(&dir.join("libdualsync.a")),
-        mtime(&dir.join("libdualsync.so")),
-    ) else {
-        return false;
-    };
-    let newest_rlib = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| {
-            let n = e.file_name();
-            let n = n.to_string_lossy();
-            n.starts_with("libdualsync") && n.ends_with(".rlib")
-        })
-        .filter_map(|e| mtime(&e.path()))
-        .max();
-    match newest_rlib {
-        // Allow a little skew between the three writes.
-        Some(rlib) => [a, so].iter().all(|t| {
-            rlib.duration_since(*t)
-                .is_ok_and(|d| d < Duration::from_secs(60))
-                || *t >= rlib
-        }),
-        None => true,
-    }
+/// `libdualsync.so.<ABI>`: the SONAME, the name programs load.
+fn soname() -> String {
+    format!("libdualsync.so.{}", dualsync::ffi::DUALSYNC_ABI_VERSION)
 }
 
 /// Finds (or builds) the directory holding `libdualsync.a` and `.so`, once
@@ -117,58 +90,48 @@ fn lib_dir() -> PathBuf {
 fn find_or_build_lib_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("DUALSYNC_LIB_DIR") {
         let d = PathBuf::from(d);
-        assert!(
-            libs_usable(&d),
-            "DUALSYNC_LIB_DIR={} does not hold libdualsync.a and libdualsync.so",
-            d.display()
-        );
+        for f in ["libdualsync.a", "libdualsync.so", &soname()] {
+            assert!(
+                d.join(f).exists(),
+                "DUALSYNC_LIB_DIR={} does not hold {f}",
+                d.display()
+            );
+        }
         return d;
     }
-    let deps = std::env::current_exe()
-        .expect("current_exe")
-        .parent()
-        .expect("test binary has a parent dir")
-        .to_path_buf();
-    if libs_usable(&deps) {
-        return deps;
-    }
     let here = profile_dir();
-    // Fallback: a nested build in its own target dir (no lock contention
-    // with the outer cargo). Same profile as this test binary.
-    let profile = here.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+    // `debug` is the `dev` profile; other profile dirs are named after
+    // their profile (`release`, or a custom one).
+    let dir_name = here.file_name().and_then(|n| n.to_str()).unwrap_or("debug");
+    let profile = if dir_name == "debug" { "dev" } else { dir_name };
     let target = here
         .parent()
         .expect("profile dir has a parent")
-        .join("c-examples-lib");
+        .join("capi");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(manifest_dir())
-        .args(["build", "--lib", "--quiet"])
+        .args(["rustc", "--lib", "--quiet", "--profile", profile])
+        .args(["--features", "capi", "--crate-type", "staticlib,cdylib"])
+        // The same arguments as the Makefile's, so that `make` reuses this
+        // build (cargo fingerprints them).
+        .args(["--", "-C"])
+        .arg(format!("link-arg=-Wl,-soname,{}", soname()))
         .env("CARGO_TARGET_DIR", &target);
-    if profile != "debug" {
-        // The profile dir is named after the profile (`release`, or a
-        // custom one); `debug` is the `dev` profile, the default.
-        cmd.args(["--profile", profile]);
-    }
-    eprintln!(
-        "c_examples: no fresh libdualsync.a/.so in {}; building them into {}",
-        deps.display(),
-        target.display()
-    );
+    eprintln!("c_examples: building the C library: {cmd:?}");
     let status = cmd
         .status()
-        .unwrap_or_else(|e| panic!("could not run {cargo:?} build --lib: {e}"));
+        .unwrap_or_else(|e| panic!("could not run {cargo:?} rustc: {e}"));
     assert!(
         status.success(),
-        "nested `cargo build --lib` failed: {status}"
+        "building the C library failed ({status}); if it says include/dualsync.h \
+         is stale, run `make header` and commit the header"
     );
-    let built = target.join(profile);
-    assert!(
-        libs_usable(&built),
-        "nested build did not produce libdualsync.a and libdualsync.so in {} \
-         (is `crate-type` still [\"rlib\", \"staticlib\", \"cdylib\"] in Cargo.toml?)",
-        built.display()
-    );
+    let built = target.join(dir_name);
+    let link = built.join(soname());
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink("libdualsync.so", &link)
+        .unwrap_or_else(|e| panic!("symlink {}: {e}", link.display()));
     built
 }
 
@@ -348,7 +311,7 @@ fn c_examples_match_expected_output() {
     let include = root.join("include");
     assert!(
         include.join("dualsync.h").is_file(),
-        "{} is missing: build.rs generates it on `cargo build`",
+        "{} is missing: `make header` generates it",
         include.join("dualsync.h").display()
     );
 
@@ -458,118 +421,4 @@ fn header_is_self_contained() {
         );
     }
     remove_scratch(&dir);
-}
-
-/// `dualsync.pc.in`, installed into a scratch prefix the way
-/// `c-examples/README.md` says, gives `pkg-config` flags that build and link
-/// a C example against the shared and the static library. Skipped (with a
-/// message) when `pkg-config` is not installed.
-#[test]
-fn pkg_config_template_builds_an_example() {
-    if !Command::new("pkg-config")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        eprintln!("pkg-config not installed: skipped");
-        return;
-    }
-    let root = manifest_dir();
-    let lib = lib_dir();
-    let prefix = scratch_dir("pkgconfig-prefix");
-    for d in ["include", "lib/pkgconfig"] {
-        std::fs::create_dir_all(prefix.join(d)).expect("create prefix");
-    }
-    let copy = |from: PathBuf, to: PathBuf| {
-        std::fs::copy(&from, &to)
-            .unwrap_or_else(|e| panic!("copy {} -> {}: {e}", from.display(), to.display()));
-    };
-    copy(
-        root.join("include/dualsync.h"),
-        prefix.join("include/dualsync.h"),
-    );
-    copy(lib.join("libdualsync.a"), prefix.join("lib/libdualsync.a"));
-    copy(
-        lib.join("libdualsync.so"),
-        prefix.join("lib/libdualsync.so"),
-    );
-    let template =
-        std::fs::read_to_string(root.join("dualsync.pc.in")).expect("read dualsync.pc.in");
-    assert!(template.contains("@PREFIX@") && template.contains("@VERSION@"));
-    let pc = template
-        .replace("@PREFIX@", prefix.to_str().expect("UTF-8 path"))
-        .replace("@VERSION@", env!("CARGO_PKG_VERSION"));
-    std::fs::write(prefix.join("lib/pkgconfig/dualsync.pc"), pc).expect("write dualsync.pc");
-
-    let pkg = |args: &[&str]| -> Vec<String> {
-        let out = Command::new("pkg-config")
-            .args(args)
-            .arg("dualsync")
-            .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"))
-            .output()
-            .expect("run pkg-config");
-        assert!(
-            out.status.success(),
-            "pkg-config {args:?} dualsync failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect()
-    };
-    assert_eq!(pkg(&["--modversion"]), [env!("CARGO_PKG_VERSION")]);
-    let cflags = pkg(&["--cflags"]);
-    let libdir = pkg(&["--variable=libdir"]).concat();
-
-    let src = root.join("c-examples/mutex_counter.c");
-    let expected = std::fs::read(root.join("c-examples/mutex_counter.expected")).expect("expected");
-    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
-    let static_lib = format!("{libdir}/libdualsync.a");
-    let variants: [(&str, Vec<String>); 2] = [
-        // The README's shared link line.
-        (
-            "shared",
-            [pkg(&["--libs"]), vec![format!("-Wl,-rpath,{libdir}")]].concat(),
-        ),
-        // The README's static link line.
-        (
-            "static",
-            [vec![static_lib], pkg(&["--libs-only-l", "--static"])].concat(),
-        ),
-    ];
-    for (variant, libs) in variants {
-        let exe = prefix.join(format!("mutex_counter-pc-{variant}"));
-        let out = Command::new(&cc)
-            .args(CFLAGS)
-            .args(&cflags)
-            .arg("-o")
-            .arg(&exe)
-            .arg(&src)
-            .args(
-                libs.iter()
-                    .filter(|l| *l != "-ldualsync" || variant == "shared"),
-            )
-            .output()
-            .expect("run cc");
-        assert!(
-            out.status.success(),
-            "{variant} build with pkg-config flags failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let run = run_with_limit(Command::new(&exe), &exe.with_extension("run"), RUN_LIMIT);
-        assert_eq!(
-            run.status,
-            Some(0),
-            "{variant}: {}\nstderr:\n{}",
-            run.how,
-            String::from_utf8_lossy(&run.stderr)
-        );
-        assert!(
-            run.stdout == expected,
-            "{variant}: output differs from mutex_counter.expected"
-        );
-    }
-    remove_scratch(&prefix);
 }

@@ -5,11 +5,13 @@
 //! withdraws its arrival without breaking the barrier.
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
+use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
 use crate::{Barrier, BarrierTimeoutError, TryWaitError};
 
 /// An opaque barrier handle.
-pub struct dualsync_barrier_t(Barrier);
+pub struct dualsync_barrier_t(Barrier, Calls);
+
+impl_handle!(dualsync_barrier_t => 1);
 
 fn wait(b: &dualsync_barrier_t, timeout_ns: u64, index_out: *mut usize) -> dualsync_status {
     if index_out.is_null() {
@@ -40,7 +42,7 @@ fn wait(b: &dualsync_barrier_t, timeout_ns: u64, index_out: *mut usize) -> duals
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_barrier_new(parties: usize) -> *mut dualsync_barrier_t {
     boundary_or(core::ptr::null_mut(), || match Barrier::try_new(parties) {
-        Ok(b) => Box::into_raw(Box::new(dualsync_barrier_t(b))),
+        Ok(b) => Box::into_raw(Box::new(dualsync_barrier_t(b, Calls::new()))),
         Err(_) => core::ptr::null_mut(),
     })
 }
@@ -48,17 +50,22 @@ pub extern "C" fn dualsync_barrier_new(parties: usize) -> *mut dualsync_barrier_
 /// Frees a barrier. `NULL` does nothing (`DUALSYNC_OK`). A barrier that
 /// threads wait on is not freed: `DUALSYNC_BUSY`.
 ///
+/// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+/// while any other call on the handle has not returned, blocked or not: a
+/// thread that released a waiter may still be finishing its call when that
+/// waiter returns and frees. Retry once those calls are done.
+///
 /// # Safety
 ///
-/// `barrier` is NULL or came from `dualsync_barrier_new` and was not freed;
-/// no thread uses it during or after this call (other than waiters this
-/// call reports as BUSY).
+/// `barrier` is NULL or came from `dualsync_barrier_new` and was not freed; no
+/// call on it starts during or after this call (calls in progress make it
+/// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_barrier_free(
     barrier: *mut dualsync_barrier_t,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(barrier, |b| b.0.n_waiting() > 0) }
+    unsafe { free_boxed(barrier, |b| b.0.n_waiting_locked() > 0) }
 }
 
 /// Arrives and waits for the round to complete; writes this waiter's index
@@ -76,7 +83,7 @@ pub unsafe extern "C" fn dualsync_barrier_wait(
 ) -> dualsync_status {
     boundary(|| {
         wait(
-            handle!(barrier),
+            &*handle!(barrier),
             super::DUALSYNC_TIMEOUT_INFINITE,
             index_out,
         )
@@ -95,7 +102,7 @@ pub unsafe extern "C" fn dualsync_barrier_try_wait(
     barrier: *const dualsync_barrier_t,
     index_out: *mut usize,
 ) -> dualsync_status {
-    boundary(|| wait(handle!(barrier), 0, index_out))
+    boundary(|| wait(&*handle!(barrier), 0, index_out))
 }
 
 /// Like `dualsync_barrier_wait`, giving up after `timeout_ns`
@@ -112,7 +119,7 @@ pub unsafe extern "C" fn dualsync_barrier_wait_timeout(
     timeout_ns: u64,
     index_out: *mut usize,
 ) -> dualsync_status {
-    boundary(|| wait(handle!(barrier), timeout_ns, index_out))
+    boundary(|| wait(&*handle!(barrier), timeout_ns, index_out))
 }
 
 /// Wakes current waiters with `DUALSYNC_BROKEN` and returns the barrier to

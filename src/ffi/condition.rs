@@ -1,21 +1,33 @@
 //! `dualsync_condition_t`: a [`Condition`](crate::Condition) used with a
 //! `dualsync_mutex_t` the caller has locked, like `pthread_cond_t`.
 //!
-//! A condition has no `try_` form: a notification is not stored, so a wait
-//! that never waits could only time out. `dualsync_condition_wait_timeout`
-//! with `0` returns `DUALSYNC_TIMED_OUT` at once without releasing the mutex.
+//! A condition has no `try_` form (said in the handle's doc, which is in the
+//! header): a notification is not stored, so a wait that never waits could
+//! only time out. `dualsync_condition_wait_timeout` with `0` returns
+//! `DUALSYNC_TIMED_OUT` at once without releasing the mutex.
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, dualsync_mutex_t, free_boxed, handle, write_out};
+use super::{
+    Calls, Wait, boundary, boundary_or, dualsync_mutex_t, free_boxed, handle, impl_handle,
+    write_out,
+};
 use crate::Condition;
 use crate::condition::RawLocked;
 
-/// An opaque condition handle.
+/// An opaque condition handle, used with a `dualsync_mutex_t` the caller
+/// has locked, like `pthread_cond_t`.
+///
+/// There is no `dualsync_condition_try_wait`, unlike every other waiting
+/// call: a notification is not stored, so a wait that may not block could
+/// only ever time out. That call is `dualsync_condition_wait_timeout(cond,
+/// mutex, 0)`: `DUALSYNC_TIMED_OUT` at once, the mutex still locked.
 ///
 /// Rust code that receives one from C can use it with the Rust API through
 /// [`condition()`](Self::condition) (for example a task waiting with the
 /// guard of a `dualsync_mutex_t`'s `mutex()`).
-pub struct dualsync_condition_t(Condition);
+pub struct dualsync_condition_t(Condition, Calls);
+
+impl_handle!(dualsync_condition_t => 1);
 
 impl dualsync_condition_t {
     /// The Rust [`Condition`] behind this handle.
@@ -30,17 +42,28 @@ impl dualsync_condition_t {
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_condition_new() -> *mut dualsync_condition_t {
     boundary_or(core::ptr::null_mut(), || {
-        Box::into_raw(Box::new(dualsync_condition_t(Condition::new())))
+        Box::into_raw(Box::new(dualsync_condition_t(
+            Condition::new(),
+            Calls::new(),
+        )))
     })
 }
 
 /// Frees a condition. `NULL` does nothing (`DUALSYNC_OK`). A condition that
-/// threads still wait on is not freed: `DUALSYNC_BUSY`.
+/// threads still wait on is not freed: `DUALSYNC_BUSY`, also while a
+/// notified waiter has not yet returned from its wait (it is re-locking the
+/// mutex).
+///
+/// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+/// while any other call on the handle has not returned, blocked or not: a
+/// thread that released a waiter may still be finishing its call when that
+/// waiter returns and frees. Retry once those calls are done.
 ///
 /// # Safety
 ///
-/// `cond` is NULL or came from `dualsync_condition_new` and was not freed;
-/// no thread starts using it during or after this call.
+/// `cond` is NULL or came from `dualsync_condition_new` and was not freed; no
+/// call on it starts during or after this call (calls in progress make it
+/// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_condition_free(
     cond: *mut dualsync_condition_t,
@@ -139,4 +162,23 @@ pub unsafe extern "C" fn dualsync_condition_notify_all(
 ) -> dualsync_status {
     // SAFETY: forwarded from the caller's contract.
     unsafe { dualsync_condition_notify(cond, usize::MAX, woken) }
+}
+
+/// Writes the number of threads (and Rust tasks) waiting for a notification
+/// to `*out`. A waiter counts from the moment it is queued, which is when
+/// it has released the mutex: a thread that locks the mutex and sees this
+/// reach `n` knows a notification now reaches `n` waiters. A notified
+/// waiter no longer counts, even while it is still re-locking the mutex
+/// (it is still inside its call then: `dualsync_condition_free` refuses).
+///
+/// # Safety
+///
+/// `cond` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_condition_n_waiting(
+    cond: *const dualsync_condition_t,
+    out: *mut usize,
+) -> dualsync_status {
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(cond, out, |c| c.0.statistics().waiting) }
 }

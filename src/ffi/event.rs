@@ -1,7 +1,7 @@
 //! `dualsync_event_t`: an [`Event`](crate::Event) (asyncio's `Event`).
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
+use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
 use crate::Event;
 
 /// An opaque event handle.
@@ -9,7 +9,9 @@ use crate::Event;
 /// Rust code that receives one from C can wait on it with the Rust API
 /// through [`event()`](Self::event) (for example `.await` in a task while C
 /// threads wait in `dualsync_event_wait`).
-pub struct dualsync_event_t(Event);
+pub struct dualsync_event_t(Event, Calls);
+
+impl_handle!(dualsync_event_t => 1);
 
 impl dualsync_event_t {
     /// The Rust [`Event`] behind this handle.
@@ -32,17 +34,23 @@ fn set_status(is_set: bool) -> dualsync_status {
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_event_new() -> *mut dualsync_event_t {
     boundary_or(core::ptr::null_mut(), || {
-        Box::into_raw(Box::new(dualsync_event_t(Event::new())))
+        Box::into_raw(Box::new(dualsync_event_t(Event::new(), Calls::new())))
     })
 }
 
 /// Frees an event. `NULL` does nothing (`DUALSYNC_OK`). An event that
 /// threads still wait on is not freed: `DUALSYNC_BUSY`.
 ///
+/// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+/// while any other call on the handle has not returned, blocked or not: a
+/// thread that released a waiter may still be finishing its call when that
+/// waiter returns and frees. Retry once those calls are done.
+///
 /// # Safety
 ///
 /// `event` is NULL or came from `dualsync_event_new` and was not freed; no
-/// thread starts using it during or after this call.
+/// call on it starts during or after this call (calls in progress make it
+/// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_event_free(event: *mut dualsync_event_t) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
@@ -141,4 +149,22 @@ pub unsafe extern "C" fn dualsync_event_wait_timeout(
             },
         }
     })
+}
+
+/// Writes the number of threads (and Rust tasks) waiting for the event to
+/// `*out`. A waiter counts from the moment it is queued (a
+/// blocked call may spin briefly first), so a thread that sees this reach
+/// `n` knows `n` calls are blocked (e.g. before a free, which is refused
+/// while they are).
+///
+/// # Safety
+///
+/// `event` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_n_waiting(
+    event: *const dualsync_event_t,
+    out: *mut usize,
+) -> dualsync_status {
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(event, out, |e| e.0.statistics().waiting) }
 }

@@ -8,13 +8,15 @@
 //! from any thread.
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
+use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
 use crate::{
     AcquireTokenTimeoutError, Borrower, CapacityLimiter, LimiterToken, TryAcquireTokenError,
 };
 
 /// An opaque capacity limiter handle.
-pub struct dualsync_limiter_t(CapacityLimiter);
+pub struct dualsync_limiter_t(CapacityLimiter, Calls);
+
+impl_handle!(dualsync_limiter_t => 1);
 
 impl dualsync_limiter_t {
     /// The Rust limiter behind the handle (for Rust code sharing a handle
@@ -54,20 +56,26 @@ pub extern "C" fn dualsync_limiter_new(total_tokens: usize) -> *mut dualsync_lim
         if total_tokens == 0 {
             return core::ptr::null_mut();
         }
-        Box::into_raw(Box::new(dualsync_limiter_t(CapacityLimiter::new(
-            total_tokens,
-        ))))
+        Box::into_raw(Box::new(dualsync_limiter_t(
+            CapacityLimiter::new(total_tokens),
+            Calls::new(),
+        )))
     })
 }
 
 /// Frees a limiter. `NULL` does nothing (`DUALSYNC_OK`). A limiter with
 /// borrowed tokens or waiters is not freed: `DUALSYNC_BUSY`.
 ///
+/// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+/// while any other call on the handle has not returned, blocked or not: a
+/// thread that released a waiter may still be finishing its call when that
+/// waiter returns and frees. Retry once those calls are done.
+///
 /// # Safety
 ///
-/// `limiter` is NULL or came from `dualsync_limiter_new` and was not freed;
-/// no thread uses it during or after this call (other than ones this call
-/// reports as BUSY).
+/// `limiter` is NULL or came from `dualsync_limiter_new` and was not freed; no
+/// call on it starts during or after this call (calls in progress make it
+/// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_limiter_free(
     limiter: *mut dualsync_limiter_t,

@@ -11,17 +11,29 @@
 //!   tries once and `DUALSYNC_TIMEOUT_INFINITE` (`UINT64_MAX`) waits forever.
 //! * Misuse (unlocking an unlocked mutex, over-releasing...) returns its own
 //!   status and leaves the primitive unchanged.
+//! * Every call on a handle is counted while it runs (`handle!` gives an
+//!   `InCall` guard): `_free` refuses with `DUALSYNC_BUSY` while any other
+//!   call on the handle has not returned yet, blocked or not (a thread that
+//!   woke a waiter may still be inside its call when the waiter returns and
+//!   frees), then checks the primitive's own state (waiting Rust tasks,
+//!   held locks) under its lock (`free_boxed`).
 //!
 //! `include/dualsync.h` is generated from this module and every `mod` it
 //! declares (nothing else in the crate) by `build.rs` with cbindgen
-//! (`cbindgen.toml`): `pub` `extern "C"` functions, `#[repr(C)]` types,
-//! `pub const`s, and each `pub struct` handle as an opaque
-//! `typedef struct dualsync_x_t dualsync_x_t;`, with their doc comments.
-//! Commit the regenerated header with any change here; see
-//! `c-examples/README.md` for the link lines and the staleness check.
+//! (`cbindgen.toml`) when the crate is built with the `capi` feature: `pub`
+//! `extern "C"` functions, `#[repr(C)]` types, `pub const`s, and each `pub
+//! struct` handle as an opaque `typedef struct dualsync_x_t dualsync_x_t;`,
+//! with their doc comments. Regenerate it with `make header` and commit it
+//! with any change here (a `capi` build fails while it is stale); see
+//! `c-examples/README.md` for the build, the install and the link lines.
+//!
+//! Rust code that reaches the primitive behind a handle (`mutex()`,
+//! `event()`...) is not counted: it must be done with it before the handle
+//! is freed.
 
 #![allow(non_camel_case_types)]
 
+use core::sync::atomic::{AtomicUsize, Ordering};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
@@ -46,6 +58,13 @@ pub use semaphore::*;
 /// `timeout_ns` value meaning "wait forever".
 pub const DUALSYNC_TIMEOUT_INFINITE: u64 = u64::MAX;
 
+/// The version of this C ABI. The shared library's SONAME is
+/// `libdualsync.so.<DUALSYNC_ABI_VERSION>`; it changes whenever a change
+/// breaks programs built against an earlier header (a function removed or
+/// changed, a status renumbered, a type's layout changed). Adding functions
+/// keeps it.
+pub const DUALSYNC_ABI_VERSION: u32 = 0;
+
 /// The result of every fallible C call.
 #[repr(C)]
 #[allow(non_camel_case_types)]
@@ -69,7 +88,9 @@ pub enum dualsync_status {
     DUALSYNC_SHUT_DOWN = 7,
     /// The primitive was closed.
     DUALSYNC_CLOSED = 8,
-    /// The resource is in use (or a primitive with waiters cannot be freed).
+    /// The resource is in use; or a `_free` refused: a call on the handle
+    /// is in progress (a waiter, or a call not yet returned), or the
+    /// primitive is held (a locked mutex, borrowed tokens).
     DUALSYNC_BUSY = 9,
     /// A Rust panic was caught at the boundary.
     DUALSYNC_PANIC = 10,
@@ -145,12 +166,100 @@ impl Wait {
     }
 }
 
-/// Borrows a handle, or returns `DUALSYNC_INVALID_ARGUMENT` from the
-/// enclosing function when it is NULL.
+/// The calls in progress on one handle (every handle type has one).
+///
+/// Entering a call is a `Relaxed` increment, before the call touches the
+/// primitive: whatever another thread learns of the call through the
+/// primitive (with the primitive's own ordering) comes after the increment,
+/// so a `_free` that thread then runs sees it. Leaving is a `Release`
+/// decrement, the call's last access to the handle; `_free` reads the count
+/// with `Acquire`, so everything a finished call did happens before the
+/// memory is freed (the same protocol as `Arc`'s count).
+///
+/// Cost: two uncontended atomic read-modify-writes per C call, on the
+/// handle's own cache line.
+#[derive(Debug, Default)]
+pub(crate) struct Calls(AtomicUsize);
+
+impl Calls {
+    pub(crate) const fn new() -> Calls {
+        Calls(AtomicUsize::new(0))
+    }
+
+    /// Whether some call on the handle has not returned yet.
+    fn any(&self) -> bool {
+        self.0.load(Ordering::Acquire) != 0
+    }
+}
+
+/// A handle type: the primitive, and the count of calls in progress on it.
+pub(crate) trait Handle {
+    fn calls(&self) -> &Calls;
+}
+
+/// Implements [`Handle`] for handle types whose field `$f` is their
+/// [`Calls`].
+macro_rules! impl_handle {
+    ($($t:ty => $f:tt),* $(,)?) => {$(
+        impl $crate::ffi::Handle for $t {
+            #[inline]
+            fn calls(&self) -> &$crate::ffi::Calls {
+                &self.$f
+            }
+        }
+    )*};
+}
+pub(crate) use impl_handle;
+
+/// One call in progress on a live handle: counted from [`InCall::enter`]
+/// until drop. Derefs to the handle.
+pub(crate) struct InCall<'a, T: Handle> {
+    h: &'a T,
+}
+
+impl<'a, T: Handle> InCall<'a, T> {
+    /// Counts a call on `p`; `None` for NULL.
+    ///
+    /// # Safety
+    ///
+    /// `p` is NULL or a live handle, which is not freed before the guard is
+    /// dropped (`_free` refuses while it is counted).
+    #[inline]
+    pub(crate) unsafe fn enter(p: *const T) -> Option<InCall<'a, T>> {
+        // SAFETY: NULL or live (the caller's contract).
+        let h = unsafe { p.as_ref() }?;
+        h.calls().0.fetch_add(1, Ordering::Relaxed);
+        Some(InCall { h })
+    }
+}
+
+impl<T: Handle> core::ops::Deref for InCall<'_, T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        self.h
+    }
+}
+
+impl<T: Handle> Drop for InCall<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        // The call's last access to the handle: once the count is back to 0
+        // a `_free` may release the memory (as in `Arc`'s drop, the
+        // reference is not used after this).
+        self.h.calls().0.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// Enters a call on a handle (an [`InCall`], which derefs to it), or returns
+/// `DUALSYNC_INVALID_ARGUMENT` from the enclosing function when it is NULL.
+/// The call counts until the guard drops: bind it (`let h = handle!(p);`)
+/// or use it within one expression.
 macro_rules! handle {
     ($p:expr) => {
-        // SAFETY: the caller's contract: the handle is NULL or live.
-        match unsafe { $p.as_ref() } {
+        // SAFETY: the caller's contract: the handle is NULL or live, and
+        // stays live while the call is counted.
+        match unsafe { $crate::ffi::InCall::enter($p) } {
             Some(h) => h,
             None => return $crate::ffi::dualsync_status::DUALSYNC_INVALID_ARGUMENT,
         }
@@ -159,15 +268,19 @@ macro_rules! handle {
 pub(crate) use handle;
 
 /// The body of every `dualsync_<type>_free`: NULL does nothing
-/// (`DUALSYNC_OK`); a handle that `busy` reports in use is left alone
-/// (`DUALSYNC_BUSY`); any other is dropped.
+/// (`DUALSYNC_OK`); a handle with a call in progress, or that `busy` reports
+/// in use, is left alone (`DUALSYNC_BUSY`); any other is dropped.
+///
+/// `busy` looks at the primitive itself (Rust tasks waiting through the
+/// Rust API, a lock held between calls); it reads under the primitive's
+/// lock where it has one, so that a Rust caller still inside a critical
+/// section of it is waited for.
 ///
 /// # Safety
 ///
 /// `handle` is NULL or came from `Box::into_raw` in the type's `_new` and
-/// was not freed; no thread uses it during or after this call (other than
-/// ones that make `busy` say so).
-pub(crate) unsafe fn free_boxed<T>(
+/// was not freed; no call on it starts during or after this call.
+pub(crate) unsafe fn free_boxed<T: Handle>(
     handle: *mut T,
     busy: impl FnOnce(&T) -> bool,
 ) -> dualsync_status {
@@ -176,10 +289,13 @@ pub(crate) unsafe fn free_boxed<T>(
     }
     boundary(|| {
         // SAFETY: non-NULL and from `Box::into_raw` (caller's contract).
-        if busy(unsafe { &*handle }) {
+        let h = unsafe { &*handle };
+        // Calls first: a call that has returned is done with the handle
+        // (this `Acquire` pairs with its `Release` exit).
+        if h.calls().any() || busy(h) {
             return DUALSYNC_BUSY;
         }
-        // SAFETY: as above, and nobody else uses it any more.
+        // SAFETY: as above; no call is in progress, and none may start now.
         drop(unsafe { Box::from_raw(handle) });
         DUALSYNC_OK
     })
@@ -193,7 +309,7 @@ pub(crate) unsafe fn free_boxed<T>(
 /// # Safety
 ///
 /// `handle` is NULL or a live handle; `out` is NULL or valid for a write.
-pub(crate) unsafe fn write_out<H, T>(
+pub(crate) unsafe fn write_out<H: Handle, T>(
     handle: *const H,
     out: *mut T,
     f: impl FnOnce(&H) -> T,
@@ -203,7 +319,7 @@ pub(crate) unsafe fn write_out<H, T>(
         if out.is_null() {
             return DUALSYNC_INVALID_ARGUMENT;
         }
-        let v = f(h);
+        let v = f(&h);
         // SAFETY: checked non-NULL; valid for a write per the contract.
         unsafe { out.write(v) };
         DUALSYNC_OK

@@ -2,7 +2,7 @@
 //! may unlock a locked mutex; unlocking an unlocked one is `NOT_LOCKED`).
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
+use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
 use crate::Mutex;
 
 /// An opaque mutex handle.
@@ -10,7 +10,9 @@ use crate::Mutex;
 /// Rust code that receives one from C can wait on it with the Rust API
 /// through its `mutex()` method (for example `.await` in a task while C
 /// threads wait in `dualsync_mutex_lock`): they share one FIFO queue.
-pub struct dualsync_mutex_t(Mutex<()>);
+pub struct dualsync_mutex_t(Mutex<()>, Calls);
+
+impl_handle!(dualsync_mutex_t => 1);
 
 impl dualsync_mutex_t {
     /// The Rust [`Mutex`] behind this handle.
@@ -48,18 +50,23 @@ pub extern "C" fn dualsync_mutex_new(fair: bool) -> *mut dualsync_mutex_t {
         } else {
             Mutex::new(())
         };
-        Box::into_raw(Box::new(dualsync_mutex_t(m)))
+        Box::into_raw(Box::new(dualsync_mutex_t(m, Calls::new())))
     })
 }
 
 /// Frees a mutex. `NULL` does nothing (`DUALSYNC_OK`). A mutex that is
 /// locked or has waiters is not freed: `DUALSYNC_BUSY`.
 ///
+/// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+/// while any other call on the handle has not returned, blocked or not: a
+/// thread that released a waiter may still be finishing its call when that
+/// waiter returns and frees. Retry once those calls are done.
+///
 /// # Safety
 ///
 /// `mutex` is NULL or came from `dualsync_mutex_new` and was not freed; no
-/// thread uses it during or after this call (other than ones this call
-/// reports as BUSY).
+/// call on it starts during or after this call (calls in progress make it
+/// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
@@ -110,7 +117,8 @@ pub unsafe extern "C" fn dualsync_mutex_lock_timeout(
     timeout_ns: u64,
 ) -> dualsync_status {
     boundary(|| {
-        let raw = handle!(mutex).0.raw();
+        let m = handle!(mutex);
+        let raw = m.0.raw();
         let r = match Wait::from_ns(timeout_ns) {
             Wait::Try => {
                 return if raw.try_lock() {
@@ -150,6 +158,24 @@ pub unsafe extern "C" fn dualsync_mutex_unlock(mutex: *const dualsync_mutex_t) -
             DUALSYNC_NOT_LOCKED
         }
     })
+}
+
+/// Writes the number of threads (and Rust tasks) queued for the lock to
+/// `*out`. A waiter counts from the moment it is queued (a
+/// blocked call may spin briefly first), so a thread that sees this reach
+/// `n` knows `n` calls are blocked (e.g. before a free, which is refused
+/// while they are).
+///
+/// # Safety
+///
+/// `mutex` is NULL or a live handle; `out` is NULL or valid for a write.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_n_waiting(
+    mutex: *const dualsync_mutex_t,
+    out: *mut usize,
+) -> dualsync_status {
+    // SAFETY: this function's contract is `write_out`'s.
+    unsafe { write_out(mutex, out, |m| m.0.statistics().waiting) }
 }
 
 /// Writes whether the mutex is locked (1) or not (0) to `*out`.

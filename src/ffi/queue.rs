@@ -3,13 +3,14 @@
 //! in put order), bounded or unbounded, with `task_done` / `join` and
 //! `shutdown`.
 //!
-//! Items are opaque pointers: the queue never dereferences or frees them.
-//! Items still in a queue when it is freed (or discarded by
+//! Items are opaque pointers, NULL included: the queue never dereferences
+//! or frees them. Items still in a queue when it is freed (or discarded by
 //! `shutdown(immediate)`) remain the C caller's to own and free.
 //!
 //! Statuses: `FULL` (`try_put`, or `put_timeout` with 0), `EMPTY`
 //! (`try_get`, or `get_timeout` with 0), `TIMED_OUT`, `SHUT_DOWN`,
-//! `WOULD_BLOCK` (`join_timeout` with 0 while items are unfinished),
+//! `WOULD_BLOCK` (`try_join`, or `join_timeout` with 0, while items are
+//! unfinished),
 //! `OVER_RELEASE` (`task_done` called more times than items were put),
 //! `INVALID_ARGUMENT` (NULL handle or out pointer, unknown order),
 //! `BUSY` (`free` while threads wait on the queue).
@@ -19,11 +20,16 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
+use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
 use crate::{
     GetError, GetTimeoutError, Lifo, Priority, PutError, PutTimeoutError, Queue, TryGetError,
     TryPutError,
 };
+
+/// `capacity` argument of `dualsync_queue_new`: no limit (Rust's `None`;
+/// there is no zero-capacity queue). Also the `capacity` that
+/// `dualsync_queue_statistics` reports for such a queue.
+pub const DUALSYNC_QUEUE_UNBOUNDED: usize = 0;
 
 /// `order` argument of `dualsync_queue_new`: first in, first out.
 pub const DUALSYNC_QUEUE_FIFO: u32 = 0;
@@ -49,8 +55,13 @@ enum Inner {
     Prio(Queue<PItem, Priority>, AtomicU64),
 }
 
-/// An opaque queue handle.
-pub struct dualsync_queue_t(Inner);
+/// An opaque queue handle. Its items are `void *` values, NULL included: the
+/// queue stores the pointer as given, never dereferences or frees it, and a
+/// get returns it unchanged (so a NULL item is not an error, and `*out ==
+/// NULL` after a successful get is an item).
+pub struct dualsync_queue_t(Inner, Calls);
+
+impl_handle!(dualsync_queue_t => 1);
 
 /// Runs `$body` with `$q` bound to the typed queue and `$wrap`/`$unwrap`
 /// converting between `void *` (+ priority) and the stored item.
@@ -80,21 +91,24 @@ macro_rules! with_queue {
     };
 }
 
-/// Creates a queue holding at most `capacity` items (`0` = unbounded) in
-/// `order` (`DUALSYNC_QUEUE_FIFO`, `_LIFO` or `_PRIORITY`). Returns NULL for
-/// an unknown order or if allocation fails. Free it with
-/// `dualsync_queue_free`.
+/// Creates a queue holding at most `capacity` items, any value from 1 to
+/// `SIZE_MAX` (reported as given by `dualsync_queue_statistics`), or
+/// without limit for `DUALSYNC_QUEUE_UNBOUNDED` (0: there is no
+/// zero-capacity queue; Rust's `Queue::with_maxsize(None)`, whose
+/// `Some(0)` panics), in `order` (`DUALSYNC_QUEUE_FIFO`, `_LIFO` or
+/// `_PRIORITY`). Returns NULL for an unknown order or if allocation fails.
+/// Free it with `dualsync_queue_free`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_queue_new(capacity: usize, order: u32) -> *mut dualsync_queue_t {
     boundary_or(core::ptr::null_mut(), || {
-        let cap = (capacity != 0).then_some(capacity);
+        let cap = (capacity != DUALSYNC_QUEUE_UNBOUNDED).then_some(capacity);
         let inner = match order {
             DUALSYNC_QUEUE_FIFO => Inner::Fifo(Queue::with_maxsize(cap)),
             DUALSYNC_QUEUE_LIFO => Inner::Lifo(Queue::with_maxsize(cap)),
             DUALSYNC_QUEUE_PRIORITY => Inner::Prio(Queue::with_maxsize(cap), AtomicU64::new(0)),
             _ => return core::ptr::null_mut(),
         };
-        Box::into_raw(Box::new(dualsync_queue_t(inner)))
+        Box::into_raw(Box::new(dualsync_queue_t(inner, Calls::new())))
     })
 }
 
@@ -102,10 +116,16 @@ pub extern "C" fn dualsync_queue_new(capacity: usize, order: u32) -> *mut dualsy
 /// wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`. Items left
 /// in it are not touched: they are the caller's.
 ///
+/// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+/// while any other call on the handle has not returned, blocked or not: a
+/// thread that released a waiter may still be finishing its call when that
+/// waiter returns and frees. Retry once those calls are done.
+///
 /// # Safety
 ///
 /// `queue` is NULL or came from `dualsync_queue_new` and was not freed; no
-/// thread starts using it during or after this call.
+/// call on it starts during or after this call (calls in progress make it
+/// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_queue_free(queue: *mut dualsync_queue_t) -> dualsync_status {
     // SAFETY: NULL or from `dualsync_queue_new` and unused from now on
@@ -148,8 +168,9 @@ fn put_wait(h: &dualsync_queue_t, item: *mut c_void, priority: u64, wait: Wait) 
     })
 }
 
-/// Puts `item`, waiting while the queue is full. `priority` orders a
-/// priority queue (smallest first) and is ignored by FIFO and LIFO queues.
+/// Puts `item` (any pointer, NULL included: stored as given), waiting while
+/// the queue is full. `priority` orders a priority queue (smallest first)
+/// and is ignored by FIFO and LIFO queues.
 /// `DUALSYNC_SHUT_DOWN` once the queue is shut down (also for a put blocked
 /// when that happens); the item was then not enqueued.
 ///
@@ -162,7 +183,7 @@ pub unsafe extern "C" fn dualsync_queue_put(
     item: *mut c_void,
     priority: u64,
 ) -> dualsync_status {
-    boundary(|| put_wait(handle!(queue), item, priority, Wait::Forever))
+    boundary(|| put_wait(&*handle!(queue), item, priority, Wait::Forever))
 }
 
 /// Puts `item` if there is room now: else `DUALSYNC_FULL` (or
@@ -177,7 +198,7 @@ pub unsafe extern "C" fn dualsync_queue_try_put(
     item: *mut c_void,
     priority: u64,
 ) -> dualsync_status {
-    boundary(|| put_wait(handle!(queue), item, priority, Wait::Try))
+    boundary(|| put_wait(&*handle!(queue), item, priority, Wait::Try))
 }
 
 /// Puts `item`, waiting at most `timeout_ns`: `DUALSYNC_TIMED_OUT` when the
@@ -194,7 +215,7 @@ pub unsafe extern "C" fn dualsync_queue_put_timeout(
     priority: u64,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| put_wait(handle!(queue), item, priority, Wait::from_ns(timeout_ns)))
+    boundary(|| put_wait(&*handle!(queue), item, priority, Wait::from_ns(timeout_ns)))
 }
 
 fn get_wait(h: &dualsync_queue_t, out: *mut *mut c_void, wait: Wait) -> dualsync_status {
@@ -241,7 +262,7 @@ pub unsafe extern "C" fn dualsync_queue_get(
     queue: *const dualsync_queue_t,
     out: *mut *mut c_void,
 ) -> dualsync_status {
-    boundary(|| get_wait(handle!(queue), out, Wait::Forever))
+    boundary(|| get_wait(&*handle!(queue), out, Wait::Forever))
 }
 
 /// Takes the next item into `*out` if there is one: else `DUALSYNC_EMPTY`
@@ -255,7 +276,7 @@ pub unsafe extern "C" fn dualsync_queue_try_get(
     queue: *const dualsync_queue_t,
     out: *mut *mut c_void,
 ) -> dualsync_status {
-    boundary(|| get_wait(handle!(queue), out, Wait::Try))
+    boundary(|| get_wait(&*handle!(queue), out, Wait::Try))
 }
 
 /// Takes the next item into `*out`, waiting at most `timeout_ns`
@@ -270,7 +291,7 @@ pub unsafe extern "C" fn dualsync_queue_get_timeout(
     out: *mut *mut c_void,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| get_wait(handle!(queue), out, Wait::from_ns(timeout_ns)))
+    boundary(|| get_wait(&*handle!(queue), out, Wait::from_ns(timeout_ns)))
 }
 
 /// Marks one taken item as processed. `DUALSYNC_OVER_RELEASE` (nothing
@@ -298,7 +319,7 @@ fn join_wait(h: &dualsync_queue_t, wait: Wait) -> dualsync_status {
             q.join().block();
             DUALSYNC_OK
         }
-        Wait::Try => match q.statistics().unfinished_tasks {
+        Wait::Try => match q.unfinished() {
             0 => DUALSYNC_OK,
             _ => DUALSYNC_WOULD_BLOCK,
         },
@@ -310,18 +331,21 @@ fn join_wait(h: &dualsync_queue_t, wait: Wait) -> dualsync_status {
 }
 
 /// Waits until every item put has been marked done (or discarded by an
-/// immediate shutdown).
+/// immediate shutdown). Returns `DUALSYNC_OK` at once if none is
+/// unfinished; a shutdown does not end the wait (the items still count
+/// until marked done or discarded).
 ///
 /// # Safety
 ///
 /// `queue` is NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_queue_join(queue: *const dualsync_queue_t) -> dualsync_status {
-    boundary(|| join_wait(handle!(queue), Wait::Forever))
+    boundary(|| join_wait(&*handle!(queue), Wait::Forever))
 }
 
 /// `dualsync_queue_join` waiting at most `timeout_ns` (`DUALSYNC_TIMED_OUT`;
-/// `0` checks once and gives `DUALSYNC_WOULD_BLOCK`).
+/// `0` is `dualsync_queue_try_join`; `DUALSYNC_TIMEOUT_INFINITE` waits
+/// forever).
 ///
 /// # Safety
 ///
@@ -331,7 +355,21 @@ pub unsafe extern "C" fn dualsync_queue_join_timeout(
     queue: *const dualsync_queue_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| join_wait(handle!(queue), Wait::from_ns(timeout_ns)))
+    boundary(|| join_wait(&*handle!(queue), Wait::from_ns(timeout_ns)))
+}
+
+/// `DUALSYNC_OK` if every item put has been marked done (or discarded),
+/// else `DUALSYNC_WOULD_BLOCK`; never waits (the `try_` form of
+/// `dualsync_queue_join`).
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_try_join(
+    queue: *const dualsync_queue_t,
+) -> dualsync_status {
+    boundary(|| join_wait(&*handle!(queue), Wait::Try))
 }
 
 /// Shuts the queue down: puts fail with `DUALSYNC_SHUT_DOWN` and blocked
@@ -375,7 +413,8 @@ pub unsafe extern "C" fn dualsync_queue_len(
 pub struct dualsync_queue_stats_t {
     /// Items in the queue.
     pub len: usize,
-    /// The capacity given to `dualsync_queue_new`; `0` = unbounded.
+    /// The capacity given to `dualsync_queue_new`, as given (`SIZE_MAX`
+    /// included); `DUALSYNC_QUEUE_UNBOUNDED` (0) = unbounded.
     pub capacity: usize,
     /// Threads (and Rust tasks) blocked in `get`.
     pub getters_waiting: usize,
@@ -409,7 +448,7 @@ pub unsafe extern "C" fn dualsync_queue_statistics(
             let s = with_queue!(h, |q, _w, _u| q.statistics());
             dualsync_queue_stats_t {
                 len: s.len,
-                capacity: s.capacity.unwrap_or(0),
+                capacity: s.capacity.unwrap_or(DUALSYNC_QUEUE_UNBOUNDED),
                 getters_waiting: s.getters_waiting,
                 putters_waiting: s.putters_waiting,
                 joiners_waiting: s.joiners_waiting,

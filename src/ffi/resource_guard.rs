@@ -4,11 +4,13 @@
 use core::ffi::{CStr, c_char};
 
 use super::dualsync_status::{self, *};
-use super::{boundary, boundary_or, free_boxed, handle};
+use super::{Calls, boundary, boundary_or, free_boxed, handle, impl_handle};
 use crate::ResourceGuard;
 
 /// An opaque resource guard handle.
-pub struct dualsync_resource_guard_t(ResourceGuard);
+pub struct dualsync_resource_guard_t(ResourceGuard, Calls);
+
+impl_handle!(dualsync_resource_guard_t => 1);
 
 /// Creates a guard for `action` (a verb phrase such as `"writing to"`,
 /// copied; invalid UTF-8 is replaced). Returns NULL if `action` is NULL or
@@ -29,17 +31,26 @@ pub unsafe extern "C" fn dualsync_resource_guard_new(
         let a = unsafe { CStr::from_ptr(action) }
             .to_string_lossy()
             .into_owned();
-        Box::into_raw(Box::new(dualsync_resource_guard_t(ResourceGuard::new(a))))
+        Box::into_raw(Box::new(dualsync_resource_guard_t(
+            ResourceGuard::new(a),
+            Calls::new(),
+        )))
     })
 }
 
 /// Frees a guard. `NULL` does nothing (`DUALSYNC_OK`). A guard someone is
 /// inside is not freed: `DUALSYNC_BUSY`.
 ///
+/// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+/// while any other call on the handle has not returned, blocked or not: a
+/// thread that released a waiter may still be finishing its call when that
+/// waiter returns and frees. Retry once those calls are done.
+///
 /// # Safety
 ///
-/// `guard` is NULL or came from `dualsync_resource_guard_new` and was not
-/// freed; no thread uses it during or after this call.
+/// `guard` is NULL or came from `dualsync_resource_guard_new` and was not freed; no
+/// call on it starts during or after this call (calls in progress make it
+/// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_resource_guard_free(
     guard: *mut dualsync_resource_guard_t,

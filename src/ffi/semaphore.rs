@@ -2,24 +2,39 @@
 //! `BoundedSemaphore`). Permits acquired from C are plain counts: the caller
 //! gives them back with `dualsync_semaphore_release`.
 //!
-//! Permit counts are `size_t`. A count of 0, or above the largest count a
-//! semaphore can hold (`SIZE_MAX >> 4`), is `DUALSYNC_INVALID_ARGUMENT`.
+//! Permit counts are `size_t`, as in Rust (`usize`), with the same rules:
+//! a count of 0 is a no-op that succeeds (`acquire_many(0)`,
+//! `release(0)`: Rust's `acquire_many(0)` / `add_permits(0)`); a semaphore
+//! holds at most `DUALSYNC_SEMAPHORE_MAX_PERMITS` (`SIZE_MAX >> 4`, Rust's
+//! `MAX_PERMITS`). Asking for more than that at once is
+//! `DUALSYNC_INVALID_ARGUMENT` (Rust panics: it could never be met);
+//! releasing past it is `DUALSYNC_OVERFLOW` (Rust's
+//! `ReleaseError::Overflow`), past a bounded semaphore's bound
+//! `DUALSYNC_OVER_RELEASE` (`ReleaseError::OverRelease`).
 
 use super::dualsync_status::{self, *};
-use super::{Wait, boundary, boundary_or, free_boxed, handle, write_out};
+use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
 use crate::error::{AcquireTimeoutError, ReleaseError, TryAcquireError};
 use crate::semaphore::{MAX_PERMITS, Semaphore};
+
+/// The largest number of permits a semaphore holds (`SIZE_MAX >> 4`; Rust's
+/// `dualsync::MAX_PERMITS`).
+pub const DUALSYNC_SEMAPHORE_MAX_PERMITS: usize = usize::MAX >> 4;
+// Spelled out above for cbindgen, which only reads `src/ffi`.
+const _: () = assert!(DUALSYNC_SEMAPHORE_MAX_PERMITS == MAX_PERMITS);
 
 /// An opaque semaphore handle.
 pub struct dualsync_semaphore_t {
     sem: Semaphore,
     /// The bound of a bounded semaphore, else `MAX_PERMITS`.
     limit: usize,
+    /// Made with `bounded`: every refused release is `OVER_RELEASE`, as for
+    /// Rust's `BoundedSemaphore` (even with a bound of `MAX_PERMITS`).
+    bounded: bool,
+    calls: Calls,
 }
 
-fn valid_n(n: usize) -> bool {
-    n != 0 && n <= MAX_PERMITS
-}
+impl_handle!(dualsync_semaphore_t => calls);
 
 fn try_status(r: Result<(), TryAcquireError>) -> dualsync_status {
     match r {
@@ -30,7 +45,8 @@ fn try_status(r: Result<(), TryAcquireError>) -> dualsync_status {
 }
 
 fn acquire(s: &dualsync_semaphore_t, n: usize, timeout_ns: u64) -> dualsync_status {
-    if !valid_n(n) {
+    if n > MAX_PERMITS {
+        // Rust's `acquire_many` panics: a request that could never be met.
         return DUALSYNC_INVALID_ARGUMENT;
     }
     let r = match Wait::from_ns(timeout_ns) {
@@ -57,7 +73,8 @@ fn acquire(s: &dualsync_semaphore_t, n: usize, timeout_ns: u64) -> dualsync_stat
 /// (every release with waiters hands its permits to the head; a try form
 /// fails while anyone waits). When `bounded` is nonzero,
 /// releasing above `initial` is refused with `DUALSYNC_OVER_RELEASE`.
-/// Returns NULL if `initial` is above `SIZE_MAX >> 4` or allocation fails.
+/// Returns NULL if `initial` is above `DUALSYNC_SEMAPHORE_MAX_PERMITS`
+/// (`SIZE_MAX >> 4`) or allocation fails.
 /// Free it with `dualsync_semaphore_free`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_semaphore_new(
@@ -73,6 +90,8 @@ pub extern "C" fn dualsync_semaphore_new(
             // waits" for the try forms, and FIFO service.
             sem: Semaphore::new_fair(initial),
             limit: if bounded { initial } else { MAX_PERMITS },
+            bounded,
+            calls: Calls::new(),
         }))
     })
 }
@@ -80,11 +99,16 @@ pub extern "C" fn dualsync_semaphore_new(
 /// Frees a semaphore. `NULL` does nothing (`DUALSYNC_OK`). A semaphore
 /// that threads wait on is not freed: `DUALSYNC_BUSY`.
 ///
+/// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
+/// while any other call on the handle has not returned, blocked or not: a
+/// thread that released a waiter may still be finishing its call when that
+/// waiter returns and frees. Retry once those calls are done.
+///
 /// # Safety
 ///
-/// `sem` is NULL or came from `dualsync_semaphore_new` and was not freed;
-/// no thread uses it during or after this call (other than waiters this
-/// call reports as BUSY).
+/// `sem` is NULL or came from `dualsync_semaphore_new` and was not freed; no
+/// call on it starts during or after this call (calls in progress make it
+/// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_semaphore_free(
     sem: *mut dualsync_semaphore_t,
@@ -103,11 +127,14 @@ pub unsafe extern "C" fn dualsync_semaphore_free(
 pub unsafe extern "C" fn dualsync_semaphore_acquire(
     sem: *const dualsync_semaphore_t,
 ) -> dualsync_status {
-    boundary(|| acquire(handle!(sem), 1, super::DUALSYNC_TIMEOUT_INFINITE))
+    boundary(|| acquire(&*handle!(sem), 1, super::DUALSYNC_TIMEOUT_INFINITE))
 }
 
 /// Acquires `n` permits at once, waiting as long as it takes. While it waits
-/// at the head of the queue, nobody behind it is served.
+/// at the head of the queue, nobody behind it is served. `n == 0` succeeds
+/// at once (unless the semaphore is closed: `DUALSYNC_CLOSED`); `n` above
+/// `DUALSYNC_SEMAPHORE_MAX_PERMITS` is `DUALSYNC_INVALID_ARGUMENT` (it
+/// could never be met).
 ///
 /// # Safety
 ///
@@ -117,7 +144,7 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_many(
     sem: *const dualsync_semaphore_t,
     n: usize,
 ) -> dualsync_status {
-    boundary(|| acquire(handle!(sem), n, super::DUALSYNC_TIMEOUT_INFINITE))
+    boundary(|| acquire(&*handle!(sem), n, super::DUALSYNC_TIMEOUT_INFINITE))
 }
 
 /// Acquires one permit if free and nobody waits, else `DUALSYNC_WOULD_BLOCK`.
@@ -129,10 +156,12 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_many(
 pub unsafe extern "C" fn dualsync_semaphore_try_acquire(
     sem: *const dualsync_semaphore_t,
 ) -> dualsync_status {
-    boundary(|| acquire(handle!(sem), 1, 0))
+    boundary(|| acquire(&*handle!(sem), 1, 0))
 }
 
 /// Acquires `n` permits if free and nobody waits, else `DUALSYNC_WOULD_BLOCK`.
+/// `n == 0` succeeds unless the semaphore is closed; `n` above
+/// `DUALSYNC_SEMAPHORE_MAX_PERMITS` is `DUALSYNC_INVALID_ARGUMENT`.
 ///
 /// # Safety
 ///
@@ -142,7 +171,7 @@ pub unsafe extern "C" fn dualsync_semaphore_try_acquire_many(
     sem: *const dualsync_semaphore_t,
     n: usize,
 ) -> dualsync_status {
-    boundary(|| acquire(handle!(sem), n, 0))
+    boundary(|| acquire(&*handle!(sem), n, 0))
 }
 
 /// Acquires one permit, waiting at most `timeout_ns` (`DUALSYNC_TIMED_OUT`;
@@ -157,11 +186,12 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_timeout(
     sem: *const dualsync_semaphore_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| acquire(handle!(sem), 1, timeout_ns))
+    boundary(|| acquire(&*handle!(sem), 1, timeout_ns))
 }
 
 /// Acquires `n` permits, waiting at most `timeout_ns` (as
-/// `dualsync_semaphore_acquire_timeout`).
+/// `dualsync_semaphore_acquire_timeout`; `n` as in
+/// `dualsync_semaphore_acquire_many`).
 ///
 /// # Safety
 ///
@@ -172,13 +202,16 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_many_timeout(
     n: usize,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| acquire(handle!(sem), n, timeout_ns))
+    boundary(|| acquire(&*handle!(sem), n, timeout_ns))
 }
 
 /// Gives back (or adds) `n` permits, serving waiters in FIFO order.
 /// A bounded semaphore refuses to go above its initial value
-/// (`DUALSYNC_OVER_RELEASE`); any semaphore refuses a count above
-/// `SIZE_MAX >> 4` (`DUALSYNC_OVERFLOW`). Refused calls change nothing.
+/// (`DUALSYNC_OVER_RELEASE`); an unbounded one refuses to go above
+/// `DUALSYNC_SEMAPHORE_MAX_PERMITS` (`DUALSYNC_OVERFLOW`; also for any
+/// `n` above it). Refused calls change nothing. `n == 0` changes nothing
+/// and returns `DUALSYNC_OK` (Rust's `add_permits(0)`). Releases work on a
+/// closed semaphore too.
 ///
 /// # Safety
 ///
@@ -190,11 +223,9 @@ pub unsafe extern "C" fn dualsync_semaphore_release(
 ) -> dualsync_status {
     boundary(|| {
         let s = handle!(sem);
-        if !valid_n(n) {
-            return DUALSYNC_INVALID_ARGUMENT;
-        }
         match s.sem.give(n, s.limit, false) {
             Ok(()) => DUALSYNC_OK,
+            Err(_) if s.bounded => DUALSYNC_OVER_RELEASE,
             Err(ReleaseError::OverRelease) => DUALSYNC_OVER_RELEASE,
             Err(ReleaseError::Overflow) => DUALSYNC_OVERFLOW,
         }

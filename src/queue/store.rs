@@ -62,9 +62,9 @@ pub trait Store<T> {
     }
     #[doc(hidden)]
     fn len(&self) -> usize;
-    /// `usize::MAX` when unbounded.
+    /// The capacity asked for; `None` when unbounded.
     #[doc(hidden)]
-    fn capacity(&self) -> usize;
+    fn capacity(&self) -> Option<usize>;
     /// Pushes ever accepted.
     #[doc(hidden)]
     fn pushed(&self) -> usize;
@@ -150,7 +150,11 @@ impl<T: Ord> Plain<T> for BinaryHeap<Reverse<T>> {
 pub struct Locked<B> {
     lock: WaitQueue<()>,
     buf: UnsafeCell<B>,
+    /// The most items it holds (`usize::MAX` when unbounded, which no
+    /// buffer reaches).
     cap: usize,
+    /// Made with a capacity, even `usize::MAX`: reported as asked.
+    bounded: bool,
     closed: AtomicBool,
     pushed: AtomicUsize,
 }
@@ -170,6 +174,7 @@ impl<B> Locked<B> {
                 lock: WaitQueue::new(),
                 buf: UnsafeCell::new(buf),
                 cap: usize::MAX,
+                bounded: false,
                 closed: AtomicBool::new(false),
                 pushed: AtomicUsize::new(0),
             }
@@ -195,6 +200,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
             lock: WaitQueue::new(),
             buf: UnsafeCell::new(B::with_capacity(pre)),
             cap,
+            bounded: capacity.is_some(),
             closed: AtomicBool::new(false),
             pushed: AtomicUsize::new(0),
         }
@@ -253,8 +259,8 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
         self.with(|b| b.len())
     }
 
-    fn capacity(&self) -> usize {
-        self.cap
+    fn capacity(&self) -> Option<usize> {
+        self.bounded.then_some(self.cap)
     }
 
     fn pushed(&self) -> usize {
@@ -320,8 +326,11 @@ impl<T> Store<T> for FifoStore<T> {
     fn len(&self) -> usize {
         fifo_dispatch!(self, s => s.len())
     }
-    fn capacity(&self) -> usize {
-        fifo_dispatch!(self, s => s.capacity())
+    fn capacity(&self) -> Option<usize> {
+        match self {
+            FifoStore::Ring(r) => Some(r.capacity()),
+            FifoStore::Locked(l) => l.capacity(),
+        }
     }
     fn pushed(&self) -> usize {
         fifo_dispatch!(self, s => s.pushed())
