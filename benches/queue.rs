@@ -14,6 +14,9 @@
 //! * `mpmc2x2_sync`, `mpmc2x2_async`: two producers, two consumers, capacity
 //!   1024 (std and tokio's channels have a single receiver: not in these).
 //!
+//! `dualsync_channel` is the same path through `dualsync::channel` (the
+//! memory object stream halves, built on the same `Queue`).
+//!
 //! Run: `cargo bench --bench queue -- --warm-up-time 1 --measurement-time 3`,
 //! then `python3 scripts/ratios.py`.
 
@@ -154,6 +157,18 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
                 .unwrap())
         })
     });
+    g.bench_function("dualsync_channel", |b| {
+        b.iter_custom(|n| {
+            threads!(
+                n,
+                p,
+                cn,
+                dualsync::channel::<u64>(cap),
+                |tx, v| tx.send(v).block().unwrap(),
+                |rx| rx.recv().block().unwrap()
+            )
+        })
+    });
     if p == 1 && cn == 1 {
         g.bench_function("std", |b| {
             b.iter_custom(|n| {
@@ -276,6 +291,19 @@ fn async_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
                 .unwrap())
         })
     });
+    g.bench_function("dualsync_channel", |b| {
+        b.iter_custom(|n| {
+            tasks!(
+                rt,
+                n,
+                p,
+                cn,
+                dualsync::channel::<u64>(cap),
+                |tx, v| tx.send(v).await.unwrap(),
+                |rx| rx.recv().await.unwrap()
+            )
+        })
+    });
     g.bench_function("flume", |b| {
         b.iter_custom(|n| {
             tasks!(
@@ -353,6 +381,17 @@ fn mixed_group(c: &mut Criterion, name: &str, cap: usize) {
                 .get()
                 .await
                 .unwrap())
+        })
+    });
+    g.bench_function("dualsync_channel", |b| {
+        b.iter_custom(|n| {
+            mixed!(
+                rt,
+                n,
+                dualsync::channel::<u64>(cap),
+                |tx, v| tx.send(v).block().unwrap(),
+                |rx| rx.recv().await.unwrap()
+            )
         })
     });
     g.bench_function("flume", |b| {
