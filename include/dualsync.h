@@ -169,6 +169,13 @@ typedef struct dualsync_mutex_t dualsync_mutex_t;
  * queue stores the pointer as given, never dereferences or frees it, and a
  * get returns it unchanged (so a NULL item is not an error, and `*out ==
  * NULL` after a successful get is an item).
+ *
+ * Rust code sees the queue behind a handle as a `dualsync::Queue` of
+ * `QueueItem` (FIFO or LIFO) or of `PriorityItem` (priority), through the
+ * handle's `queue()`, `fifo()`, `lifo()` or `priority()`, and may `.await`
+ * its operations in tasks while C threads block in `dualsync_queue_get`; a
+ * queue made in Rust becomes a C handle with `dualsync_queue_t::from_fifo`
+ * (`from_lifo`, `from_priority`).
  */
 typedef struct dualsync_queue_t dualsync_queue_t;
 
@@ -179,6 +186,11 @@ typedef struct dualsync_resource_guard_t dualsync_resource_guard_t;
 
 /**
  * An opaque semaphore handle.
+ *
+ * Rust reaches the semaphore behind it with the handle's `semaphore()`
+ * (made by `dualsync_semaphore_new(n, false)`) or `bounded_semaphore()`
+ * (`bounded` true), and hands a semaphore of its own to C with
+ * `dualsync_semaphore_t::from_arc` or `from_bounded_arc`.
  */
 typedef struct dualsync_semaphore_t dualsync_semaphore_t;
 
@@ -234,7 +246,10 @@ const char *dualsync_status_str(int32_t status);
 struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
 
 /**
- * Frees a barrier. `NULL` does nothing (`DUALSYNC_OK`). A barrier that
+ * Frees a barrier handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. A barrier that
  * threads wait on is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -244,7 +259,8 @@ struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
  *
  * # Safety
  *
- * `barrier` is NULL or came from `dualsync_barrier_new` and was not freed; no
+ * `barrier` is NULL or came from `dualsync_barrier_new` (or Rust's
+ * `dualsync_barrier_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -347,7 +363,10 @@ enum dualsync_status dualsync_barrier_is_broken(const struct dualsync_barrier_t 
 struct dualsync_condition_t *dualsync_condition_new(void);
 
 /**
- * Frees a condition. `NULL` does nothing (`DUALSYNC_OK`). A condition that
+ * Frees a condition handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. A condition that
  * threads still wait on is not freed: `DUALSYNC_BUSY`, also while a
  * notified waiter has not yet returned from its wait (it is re-locking the
  * mutex).
@@ -359,7 +378,8 @@ struct dualsync_condition_t *dualsync_condition_new(void);
  *
  * # Safety
  *
- * `cond` is NULL or came from `dualsync_condition_new` and was not freed; no
+ * `cond` is NULL or came from `dualsync_condition_new` (or Rust's
+ * `dualsync_condition_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -436,7 +456,10 @@ enum dualsync_status dualsync_condition_n_waiting(const struct dualsync_conditio
 struct dualsync_event_t *dualsync_event_new(void);
 
 /**
- * Frees an event. `NULL` does nothing (`DUALSYNC_OK`). An event that
+ * Frees an event handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. An event that
  * threads still wait on is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -446,7 +469,8 @@ struct dualsync_event_t *dualsync_event_new(void);
  *
  * # Safety
  *
- * `event` is NULL or came from `dualsync_event_new` and was not freed; no
+ * `event` is NULL or came from `dualsync_event_new` (or Rust's
+ * `dualsync_event_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -531,7 +555,10 @@ enum dualsync_status dualsync_event_n_waiting(const struct dualsync_event_t *eve
 struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
 
 /**
- * Frees a limiter. `NULL` does nothing (`DUALSYNC_OK`). A limiter with
+ * Frees a limiter handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. A limiter with
  * borrowed tokens or waiters is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -541,7 +568,8 @@ struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
  *
  * # Safety
  *
- * `limiter` is NULL or came from `dualsync_limiter_new` and was not freed; no
+ * `limiter` is NULL or came from `dualsync_limiter_new` (or Rust's
+ * `dualsync_limiter_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -656,7 +684,10 @@ enum dualsync_status dualsync_limiter_n_waiting(const struct dualsync_limiter_t 
 struct dualsync_mutex_t *dualsync_mutex_new(bool fair);
 
 /**
- * Frees a mutex. `NULL` does nothing (`DUALSYNC_OK`). A mutex that is
+ * Frees a mutex handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. A mutex that is
  * locked or has waiters is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -666,7 +697,8 @@ struct dualsync_mutex_t *dualsync_mutex_new(bool fair);
  *
  * # Safety
  *
- * `mutex` is NULL or came from `dualsync_mutex_new` and was not freed; no
+ * `mutex` is NULL or came from `dualsync_mutex_new` (or Rust's
+ * `dualsync_mutex_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -747,9 +779,13 @@ enum dualsync_status dualsync_mutex_is_locked(const struct dualsync_mutex_t *mut
 struct dualsync_queue_t *dualsync_queue_new(size_t capacity, uint32_t order);
 
 /**
- * Frees a queue. `NULL` does nothing (`DUALSYNC_OK`). A queue that threads
- * wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`. Items left
- * in it are not touched: they are the caller's.
+ * Frees a queue handle. `NULL` does nothing (`DUALSYNC_OK`). A queue that
+ * threads wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`.
+ * Items left in it are not touched: they are the caller's.
+ *
+ * A handle that Rust made from a queue it still holds (or that shares its
+ * queue with another handle) only lets go of its reference: the waiter
+ * check is skipped, the queue and its items stay with the other owners.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
@@ -758,7 +794,8 @@ struct dualsync_queue_t *dualsync_queue_new(size_t capacity, uint32_t order);
  *
  * # Safety
  *
- * `queue` is NULL or came from `dualsync_queue_new` and was not freed; no
+ * `queue` is NULL or came from `dualsync_queue_new` (or Rust's
+ * `dualsync_queue_t::from_fifo` and siblings) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -931,7 +968,9 @@ enum dualsync_status dualsync_queue_statistics(const struct dualsync_queue_t *qu
 struct dualsync_resource_guard_t *dualsync_resource_guard_new(const char *action);
 
 /**
- * Frees a guard. `NULL` does nothing (`DUALSYNC_OK`). A guard someone is
+ * Frees a guard handle. `NULL` does nothing (`DUALSYNC_OK`). A handle
+ * that Rust made from a guard it still holds only lets go of its
+ * reference. Otherwise, a guard someone is
  * inside is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -941,7 +980,8 @@ struct dualsync_resource_guard_t *dualsync_resource_guard_new(const char *action
  *
  * # Safety
  *
- * `guard` is NULL or came from `dualsync_resource_guard_new` and was not freed; no
+ * `guard` is NULL or came from `dualsync_resource_guard_new` (or Rust's
+ * `dualsync_resource_guard_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -980,8 +1020,11 @@ enum dualsync_status dualsync_resource_guard_exit(const struct dualsync_resource
 struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded);
 
 /**
- * Frees a semaphore. `NULL` does nothing (`DUALSYNC_OK`). A semaphore
- * that threads wait on is not freed: `DUALSYNC_BUSY`.
+ * Frees a semaphore handle. `NULL` does nothing (`DUALSYNC_OK`). A
+ * semaphore that threads wait on is not freed: `DUALSYNC_BUSY`. A handle
+ * that Rust made from a semaphore it still holds (or that shares its
+ * semaphore with another handle) only lets go of its reference, waiters
+ * or not.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
@@ -990,7 +1033,8 @@ struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded
  *
  * # Safety
  *
- * `sem` is NULL or came from `dualsync_semaphore_new` and was not freed; no
+ * `sem` is NULL or came from `dualsync_semaphore_new` (or Rust's
+ * `dualsync_semaphore_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
