@@ -119,6 +119,15 @@ typedef enum dualsync_status {
    * The borrower already holds a token of this capacity limiter.
    */
   DUALSYNC_ALREADY_BORROWED = 14,
+  /**
+   * The operation (`dualsync_op_t`) was cancelled.
+   */
+  DUALSYNC_CANCELLED = 15,
+  /**
+   * The operation (`dualsync_op_t`) has already completed: too late to
+   * cancel it (poll its outcome), or its outcome was already given.
+   */
+  DUALSYNC_DONE = 16,
 } dualsync_status;
 
 /**
@@ -165,6 +174,45 @@ typedef struct dualsync_limiter_t dualsync_limiter_t;
 typedef struct dualsync_mutex_t dualsync_mutex_t;
 
 /**
+ * An opaque operation handle: one wait started from C without blocking
+ * (`dualsync_queue_get_start`, `dualsync_semaphore_acquire_start`).
+ *
+ * Life of an operation:
+ *
+ * 1. `_start` queues the wait (in FIFO order with blocked threads and Rust
+ *    tasks) and returns at once with the operation in `*op_out`.
+ * 2. When it may have progressed, the operation announces it: it writes
+ *    the 8-byte value 1 to `notify_fd` (an `eventfd`, or a pipe's write
+ *    end; `-1` for none) and/or calls `callback(user_data)` (`NULL` for
+ *    none). An announcement may be spurious, and one `eventfd` may serve
+ *    many operations.
+ * 3. `dualsync_op_poll` then gives the result (`DUALSYNC_OK` and the
+ *    item, the permits...), or `DUALSYNC_WOULD_BLOCK` while it is still
+ *    pending (wait for the next announcement). It never blocks.
+ * 4. `dualsync_op_cancel` withdraws a pending wait, as dropping a Rust
+ *    future does: whatever was handed to it passes on to the next waiter,
+ *    nothing is lost, nothing is taken. Free the operation with
+ *    `dualsync_op_free` (which cancels a pending one).
+ *
+ * Which thread announces: the thread whose call completes the wait (a C
+ * thread inside `dualsync_queue_put` or `dualsync_semaphore_release`, a
+ * Rust thread or task putting or releasing, a thread closing or shutting
+ * down), possibly before that call returns; or the thread calling
+ * `_start`/`dualsync_op_poll` when the wait completes at once. So the
+ * callback must be thread-safe, must not block, and must not call any
+ * dualsync function (it may be running inside one): record the event and
+ * return (write to a pipe or eventfd, set an atomic flag, post to the
+ * event loop). Announcements of one operation do not overlap, and none
+ * starts after `dualsync_op_cancel` or `dualsync_op_free` returns (each
+ * waits for one in progress to end). `notify_fd` must stay open until
+ * then.
+ *
+ * Calls on one operation are thread-safe, but `dualsync_op_free` is
+ * refused (`DUALSYNC_BUSY`) while another call on it is in progress.
+ */
+typedef struct dualsync_op_t dualsync_op_t;
+
+/**
  * An opaque queue handle. Its items are `void *` values, NULL included: the
  * queue stores the pointer as given, never dereferences or frees it, and a
  * get returns it unchanged (so a NULL item is not an error, and `*out ==
@@ -193,6 +241,12 @@ typedef struct dualsync_resource_guard_t dualsync_resource_guard_t;
  * `dualsync_semaphore_t::from_arc` or `from_bounded_arc`.
  */
 typedef struct dualsync_semaphore_t dualsync_semaphore_t;
+
+/**
+ * The callback of an operation: called with the `user_data` given at its
+ * start when the operation may have progressed (see `dualsync_op_t`).
+ */
+typedef void (*dualsync_op_callback_t)(void *user_data);
 
 /**
  * A snapshot of a queue, written by `dualsync_queue_statistics`.
@@ -766,6 +820,100 @@ enum dualsync_status dualsync_mutex_n_waiting(const struct dualsync_mutex_t *mut
  * `mutex` is NULL or a live handle; `out` is NULL or valid for a write.
  */
 enum dualsync_status dualsync_mutex_is_locked(const struct dualsync_mutex_t *mutex, bool *out);
+
+/**
+ * Starts a get on `queue` without blocking: the get waits in line with
+ * blocked getters and Rust tasks, and completes as `dualsync_queue_get`
+ * would (an item, or `DUALSYNC_SHUT_DOWN`). See `dualsync_op_t` for
+ * `notify_fd` (`-1`: none), `callback` (`NULL`: none) and `user_data`.
+ * On `DUALSYNC_OK`, `*op_out` is the operation; take its item with
+ * `dualsync_op_poll(op, &item)`, and free it with `dualsync_op_free`.
+ * While it is pending, `dualsync_queue_free(queue)` is refused.
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle; `op_out` is NULL or valid for a write;
+ * `callback` (if not NULL) may be called with `user_data` from any thread
+ * until the operation is cancelled or freed; `notify_fd` is `-1` or an
+ * open descriptor that stays open until then.
+ */
+enum dualsync_status dualsync_queue_get_start(const struct dualsync_queue_t *queue,
+                                              int notify_fd,
+                                              dualsync_op_callback_t callback,
+                                              void *user_data,
+                                              struct dualsync_op_t **op_out);
+
+/**
+ * Starts acquiring `n` permits of `sem` without blocking: the wait takes
+ * its place in the FIFO line with blocked threads and Rust tasks and
+ * completes as `dualsync_semaphore_acquire_many` would (the permits, then
+ * owned by the caller until `dualsync_semaphore_release`; or
+ * `DUALSYNC_CLOSED`). `n` above `DUALSYNC_SEMAPHORE_MAX_PERMITS` is
+ * `DUALSYNC_INVALID_ARGUMENT`. See `dualsync_op_t` for `notify_fd`,
+ * `callback` and `user_data`. On `DUALSYNC_OK`, `*op_out` is the
+ * operation; `dualsync_op_poll(op, NULL)` gives the outcome. While it is
+ * pending, `dualsync_semaphore_free(sem)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `sem` for `queue`.
+ */
+enum dualsync_status dualsync_semaphore_acquire_start(const struct dualsync_semaphore_t *sem,
+                                                      size_t n,
+                                                      int notify_fd,
+                                                      dualsync_op_callback_t callback,
+                                                      void *user_data,
+                                                      struct dualsync_op_t **op_out);
+
+/**
+ * Gives the outcome of an operation without blocking:
+ *
+ * * `DUALSYNC_WOULD_BLOCK`: still pending (wait for its next
+ *   announcement);
+ * * `DUALSYNC_OK`: completed; a queue get writes its item to `*item_out`
+ *   (which must not be NULL for a queue get; it is not used otherwise), a
+ *   semaphore acquire's permits are now the caller's;
+ * * the operation's error (`DUALSYNC_SHUT_DOWN`, `DUALSYNC_CLOSED`);
+ * * `DUALSYNC_CANCELLED` once cancelled, `DUALSYNC_DONE` once the outcome
+ *   was given (each outcome is given once).
+ *
+ * # Safety
+ *
+ * `op` is NULL or a live operation; `item_out` is NULL or valid for a
+ * write.
+ */
+enum dualsync_status dualsync_op_poll(const struct dualsync_op_t *op, void **item_out);
+
+/**
+ * Withdraws a pending operation, as dropping a Rust future does: nothing
+ * is taken, and a wake-up (or the item, or the permits) already handed to
+ * it passes on to the next waiter. Returns `DUALSYNC_OK` when it
+ * withdrew the wait; `DUALSYNC_DONE` when the operation had already
+ * completed (its outcome is for `dualsync_op_poll`, or was given);
+ * `DUALSYNC_CANCELLED` when already cancelled. After it returns, the
+ * operation announces nothing more (a callback running is waited for: do
+ * not call this from the operation's own callback).
+ *
+ * # Safety
+ *
+ * `op` is NULL or a live operation.
+ */
+enum dualsync_status dualsync_op_cancel(const struct dualsync_op_t *op);
+
+/**
+ * Frees an operation, cancelling it if pending (as
+ * `dualsync_op_cancel`). `NULL` does nothing (`DUALSYNC_OK`). Refused
+ * with `DUALSYNC_BUSY`, nothing changed, while another call on the
+ * operation is in progress, and while a completed outcome has not been
+ * taken with `dualsync_op_poll` (an item or permits would be lost: poll
+ * first).
+ *
+ * # Safety
+ *
+ * `op` is NULL or came from a `_start` call and was not freed; no call on
+ * it starts during or after this call.
+ */
+enum dualsync_status dualsync_op_free(struct dualsync_op_t *op);
 
 /**
  * Creates a queue holding at most `capacity` items, any value from 1 to

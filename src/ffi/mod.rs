@@ -50,6 +50,15 @@
 //! when Rust (or another handle) still owns the primitive, those waiters
 //! and holders are theirs, and freeing the handle only lets go of it.
 //!
+//! # Waits that do not block: operations
+//!
+//! `op.rs`: `dualsync_queue_get_start` and `dualsync_semaphore_acquire_start`
+//! return a `dualsync_op_t` that owns the Rust operation future, announces
+//! progress on a file descriptor and/or through a callback, and is polled
+//! (`dualsync_op_poll`), cancelled (`dualsync_op_cancel`, a dropped future)
+//! and freed (`dualsync_op_free`). A pending operation counts as a call in
+//! progress on its primitive's handle.
+//!
 //! The queue's items are `void *`: its Rust view is a
 //! [`Queue`](crate::Queue) of [`QueueItem`] (a raw pointer that the queue
 //! never dereferences), or of [`PriorityItem`] for a priority queue.
@@ -66,6 +75,7 @@ mod condition;
 mod event;
 mod limiter;
 mod mutex;
+mod op;
 mod queue;
 mod resource_guard;
 mod semaphore;
@@ -75,6 +85,7 @@ pub use condition::*;
 pub use event::*;
 pub use limiter::*;
 pub use mutex::*;
+pub use op::*;
 pub use queue::*;
 pub use resource_guard::*;
 pub use semaphore::*;
@@ -128,6 +139,11 @@ pub enum dualsync_status {
     DUALSYNC_OVERFLOW = 13,
     /// The borrower already holds a token of this capacity limiter.
     DUALSYNC_ALREADY_BORROWED = 14,
+    /// The operation (`dualsync_op_t`) was cancelled.
+    DUALSYNC_CANCELLED = 15,
+    /// The operation (`dualsync_op_t`) has already completed: too late to
+    /// cancel it (poll its outcome), or its outcome was already given.
+    DUALSYNC_DONE = 16,
 }
 
 use dualsync_status::*;
@@ -152,6 +168,8 @@ pub extern "C" fn dualsync_status_str(status: i32) -> *const core::ffi::c_char {
         12 => b"DUALSYNC_FULL\0",
         13 => b"DUALSYNC_OVERFLOW\0",
         14 => b"DUALSYNC_ALREADY_BORROWED\0",
+        15 => b"DUALSYNC_CANCELLED\0",
+        16 => b"DUALSYNC_DONE\0",
         _ => b"DUALSYNC_UNKNOWN\0",
     };
     s.as_ptr().cast()

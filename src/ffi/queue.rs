@@ -156,6 +156,16 @@ impl dualsync_queue_t {
         }
     }
 
+    /// A reference to the queue for an operation (`dualsync_op_t`).
+    pub(crate) fn op_keep(&self) -> super::op::Keep {
+        use super::op::Keep;
+        match &self.0 {
+            Inner::Fifo(q) => Keep::QueueFifo(q.clone()),
+            Inner::Lifo(q) => Keep::QueueLifo(q.clone()),
+            Inner::Prio(q) => Keep::QueuePrio(q.clone()),
+        }
+    }
+
     /// Whether this handle holds the last reference to its queue.
     fn last_ref(&self) -> bool {
         match &self.0 {

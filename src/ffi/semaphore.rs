@@ -109,6 +109,14 @@ impl dualsync_semaphore_t {
         matches!(self.sem, Sem::Bounded(_))
     }
 
+    /// A reference to the semaphore for an operation (`dualsync_op_t`).
+    pub(crate) fn op_keep(&self) -> super::op::Keep {
+        match &self.sem {
+            Sem::Plain(s) => super::op::Keep::Sem(s.clone()),
+            Sem::Bounded(b) => super::op::Keep::Bounded(b.clone()),
+        }
+    }
+
     fn last_ref(&self) -> bool {
         match &self.sem {
             Sem::Plain(s) => last_ref(s),
