@@ -175,7 +175,9 @@ typedef struct dualsync_mutex_t dualsync_mutex_t;
 
 /**
  * An opaque operation handle: one wait started from C without blocking
- * (`dualsync_queue_get_start`, `dualsync_semaphore_acquire_start`).
+ * (`dualsync_queue_get_start`, `dualsync_queue_put_start`,
+ * `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
+ * `dualsync_event_wait_start`).
  *
  * Life of an operation:
  *
@@ -195,9 +197,11 @@ typedef struct dualsync_mutex_t dualsync_mutex_t;
  *    `dualsync_op_free` (which cancels a pending one).
  *
  * Which thread announces: the thread whose call completes the wait (a C
- * thread inside `dualsync_queue_put` or `dualsync_semaphore_release`, a
- * Rust thread or task putting or releasing, a thread closing or shutting
- * down), possibly before that call returns; or the thread calling
+ * thread inside `dualsync_queue_put`, `dualsync_queue_get` (room for a
+ * put), `dualsync_semaphore_release`, `dualsync_mutex_unlock` or
+ * `dualsync_event_set`; a Rust thread or task doing the same; a thread
+ * closing or shutting down; a thread cancelling a wait that passes its
+ * hand-off on), possibly before that call returns; or the thread calling
  * `_start`/`dualsync_op_poll` when the wait completes at once. So the
  * callback must be thread-safe, must not block, and must not call any
  * dualsync function (it may be running inside one): record the event and
@@ -866,13 +870,71 @@ enum dualsync_status dualsync_semaphore_acquire_start(const struct dualsync_sema
                                                       struct dualsync_op_t **op_out);
 
 /**
+ * Starts putting `item` (with `priority` for a priority queue, as in
+ * `dualsync_queue_put`) without blocking: the put waits in line while the
+ * queue is full and completes as `dualsync_queue_put` would (`DUALSYNC_OK`:
+ * enqueued; `DUALSYNC_SHUT_DOWN`: not enqueued, the item is still the
+ * caller's). Cancelling it withdraws the item (not enqueued). See
+ * `dualsync_op_t` for `notify_fd`, `callback` and `user_data`;
+ * `dualsync_op_poll(op, NULL)` gives the outcome. While it is pending,
+ * `dualsync_queue_free(queue)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`.
+ */
+enum dualsync_status dualsync_queue_put_start(const struct dualsync_queue_t *queue,
+                                              void *item,
+                                              uint64_t priority,
+                                              int notify_fd,
+                                              dualsync_op_callback_t callback,
+                                              void *user_data,
+                                              struct dualsync_op_t **op_out);
+
+/**
+ * Starts locking `mutex` without blocking: the lock is queued with
+ * blocked threads and Rust tasks, and once `dualsync_op_poll(op, NULL)`
+ * gives `DUALSYNC_OK` the caller owns the lock, as after
+ * `dualsync_mutex_lock` (unlock with `dualsync_mutex_unlock`). Cancelling
+ * a lock handed to the op but not polled passes it on. See
+ * `dualsync_op_t`. While it is pending, `dualsync_mutex_free(mutex)` is
+ * refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `mutex` for `queue`.
+ */
+enum dualsync_status dualsync_mutex_lock_start(const struct dualsync_mutex_t *mutex,
+                                               int notify_fd,
+                                               dualsync_op_callback_t callback,
+                                               void *user_data,
+                                               struct dualsync_op_t **op_out);
+
+/**
+ * Starts waiting for `event` to be set, without blocking:
+ * `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` once it is set (at
+ * once if it already is). See `dualsync_op_t`. While it is pending,
+ * `dualsync_event_free(event)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `event` for `queue`.
+ */
+enum dualsync_status dualsync_event_wait_start(const struct dualsync_event_t *event,
+                                               int notify_fd,
+                                               dualsync_op_callback_t callback,
+                                               void *user_data,
+                                               struct dualsync_op_t **op_out);
+
+/**
  * Gives the outcome of an operation without blocking:
  *
  * * `DUALSYNC_WOULD_BLOCK`: still pending (wait for its next
  *   announcement);
  * * `DUALSYNC_OK`: completed; a queue get writes its item to `*item_out`
  *   (which must not be NULL for a queue get; it is not used otherwise), a
- *   semaphore acquire's permits are now the caller's;
+ *   semaphore acquire's permits and a mutex lock are now the caller's, a
+ *   put's item is enqueued;
  * * the operation's error (`DUALSYNC_SHUT_DOWN`, `DUALSYNC_CLOSED`);
  * * `DUALSYNC_CANCELLED` once cancelled, `DUALSYNC_DONE` once the outcome
  *   was given (each outcome is given once).

@@ -465,3 +465,148 @@ fn event_loop_with_a_tokio_releaser() {
     }
     drop(w);
 }
+
+/// A mutex lock as an operation: queued behind a C holder, announced on
+/// the fd when unlocked, owned by the caller once polled; a lock handed to
+/// a cancelled op passes on to the next one.
+#[test]
+fn mutex_lock_operation() {
+    let m = P(dualsync_mutex_new(true));
+    let (mut r, w) = std::io::pipe().unwrap();
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_mutex_lock(m.p()) }, DUALSYNC_OK);
+    let start = || {
+        let mut op = null_mut();
+        // SAFETY: live; the pipe stays open until the ops are freed.
+        let st =
+            unsafe { dualsync_mutex_lock_start(m.p(), w.as_raw_fd(), None, null_mut(), &mut op) };
+        assert_eq!(st, DUALSYNC_OK);
+        op
+    };
+    let first = start();
+    let second = start();
+    assert_eq!(poll(first), DUALSYNC_WOULD_BLOCK);
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_mutex_free(m.p()) }, DUALSYNC_BUSY);
+    // Unlocked from another thread: the lock goes to `first`, which is
+    // cancelled before being polled: it passes on to `second`.
+    thread::spawn(move || {
+        // SAFETY: live until joined.
+        assert_eq!(unsafe { dualsync_mutex_unlock(m.p()) }, DUALSYNC_OK);
+    })
+    .join()
+    .unwrap();
+    let mut buf = [0u8; 8];
+    r.read_exact(&mut buf).unwrap();
+    assert_eq!(cancel(first), DUALSYNC_OK);
+    assert_eq!(poll(second), DUALSYNC_OK);
+    let mut locked = false;
+    // SAFETY: live; `locked` valid.
+    assert_eq!(
+        unsafe { dualsync_mutex_is_locked(m.p(), &mut locked) },
+        DUALSYNC_OK
+    );
+    assert!(locked, "the caller owns the lock");
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_mutex_unlock(m.p()) }, DUALSYNC_OK);
+    assert_eq!(free(first), DUALSYNC_OK);
+    assert_eq!(free(second), DUALSYNC_OK);
+    // SAFETY: live, unused from now on.
+    assert_eq!(unsafe { dualsync_mutex_free(m.p()) }, DUALSYNC_OK);
+}
+
+/// An event wait as an operation, set by a tokio task through the Rust
+/// view of the handle; announced through the callback.
+#[test]
+fn event_wait_operation() {
+    let e = P(dualsync_event_new());
+    let counter = Box::new(Counter {
+        n: AtomicUsize::new(0),
+    });
+    let ud = (&raw const *counter).cast_mut().cast::<c_void>();
+    let mut op = null_mut();
+    // SAFETY: live; `count` may run with `ud` (alive) until the op is freed.
+    let st = unsafe { dualsync_event_wait_start(e.p(), -1, Some(count), ud, &mut op) };
+    assert_eq!(st, DUALSYNC_OK);
+    assert_eq!(poll(op), DUALSYNC_WOULD_BLOCK);
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_event_free(e.p()) }, DUALSYNC_BUSY);
+    // SAFETY: live until freed below.
+    let ev = unsafe { &*e.p() }.event_arc();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async move { tokio::spawn(async move { ev.set() }).await.unwrap() });
+    assert_eq!(counter.n.load(Ordering::SeqCst), 1);
+    assert_eq!(poll(op), DUALSYNC_OK);
+    assert_eq!(free(op), DUALSYNC_OK);
+    // Already set: completes at start, announced there.
+    let mut op = null_mut();
+    // SAFETY: as above.
+    let st = unsafe { dualsync_event_wait_start(e.p(), -1, Some(count), ud, &mut op) };
+    assert_eq!(st, DUALSYNC_OK);
+    assert_eq!(counter.n.load(Ordering::SeqCst), 2);
+    assert_eq!(poll(op), DUALSYNC_OK);
+    assert_eq!(free(op), DUALSYNC_OK);
+    // SAFETY: live, unused from now on.
+    assert_eq!(unsafe { dualsync_event_free(e.p()) }, DUALSYNC_OK);
+}
+
+/// A queue put as an operation: waits while full; a cancelled put never
+/// enqueues its item; shutdown ends a pending put with SHUT_DOWN.
+#[test]
+fn queue_put_operation() {
+    let q = dualsync_queue_new(1, DUALSYNC_QUEUE_FIFO);
+    let put = |x: usize| {
+        let mut op = null_mut();
+        // SAFETY: live; `op` valid.
+        let st = unsafe { dualsync_queue_put_start(q, item(x), 0, -1, None, null_mut(), &mut op) };
+        assert_eq!(st, DUALSYNC_OK);
+        op
+    };
+    let a = put(1);
+    assert_eq!(poll(a), DUALSYNC_OK, "room for one: at once");
+    let b = put(2);
+    let c = put(3);
+    assert_eq!(poll(b), DUALSYNC_WOULD_BLOCK);
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_queue_free(q) }, DUALSYNC_BUSY);
+    let mut out = null_mut();
+    // SAFETY: live; `out` valid.
+    assert_eq!(unsafe { dualsync_queue_try_get(q, &mut out) }, DUALSYNC_OK);
+    assert_eq!(out as usize, 1);
+    assert_eq!(poll(b), DUALSYNC_OK, "room made: the put went in");
+    assert_eq!(poll(c), DUALSYNC_WOULD_BLOCK);
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_queue_shutdown(q, false) }, DUALSYNC_OK);
+    assert_eq!(poll(c), DUALSYNC_SHUT_DOWN);
+    let d = put(4);
+    assert_eq!(poll(d), DUALSYNC_SHUT_DOWN);
+    // SAFETY: live; `out` valid.
+    assert_eq!(unsafe { dualsync_queue_try_get(q, &mut out) }, DUALSYNC_OK);
+    assert_eq!(out as usize, 2, "only the completed puts were enqueued");
+    for op in [a, b, c, d] {
+        assert_eq!(free(op), DUALSYNC_OK);
+    }
+    // SAFETY: live, unused from now on.
+    assert_eq!(unsafe { dualsync_queue_free(q) }, DUALSYNC_OK);
+
+    // Cancel a pending put: the item is not enqueued.
+    let q2 = dualsync_queue_new(1, DUALSYNC_QUEUE_PRIORITY);
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_queue_put(q2, item(1), 5) }, DUALSYNC_OK);
+    let mut op = null_mut();
+    // SAFETY: live; `op` valid.
+    let st = unsafe { dualsync_queue_put_start(q2, item(2), 0, -1, None, null_mut(), &mut op) };
+    assert_eq!(st, DUALSYNC_OK);
+    assert_eq!(cancel(op), DUALSYNC_OK);
+    // SAFETY: live; `out` valid.
+    unsafe {
+        assert_eq!(dualsync_queue_try_get(q2, &mut out), DUALSYNC_OK);
+        assert_eq!(out as usize, 1);
+        assert_eq!(dualsync_queue_try_get(q2, &mut out), DUALSYNC_EMPTY);
+    }
+    assert_eq!(free(op), DUALSYNC_OK);
+    // SAFETY: live, unused from now on.
+    assert_eq!(unsafe { dualsync_queue_free(q2) }, DUALSYNC_OK);
+}

@@ -27,18 +27,21 @@ use std::task::Wake;
 
 use super::dualsync_status::{self, *};
 use super::{
-    Calls, Handle, PriorityItem, QueueItem, boundary, dualsync_queue_t, dualsync_semaphore_t,
-    handle, impl_handle,
+    Calls, Handle, PriorityItem, QueueItem, boundary, dualsync_event_t, dualsync_mutex_t,
+    dualsync_queue_t, dualsync_semaphore_t, handle, impl_handle,
 };
-use crate::queue::{Get, Lifo, Priority, Queue};
+use crate::queue::{Get, Lifo, Priority, Put, Queue};
 use crate::semaphore::{BoundedSemaphore, MAX_PERMITS, Semaphore, SemaphoreAcquire};
+use crate::{Event, EventWait, Lock, Mutex as DsMutex};
 
 /// The callback of an operation: called with the `user_data` given at its
 /// start when the operation may have progressed (see `dualsync_op_t`).
 pub type dualsync_op_callback_t = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
 /// An opaque operation handle: one wait started from C without blocking
-/// (`dualsync_queue_get_start`, `dualsync_semaphore_acquire_start`).
+/// (`dualsync_queue_get_start`, `dualsync_queue_put_start`,
+/// `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
+/// `dualsync_event_wait_start`).
 ///
 /// Life of an operation:
 ///
@@ -58,9 +61,11 @@ pub type dualsync_op_callback_t = Option<unsafe extern "C" fn(user_data: *mut c_
 ///    `dualsync_op_free` (which cancels a pending one).
 ///
 /// Which thread announces: the thread whose call completes the wait (a C
-/// thread inside `dualsync_queue_put` or `dualsync_semaphore_release`, a
-/// Rust thread or task putting or releasing, a thread closing or shutting
-/// down), possibly before that call returns; or the thread calling
+/// thread inside `dualsync_queue_put`, `dualsync_queue_get` (room for a
+/// put), `dualsync_semaphore_release`, `dualsync_mutex_unlock` or
+/// `dualsync_event_set`; a Rust thread or task doing the same; a thread
+/// closing or shutting down; a thread cancelling a wait that passes its
+/// hand-off on), possibly before that call returns; or the thread calling
 /// `_start`/`dualsync_op_poll` when the wait completes at once. So the
 /// callback must be thread-safe, must not block, and must not call any
 /// dualsync function (it may be running inside one): record the event and
@@ -108,6 +113,11 @@ enum Fut {
     QueueLifo(Get<'static, QueueItem, Lifo>),
     QueuePrio(Get<'static, PriorityItem, Priority>),
     Acquire(SemaphoreAcquire<'static>),
+    PutFifo(Put<'static, QueueItem>),
+    PutLifo(Put<'static, QueueItem, Lifo>),
+    PutPrio(Put<'static, PriorityItem, Priority>),
+    Lock(Lock<'static, ()>),
+    EventWait(EventWait<'static>),
 }
 
 /// The operation's own reference to its primitive.
@@ -117,6 +127,8 @@ pub(crate) enum Keep {
     QueuePrio(Arc<Queue<PriorityItem, Priority>>),
     Sem(Arc<Semaphore>),
     Bounded(Arc<BoundedSemaphore>),
+    Mutex(Arc<DsMutex<()>>),
+    Event(Arc<Event>),
 }
 
 /// A pending operation counted as a call in progress on the primitive's
@@ -268,6 +280,24 @@ impl dualsync_op_t {
                     }
                     Err(_) => (DUALSYNC_CLOSED, NONE),
                 }),
+            Fut::PutFifo(f) => unsafe { Pin::new_unchecked(f) }
+                .poll(&mut cx)
+                .map(|r| (r.map_or(DUALSYNC_SHUT_DOWN, |()| DUALSYNC_OK), NONE)),
+            Fut::PutLifo(f) => unsafe { Pin::new_unchecked(f) }
+                .poll(&mut cx)
+                .map(|r| (r.map_or(DUALSYNC_SHUT_DOWN, |()| DUALSYNC_OK), NONE)),
+            Fut::PutPrio(f) => unsafe { Pin::new_unchecked(f) }
+                .poll(&mut cx)
+                .map(|r| (r.map_or(DUALSYNC_SHUT_DOWN, |()| DUALSYNC_OK), NONE)),
+            Fut::Lock(f) => unsafe { Pin::new_unchecked(f) }.poll(&mut cx).map(|g| {
+                // The C caller owns the lock until `dualsync_mutex_unlock`
+                // (as after `dualsync_mutex_lock`).
+                core::mem::forget(g);
+                (DUALSYNC_OK, NONE)
+            }),
+            Fut::EventWait(f) => unsafe { Pin::new_unchecked(f) }
+                .poll(&mut cx)
+                .map(|()| (DUALSYNC_OK, NONE)),
         };
         if let Poll::Ready((status, item)) = r {
             st.finish(Outcome::Ready(status, item));
@@ -279,6 +309,7 @@ impl dualsync_op_t {
     fn start<H: Handle>(
         h: &H,
         keep: Keep,
+        gives_item: bool,
         notify_fd: c_int,
         callback: dualsync_op_callback_t,
         user_data: *mut c_void,
@@ -287,10 +318,6 @@ impl dualsync_op_t {
         if notify_fd < -1 || (cfg!(not(unix)) && notify_fd != -1) {
             return Err(DUALSYNC_INVALID_ARGUMENT);
         }
-        let gives_item = matches!(
-            keep,
-            Keep::QueueFifo(_) | Keep::QueueLifo(_) | Keep::QueuePrio(_)
-        );
         let fut = make(&keep);
         let op = Arc::new(dualsync_op_t {
             notify: Mutex::new(Some(Notify {
@@ -380,6 +407,7 @@ pub unsafe extern "C" fn dualsync_queue_get_start(
         let r = dualsync_op_t::start(
             &*q,
             q.op_keep(),
+            true,
             notify_fd,
             callback,
             user_data,
@@ -389,7 +417,7 @@ pub unsafe extern "C" fn dualsync_queue_get_start(
                 Keep::QueueFifo(q) => Fut::QueueFifo(unsafe { forever(q) }.get()),
                 Keep::QueueLifo(q) => Fut::QueueLifo(unsafe { forever(q) }.get()),
                 Keep::QueuePrio(q) => Fut::QueuePrio(unsafe { forever(q) }.get()),
-                Keep::Sem(_) | Keep::Bounded(_) => unreachable!("a queue keeps a queue"),
+                _ => unreachable!("a queue keeps a queue"),
             },
         );
         finish_start(r, op_out)
@@ -426,6 +454,7 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_start(
         let r = dualsync_op_t::start(
             &*s,
             s.op_keep(),
+            false,
             notify_fd,
             callback,
             user_data,
@@ -440,13 +469,142 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_start(
     })
 }
 
+/// Starts putting `item` (with `priority` for a priority queue, as in
+/// `dualsync_queue_put`) without blocking: the put waits in line while the
+/// queue is full and completes as `dualsync_queue_put` would (`DUALSYNC_OK`:
+/// enqueued; `DUALSYNC_SHUT_DOWN`: not enqueued, the item is still the
+/// caller's). Cancelling it withdraws the item (not enqueued). See
+/// `dualsync_op_t` for `notify_fd`, `callback` and `user_data`;
+/// `dualsync_op_poll(op, NULL)` gives the outcome. While it is pending,
+/// `dualsync_queue_free(queue)` is refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_put_start(
+    queue: *const dualsync_queue_t,
+    item: *mut c_void,
+    priority: u64,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    boundary(|| {
+        let q = handle!(queue);
+        if op_out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let it = QueueItem(item);
+        let r = dualsync_op_t::start(
+            &*q,
+            q.op_keep(),
+            false,
+            notify_fd,
+            callback,
+            user_data,
+            |k| match k {
+                // SAFETY (each `forever`): as in `dualsync_queue_get_start`.
+                Keep::QueueFifo(q) => Fut::PutFifo(unsafe { forever(q) }.put(it)),
+                Keep::QueueLifo(q) => Fut::PutLifo(unsafe { forever(q) }.put(it)),
+                Keep::QueuePrio(q) => {
+                    Fut::PutPrio(unsafe { forever(q) }.put(PriorityItem::new(priority, it)))
+                }
+                _ => unreachable!("a queue keeps a queue"),
+            },
+        );
+        finish_start(r, op_out)
+    })
+}
+
+/// Starts locking `mutex` without blocking: the lock is queued with
+/// blocked threads and Rust tasks, and once `dualsync_op_poll(op, NULL)`
+/// gives `DUALSYNC_OK` the caller owns the lock, as after
+/// `dualsync_mutex_lock` (unlock with `dualsync_mutex_unlock`). Cancelling
+/// a lock handed to the op but not polled passes it on. See
+/// `dualsync_op_t`. While it is pending, `dualsync_mutex_free(mutex)` is
+/// refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `mutex` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_lock_start(
+    mutex: *const dualsync_mutex_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    boundary(|| {
+        let m = handle!(mutex);
+        if op_out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let r = dualsync_op_t::start(
+            &*m,
+            Keep::Mutex(m.mutex_arc()),
+            false,
+            notify_fd,
+            callback,
+            user_data,
+            |k| match k {
+                // SAFETY: as in `dualsync_queue_get_start`.
+                Keep::Mutex(m) => Fut::Lock(unsafe { forever(m) }.lock()),
+                _ => unreachable!("a mutex keeps a mutex"),
+            },
+        );
+        finish_start(r, op_out)
+    })
+}
+
+/// Starts waiting for `event` to be set, without blocking:
+/// `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` once it is set (at
+/// once if it already is). See `dualsync_op_t`. While it is pending,
+/// `dualsync_event_free(event)` is refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `event` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_wait_start(
+    event: *const dualsync_event_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    boundary(|| {
+        let e = handle!(event);
+        if op_out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let r = dualsync_op_t::start(
+            &*e,
+            Keep::Event(e.event_arc()),
+            false,
+            notify_fd,
+            callback,
+            user_data,
+            |k| match k {
+                // SAFETY: as in `dualsync_queue_get_start`.
+                Keep::Event(e) => Fut::EventWait(unsafe { forever(e) }.wait()),
+                _ => unreachable!("an event keeps an event"),
+            },
+        );
+        finish_start(r, op_out)
+    })
+}
+
 /// Gives the outcome of an operation without blocking:
 ///
 /// * `DUALSYNC_WOULD_BLOCK`: still pending (wait for its next
 ///   announcement);
 /// * `DUALSYNC_OK`: completed; a queue get writes its item to `*item_out`
 ///   (which must not be NULL for a queue get; it is not used otherwise), a
-///   semaphore acquire's permits are now the caller's;
+///   semaphore acquire's permits and a mutex lock are now the caller's, a
+///   put's item is enqueued;
 /// * the operation's error (`DUALSYNC_SHUT_DOWN`, `DUALSYNC_CLOSED`);
 /// * `DUALSYNC_CANCELLED` once cancelled, `DUALSYNC_DONE` once the outcome
 ///   was given (each outcome is given once).
