@@ -177,7 +177,9 @@ typedef struct dualsync_mutex_t dualsync_mutex_t;
  * An opaque operation handle: one wait started from C without blocking
  * (`dualsync_queue_get_start`, `dualsync_queue_put_start`,
  * `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
- * `dualsync_event_wait_start`).
+ * `dualsync_event_wait_start`, `dualsync_queue_join_start`,
+ * `dualsync_limiter_acquire_start`). Not operations (yet): condition
+ * wait, barrier wait.
  *
  * Life of an operation:
  *
@@ -927,6 +929,43 @@ enum dualsync_status dualsync_event_wait_start(const struct dualsync_event_t *ev
                                                struct dualsync_op_t **op_out);
 
 /**
+ * Starts waiting until every item put in `queue` has been marked done
+ * (`dualsync_queue_join` without blocking): `dualsync_op_poll(op, NULL)`
+ * gives `DUALSYNC_OK` then (at once if nothing is unfinished). See
+ * `dualsync_op_t`. While it is pending, `dualsync_queue_free(queue)` is
+ * refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`.
+ */
+enum dualsync_status dualsync_queue_join_start(const struct dualsync_queue_t *queue,
+                                               int notify_fd,
+                                               dualsync_op_callback_t callback,
+                                               void *user_data,
+                                               struct dualsync_op_t **op_out);
+
+/**
+ * Starts taking a token of `limiter` for `borrower` without blocking
+ * (`dualsync_limiter_acquire` as an operation): once
+ * `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` the borrower holds the
+ * token (give it back with `dualsync_limiter_release(limiter, borrower)`);
+ * `DUALSYNC_ALREADY_BORROWED` if the borrower already holds one. A token
+ * handed to a cancelled op passes on. See `dualsync_op_t`. While it is
+ * pending, `dualsync_limiter_free(limiter)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `limiter` for `queue`.
+ */
+enum dualsync_status dualsync_limiter_acquire_start(const struct dualsync_limiter_t *limiter,
+                                                    size_t borrower,
+                                                    int notify_fd,
+                                                    dualsync_op_callback_t callback,
+                                                    void *user_data,
+                                                    struct dualsync_op_t **op_out);
+
+/**
  * Gives the outcome of an operation without blocking:
  *
  * * `DUALSYNC_WOULD_BLOCK`: still pending (wait for its next
@@ -935,7 +974,8 @@ enum dualsync_status dualsync_event_wait_start(const struct dualsync_event_t *ev
  *   (which must not be NULL for a queue get; it is not used otherwise), a
  *   semaphore acquire's permits and a mutex lock are now the caller's, a
  *   put's item is enqueued;
- * * the operation's error (`DUALSYNC_SHUT_DOWN`, `DUALSYNC_CLOSED`);
+ * * the operation's error (`DUALSYNC_SHUT_DOWN`, `DUALSYNC_CLOSED`,
+ *   `DUALSYNC_ALREADY_BORROWED`);
  * * `DUALSYNC_CANCELLED` once cancelled, `DUALSYNC_DONE` once the outcome
  *   was given (each outcome is given once).
  *

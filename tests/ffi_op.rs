@@ -610,3 +610,75 @@ fn queue_put_operation() {
     // SAFETY: live, unused from now on.
     assert_eq!(unsafe { dualsync_queue_free(q2) }, DUALSYNC_OK);
 }
+
+/// A queue join as an operation: completes once every item is done.
+#[test]
+fn queue_join_operation() {
+    let q = dualsync_queue_new(0, DUALSYNC_QUEUE_LIFO);
+    let join = || {
+        let mut op = null_mut();
+        // SAFETY: live; `op` valid.
+        let st = unsafe { dualsync_queue_join_start(q, -1, None, null_mut(), &mut op) };
+        assert_eq!(st, DUALSYNC_OK);
+        op
+    };
+    let idle = join();
+    assert_eq!(poll(idle), DUALSYNC_OK, "nothing unfinished: at once");
+    assert_eq!(free(idle), DUALSYNC_OK);
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_queue_put(q, item(1), 0) }, DUALSYNC_OK);
+    let op = join();
+    assert_eq!(poll(op), DUALSYNC_WOULD_BLOCK);
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_queue_free(q) }, DUALSYNC_BUSY);
+    let mut out = null_mut();
+    // SAFETY: live; `out` valid.
+    unsafe {
+        assert_eq!(dualsync_queue_try_get(q, &mut out), DUALSYNC_OK);
+        assert_eq!(poll(op), DUALSYNC_WOULD_BLOCK, "taken, not done yet");
+        assert_eq!(dualsync_queue_task_done(q), DUALSYNC_OK);
+    }
+    assert_eq!(poll(op), DUALSYNC_OK);
+    assert_eq!(free(op), DUALSYNC_OK);
+    // SAFETY: live, unused from now on.
+    assert_eq!(unsafe { dualsync_queue_free(q) }, DUALSYNC_OK);
+}
+
+/// A limiter token as an operation, for a named borrower.
+#[test]
+fn limiter_acquire_operation() {
+    let l = dualsync_limiter_new(1);
+    let acquire = |b: usize| {
+        let mut op = null_mut();
+        // SAFETY: live; `op` valid.
+        let st = unsafe { dualsync_limiter_acquire_start(l, b, -1, None, null_mut(), &mut op) };
+        assert_eq!(st, DUALSYNC_OK);
+        op
+    };
+    let a = acquire(1);
+    assert_eq!(poll(a), DUALSYNC_OK, "a free token: at once");
+    let again = acquire(1);
+    assert_eq!(poll(again), DUALSYNC_ALREADY_BORROWED);
+    let b = acquire(2);
+    let c = acquire(3);
+    assert_eq!(poll(b), DUALSYNC_WOULD_BLOCK);
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_limiter_free(l) }, DUALSYNC_BUSY);
+    // SAFETY: live. Borrower 1 gives the token back: it goes to 2, which
+    // is cancelled before it polls: on to 3.
+    assert_eq!(unsafe { dualsync_limiter_release(l, 1) }, DUALSYNC_OK);
+    assert_eq!(cancel(b), DUALSYNC_OK);
+    assert_eq!(poll(c), DUALSYNC_OK);
+    // SAFETY: live. The cancelled borrower holds nothing.
+    assert_eq!(
+        unsafe { dualsync_limiter_release(l, 2) },
+        DUALSYNC_NOT_LOCKED
+    );
+    for op in [a, again, b, c] {
+        assert_eq!(free(op), DUALSYNC_OK);
+    }
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_limiter_release(l, 3) }, DUALSYNC_OK);
+    // SAFETY: live, unused from now on.
+    assert_eq!(unsafe { dualsync_limiter_free(l) }, DUALSYNC_OK);
+}

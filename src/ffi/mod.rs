@@ -52,9 +52,10 @@
 //!
 //! # Waits that do not block: operations
 //!
-//! `op.rs`: `dualsync_queue_get_start`, `dualsync_queue_put_start`,
-//! `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start` and
-//! `dualsync_event_wait_start` return a `dualsync_op_t` that owns the Rust operation future, announces
+//! `op.rs`: `dualsync_queue_get_start`, `_put_start`, `_join_start`,
+//! `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
+//! `dualsync_event_wait_start` and `dualsync_limiter_acquire_start` return
+//! a `dualsync_op_t` that owns the Rust operation future, announces
 //! progress on a file descriptor and/or through a callback, and is polled
 //! (`dualsync_op_poll`), cancelled (`dualsync_op_cancel`, a dropped future)
 //! and freed (`dualsync_op_free`). A pending operation counts as a call in

@@ -27,12 +27,12 @@ use std::task::Wake;
 
 use super::dualsync_status::{self, *};
 use super::{
-    Calls, Handle, PriorityItem, QueueItem, boundary, dualsync_event_t, dualsync_mutex_t,
-    dualsync_queue_t, dualsync_semaphore_t, handle, impl_handle,
+    Calls, Handle, PriorityItem, QueueItem, boundary, dualsync_event_t, dualsync_limiter_t,
+    dualsync_mutex_t, dualsync_queue_t, dualsync_semaphore_t, handle, impl_handle,
 };
-use crate::queue::{Get, Lifo, Priority, Put, Queue};
+use crate::queue::{Get, Join, Lifo, Priority, Put, Queue};
 use crate::semaphore::{BoundedSemaphore, MAX_PERMITS, Semaphore, SemaphoreAcquire};
-use crate::{Event, EventWait, Lock, Mutex as DsMutex};
+use crate::{Borrower, CapacityLimiter, Event, EventWait, LimiterAcquire, Lock, Mutex as DsMutex};
 
 /// The callback of an operation: called with the `user_data` given at its
 /// start when the operation may have progressed (see `dualsync_op_t`).
@@ -41,7 +41,9 @@ pub type dualsync_op_callback_t = Option<unsafe extern "C" fn(user_data: *mut c_
 /// An opaque operation handle: one wait started from C without blocking
 /// (`dualsync_queue_get_start`, `dualsync_queue_put_start`,
 /// `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
-/// `dualsync_event_wait_start`).
+/// `dualsync_event_wait_start`, `dualsync_queue_join_start`,
+/// `dualsync_limiter_acquire_start`). Not operations (yet): condition
+/// wait, barrier wait.
 ///
 /// Life of an operation:
 ///
@@ -118,6 +120,10 @@ enum Fut {
     PutPrio(Put<'static, PriorityItem, Priority>),
     Lock(Lock<'static, ()>),
     EventWait(EventWait<'static>),
+    JoinFifo(Join<'static, QueueItem>),
+    JoinLifo(Join<'static, QueueItem, Lifo>),
+    JoinPrio(Join<'static, PriorityItem, Priority>),
+    Limiter(LimiterAcquire<'static>),
 }
 
 /// The operation's own reference to its primitive.
@@ -129,6 +135,7 @@ pub(crate) enum Keep {
     Bounded(Arc<BoundedSemaphore>),
     Mutex(Arc<DsMutex<()>>),
     Event(Arc<Event>),
+    Limiter(Arc<CapacityLimiter>),
 }
 
 /// A pending operation counted as a call in progress on the primitive's
@@ -298,6 +305,27 @@ impl dualsync_op_t {
             Fut::EventWait(f) => unsafe { Pin::new_unchecked(f) }
                 .poll(&mut cx)
                 .map(|()| (DUALSYNC_OK, NONE)),
+            Fut::JoinFifo(f) => unsafe { Pin::new_unchecked(f) }
+                .poll(&mut cx)
+                .map(|()| (DUALSYNC_OK, NONE)),
+            Fut::JoinLifo(f) => unsafe { Pin::new_unchecked(f) }
+                .poll(&mut cx)
+                .map(|()| (DUALSYNC_OK, NONE)),
+            Fut::JoinPrio(f) => unsafe { Pin::new_unchecked(f) }
+                .poll(&mut cx)
+                .map(|()| (DUALSYNC_OK, NONE)),
+            Fut::Limiter(f) => unsafe { Pin::new_unchecked(f) }
+                .poll(&mut cx)
+                .map(|r| match r {
+                    Ok(t) => {
+                        // The borrower holds the token until
+                        // `dualsync_limiter_release` (as after
+                        // `dualsync_limiter_acquire`).
+                        core::mem::forget(t);
+                        (DUALSYNC_OK, NONE)
+                    }
+                    Err(_) => (DUALSYNC_ALREADY_BORROWED, NONE),
+                }),
         };
         if let Poll::Ready((status, item)) = r {
             st.finish(Outcome::Ready(status, item));
@@ -597,6 +625,91 @@ pub unsafe extern "C" fn dualsync_event_wait_start(
     })
 }
 
+/// Starts waiting until every item put in `queue` has been marked done
+/// (`dualsync_queue_join` without blocking): `dualsync_op_poll(op, NULL)`
+/// gives `DUALSYNC_OK` then (at once if nothing is unfinished). See
+/// `dualsync_op_t`. While it is pending, `dualsync_queue_free(queue)` is
+/// refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_join_start(
+    queue: *const dualsync_queue_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    boundary(|| {
+        let q = handle!(queue);
+        if op_out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let r = dualsync_op_t::start(
+            &*q,
+            q.op_keep(),
+            false,
+            notify_fd,
+            callback,
+            user_data,
+            |k| match k {
+                // SAFETY (each `forever`): as in `dualsync_queue_get_start`.
+                Keep::QueueFifo(q) => Fut::JoinFifo(unsafe { forever(q) }.join()),
+                Keep::QueueLifo(q) => Fut::JoinLifo(unsafe { forever(q) }.join()),
+                Keep::QueuePrio(q) => Fut::JoinPrio(unsafe { forever(q) }.join()),
+                _ => unreachable!("a queue keeps a queue"),
+            },
+        );
+        finish_start(r, op_out)
+    })
+}
+
+/// Starts taking a token of `limiter` for `borrower` without blocking
+/// (`dualsync_limiter_acquire` as an operation): once
+/// `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` the borrower holds the
+/// token (give it back with `dualsync_limiter_release(limiter, borrower)`);
+/// `DUALSYNC_ALREADY_BORROWED` if the borrower already holds one. A token
+/// handed to a cancelled op passes on. See `dualsync_op_t`. While it is
+/// pending, `dualsync_limiter_free(limiter)` is refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `limiter` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_acquire_start(
+    limiter: *const dualsync_limiter_t,
+    borrower: usize,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    boundary(|| {
+        let l = handle!(limiter);
+        if op_out.is_null() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        let r = dualsync_op_t::start(
+            &*l,
+            Keep::Limiter(l.limiter_arc()),
+            false,
+            notify_fd,
+            callback,
+            user_data,
+            |k| match k {
+                // SAFETY: as in `dualsync_queue_get_start`.
+                Keep::Limiter(l) => Fut::Limiter(
+                    unsafe { forever(l) }.acquire_on_behalf_of(Borrower::id(borrower as u64)),
+                ),
+                _ => unreachable!("a limiter keeps a limiter"),
+            },
+        );
+        finish_start(r, op_out)
+    })
+}
+
 /// Gives the outcome of an operation without blocking:
 ///
 /// * `DUALSYNC_WOULD_BLOCK`: still pending (wait for its next
@@ -605,7 +718,8 @@ pub unsafe extern "C" fn dualsync_event_wait_start(
 ///   (which must not be NULL for a queue get; it is not used otherwise), a
 ///   semaphore acquire's permits and a mutex lock are now the caller's, a
 ///   put's item is enqueued;
-/// * the operation's error (`DUALSYNC_SHUT_DOWN`, `DUALSYNC_CLOSED`);
+/// * the operation's error (`DUALSYNC_SHUT_DOWN`, `DUALSYNC_CLOSED`,
+///   `DUALSYNC_ALREADY_BORROWED`);
 /// * `DUALSYNC_CANCELLED` once cancelled, `DUALSYNC_DONE` once the outcome
 ///   was given (each outcome is given once).
 ///
