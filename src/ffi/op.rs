@@ -2,15 +2,16 @@
 //! completion C learns of later (a callback and/or a file descriptor that
 //! becomes readable), and that C may cancel: the model of a Rust future.
 //!
-//! An operation owns the Rust operation future (the queue's `Get`, the
-//! semaphore's `SemaphoreAcquire`), inline in the one allocation of the
-//! handle (an `Arc`, which is also the future's `Waker`: nothing else is
-//! allocated per wait). Starting polls it once, so the wait takes its FIFO
-//! place at once; the waker announces progress; `dualsync_op_poll` polls it
-//! again and hands over the result; cancelling or freeing drops it, with the
-//! pass-on guarantee of a dropped Rust future (a wake-up or item it was
-//! given goes to the next waiter; an item is only taken in the poll that
-//! returns it).
+//! An operation owns the Rust operation future (the queue's `Get`, `Put` or
+//! `Join`, the semaphore's `SemaphoreAcquire`, the mutex's `Lock`, the
+//! event's `EventWait`, the limiter's `LimiterAcquire`), inline in the one
+//! allocation of the handle (an `Arc`, which is also the future's `Waker`:
+//! nothing else is allocated per wait). Starting polls it once, so the wait
+//! takes its FIFO place at once; the waker announces progress;
+//! `dualsync_op_poll` polls it again and hands over the result; cancelling
+//! or freeing drops it, with the pass-on guarantee of a dropped Rust future
+//! (a wake-up or item it was given goes to the next waiter; an item is only
+//! taken in the poll that returns it).
 //!
 //! The handle of the primitive counts a pending operation as a call in
 //! progress: its `_free` is refused (`DUALSYNC_BUSY`) until the operation
