@@ -119,6 +119,15 @@ typedef enum dualsync_status {
    * The borrower already holds a token of this capacity limiter.
    */
   DUALSYNC_ALREADY_BORROWED = 14,
+  /**
+   * The operation (`dualsync_op_t`) was cancelled.
+   */
+  DUALSYNC_CANCELLED = 15,
+  /**
+   * The operation (`dualsync_op_t`) has already completed: too late to
+   * cancel it (poll its outcome), or its outcome was already given.
+   */
+  DUALSYNC_DONE = 16,
 } dualsync_status;
 
 /**
@@ -165,10 +174,62 @@ typedef struct dualsync_limiter_t dualsync_limiter_t;
 typedef struct dualsync_mutex_t dualsync_mutex_t;
 
 /**
+ * An opaque operation handle: one wait started from C without blocking
+ * (`dualsync_queue_get_start`, `dualsync_queue_put_start`,
+ * `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
+ * `dualsync_event_wait_start`, `dualsync_queue_join_start`,
+ * `dualsync_limiter_acquire_start`). Not operations (yet): condition
+ * wait, barrier wait.
+ *
+ * Life of an operation:
+ *
+ * 1. `_start` queues the wait (in FIFO order with blocked threads and Rust
+ *    tasks) and returns at once with the operation in `*op_out`.
+ * 2. When it may have progressed, the operation announces it: it writes
+ *    the 8-byte value 1 to `notify_fd` (an `eventfd`, or a pipe's write
+ *    end; `-1` for none) and/or calls `callback(user_data)` (`NULL` for
+ *    none). An announcement may be spurious, and one `eventfd` may serve
+ *    many operations.
+ * 3. `dualsync_op_poll` then gives the result (`DUALSYNC_OK` and the
+ *    item, the permits...), or `DUALSYNC_WOULD_BLOCK` while it is still
+ *    pending (wait for the next announcement). It never blocks.
+ * 4. `dualsync_op_cancel` withdraws a pending wait, as dropping a Rust
+ *    future does: whatever was handed to it passes on to the next waiter,
+ *    nothing is lost, nothing is taken. Free the operation with
+ *    `dualsync_op_free` (which cancels a pending one).
+ *
+ * Which thread announces: the thread whose call completes the wait (a C
+ * thread inside `dualsync_queue_put`, `dualsync_queue_get` (room for a
+ * put), `dualsync_semaphore_release`, `dualsync_mutex_unlock` or
+ * `dualsync_event_set`; a Rust thread or task doing the same; a thread
+ * closing or shutting down; a thread cancelling a wait that passes its
+ * hand-off on), possibly before that call returns; or the thread calling
+ * `_start`/`dualsync_op_poll` when the wait completes at once. So the
+ * callback must be thread-safe, must not block, and must not call any
+ * dualsync function (it may be running inside one): record the event and
+ * return (write to a pipe or eventfd, set an atomic flag, post to the
+ * event loop). Announcements of one operation do not overlap, and none
+ * starts after `dualsync_op_cancel` or `dualsync_op_free` returns (each
+ * waits for one in progress to end). `notify_fd` must stay open until
+ * then.
+ *
+ * Calls on one operation are thread-safe, but `dualsync_op_free` is
+ * refused (`DUALSYNC_BUSY`) while another call on it is in progress.
+ */
+typedef struct dualsync_op_t dualsync_op_t;
+
+/**
  * An opaque queue handle. Its items are `void *` values, NULL included: the
  * queue stores the pointer as given, never dereferences or frees it, and a
  * get returns it unchanged (so a NULL item is not an error, and `*out ==
  * NULL` after a successful get is an item).
+ *
+ * Rust code sees the queue behind a handle as a `dualsync::Queue` of
+ * `QueueItem` (FIFO or LIFO) or of `PriorityItem` (priority), through the
+ * handle's `queue()`, `fifo()`, `lifo()` or `priority()`, and may `.await`
+ * its operations in tasks while C threads block in `dualsync_queue_get`; a
+ * queue made in Rust becomes a C handle with `dualsync_queue_t::from_fifo`
+ * (`from_lifo`, `from_priority`).
  */
 typedef struct dualsync_queue_t dualsync_queue_t;
 
@@ -179,8 +240,19 @@ typedef struct dualsync_resource_guard_t dualsync_resource_guard_t;
 
 /**
  * An opaque semaphore handle.
+ *
+ * Rust reaches the semaphore behind it with the handle's `semaphore()`
+ * (made by `dualsync_semaphore_new(n, false)`) or `bounded_semaphore()`
+ * (`bounded` true), and hands a semaphore of its own to C with
+ * `dualsync_semaphore_t::from_arc` or `from_bounded_arc`.
  */
 typedef struct dualsync_semaphore_t dualsync_semaphore_t;
+
+/**
+ * The callback of an operation: called with the `user_data` given at its
+ * start when the operation may have progressed (see `dualsync_op_t`).
+ */
+typedef void (*dualsync_op_callback_t)(void *user_data);
 
 /**
  * A snapshot of a queue, written by `dualsync_queue_statistics`.
@@ -234,7 +306,10 @@ const char *dualsync_status_str(int32_t status);
 struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
 
 /**
- * Frees a barrier. `NULL` does nothing (`DUALSYNC_OK`). A barrier that
+ * Frees a barrier handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. A barrier that
  * threads wait on is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -244,7 +319,8 @@ struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
  *
  * # Safety
  *
- * `barrier` is NULL or came from `dualsync_barrier_new` and was not freed; no
+ * `barrier` is NULL or came from `dualsync_barrier_new` (or Rust's
+ * `dualsync_barrier_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -347,7 +423,10 @@ enum dualsync_status dualsync_barrier_is_broken(const struct dualsync_barrier_t 
 struct dualsync_condition_t *dualsync_condition_new(void);
 
 /**
- * Frees a condition. `NULL` does nothing (`DUALSYNC_OK`). A condition that
+ * Frees a condition handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. A condition that
  * threads still wait on is not freed: `DUALSYNC_BUSY`, also while a
  * notified waiter has not yet returned from its wait (it is re-locking the
  * mutex).
@@ -359,7 +438,8 @@ struct dualsync_condition_t *dualsync_condition_new(void);
  *
  * # Safety
  *
- * `cond` is NULL or came from `dualsync_condition_new` and was not freed; no
+ * `cond` is NULL or came from `dualsync_condition_new` (or Rust's
+ * `dualsync_condition_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -436,7 +516,10 @@ enum dualsync_status dualsync_condition_n_waiting(const struct dualsync_conditio
 struct dualsync_event_t *dualsync_event_new(void);
 
 /**
- * Frees an event. `NULL` does nothing (`DUALSYNC_OK`). An event that
+ * Frees an event handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. An event that
  * threads still wait on is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -446,7 +529,8 @@ struct dualsync_event_t *dualsync_event_new(void);
  *
  * # Safety
  *
- * `event` is NULL or came from `dualsync_event_new` and was not freed; no
+ * `event` is NULL or came from `dualsync_event_new` (or Rust's
+ * `dualsync_event_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -531,7 +615,10 @@ enum dualsync_status dualsync_event_n_waiting(const struct dualsync_event_t *eve
 struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
 
 /**
- * Frees a limiter. `NULL` does nothing (`DUALSYNC_OK`). A limiter with
+ * Frees a limiter handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. A limiter with
  * borrowed tokens or waiters is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -541,7 +628,8 @@ struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
  *
  * # Safety
  *
- * `limiter` is NULL or came from `dualsync_limiter_new` and was not freed; no
+ * `limiter` is NULL or came from `dualsync_limiter_new` (or Rust's
+ * `dualsync_limiter_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -656,7 +744,10 @@ enum dualsync_status dualsync_limiter_n_waiting(const struct dualsync_limiter_t 
 struct dualsync_mutex_t *dualsync_mutex_new(bool fair);
 
 /**
- * Frees a mutex. `NULL` does nothing (`DUALSYNC_OK`). A mutex that is
+ * Frees a mutex handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+ * Rust made from a primitive it still holds (or that shares its primitive
+ * with another handle) only lets go of its reference: the checks on
+ * the primitive's state (next) are skipped. A mutex that is
  * locked or has waiters is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -666,7 +757,8 @@ struct dualsync_mutex_t *dualsync_mutex_new(bool fair);
  *
  * # Safety
  *
- * `mutex` is NULL or came from `dualsync_mutex_new` and was not freed; no
+ * `mutex` is NULL or came from `dualsync_mutex_new` (or Rust's
+ * `dualsync_mutex_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -736,6 +828,196 @@ enum dualsync_status dualsync_mutex_n_waiting(const struct dualsync_mutex_t *mut
 enum dualsync_status dualsync_mutex_is_locked(const struct dualsync_mutex_t *mutex, bool *out);
 
 /**
+ * Starts a get on `queue` without blocking: the get waits in line with
+ * blocked getters and Rust tasks, and completes as `dualsync_queue_get`
+ * would (an item, or `DUALSYNC_SHUT_DOWN`). See `dualsync_op_t` for
+ * `notify_fd` (`-1`: none), `callback` (`NULL`: none) and `user_data`.
+ * On `DUALSYNC_OK`, `*op_out` is the operation; take its item with
+ * `dualsync_op_poll(op, &item)`, and free it with `dualsync_op_free`.
+ * While it is pending, `dualsync_queue_free(queue)` is refused.
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle; `op_out` is NULL or valid for a write;
+ * `callback` (if not NULL) may be called with `user_data` from any thread
+ * until the operation is cancelled or freed; `notify_fd` is `-1` or an
+ * open descriptor that stays open until then.
+ */
+enum dualsync_status dualsync_queue_get_start(const struct dualsync_queue_t *queue,
+                                              int notify_fd,
+                                              dualsync_op_callback_t callback,
+                                              void *user_data,
+                                              struct dualsync_op_t **op_out);
+
+/**
+ * Starts acquiring `n` permits of `sem` without blocking: the wait takes
+ * its place in the FIFO line with blocked threads and Rust tasks and
+ * completes as `dualsync_semaphore_acquire_many` would (the permits, then
+ * owned by the caller until `dualsync_semaphore_release`; or
+ * `DUALSYNC_CLOSED`). `n` above `DUALSYNC_SEMAPHORE_MAX_PERMITS` is
+ * `DUALSYNC_INVALID_ARGUMENT`. See `dualsync_op_t` for `notify_fd`,
+ * `callback` and `user_data`. On `DUALSYNC_OK`, `*op_out` is the
+ * operation; `dualsync_op_poll(op, NULL)` gives the outcome. While it is
+ * pending, `dualsync_semaphore_free(sem)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `sem` for `queue`.
+ */
+enum dualsync_status dualsync_semaphore_acquire_start(const struct dualsync_semaphore_t *sem,
+                                                      size_t n,
+                                                      int notify_fd,
+                                                      dualsync_op_callback_t callback,
+                                                      void *user_data,
+                                                      struct dualsync_op_t **op_out);
+
+/**
+ * Starts putting `item` (with `priority` for a priority queue, as in
+ * `dualsync_queue_put`) without blocking: the put waits in line while the
+ * queue is full and completes as `dualsync_queue_put` would (`DUALSYNC_OK`:
+ * enqueued; `DUALSYNC_SHUT_DOWN`: not enqueued, the item is still the
+ * caller's). Cancelling it withdraws the item (not enqueued). See
+ * `dualsync_op_t` for `notify_fd`, `callback` and `user_data`;
+ * `dualsync_op_poll(op, NULL)` gives the outcome. While it is pending,
+ * `dualsync_queue_free(queue)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`.
+ */
+enum dualsync_status dualsync_queue_put_start(const struct dualsync_queue_t *queue,
+                                              void *item,
+                                              uint64_t priority,
+                                              int notify_fd,
+                                              dualsync_op_callback_t callback,
+                                              void *user_data,
+                                              struct dualsync_op_t **op_out);
+
+/**
+ * Starts locking `mutex` without blocking: the lock is queued with
+ * blocked threads and Rust tasks, and once `dualsync_op_poll(op, NULL)`
+ * gives `DUALSYNC_OK` the caller owns the lock, as after
+ * `dualsync_mutex_lock` (unlock with `dualsync_mutex_unlock`). Cancelling
+ * a lock handed to the op but not polled passes it on. See
+ * `dualsync_op_t`. While it is pending, `dualsync_mutex_free(mutex)` is
+ * refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `mutex` for `queue`.
+ */
+enum dualsync_status dualsync_mutex_lock_start(const struct dualsync_mutex_t *mutex,
+                                               int notify_fd,
+                                               dualsync_op_callback_t callback,
+                                               void *user_data,
+                                               struct dualsync_op_t **op_out);
+
+/**
+ * Starts waiting for `event` to be set, without blocking:
+ * `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` once it is set (at
+ * once if it already is). See `dualsync_op_t`. While it is pending,
+ * `dualsync_event_free(event)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `event` for `queue`.
+ */
+enum dualsync_status dualsync_event_wait_start(const struct dualsync_event_t *event,
+                                               int notify_fd,
+                                               dualsync_op_callback_t callback,
+                                               void *user_data,
+                                               struct dualsync_op_t **op_out);
+
+/**
+ * Starts waiting until every item put in `queue` has been marked done
+ * (`dualsync_queue_join` without blocking): `dualsync_op_poll(op, NULL)`
+ * gives `DUALSYNC_OK` then (at once if nothing is unfinished). See
+ * `dualsync_op_t`. While it is pending, `dualsync_queue_free(queue)` is
+ * refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`.
+ */
+enum dualsync_status dualsync_queue_join_start(const struct dualsync_queue_t *queue,
+                                               int notify_fd,
+                                               dualsync_op_callback_t callback,
+                                               void *user_data,
+                                               struct dualsync_op_t **op_out);
+
+/**
+ * Starts taking a token of `limiter` for `borrower` without blocking
+ * (`dualsync_limiter_acquire` as an operation): once
+ * `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` the borrower holds the
+ * token (give it back with `dualsync_limiter_release(limiter, borrower)`);
+ * `DUALSYNC_ALREADY_BORROWED` if the borrower already holds one. A token
+ * handed to a cancelled op passes on. See `dualsync_op_t`. While it is
+ * pending, `dualsync_limiter_free(limiter)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `limiter` for `queue`.
+ */
+enum dualsync_status dualsync_limiter_acquire_start(const struct dualsync_limiter_t *limiter,
+                                                    size_t borrower,
+                                                    int notify_fd,
+                                                    dualsync_op_callback_t callback,
+                                                    void *user_data,
+                                                    struct dualsync_op_t **op_out);
+
+/**
+ * Gives the outcome of an operation without blocking:
+ *
+ * * `DUALSYNC_WOULD_BLOCK`: still pending (wait for its next
+ *   announcement);
+ * * `DUALSYNC_OK`: completed; a queue get writes its item to `*item_out`
+ *   (which must not be NULL for a queue get; it is not used otherwise), a
+ *   semaphore acquire's permits and a mutex lock are now the caller's, a
+ *   put's item is enqueued;
+ * * the operation's error (`DUALSYNC_SHUT_DOWN`, `DUALSYNC_CLOSED`,
+ *   `DUALSYNC_ALREADY_BORROWED`);
+ * * `DUALSYNC_CANCELLED` once cancelled, `DUALSYNC_DONE` once the outcome
+ *   was given (each outcome is given once).
+ *
+ * # Safety
+ *
+ * `op` is NULL or a live operation; `item_out` is NULL or valid for a
+ * write.
+ */
+enum dualsync_status dualsync_op_poll(const struct dualsync_op_t *op, void **item_out);
+
+/**
+ * Withdraws a pending operation, as dropping a Rust future does: nothing
+ * is taken, and a wake-up (or the item, or the permits) already handed to
+ * it passes on to the next waiter. Returns `DUALSYNC_OK` when it
+ * withdrew the wait; `DUALSYNC_DONE` when the operation had already
+ * completed (its outcome is for `dualsync_op_poll`, or was given);
+ * `DUALSYNC_CANCELLED` when already cancelled. After it returns, the
+ * operation announces nothing more (a callback running is waited for: do
+ * not call this from the operation's own callback).
+ *
+ * # Safety
+ *
+ * `op` is NULL or a live operation.
+ */
+enum dualsync_status dualsync_op_cancel(const struct dualsync_op_t *op);
+
+/**
+ * Frees an operation, cancelling it if pending (as
+ * `dualsync_op_cancel`). `NULL` does nothing (`DUALSYNC_OK`). Refused
+ * with `DUALSYNC_BUSY`, nothing changed, while another call on the
+ * operation is in progress, and while a completed outcome has not been
+ * taken with `dualsync_op_poll` (an item or permits would be lost: poll
+ * first).
+ *
+ * # Safety
+ *
+ * `op` is NULL or came from a `_start` call and was not freed; no call on
+ * it starts during or after this call.
+ */
+enum dualsync_status dualsync_op_free(struct dualsync_op_t *op);
+
+/**
  * Creates a queue holding at most `capacity` items, any value from 1 to
  * `SIZE_MAX` (reported as given by `dualsync_queue_statistics`), or
  * without limit for `DUALSYNC_QUEUE_UNBOUNDED` (0: there is no
@@ -747,9 +1029,13 @@ enum dualsync_status dualsync_mutex_is_locked(const struct dualsync_mutex_t *mut
 struct dualsync_queue_t *dualsync_queue_new(size_t capacity, uint32_t order);
 
 /**
- * Frees a queue. `NULL` does nothing (`DUALSYNC_OK`). A queue that threads
- * wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`. Items left
- * in it are not touched: they are the caller's.
+ * Frees a queue handle. `NULL` does nothing (`DUALSYNC_OK`). A queue that
+ * threads wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`.
+ * Items left in it are not touched: they are the caller's.
+ *
+ * A handle that Rust made from a queue it still holds (or that shares its
+ * queue with another handle) only lets go of its reference: the waiter
+ * check is skipped, the queue and its items stay with the other owners.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
@@ -758,7 +1044,8 @@ struct dualsync_queue_t *dualsync_queue_new(size_t capacity, uint32_t order);
  *
  * # Safety
  *
- * `queue` is NULL or came from `dualsync_queue_new` and was not freed; no
+ * `queue` is NULL or came from `dualsync_queue_new` (or Rust's
+ * `dualsync_queue_t::from_fifo` and siblings) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -931,7 +1218,9 @@ enum dualsync_status dualsync_queue_statistics(const struct dualsync_queue_t *qu
 struct dualsync_resource_guard_t *dualsync_resource_guard_new(const char *action);
 
 /**
- * Frees a guard. `NULL` does nothing (`DUALSYNC_OK`). A guard someone is
+ * Frees a guard handle. `NULL` does nothing (`DUALSYNC_OK`). A handle
+ * that Rust made from a guard it still holds only lets go of its
+ * reference. Otherwise, a guard someone is
  * inside is not freed: `DUALSYNC_BUSY`.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -941,7 +1230,8 @@ struct dualsync_resource_guard_t *dualsync_resource_guard_new(const char *action
  *
  * # Safety
  *
- * `guard` is NULL or came from `dualsync_resource_guard_new` and was not freed; no
+ * `guard` is NULL or came from `dualsync_resource_guard_new` (or Rust's
+ * `dualsync_resource_guard_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */
@@ -980,8 +1270,11 @@ enum dualsync_status dualsync_resource_guard_exit(const struct dualsync_resource
 struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded);
 
 /**
- * Frees a semaphore. `NULL` does nothing (`DUALSYNC_OK`). A semaphore
- * that threads wait on is not freed: `DUALSYNC_BUSY`.
+ * Frees a semaphore handle. `NULL` does nothing (`DUALSYNC_OK`). A
+ * semaphore that threads wait on is not freed: `DUALSYNC_BUSY`. A handle
+ * that Rust made from a semaphore it still holds (or that shares its
+ * semaphore with another handle) only lets go of its reference, waiters
+ * or not.
  *
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
@@ -990,7 +1283,8 @@ struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded
  *
  * # Safety
  *
- * `sem` is NULL or came from `dualsync_semaphore_new` and was not freed; no
+ * `sem` is NULL or came from `dualsync_semaphore_new` (or Rust's
+ * `dualsync_semaphore_t::from_arc`) and was not freed; no
  * call on it starts during or after this call (calls in progress make it
  * return `DUALSYNC_BUSY`).
  */

@@ -109,6 +109,7 @@
 #![warn(missing_docs)]
 
 mod barrier;
+mod bridge;
 mod channel;
 mod condition;
 pub(crate) mod engine;

@@ -840,7 +840,7 @@ impl BoundedSemaphore {
 
     /// The semaphore that holds the count.
     #[inline(always)]
-    fn core(&self) -> &Semaphore {
+    pub(crate) fn core(&self) -> &Semaphore {
         &self.sem
     }
 

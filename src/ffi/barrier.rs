@@ -4,14 +4,32 @@
 //! is the round's leader (the last arrival). A `_timeout` wait that runs out
 //! withdraws its arrival without breaking the barrier.
 
+use std::sync::Arc;
+
 use super::dualsync_status::{self, *};
 use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{arc_bridge, last_ref};
 use crate::{Barrier, BarrierTimeoutError, TryWaitError};
 
 /// An opaque barrier handle.
-pub struct dualsync_barrier_t(Barrier, Calls);
+pub struct dualsync_barrier_t(Arc<Barrier>, Calls);
 
 impl_handle!(dualsync_barrier_t => 1);
+arc_bridge!(
+    dualsync_barrier_t,
+    Barrier,
+    "dualsync_barrier_free",
+    barrier_arc
+);
+
+impl dualsync_barrier_t {
+    /// The Rust [`Barrier`] behind this handle: Rust tasks `.await` its
+    /// `wait()` and C threads call `dualsync_barrier_wait`, as parties of
+    /// the same rounds.
+    pub fn barrier(&self) -> &Barrier {
+        &self.0
+    }
+}
 
 fn wait(b: &dualsync_barrier_t, timeout_ns: u64, index_out: *mut usize) -> dualsync_status {
     if index_out.is_null() {
@@ -42,12 +60,15 @@ fn wait(b: &dualsync_barrier_t, timeout_ns: u64, index_out: *mut usize) -> duals
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_barrier_new(parties: usize) -> *mut dualsync_barrier_t {
     boundary_or(core::ptr::null_mut(), || match Barrier::try_new(parties) {
-        Ok(b) => Box::into_raw(Box::new(dualsync_barrier_t(b, Calls::new()))),
+        Ok(b) => Box::into_raw(Box::new(dualsync_barrier_t(Arc::new(b), Calls::new()))),
         Err(_) => core::ptr::null_mut(),
     })
 }
 
-/// Frees a barrier. `NULL` does nothing (`DUALSYNC_OK`). A barrier that
+/// Frees a barrier handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+/// Rust made from a primitive it still holds (or that shares its primitive
+/// with another handle) only lets go of its reference: the checks on
+/// the primitive's state (next) are skipped. A barrier that
 /// threads wait on is not freed: `DUALSYNC_BUSY`.
 ///
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -57,7 +78,8 @@ pub extern "C" fn dualsync_barrier_new(parties: usize) -> *mut dualsync_barrier_
 ///
 /// # Safety
 ///
-/// `barrier` is NULL or came from `dualsync_barrier_new` and was not freed; no
+/// `barrier` is NULL or came from `dualsync_barrier_new` (or Rust's
+/// `dualsync_barrier_t::from_arc`) and was not freed; no
 /// call on it starts during or after this call (calls in progress make it
 /// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
@@ -65,7 +87,7 @@ pub unsafe extern "C" fn dualsync_barrier_free(
     barrier: *mut dualsync_barrier_t,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(barrier, |b| b.0.n_waiting_locked() > 0) }
+    unsafe { free_boxed(barrier, |b| last_ref(&b.0) && b.0.n_waiting_locked() > 0) }
 }
 
 /// Arrives and waits for the round to complete; writes this waiter's index

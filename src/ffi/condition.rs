@@ -6,11 +6,14 @@
 //! only time out. `dualsync_condition_wait_timeout` with `0` returns
 //! `DUALSYNC_TIMED_OUT` at once without releasing the mutex.
 
+use std::sync::Arc;
+
 use super::dualsync_status::{self, *};
 use super::{
     Calls, Wait, boundary, boundary_or, dualsync_mutex_t, free_boxed, handle, impl_handle,
     write_out,
 };
+use super::{arc_bridge, last_ref};
 use crate::Condition;
 use crate::condition::RawLocked;
 
@@ -25,9 +28,15 @@ use crate::condition::RawLocked;
 /// Rust code that receives one from C can use it with the Rust API through
 /// [`condition()`](Self::condition) (for example a task waiting with the
 /// guard of a `dualsync_mutex_t`'s `mutex()`).
-pub struct dualsync_condition_t(Condition, Calls);
+pub struct dualsync_condition_t(Arc<Condition>, Calls);
 
 impl_handle!(dualsync_condition_t => 1);
+arc_bridge!(
+    dualsync_condition_t,
+    Condition,
+    "dualsync_condition_free",
+    condition_arc
+);
 
 impl dualsync_condition_t {
     /// The Rust [`Condition`] behind this handle.
@@ -43,13 +52,16 @@ impl dualsync_condition_t {
 pub extern "C" fn dualsync_condition_new() -> *mut dualsync_condition_t {
     boundary_or(core::ptr::null_mut(), || {
         Box::into_raw(Box::new(dualsync_condition_t(
-            Condition::new(),
+            Arc::new(Condition::new()),
             Calls::new(),
         )))
     })
 }
 
-/// Frees a condition. `NULL` does nothing (`DUALSYNC_OK`). A condition that
+/// Frees a condition handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+/// Rust made from a primitive it still holds (or that shares its primitive
+/// with another handle) only lets go of its reference: the checks on
+/// the primitive's state (next) are skipped. A condition that
 /// threads still wait on is not freed: `DUALSYNC_BUSY`, also while a
 /// notified waiter has not yet returned from its wait (it is re-locking the
 /// mutex).
@@ -61,7 +73,8 @@ pub extern "C" fn dualsync_condition_new() -> *mut dualsync_condition_t {
 ///
 /// # Safety
 ///
-/// `cond` is NULL or came from `dualsync_condition_new` and was not freed; no
+/// `cond` is NULL or came from `dualsync_condition_new` (or Rust's
+/// `dualsync_condition_t::from_arc`) and was not freed; no
 /// call on it starts during or after this call (calls in progress make it
 /// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
@@ -69,7 +82,7 @@ pub unsafe extern "C" fn dualsync_condition_free(
     cond: *mut dualsync_condition_t,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(cond, |c| c.0.statistics().waiting > 0) }
+    unsafe { free_boxed(cond, |c| last_ref(&c.0) && c.0.statistics().waiting > 0) }
 }
 
 /// Releases `mutex` (which the caller has locked), waits for a notification

@@ -1,7 +1,10 @@
 //! `dualsync_event_t`: an [`Event`](crate::Event) (asyncio's `Event`).
 
+use std::sync::Arc;
+
 use super::dualsync_status::{self, *};
 use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{arc_bridge, last_ref};
 use crate::Event;
 
 /// An opaque event handle.
@@ -9,9 +12,10 @@ use crate::Event;
 /// Rust code that receives one from C can wait on it with the Rust API
 /// through [`event()`](Self::event) (for example `.await` in a task while C
 /// threads wait in `dualsync_event_wait`).
-pub struct dualsync_event_t(Event, Calls);
+pub struct dualsync_event_t(Arc<Event>, Calls);
 
 impl_handle!(dualsync_event_t => 1);
+arc_bridge!(dualsync_event_t, Event, "dualsync_event_free", event_arc);
 
 impl dualsync_event_t {
     /// The Rust [`Event`] behind this handle.
@@ -34,11 +38,17 @@ fn set_status(is_set: bool) -> dualsync_status {
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_event_new() -> *mut dualsync_event_t {
     boundary_or(core::ptr::null_mut(), || {
-        Box::into_raw(Box::new(dualsync_event_t(Event::new(), Calls::new())))
+        Box::into_raw(Box::new(dualsync_event_t(
+            Arc::new(Event::new()),
+            Calls::new(),
+        )))
     })
 }
 
-/// Frees an event. `NULL` does nothing (`DUALSYNC_OK`). An event that
+/// Frees an event handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+/// Rust made from a primitive it still holds (or that shares its primitive
+/// with another handle) only lets go of its reference: the checks on
+/// the primitive's state (next) are skipped. An event that
 /// threads still wait on is not freed: `DUALSYNC_BUSY`.
 ///
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -48,13 +58,14 @@ pub extern "C" fn dualsync_event_new() -> *mut dualsync_event_t {
 ///
 /// # Safety
 ///
-/// `event` is NULL or came from `dualsync_event_new` and was not freed; no
+/// `event` is NULL or came from `dualsync_event_new` (or Rust's
+/// `dualsync_event_t::from_arc`) and was not freed; no
 /// call on it starts during or after this call (calls in progress make it
 /// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_event_free(event: *mut dualsync_event_t) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(event, |e| e.0.statistics().waiting > 0) }
+    unsafe { free_boxed(event, |e| last_ref(&e.0) && e.0.statistics().waiting > 0) }
 }
 
 /// Sets the event: every waiter wakes, and waits return at once until

@@ -7,16 +7,25 @@
 //! Tokens are given back with `dualsync_limiter_release(limiter, borrower)`,
 //! from any thread.
 
+use std::sync::Arc;
+
 use super::dualsync_status::{self, *};
 use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{arc_bridge, last_ref};
 use crate::{
     AcquireTokenTimeoutError, Borrower, CapacityLimiter, LimiterToken, TryAcquireTokenError,
 };
 
 /// An opaque capacity limiter handle.
-pub struct dualsync_limiter_t(CapacityLimiter, Calls);
+pub struct dualsync_limiter_t(Arc<CapacityLimiter>, Calls);
 
 impl_handle!(dualsync_limiter_t => 1);
+arc_bridge!(
+    dualsync_limiter_t,
+    CapacityLimiter,
+    "dualsync_limiter_free",
+    limiter_arc
+);
 
 impl dualsync_limiter_t {
     /// The Rust limiter behind the handle (for Rust code sharing a handle
@@ -57,13 +66,16 @@ pub extern "C" fn dualsync_limiter_new(total_tokens: usize) -> *mut dualsync_lim
             return core::ptr::null_mut();
         }
         Box::into_raw(Box::new(dualsync_limiter_t(
-            CapacityLimiter::new(total_tokens),
+            Arc::new(CapacityLimiter::new(total_tokens)),
             Calls::new(),
         )))
     })
 }
 
-/// Frees a limiter. `NULL` does nothing (`DUALSYNC_OK`). A limiter with
+/// Frees a limiter handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+/// Rust made from a primitive it still holds (or that shares its primitive
+/// with another handle) only lets go of its reference: the checks on
+/// the primitive's state (next) are skipped. A limiter with
 /// borrowed tokens or waiters is not freed: `DUALSYNC_BUSY`.
 ///
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -73,7 +85,8 @@ pub extern "C" fn dualsync_limiter_new(total_tokens: usize) -> *mut dualsync_lim
 ///
 /// # Safety
 ///
-/// `limiter` is NULL or came from `dualsync_limiter_new` and was not freed; no
+/// `limiter` is NULL or came from `dualsync_limiter_new` (or Rust's
+/// `dualsync_limiter_t::from_arc`) and was not freed; no
 /// call on it starts during or after this call (calls in progress make it
 /// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
@@ -83,8 +96,10 @@ pub unsafe extern "C" fn dualsync_limiter_free(
     // SAFETY: this function's contract is `free_boxed`'s.
     unsafe {
         free_boxed(limiter, |l| {
-            let st = l.0.statistics();
-            st.borrowed_tokens > 0 || st.waiting > 0
+            last_ref(&l.0) && {
+                let st = l.0.statistics();
+                st.borrowed_tokens > 0 || st.waiting > 0
+            }
         })
     }
 }

@@ -30,11 +30,46 @@
 //! Rust code that reaches the primitive behind a handle (`mutex()`,
 //! `event()`...) is not counted: it must be done with it before the handle
 //! is freed.
+//!
+//! # The bridge between Rust and C
+//!
+//! Every handle holds its primitive through an `Arc`, so the bridge goes
+//! both ways for every handle type:
+//!
+//! * Rust reaches the primitive behind a C handle: a borrow (`mutex()`,
+//!   `semaphore()`, `queue()`...) or an `Arc` of its own (`mutex_arc()`,
+//!   ...), which keeps the primitive alive after the handle is freed.
+//! * A primitive created in Rust is handed to C as a new handle with
+//!   `from_arc` (`dualsync_mutex_t::from_arc(Arc<Mutex<()>>)`, ...): the
+//!   handle holds one reference, and its `_free` drops only that reference.
+//!   Several handles may share one primitive.
+//!
+//! `_free` refuses with `DUALSYNC_BUSY` while a call on *that handle* is in
+//! progress. The checks on the primitive's own state (waiters, a held lock,
+//! borrowed tokens) apply only when the handle holds the last reference:
+//! when Rust (or another handle) still owns the primitive, those waiters
+//! and holders are theirs, and freeing the handle only lets go of it.
+//!
+//! # Waits that do not block: operations
+//!
+//! `op.rs`: `dualsync_queue_get_start`, `_put_start`, `_join_start`,
+//! `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
+//! `dualsync_event_wait_start` and `dualsync_limiter_acquire_start` return
+//! a `dualsync_op_t` that owns the Rust operation future, announces
+//! progress on a file descriptor and/or through a callback, and is polled
+//! (`dualsync_op_poll`), cancelled (`dualsync_op_cancel`, a dropped future)
+//! and freed (`dualsync_op_free`). A pending operation counts as a call in
+//! progress on its primitive's handle.
+//!
+//! The queue's items are `void *`: its Rust view is a
+//! [`Queue`](crate::Queue) of [`QueueItem`] (a raw pointer that the queue
+//! never dereferences), or of [`PriorityItem`] for a priority queue.
 
 #![allow(non_camel_case_types)]
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod barrier;
@@ -42,6 +77,7 @@ mod condition;
 mod event;
 mod limiter;
 mod mutex;
+mod op;
 mod queue;
 mod resource_guard;
 mod semaphore;
@@ -51,9 +87,12 @@ pub use condition::*;
 pub use event::*;
 pub use limiter::*;
 pub use mutex::*;
+pub use op::*;
 pub use queue::*;
 pub use resource_guard::*;
 pub use semaphore::*;
+
+pub use crate::bridge::{PriorityItem, QueueItem};
 
 /// `timeout_ns` value meaning "wait forever".
 pub const DUALSYNC_TIMEOUT_INFINITE: u64 = u64::MAX;
@@ -102,6 +141,11 @@ pub enum dualsync_status {
     DUALSYNC_OVERFLOW = 13,
     /// The borrower already holds a token of this capacity limiter.
     DUALSYNC_ALREADY_BORROWED = 14,
+    /// The operation (`dualsync_op_t`) was cancelled.
+    DUALSYNC_CANCELLED = 15,
+    /// The operation (`dualsync_op_t`) has already completed: too late to
+    /// cancel it (poll its outcome), or its outcome was already given.
+    DUALSYNC_DONE = 16,
 }
 
 use dualsync_status::*;
@@ -126,6 +170,8 @@ pub extern "C" fn dualsync_status_str(status: i32) -> *const core::ffi::c_char {
         12 => b"DUALSYNC_FULL\0",
         13 => b"DUALSYNC_OVERFLOW\0",
         14 => b"DUALSYNC_ALREADY_BORROWED\0",
+        15 => b"DUALSYNC_CANCELLED\0",
+        16 => b"DUALSYNC_DONE\0",
         _ => b"DUALSYNC_UNKNOWN\0",
     };
     s.as_ptr().cast()
@@ -211,6 +257,43 @@ macro_rules! impl_handle {
 }
 pub(crate) use impl_handle;
 
+/// The two directions of the bridge for a handle type `$h(Arc<$t>, Calls)`:
+/// `from_arc` (Rust to C) and `$arc` (an owned reference to the primitive
+/// behind a C handle; the borrow accessor is written by hand).
+macro_rules! arc_bridge {
+    ($h:ident, $t:ty, $free:literal, $arc:ident) => {
+        impl $h {
+            #[doc = concat!(
+                                "A new C handle on a `", stringify!($t), "` made in Rust.\n\n",
+                                "The handle holds one reference to it: `", $free, "` drops ",
+                                "that reference only (the primitive lives on while Rust or ",
+                                "another handle holds it), and the primitive outlives every ",
+                                "Rust `Arc` while the handle is not freed. C calls on the ",
+                                "handle and Rust calls on the `Arc` work on the same ",
+                                "primitive (one waiter queue).\n\n",
+                                "The returned pointer is never NULL; pass it to C, and free ",
+                                "it once with `", $free, "`."
+                            )]
+            pub fn from_arc(primitive: ::std::sync::Arc<$t>) -> *mut $h {
+                ::std::boxed::Box::into_raw(::std::boxed::Box::new($h(
+                    primitive,
+                    $crate::ffi::Calls::new(),
+                )))
+            }
+
+            #[doc = concat!(
+                                "A reference of Rust's own to the `", stringify!($t),
+                                "` behind this handle: it stays alive after `", $free,
+                                "` frees the handle."
+                            )]
+            pub fn $arc(&self) -> ::std::sync::Arc<$t> {
+                ::std::sync::Arc::clone(&self.0)
+            }
+        }
+    };
+}
+pub(crate) use arc_bridge;
+
 /// One call in progress on a live handle: counted from [`InCall::enter`]
 /// until drop. Derefs to the handle.
 pub(crate) struct InCall<'a, T: Handle> {
@@ -267,6 +350,16 @@ macro_rules! handle {
 }
 pub(crate) use handle;
 
+/// Whether `a` is the last reference to its primitive: only then do a
+/// `_free`'s checks on the primitive's state (waiters, holders) apply.
+/// Otherwise the primitive outlives the handle, and freeing the handle only
+/// drops its reference (memory-safe whatever the primitive's state: every
+/// Rust user and every other handle holds a reference of its own).
+#[inline]
+pub(crate) fn last_ref<T>(a: &Arc<T>) -> bool {
+    Arc::strong_count(a) == 1
+}
+
 /// The body of every `dualsync_<type>_free`: NULL does nothing
 /// (`DUALSYNC_OK`); a handle with a call in progress, or that `busy` reports
 /// in use, is left alone (`DUALSYNC_BUSY`); any other is dropped.
@@ -278,8 +371,8 @@ pub(crate) use handle;
 ///
 /// # Safety
 ///
-/// `handle` is NULL or came from `Box::into_raw` in the type's `_new` and
-/// was not freed; no call on it starts during or after this call.
+/// `handle` is NULL or came from `Box::into_raw` in the type's `_new` or
+/// `from_arc` and was not freed; no call on it starts during or after this call.
 pub(crate) unsafe fn free_boxed<T: Handle>(
     handle: *mut T,
     busy: impl FnOnce(&T) -> bool,

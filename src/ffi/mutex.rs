@@ -1,8 +1,11 @@
 //! `dualsync_mutex_t`: a `Mutex<()>` with asyncio-style release (any thread
 //! may unlock a locked mutex; unlocking an unlocked one is `NOT_LOCKED`).
 
+use std::sync::Arc;
+
 use super::dualsync_status::{self, *};
 use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{arc_bridge, last_ref};
 use crate::Mutex;
 
 /// An opaque mutex handle.
@@ -10,9 +13,15 @@ use crate::Mutex;
 /// Rust code that receives one from C can wait on it with the Rust API
 /// through its `mutex()` method (for example `.await` in a task while C
 /// threads wait in `dualsync_mutex_lock`): they share one FIFO queue.
-pub struct dualsync_mutex_t(Mutex<()>, Calls);
+pub struct dualsync_mutex_t(Arc<Mutex<()>>, Calls);
 
 impl_handle!(dualsync_mutex_t => 1);
+arc_bridge!(
+    dualsync_mutex_t,
+    Mutex<()>,
+    "dualsync_mutex_free",
+    mutex_arc
+);
 
 impl dualsync_mutex_t {
     /// The Rust [`Mutex`] behind this handle.
@@ -50,11 +59,14 @@ pub extern "C" fn dualsync_mutex_new(fair: bool) -> *mut dualsync_mutex_t {
         } else {
             Mutex::new(())
         };
-        Box::into_raw(Box::new(dualsync_mutex_t(m, Calls::new())))
+        Box::into_raw(Box::new(dualsync_mutex_t(Arc::new(m), Calls::new())))
     })
 }
 
-/// Frees a mutex. `NULL` does nothing (`DUALSYNC_OK`). A mutex that is
+/// Frees a mutex handle. `NULL` does nothing (`DUALSYNC_OK`). A handle that
+/// Rust made from a primitive it still holds (or that shares its primitive
+/// with another handle) only lets go of its reference: the checks on
+/// the primitive's state (next) are skipped. A mutex that is
 /// locked or has waiters is not freed: `DUALSYNC_BUSY`.
 ///
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -64,13 +76,18 @@ pub extern "C" fn dualsync_mutex_new(fair: bool) -> *mut dualsync_mutex_t {
 ///
 /// # Safety
 ///
-/// `mutex` is NULL or came from `dualsync_mutex_new` and was not freed; no
+/// `mutex` is NULL or came from `dualsync_mutex_new` (or Rust's
+/// `dualsync_mutex_t::from_arc`) and was not freed; no
 /// call on it starts during or after this call (calls in progress make it
 /// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(mutex, |m| m.0.is_locked() || m.0.statistics().waiting > 0) }
+    unsafe {
+        free_boxed(mutex, |m| {
+            last_ref(&m.0) && m.0.is_locked() || m.0.statistics().waiting > 0
+        })
+    }
 }
 
 /// Locks, waiting as long as it takes.

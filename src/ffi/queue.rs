@@ -16,11 +16,14 @@
 //! `BUSY` (`free` while threads wait on the queue).
 
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{
+    Calls, PriorityItem, QueueItem, Wait, boundary, boundary_or, free_boxed, handle, impl_handle,
+    last_ref, write_out,
+};
 use crate::{
     GetError, GetTimeoutError, Lifo, Priority, PutError, PutTimeoutError, Queue, TryGetError,
     TryPutError,
@@ -38,30 +41,140 @@ pub const DUALSYNC_QUEUE_LIFO: u32 = 1;
 /// `order` argument of `dualsync_queue_new`: smallest priority first.
 pub const DUALSYNC_QUEUE_PRIORITY: u32 = 2;
 
-/// A priority item: ordered by priority, then by put order.
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct PItem {
-    prio: u64,
-    seq: u64,
-    ptr: usize,
-}
-
-// One heap allocation per handle: the variants' size difference (the FIFO
-// ring's cache-padded indices) costs a few hundred bytes per queue at most.
-#[allow(clippy::large_enum_variant)]
+// One heap allocation per handle (plus the shared queue's own).
 enum Inner {
-    Fifo(Queue<usize>),
-    Lifo(Queue<usize, Lifo>),
-    Prio(Queue<PItem, Priority>, AtomicU64),
+    Fifo(Arc<Queue<QueueItem>>),
+    Lifo(Arc<Queue<QueueItem, Lifo>>),
+    Prio(Arc<Queue<PriorityItem, Priority>>),
 }
 
 /// An opaque queue handle. Its items are `void *` values, NULL included: the
 /// queue stores the pointer as given, never dereferences or frees it, and a
 /// get returns it unchanged (so a NULL item is not an error, and `*out ==
 /// NULL` after a successful get is an item).
+///
+/// Rust code sees the queue behind a handle as a `dualsync::Queue` of
+/// `QueueItem` (FIFO or LIFO) or of `PriorityItem` (priority), through the
+/// handle's `queue()`, `fifo()`, `lifo()` or `priority()`, and may `.await`
+/// its operations in tasks while C threads block in `dualsync_queue_get`; a
+/// queue made in Rust becomes a C handle with `dualsync_queue_t::from_fifo`
+/// (`from_lifo`, `from_priority`).
 pub struct dualsync_queue_t(Inner, Calls);
 
 impl_handle!(dualsync_queue_t => 1);
+
+/// The Rust view of the queue behind a `dualsync_queue_t`: one variant per
+/// order, each the shared [`Queue`] (clone the `Arc` to keep it beyond the
+/// handle).
+#[derive(Debug, Clone, Copy)]
+pub enum QueueRef<'a> {
+    /// A `DUALSYNC_QUEUE_FIFO` queue.
+    Fifo(&'a Arc<Queue<QueueItem>>),
+    /// A `DUALSYNC_QUEUE_LIFO` queue.
+    Lifo(&'a Arc<Queue<QueueItem, Lifo>>),
+    /// A `DUALSYNC_QUEUE_PRIORITY` queue.
+    Priority(&'a Arc<Queue<PriorityItem, Priority>>),
+}
+
+impl dualsync_queue_t {
+    fn boxed(inner: Inner) -> *mut dualsync_queue_t {
+        Box::into_raw(Box::new(dualsync_queue_t(inner, Calls::new())))
+    }
+
+    /// A new C handle on a FIFO queue made in Rust. The handle holds one
+    /// reference: `dualsync_queue_free` drops that one only (the queue
+    /// lives on while Rust holds it), and the queue lives on after Rust
+    /// drops its `Arc`s until the handle is freed. Its capacity and order
+    /// are the Rust queue's.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use dualsync::Queue;
+    /// use dualsync::ffi::*;
+    ///
+    /// let q = Arc::new(Queue::<QueueItem>::unbounded());
+    /// let h = dualsync_queue_t::from_fifo(q.clone());
+    /// let mut x = 7u32;
+    /// // SAFETY: `h` is a live handle; the item is never dereferenced.
+    /// let st = unsafe { dualsync_queue_put(h, (&raw mut x).cast(), 0) };
+    /// assert_eq!(st, dualsync_status::DUALSYNC_OK);
+    /// assert_eq!(q.try_get().unwrap().as_ptr(), (&raw mut x).cast());
+    /// drop(q); // the handle keeps the queue alive
+    /// // SAFETY: live, and no call on it is in progress.
+    /// assert_eq!(unsafe { dualsync_queue_free(h) }, dualsync_status::DUALSYNC_OK);
+    /// ```
+    pub fn from_fifo(queue: Arc<Queue<QueueItem>>) -> *mut dualsync_queue_t {
+        Self::boxed(Inner::Fifo(queue))
+    }
+
+    /// A new C handle on a LIFO queue made in Rust (as
+    /// [`from_fifo`](Self::from_fifo)).
+    pub fn from_lifo(queue: Arc<Queue<QueueItem, Lifo>>) -> *mut dualsync_queue_t {
+        Self::boxed(Inner::Lifo(queue))
+    }
+
+    /// A new C handle on a priority queue made in Rust (as
+    /// [`from_fifo`](Self::from_fifo)). C puts give each item its
+    /// priority; Rust puts make a [`PriorityItem`].
+    pub fn from_priority(queue: Arc<Queue<PriorityItem, Priority>>) -> *mut dualsync_queue_t {
+        Self::boxed(Inner::Prio(queue))
+    }
+
+    /// The Rust queue behind this handle.
+    ///
+    /// A borrow ends before the handle is freed; clone the `Arc` inside to
+    /// keep the queue longer.
+    pub fn queue(&self) -> QueueRef<'_> {
+        match &self.0 {
+            Inner::Fifo(q) => QueueRef::Fifo(q),
+            Inner::Lifo(q) => QueueRef::Lifo(q),
+            Inner::Prio(q) => QueueRef::Priority(q),
+        }
+    }
+
+    /// The queue, if this is a FIFO queue.
+    pub fn fifo(&self) -> Option<&Arc<Queue<QueueItem>>> {
+        match &self.0 {
+            Inner::Fifo(q) => Some(q),
+            _ => None,
+        }
+    }
+
+    /// The queue, if this is a LIFO queue.
+    pub fn lifo(&self) -> Option<&Arc<Queue<QueueItem, Lifo>>> {
+        match &self.0 {
+            Inner::Lifo(q) => Some(q),
+            _ => None,
+        }
+    }
+
+    /// The queue, if this is a priority queue.
+    pub fn priority(&self) -> Option<&Arc<Queue<PriorityItem, Priority>>> {
+        match &self.0 {
+            Inner::Prio(q) => Some(q),
+            _ => None,
+        }
+    }
+
+    /// A reference to the queue for an operation (`dualsync_op_t`).
+    pub(crate) fn op_keep(&self) -> super::op::Keep {
+        use super::op::Keep;
+        match &self.0 {
+            Inner::Fifo(q) => Keep::QueueFifo(q.clone()),
+            Inner::Lifo(q) => Keep::QueueLifo(q.clone()),
+            Inner::Prio(q) => Keep::QueuePrio(q.clone()),
+        }
+    }
+
+    /// Whether this handle holds the last reference to its queue.
+    fn last_ref(&self) -> bool {
+        match &self.0 {
+            Inner::Fifo(q) => last_ref(q),
+            Inner::Lifo(q) => last_ref(q),
+            Inner::Prio(q) => last_ref(q),
+        }
+    }
+}
 
 /// Runs `$body` with `$q` bound to the typed queue and `$wrap`/`$unwrap`
 /// converting between `void *` (+ priority) and the stored item.
@@ -69,22 +182,18 @@ macro_rules! with_queue {
     ($h:expr, |$q:ident, $wrap:ident, $unwrap:ident| $body:expr) => {
         match &$h.0 {
             Inner::Fifo($q) => {
-                let $wrap = |p: *mut c_void, _prio: u64| p as usize;
-                let $unwrap = |x: usize| x as *mut c_void;
+                let $wrap = |p: *mut c_void, _prio: u64| QueueItem(p);
+                let $unwrap = |x: QueueItem| x.0;
                 $body
             }
             Inner::Lifo($q) => {
-                let $wrap = |p: *mut c_void, _prio: u64| p as usize;
-                let $unwrap = |x: usize| x as *mut c_void;
+                let $wrap = |p: *mut c_void, _prio: u64| QueueItem(p);
+                let $unwrap = |x: QueueItem| x.0;
                 $body
             }
-            Inner::Prio($q, seq) => {
-                let $wrap = |p: *mut c_void, prio: u64| PItem {
-                    prio,
-                    seq: seq.fetch_add(1, Ordering::Relaxed),
-                    ptr: p as usize,
-                };
-                let $unwrap = |x: PItem| x.ptr as *mut c_void;
+            Inner::Prio($q) => {
+                let $wrap = |p: *mut c_void, prio: u64| PriorityItem::new(prio, QueueItem(p));
+                let $unwrap = |x: PriorityItem| x.item().0;
                 $body
             }
         }
@@ -103,18 +212,22 @@ pub extern "C" fn dualsync_queue_new(capacity: usize, order: u32) -> *mut dualsy
     boundary_or(core::ptr::null_mut(), || {
         let cap = (capacity != DUALSYNC_QUEUE_UNBOUNDED).then_some(capacity);
         let inner = match order {
-            DUALSYNC_QUEUE_FIFO => Inner::Fifo(Queue::with_maxsize(cap)),
-            DUALSYNC_QUEUE_LIFO => Inner::Lifo(Queue::with_maxsize(cap)),
-            DUALSYNC_QUEUE_PRIORITY => Inner::Prio(Queue::with_maxsize(cap), AtomicU64::new(0)),
+            DUALSYNC_QUEUE_FIFO => Inner::Fifo(Arc::new(Queue::with_maxsize(cap))),
+            DUALSYNC_QUEUE_LIFO => Inner::Lifo(Arc::new(Queue::with_maxsize(cap))),
+            DUALSYNC_QUEUE_PRIORITY => Inner::Prio(Arc::new(Queue::with_maxsize(cap))),
             _ => return core::ptr::null_mut(),
         };
-        Box::into_raw(Box::new(dualsync_queue_t(inner, Calls::new())))
+        dualsync_queue_t::boxed(inner)
     })
 }
 
-/// Frees a queue. `NULL` does nothing (`DUALSYNC_OK`). A queue that threads
-/// wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`. Items left
-/// in it are not touched: they are the caller's.
+/// Frees a queue handle. `NULL` does nothing (`DUALSYNC_OK`). A queue that
+/// threads wait on (in put, get or join) is not freed: `DUALSYNC_BUSY`.
+/// Items left in it are not touched: they are the caller's.
+///
+/// A handle that Rust made from a queue it still holds (or that shares its
+/// queue with another handle) only lets go of its reference: the waiter
+/// check is skipped, the queue and its items stay with the other owners.
 ///
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
@@ -123,7 +236,8 @@ pub extern "C" fn dualsync_queue_new(capacity: usize, order: u32) -> *mut dualsy
 ///
 /// # Safety
 ///
-/// `queue` is NULL or came from `dualsync_queue_new` and was not freed; no
+/// `queue` is NULL or came from `dualsync_queue_new` (or Rust's
+/// `dualsync_queue_t::from_fifo` and siblings) and was not freed; no
 /// call on it starts during or after this call (calls in progress make it
 /// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
@@ -132,10 +246,11 @@ pub unsafe extern "C" fn dualsync_queue_free(queue: *mut dualsync_queue_t) -> du
     // (caller's contract), which is `free_boxed`'s.
     unsafe {
         free_boxed(queue, |h| {
-            with_queue!(h, |q, _w, _u| {
-                let s = q.statistics();
-                s.getters_waiting + s.putters_waiting + s.joiners_waiting > 0
-            })
+            h.last_ref()
+                && with_queue!(h, |q, _w, _u| {
+                    let s = q.statistics();
+                    s.getters_waiting + s.putters_waiting + s.joiners_waiting > 0
+                })
         })
     }
 }

@@ -3,14 +3,31 @@
 
 use core::ffi::{CStr, c_char};
 
+use std::sync::Arc;
+
 use super::dualsync_status::{self, *};
 use super::{Calls, boundary, boundary_or, free_boxed, handle, impl_handle};
+use super::{arc_bridge, last_ref};
 use crate::ResourceGuard;
 
 /// An opaque resource guard handle.
-pub struct dualsync_resource_guard_t(ResourceGuard, Calls);
+pub struct dualsync_resource_guard_t(Arc<ResourceGuard>, Calls);
 
 impl_handle!(dualsync_resource_guard_t => 1);
+arc_bridge!(
+    dualsync_resource_guard_t,
+    ResourceGuard,
+    "dualsync_resource_guard_free",
+    resource_guard_arc
+);
+
+impl dualsync_resource_guard_t {
+    /// The Rust [`ResourceGuard`] behind this handle (C's `enter`/`exit`
+    /// and Rust's `enter()` guard the same resource).
+    pub fn resource_guard(&self) -> &ResourceGuard {
+        &self.0
+    }
+}
 
 /// Creates a guard for `action` (a verb phrase such as `"writing to"`,
 /// copied; invalid UTF-8 is replaced). Returns NULL if `action` is NULL or
@@ -32,13 +49,15 @@ pub unsafe extern "C" fn dualsync_resource_guard_new(
             .to_string_lossy()
             .into_owned();
         Box::into_raw(Box::new(dualsync_resource_guard_t(
-            ResourceGuard::new(a),
+            Arc::new(ResourceGuard::new(a)),
             Calls::new(),
         )))
     })
 }
 
-/// Frees a guard. `NULL` does nothing (`DUALSYNC_OK`). A guard someone is
+/// Frees a guard handle. `NULL` does nothing (`DUALSYNC_OK`). A handle
+/// that Rust made from a guard it still holds only lets go of its
+/// reference. Otherwise, a guard someone is
 /// inside is not freed: `DUALSYNC_BUSY`.
 ///
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
@@ -48,7 +67,8 @@ pub unsafe extern "C" fn dualsync_resource_guard_new(
 ///
 /// # Safety
 ///
-/// `guard` is NULL or came from `dualsync_resource_guard_new` and was not freed; no
+/// `guard` is NULL or came from `dualsync_resource_guard_new` (or Rust's
+/// `dualsync_resource_guard_t::from_arc`) and was not freed; no
 /// call on it starts during or after this call (calls in progress make it
 /// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
@@ -56,7 +76,7 @@ pub unsafe extern "C" fn dualsync_resource_guard_free(
     guard: *mut dualsync_resource_guard_t,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(guard, |g| g.0.is_busy()) }
+    unsafe { free_boxed(guard, |g| last_ref(&g.0) && g.0.is_busy()) }
 }
 
 /// Enters the guarded section, or `DUALSYNC_BUSY` at once if someone is

@@ -15,7 +15,10 @@
 use super::dualsync_status::{self, *};
 use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
 use crate::error::{AcquireTimeoutError, ReleaseError, TryAcquireError};
-use crate::semaphore::{MAX_PERMITS, Semaphore};
+use std::sync::Arc;
+
+use super::last_ref;
+use crate::semaphore::{BoundedSemaphore, MAX_PERMITS, Semaphore};
 
 /// The largest number of permits a semaphore holds (`SIZE_MAX >> 4`; Rust's
 /// `dualsync::MAX_PERMITS`).
@@ -24,14 +27,102 @@ pub const DUALSYNC_SEMAPHORE_MAX_PERMITS: usize = usize::MAX >> 4;
 const _: () = assert!(DUALSYNC_SEMAPHORE_MAX_PERMITS == MAX_PERMITS);
 
 /// An opaque semaphore handle.
+///
+/// Rust reaches the semaphore behind it with the handle's `semaphore()`
+/// (made by `dualsync_semaphore_new(n, false)`) or `bounded_semaphore()`
+/// (`bounded` true), and hands a semaphore of its own to C with
+/// `dualsync_semaphore_t::from_arc` or `from_bounded_arc`.
 pub struct dualsync_semaphore_t {
-    sem: Semaphore,
-    /// The bound of a bounded semaphore, else `MAX_PERMITS`.
-    limit: usize,
-    /// Made with `bounded`: every refused release is `OVER_RELEASE`, as for
-    /// Rust's `BoundedSemaphore` (even with a bound of `MAX_PERMITS`).
-    bounded: bool,
+    sem: Sem,
     calls: Calls,
+}
+
+enum Sem {
+    Plain(Arc<Semaphore>),
+    Bounded(Arc<BoundedSemaphore>),
+}
+
+impl dualsync_semaphore_t {
+    fn boxed(sem: Sem) -> *mut dualsync_semaphore_t {
+        Box::into_raw(Box::new(dualsync_semaphore_t {
+            sem,
+            calls: Calls::new(),
+        }))
+    }
+
+    /// A new C handle on a [`Semaphore`] made in Rust. The handle holds one
+    /// reference: `dualsync_semaphore_free` drops that one only (the
+    /// semaphore lives on while Rust holds it), and the semaphore outlives
+    /// Rust's `Arc`s until the handle is freed. C releases are refused past
+    /// `DUALSYNC_SEMAPHORE_MAX_PERMITS` (`DUALSYNC_OVERFLOW`), as Rust's
+    /// `add_permits`. The semaphore keeps its mode: one made with
+    /// [`Semaphore::new`] (bounded barging) lets a C `try_acquire` take a
+    /// free permit while others wait, as in Rust; `dualsync_semaphore_new`
+    /// makes strict FIFO ones ([`Semaphore::new_fair`]).
+    ///
+    /// Permits acquired through C are counts (as always in C): give them
+    /// back with `dualsync_semaphore_release` or Rust's `add_permits`.
+    pub fn from_arc(sem: Arc<Semaphore>) -> *mut dualsync_semaphore_t {
+        Self::boxed(Sem::Plain(sem))
+    }
+
+    /// A new C handle on a [`BoundedSemaphore`] made in Rust (as
+    /// [`from_arc`](Self::from_arc)); C releases past its bound are
+    /// `DUALSYNC_OVER_RELEASE`.
+    pub fn from_bounded_arc(sem: Arc<BoundedSemaphore>) -> *mut dualsync_semaphore_t {
+        Self::boxed(Sem::Bounded(sem))
+    }
+
+    /// The Rust [`Semaphore`] behind this handle, unless it is bounded.
+    pub fn semaphore(&self) -> Option<&Arc<Semaphore>> {
+        match &self.sem {
+            Sem::Plain(s) => Some(s),
+            Sem::Bounded(_) => None,
+        }
+    }
+
+    /// The Rust [`BoundedSemaphore`] behind this handle, if it is bounded.
+    pub fn bounded_semaphore(&self) -> Option<&Arc<BoundedSemaphore>> {
+        match &self.sem {
+            Sem::Plain(_) => None,
+            Sem::Bounded(s) => Some(s),
+        }
+    }
+
+    /// The semaphore holding the count.
+    fn core(&self) -> &Semaphore {
+        match &self.sem {
+            Sem::Plain(s) => s,
+            Sem::Bounded(s) => s.core(),
+        }
+    }
+
+    /// How far a release may fill the count.
+    fn limit(&self) -> usize {
+        match &self.sem {
+            Sem::Plain(_) => MAX_PERMITS,
+            Sem::Bounded(s) => s.bound(),
+        }
+    }
+
+    fn is_bounded(&self) -> bool {
+        matches!(self.sem, Sem::Bounded(_))
+    }
+
+    /// A reference to the semaphore for an operation (`dualsync_op_t`).
+    pub(crate) fn op_keep(&self) -> super::op::Keep {
+        match &self.sem {
+            Sem::Plain(s) => super::op::Keep::Sem(s.clone()),
+            Sem::Bounded(b) => super::op::Keep::Bounded(b.clone()),
+        }
+    }
+
+    fn last_ref(&self) -> bool {
+        match &self.sem {
+            Sem::Plain(s) => last_ref(s),
+            Sem::Bounded(s) => last_ref(s),
+        }
+    }
 }
 
 impl_handle!(dualsync_semaphore_t => calls);
@@ -50,13 +141,13 @@ fn acquire(s: &dualsync_semaphore_t, n: usize, timeout_ns: u64) -> dualsync_stat
         return DUALSYNC_INVALID_ARGUMENT;
     }
     let r = match Wait::from_ns(timeout_ns) {
-        Wait::Try => return try_status(s.sem.try_take(n)),
+        Wait::Try => return try_status(s.core().try_take(n)),
         Wait::Forever => s
-            .sem
+            .core()
             .acquire_many(n)
             .block()
             .map_err(AcquireTimeoutError::from),
-        Wait::Until(t) => s.sem.acquire_many(n).block_until(t),
+        Wait::Until(t) => s.core().acquire_many(n).block_until(t),
     };
     match r {
         Ok(p) => {
@@ -85,19 +176,21 @@ pub extern "C" fn dualsync_semaphore_new(
         if initial > MAX_PERMITS {
             return core::ptr::null_mut();
         }
-        Box::into_raw(Box::new(dualsync_semaphore_t {
-            // Strict hand-off: C callers were promised "free and nobody
-            // waits" for the try forms, and FIFO service.
-            sem: Semaphore::new_fair(initial),
-            limit: if bounded { initial } else { MAX_PERMITS },
-            bounded,
-            calls: Calls::new(),
-        }))
+        // Strict hand-off: C callers were promised "free and nobody
+        // waits" for the try forms, and FIFO service.
+        dualsync_semaphore_t::boxed(if bounded {
+            Sem::Bounded(Arc::new(BoundedSemaphore::new_fair(initial)))
+        } else {
+            Sem::Plain(Arc::new(Semaphore::new_fair(initial)))
+        })
     })
 }
 
-/// Frees a semaphore. `NULL` does nothing (`DUALSYNC_OK`). A semaphore
-/// that threads wait on is not freed: `DUALSYNC_BUSY`.
+/// Frees a semaphore handle. `NULL` does nothing (`DUALSYNC_OK`). A
+/// semaphore that threads wait on is not freed: `DUALSYNC_BUSY`. A handle
+/// that Rust made from a semaphore it still holds (or that shares its
+/// semaphore with another handle) only lets go of its reference, waiters
+/// or not.
 ///
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
@@ -106,7 +199,8 @@ pub extern "C" fn dualsync_semaphore_new(
 ///
 /// # Safety
 ///
-/// `sem` is NULL or came from `dualsync_semaphore_new` and was not freed; no
+/// `sem` is NULL or came from `dualsync_semaphore_new` (or Rust's
+/// `dualsync_semaphore_t::from_arc`) and was not freed; no
 /// call on it starts during or after this call (calls in progress make it
 /// return `DUALSYNC_BUSY`).
 #[unsafe(no_mangle)]
@@ -114,7 +208,7 @@ pub unsafe extern "C" fn dualsync_semaphore_free(
     sem: *mut dualsync_semaphore_t,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `free_boxed`'s.
-    unsafe { free_boxed(sem, |s| s.sem.statistics().waiting > 0) }
+    unsafe { free_boxed(sem, |s| s.last_ref() && s.core().statistics().waiting > 0) }
 }
 
 /// Acquires one permit, waiting as long as it takes (FIFO).
@@ -223,9 +317,9 @@ pub unsafe extern "C" fn dualsync_semaphore_release(
 ) -> dualsync_status {
     boundary(|| {
         let s = handle!(sem);
-        match s.sem.give(n, s.limit, false) {
+        match s.core().give(n, s.limit(), false) {
             Ok(()) => DUALSYNC_OK,
-            Err(_) if s.bounded => DUALSYNC_OVER_RELEASE,
+            Err(_) if s.is_bounded() => DUALSYNC_OVER_RELEASE,
             Err(ReleaseError::OverRelease) => DUALSYNC_OVER_RELEASE,
             Err(ReleaseError::Overflow) => DUALSYNC_OVERFLOW,
         }
@@ -243,7 +337,7 @@ pub unsafe extern "C" fn dualsync_semaphore_available(
     out: *mut usize,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(sem, out, |s| s.sem.available_permits()) }
+    unsafe { write_out(sem, out, |s| s.core().available_permits()) }
 }
 
 /// Closes the semaphore for good: waiters and later acquires get
@@ -257,7 +351,7 @@ pub unsafe extern "C" fn dualsync_semaphore_close(
     sem: *const dualsync_semaphore_t,
 ) -> dualsync_status {
     boundary(|| {
-        handle!(sem).sem.close();
+        handle!(sem).core().close();
         DUALSYNC_OK
     })
 }
@@ -273,7 +367,7 @@ pub unsafe extern "C" fn dualsync_semaphore_is_closed(
     out: *mut bool,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(sem, out, |s| s.sem.is_closed()) }
+    unsafe { write_out(sem, out, |s| s.core().is_closed()) }
 }
 
 /// Writes the number of threads (and Rust tasks) waiting for permits to
@@ -288,5 +382,5 @@ pub unsafe extern "C" fn dualsync_semaphore_n_waiting(
     out: *mut usize,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(sem, out, |s| s.sem.statistics().waiting) }
+    unsafe { write_out(sem, out, |s| s.core().statistics().waiting) }
 }
