@@ -544,7 +544,7 @@ impl CapacityLimiter {
         &self,
         borrower: Borrower,
     ) -> Result<LimiterToken<'_>, TryAcquireTokenError> {
-        match self.with_locked(|l, _| self.take_locked(l, borrower, false)) {
+        match self.take_now(borrower) {
             Some(Ok(())) => Ok(LimiterToken {
                 limiter: self,
                 borrower,
@@ -552,6 +552,14 @@ impl CapacityLimiter {
             Some(Err(e)) => Err(e.into()),
             None => Err(TryAcquireTokenError::WouldBlock),
         }
+    }
+
+    /// [`take_locked`](Self::take_locked) for a newcomer, under a plain lock:
+    /// taking a token wakes nobody, so the fast path builds no wake list.
+    #[inline]
+    fn take_now(&self, borrower: Borrower) -> Option<Result<(), AlreadyBorrowed>> {
+        let mut q = self.queue.lock();
+        self.take_locked(&mut self.locked(&mut q), borrower, false)
     }
 
     /// Under the lock: `Some(Ok)` took a token, `Some(Err)` the borrower
@@ -719,7 +727,7 @@ impl Policy for CapacityLimiter {
     #[inline]
     fn try_now(&self, slot: &BorrowerSlot, _: &WaitCx<'_, '_>) -> Option<Self::Output> {
         let b = slot.get();
-        self.with_locked(|l, _| self.take_locked(l, b, false))
+        self.take_now(b)
     }
 
     #[inline]
