@@ -234,7 +234,7 @@ mod loom_limiter_tests {
                     .acquire_on_behalf_of(Borrower::id(1))
                     .block_for(std::time::Duration::from_millis(1));
                 if let Ok(t) = r {
-                    drop(t.unwrap());
+                    drop(t);
                 }
             });
             let l2 = l.clone();

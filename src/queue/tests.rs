@@ -38,10 +38,7 @@ mod loom_tests {
             let q: Arc<Queue<u32>> = Arc::new(Queue::unbounded());
             let q1 = q.clone();
             let thread_getter = loom::thread::spawn(move || {
-                q1.get()
-                    .block_for(Duration::from_millis(1))
-                    .ok()
-                    .map(|r| r.unwrap())
+                q1.get().block_for(Duration::from_millis(1)).ok()
             });
             let q2 = q.clone();
             let task_getter = loom::thread::spawn(move || loom::future::block_on(q2.get()));
