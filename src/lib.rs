@@ -114,6 +114,7 @@ mod limiter;
 mod mutex;
 mod queue;
 mod resource_guard;
+mod rwlock;
 mod semaphore;
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
@@ -136,6 +137,13 @@ pub use queue::{
     QueueStatistics,
 };
 pub use resource_guard::{ResourceGuard, ResourceGuardToken};
+pub use rwlock::{
+    MAX_READERS, MappedRwLockReadGuard, MappedRwLockWriteGuard, OwnedRwLockMappedWriteGuard,
+    OwnedRwLockReadGuard, OwnedRwLockUpgradableReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockRead, RwLockReadArc, RwLockReadGuard, RwLockStatistics, RwLockUpgradableRead,
+    RwLockUpgradableReadArc, RwLockUpgradableReadGuard, RwLockUpgrade, RwLockUpgradeArc,
+    RwLockWrite, RwLockWriteArc, RwLockWriteGuard,
+};
 pub use semaphore::{
     BoundedSemaphore, MAX_PERMITS, OwnedPermit, Permit, Semaphore, SemaphoreAcquire,
     SemaphoreAcquireArc, SemaphoreStatistics,

@@ -32,6 +32,7 @@ mod limiter;
 mod mutex;
 mod queue;
 mod resource_guard;
+mod rwlock;
 mod semaphore;
 
 pub use barrier::*;
@@ -41,6 +42,7 @@ pub use limiter::*;
 pub use mutex::*;
 pub use queue::*;
 pub use resource_guard::*;
+pub use rwlock::*;
 pub use semaphore::*;
 
 /// `timeout_ns` value meaning "wait forever".
@@ -59,7 +61,8 @@ pub enum dualsync_status {
     DUALSYNC_WOULD_BLOCK = 2,
     /// A NULL handle or out pointer, or an argument out of range.
     DUALSYNC_INVALID_ARGUMENT = 3,
-    /// Unlocking a mutex that is not locked.
+    /// Unlocking a mutex (or releasing a read or write lock) that is not
+    /// held.
     DUALSYNC_NOT_LOCKED = 4,
     /// Releasing more than a bounded primitive allows.
     DUALSYNC_OVER_RELEASE = 5,

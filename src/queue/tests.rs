@@ -37,9 +37,8 @@ mod loom_tests {
         loom::model(|| {
             let q: Arc<Queue<u32>> = Arc::new(Queue::unbounded());
             let q1 = q.clone();
-            let thread_getter = loom::thread::spawn(move || {
-                q1.get().block_for(Duration::from_millis(1)).ok()
-            });
+            let thread_getter =
+                loom::thread::spawn(move || q1.get().block_for(Duration::from_millis(1)).ok());
             let q2 = q.clone();
             let task_getter = loom::thread::spawn(move || loom::future::block_on(q2.get()));
             q.try_put(1).unwrap();
