@@ -28,6 +28,100 @@ mod unit {
         assert!(!raw.unlock_read_checked());
         assert!(!l.is_locked());
     }
+
+    /// Every guard kind, mapped and owned, through upgrades and downgrades:
+    /// the pointer work of the guards (run under Miri by scripts/miri.sh).
+    #[test]
+    fn guards_maps_upgrades_and_downgrades() {
+        use crate::{
+            MappedRwLockReadGuard, MappedRwLockWriteGuard, OwnedRwLockMappedWriteGuard,
+            OwnedRwLockReadGuard, OwnedRwLockUpgradableReadGuard, OwnedRwLockWriteGuard,
+            RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
+        };
+        use std::sync::Arc;
+
+        let l = RwLock::new((1u32, String::from("a")));
+        let r = RwLockReadGuard::map(l.read().block(), |t| &t.1);
+        let r = MappedRwLockReadGuard::map(r, |s| s.as_str());
+        let r2 = RwLockReadGuard::try_map(l.try_read().unwrap(), |t| Some(&t.0))
+            .ok()
+            .unwrap();
+        assert_eq!((&*r, *r2), ("a", 1));
+        drop((r, r2));
+        let w = RwLockWriteGuard::map(l.write().block(), |t| &mut t.1);
+        let mut w = MappedRwLockWriteGuard::map(w, |s| s);
+        w.push('b');
+        drop(w);
+        let up = l.upgradable_read().block();
+        let r = l.read().block();
+        let up = RwLockUpgradableReadGuard::try_upgrade(up).unwrap_err();
+        drop(r);
+        let mut w = RwLockUpgradableReadGuard::upgrade(up).block();
+        w.0 += 1;
+        let up = RwLockWriteGuard::downgrade_to_upgradable(w);
+        let r = RwLockUpgradableReadGuard::downgrade(up);
+        assert_eq!(*r, (2, String::from("ab")));
+        drop(r);
+        let w = RwLockWriteGuard::try_map(l.write().block(), |_| None::<&mut u32>).unwrap_err();
+        let r = RwLockWriteGuard::downgrade(w);
+        drop(r);
+
+        let a = Arc::new(RwLock::new((1u32, vec![1u8])));
+        let r = OwnedRwLockReadGuard::map(a.read_arc().block(), |t| &t.1);
+        let r = OwnedRwLockReadGuard::map(r, |v| &v[0]);
+        assert_eq!(*r, 1);
+        drop(r);
+        let w = OwnedRwLockWriteGuard::map(a.write_arc().block(), |t| &mut t.1);
+        let mut w = OwnedRwLockMappedWriteGuard::map(w, |v| v);
+        w.push(2);
+        drop(w);
+        let up = a.upgradable_read_arc().block();
+        let w = OwnedRwLockUpgradableReadGuard::upgrade(up).block();
+        let up = OwnedRwLockWriteGuard::downgrade_to_upgradable(w);
+        let r = OwnedRwLockUpgradableReadGuard::downgrade(up);
+        assert_eq!(r.1, [1, 2]);
+        drop(r);
+        let w = a.try_write_arc().unwrap();
+        drop(OwnedRwLockWriteGuard::downgrade(w));
+        let up = a.try_upgradable_read_arc().unwrap();
+        drop(
+            OwnedRwLockUpgradableReadGuard::try_upgrade(up)
+                .ok()
+                .unwrap(),
+        );
+        assert!(!a.is_locked() && !l.is_locked());
+    }
+
+    /// Threads queued behind a writer, one of them cancelled (a timed-out
+    /// writer) while a reader waits behind it: the nodes on the waiters'
+    /// stacks, the hand-offs and the wake-ups (run under Miri too).
+    #[test]
+    fn queued_threads_and_a_cancelled_writer() {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        let l = Arc::new(RwLock::new(0u32));
+        let inside = l.read_arc().block();
+        let l1 = l.clone();
+        let writer =
+            std::thread::spawn(move || l1.write().block_for(Duration::from_millis(50)).is_err());
+        // (Under Miri the writer's 50 ms may pass before this thread looks.)
+        while l.statistics().waiting != 1 && !writer.is_finished() {
+            std::thread::yield_now();
+        }
+        let l2 = l.clone();
+        let reader = std::thread::spawn(move || *l2.read().block());
+        assert!(writer.join().unwrap(), "the read lock is held");
+        assert_eq!(reader.join().unwrap(), 0);
+        let l3 = l.clone();
+        let late_writer = std::thread::spawn(move || *l3.write().block() += 1);
+        while l.statistics().waiting != 1 {
+            std::thread::yield_now();
+        }
+        drop(inside);
+        late_writer.join().unwrap();
+        assert_eq!(*l.read().block(), 1);
+    }
 }
 
 #[cfg(loom)]
@@ -71,20 +165,15 @@ mod loom_tests {
         );
     }
 
-    /// A thread reads, a task writes, and a third party polls a write
-    /// future once (queued, or handed the lock, or done) and drops it:
-    /// whatever the interleaving, the write happens once, the reader sees 0
-    /// or 1, and the lock ends free with nobody queued.
+    /// Main holds the write lock; a task queues for it; a third party
+    /// polls a write future once (queued, or handed the lock, or done) and
+    /// drops it; main releases and reads as a thread (queued behind the
+    /// writers or not). Whatever the interleaving, the write happens once,
+    /// the reader sees 0 or 1, and the lock ends free with nobody queued.
     fn thread_reader_task_writer_cancel(fair: bool) {
         model(move || {
             let l = shared(fair);
-            let held = l.read().block(); // everyone has to wait for something
-            let l1 = l.clone();
-            let reader = loom::thread::spawn(move || {
-                let g = l1.read().block();
-                // SAFETY: a read guard; loom checks it.
-                g.with(|p| unsafe { *p })
-            });
+            let held = l.write().block(); // everyone has to wait for something
             let l2 = l.clone();
             let writer = loom::thread::spawn(move || {
                 loom::future::block_on(async {
@@ -102,7 +191,11 @@ mod loom_tests {
                 drop(f); // cancel: queued, GRANTED, woken, or done
             });
             drop(held);
-            let seen = reader.join().unwrap();
+            let seen = {
+                let g = l.read().block();
+                // SAFETY: a read guard; loom checks it.
+                g.with(|p| unsafe { *p })
+            };
             writer.join().unwrap();
             dropper.join().unwrap();
             assert!(seen <= 1);
