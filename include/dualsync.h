@@ -74,7 +74,8 @@ typedef enum dualsync_status {
    */
   DUALSYNC_INVALID_ARGUMENT = 3,
   /**
-   * Unlocking a mutex that is not locked.
+   * Unlocking a mutex (or releasing a read or write lock) that is not
+   * held.
    */
   DUALSYNC_NOT_LOCKED = 4,
   /**
@@ -237,6 +238,16 @@ typedef struct dualsync_queue_t dualsync_queue_t;
  * An opaque resource guard handle.
  */
 typedef struct dualsync_resource_guard_t dualsync_resource_guard_t;
+
+/**
+ * An opaque reader-writer lock handle.
+ *
+ * Rust code that receives one from C can wait on it with the Rust API
+ * through its `rwlock()` method (for example `.await` a read lock in a task
+ * while C threads wait in `dualsync_rwlock_write`): they share one FIFO
+ * queue.
+ */
+typedef struct dualsync_rwlock_t dualsync_rwlock_t;
 
 /**
  * An opaque semaphore handle.
@@ -1257,6 +1268,130 @@ enum dualsync_status dualsync_resource_guard_enter(const struct dualsync_resourc
  * `guard` is NULL or a live handle.
  */
 enum dualsync_status dualsync_resource_guard_exit(const struct dualsync_resource_guard_t *guard);
+
+/**
+ * Creates an unlocked reader-writer lock (strict FIFO hand-off when `fair`
+ * is true; otherwise bounded barging among writers, see the Rust
+ * `RwLock`). A queued writer stops new readers; readers queued behind a
+ * writer enter together after it. Returns NULL if allocation fails. Free
+ * it with `dualsync_rwlock_free`.
+ */
+struct dualsync_rwlock_t *dualsync_rwlock_new(bool fair);
+
+/**
+ * Frees a reader-writer lock handle. `NULL` does nothing (`DUALSYNC_OK`).
+ * A handle that Rust made from a lock it still holds only lets go of its
+ * reference. A lock that is held (read or write) or has waiters is not
+ * freed: `DUALSYNC_BUSY`; so is one with another call on the handle still
+ * in progress.
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or came from `dualsync_rwlock_new` (or Rust's
+ * `dualsync_rwlock_t::from_arc`) and was not freed; no call on it starts
+ * during or after this call.
+ */
+enum dualsync_status dualsync_rwlock_free(struct dualsync_rwlock_t *rwlock);
+
+/**
+ * Takes a read lock, waiting as long as it takes (while a writer holds the
+ * lock or anyone is queued).
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_rwlock_read(const struct dualsync_rwlock_t *rwlock);
+
+/**
+ * Takes a read lock if that needs no wait, else `DUALSYNC_WOULD_BLOCK`.
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_rwlock_try_read(const struct dualsync_rwlock_t *rwlock);
+
+/**
+ * Takes a read lock, waiting at most `timeout_ns` nanoseconds:
+ * `DUALSYNC_TIMED_OUT` when the time runs out (`0` tries once and gives
+ * `DUALSYNC_WOULD_BLOCK`; `DUALSYNC_TIMEOUT_INFINITE` waits forever).
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_rwlock_read_timeout(const struct dualsync_rwlock_t *rwlock,
+                                                  uint64_t timeout_ns);
+
+/**
+ * Takes the write lock, waiting as long as it takes.
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_rwlock_write(const struct dualsync_rwlock_t *rwlock);
+
+/**
+ * Takes the write lock if nobody holds the lock, else
+ * `DUALSYNC_WOULD_BLOCK`.
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_rwlock_try_write(const struct dualsync_rwlock_t *rwlock);
+
+/**
+ * Takes the write lock, waiting at most `timeout_ns` nanoseconds (as
+ * `dualsync_rwlock_read_timeout`). A writer that times out lets in the
+ * readers it was holding back.
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_rwlock_write_timeout(const struct dualsync_rwlock_t *rwlock,
+                                                   uint64_t timeout_ns);
+
+/**
+ * Releases one read lock (any thread may release one); with no read lock
+ * held, `DUALSYNC_NOT_LOCKED`, changing nothing.
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_rwlock_read_unlock(const struct dualsync_rwlock_t *rwlock);
+
+/**
+ * Releases the write lock (any thread may release it); when it is not
+ * held, `DUALSYNC_NOT_LOCKED`, changing nothing.
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle.
+ */
+enum dualsync_status dualsync_rwlock_write_unlock(const struct dualsync_rwlock_t *rwlock);
+
+/**
+ * Writes the number of threads and tasks queued on the lock to `*out`.
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_rwlock_n_waiting(const struct dualsync_rwlock_t *rwlock, size_t *out);
+
+/**
+ * Writes the number of read locks held to `*out`.
+ *
+ * # Safety
+ *
+ * `rwlock` is NULL or a live handle; `out` is NULL or valid for a write.
+ */
+enum dualsync_status dualsync_rwlock_n_readers(const struct dualsync_rwlock_t *rwlock, size_t *out);
 
 /**
  * Creates a semaphore with `initial` permits, served in strict FIFO order

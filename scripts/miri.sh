@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the engine's unit tests (`engine::`: the intrusive waiter queue, the
-# driver, a gate built on them) under Miri, when Miri can be had.
+# driver, a gate built on them), the queue's ring and the RwLock's unit tests
+# (`rwlock::`: the pointer work of its mapped and owned guards, threads
+# queued on it) under Miri, when Miri can be had.
 #
 # Tries to install the `miri` component for the nightly toolchain; when that
 # is impossible (no nightly, no access to the rustup server, sysroot build
@@ -31,4 +33,4 @@ timeout 1200 cargo +nightly miri setup >/dev/null 2>&1 ||
 
 echo "miri: $(cargo +nightly miri --version 2>/dev/null)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/miri}"
-exec cargo +nightly miri test --lib -- engine:: queue::ring
+exec cargo +nightly miri test --lib -- engine:: queue::ring rwlock::

@@ -40,7 +40,8 @@
 //!   a `put` gives up its item unless it is cancelled with [`Put::cancel`].
 //! * **Fair**: waiters are served in arrival order; a release may let a
 //!   newcomer barge only while the head waiter has waited less than
-//!   [`FAIRNESS_BOUND`]; `new_fair` constructors hand off strictly.
+//!   [`FAIRNESS_BOUND`]; `new_fair` constructors hand off strictly. A
+//!   [`RwLock`] with a writer queued lets no new reader in.
 //! * **Fused**: operations are `FusedFuture`s; polling one again after it
 //!   finished panics, with the same message for all.
 //! * **Blocking inside a runtime never panics**: it blocks that worker thread.
@@ -56,6 +57,8 @@
 //! | operation | `.await` / `.block()` | `.block_for` / `.block_until` error | never waits | dropped while pending, the caller loses |
 //! |---|---|---|---|---|
 //! | [`Mutex::lock`] / [`Mutex::lock_arc`] | guard | [`Timeout`] | [`Mutex::try_lock`] | its place |
+//! | [`RwLock::read`] / [`RwLock::write`] / [`RwLock::upgradable_read`] / `_arc` | guard | [`Timeout`] | [`RwLock::try_read`] / `try_write` / `try_upgradable_read` | its place |
+//! | [`RwLockUpgradableReadGuard::upgrade`] | write guard | [`Timeout`] | [`RwLockUpgradableReadGuard::try_upgrade`] | **the upgradable lock** (released; `try_upgrade` keeps it) |
 //! | [`Semaphore::acquire`] / `acquire_many` / `_arc` (and [`BoundedSemaphore`]) | `Result<Permit, AcquireError>` | [`AcquireTimeoutError`] | [`Semaphore::try_acquire`] | its place |
 //! | [`CapacityLimiter::acquire`] / `acquire_on_behalf_of` | `Result<LimiterToken, AlreadyBorrowed>` | [`AcquireTokenTimeoutError`] | [`CapacityLimiter::try_acquire_on_behalf_of`] | its place |
 //! | [`Event::wait`] | `()` | [`Timeout`] | [`Event::try_wait`] | nothing |
@@ -76,6 +79,9 @@
 //! | [`Mutex::lock_arc`] | a lock released from a callback | `lock_owned()` | `lock_arc()` |
 //! | [`Mutex::is_locked`] | `Lock.locked()` | – | `is_locked()` |
 //! | [`Mutex::statistics`] | `Lock.statistics()` (anyio) | – | – |
+//! | [`RwLock::read`] / [`RwLock::write`] | – | `RwLock::read().await` / `blocking_read()` | `RwLock::read()` / `write()` |
+//! | [`RwLock::upgradable_read`] / [`RwLockUpgradableReadGuard::upgrade`] | – | – (async-lock: `upgradable_read`) | `upgradable_read()` / `upgrade()` (parking_lot) |
+//! | [`RwLockWriteGuard::downgrade`] / [`RwLockReadGuard::map`] | – | `downgrade()` / `map()` | `downgrade()` / `map()` (parking_lot) |
 //! | [`Semaphore::acquire`] / [`Semaphore::acquire_many`] | `async with sem` / `Semaphore.acquire()` | `acquire().await` / `acquire_many(n)` | – |
 //! | [`Semaphore::try_acquire`] | `Semaphore.acquire_nowait()` (anyio) | `try_acquire()` | – |
 //! | [`Semaphore::release`] / [`Semaphore::add_permits`] | `Semaphore.release()` | `add_permits(n)` | – |
@@ -120,6 +126,7 @@ mod limiter;
 mod mutex;
 mod queue;
 mod resource_guard;
+mod rwlock;
 mod semaphore;
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
@@ -147,6 +154,13 @@ pub use queue::{
     QueueStatistics,
 };
 pub use resource_guard::{ResourceGuard, ResourceGuardToken};
+pub use rwlock::{
+    MAX_READERS, MappedRwLockReadGuard, MappedRwLockWriteGuard, OwnedRwLockMappedWriteGuard,
+    OwnedRwLockReadGuard, OwnedRwLockUpgradableReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockRead, RwLockReadArc, RwLockReadGuard, RwLockStatistics, RwLockUpgradableRead,
+    RwLockUpgradableReadArc, RwLockUpgradableReadGuard, RwLockUpgrade, RwLockUpgradeArc,
+    RwLockWrite, RwLockWriteArc, RwLockWriteGuard,
+};
 pub use semaphore::{
     BoundedSemaphore, MAX_PERMITS, OwnedPermit, Permit, Semaphore, SemaphoreAcquire,
     SemaphoreAcquireArc, SemaphoreStatistics,

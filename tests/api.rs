@@ -15,7 +15,7 @@ use common::rt;
 use dualsync::{
     AcquireTimeoutError, AcquireTokenTimeoutError, Barrier, BarrierTimeoutError, Borrower,
     BoundedSemaphore, CapacityLimiter, Condition, Event, GetTimeoutError, Mutex, PutTimeoutError,
-    Queue, ResourceGuard, Semaphore, Timeout,
+    Queue, ResourceGuard, RwLock, Semaphore, Timeout,
 };
 
 const SHORT: Duration = Duration::from_millis(5);
@@ -34,6 +34,8 @@ static STACK: Queue<u32, dualsync::Lifo> = Queue::unbounded_lifo();
 static HEAP: Queue<u32, dualsync::Priority> = Queue::unbounded_priority();
 static SLOTS: CapacityLimiter = CapacityLimiter::new(1);
 static PORT: ResourceGuard = ResourceGuard::from_static("writing to");
+static TABLE: RwLock<u32> = RwLock::new(0);
+static FAIR_TABLE: RwLock<()> = RwLock::new_fair(());
 
 #[test]
 fn every_primitive_can_live_in_a_static() {
@@ -56,6 +58,9 @@ fn every_primitive_can_live_in_a_static() {
     );
     drop(SLOTS.acquire_on_behalf_of(Borrower::id(1)).block().unwrap());
     drop(PORT.enter().unwrap());
+    *TABLE.write().block() += 1;
+    assert_eq!(*TABLE.read().block(), 1);
+    drop(FAIR_TABLE.try_upgradable_read().unwrap());
 }
 
 // ---------------------------------------------------------------- unwind safety
@@ -73,6 +78,7 @@ fn primitives_are_unwind_safe_like_std() {
     unwind_safe::<Queue<String>>();
     unwind_safe::<CapacityLimiter>();
     unwind_safe::<ResourceGuard>();
+    unwind_safe::<RwLock<Vec<u8>>>();
     // No AssertUnwindSafe needed:
     let sem = Semaphore::new(0);
     assert!(catch_unwind(|| sem.add_permits(1)).unwrap().is_ok());
@@ -96,6 +102,16 @@ fn timed_waits_return_one_flat_error() {
     let _: Timeout = e;
     assert_eq!(format!("{e:?}"), "Timeout");
     drop(g);
+    let rw = RwLock::new(());
+    let w = rw.write().block();
+    let _: Timeout = rw.read().block_for(SHORT).unwrap_err();
+    drop(w);
+    let u = rw.upgradable_read().block();
+    let r = rw.read().block();
+    let _: Timeout = dualsync::RwLockUpgradableReadGuard::upgrade(u)
+        .block_for(SHORT)
+        .unwrap_err();
+    drop(r);
 
     let s = Semaphore::new(0);
     assert_eq!(

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use dualsync::{FAIRNESS_BOUND, Mutex, Semaphore};
+use dualsync::{FAIRNESS_BOUND, Mutex, RwLock, Semaphore};
 
 const HOLD: Duration = Duration::from_micros(20);
 const CALLS: usize = 15;
@@ -106,6 +106,15 @@ fn sem_acquire(s: &Semaphore) {
     drop(s.acquire().block().unwrap());
 }
 
+fn rw_hold(l: &RwLock<()>, d: Duration) {
+    let _g = l.write().block();
+    spin_for(d);
+}
+
+fn rw_acquire(l: &RwLock<()>) {
+    drop(l.write().block());
+}
+
 fn barging_limit() -> u64 {
     (FAIRNESS_BOUND.as_micros() / HOLD.as_micros()) as u64 + 2
 }
@@ -131,5 +140,17 @@ fn strict_semaphore_is_not_overtaken() {
 #[test]
 fn barging_semaphore_is_overtaken_within_the_bound() {
     let n = overtakes(Semaphore::new(1), sem_hold, sem_acquire);
+    assert!(n <= barging_limit(), "overtakes {n} > {}", barging_limit());
+}
+
+#[test]
+fn strict_rwlock_writer_is_not_overtaken() {
+    let n = overtakes(RwLock::new_fair(()), rw_hold, rw_acquire);
+    assert!(n <= 2, "overtakes {n} > 2");
+}
+
+#[test]
+fn barging_rwlock_writer_is_overtaken_within_the_bound() {
+    let n = overtakes(RwLock::new(()), rw_hold, rw_acquire);
     assert!(n <= barging_limit(), "overtakes {n} > {}", barging_limit());
 }

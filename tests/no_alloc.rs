@@ -20,7 +20,7 @@ use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
 
-use dualsync::Mutex;
+use dualsync::{Mutex, RwLock};
 
 mod common;
 use common::new_mutex;
@@ -241,6 +241,97 @@ fn no_allocation_per_task_wait() {
 #[test]
 fn no_allocation_per_task_wait_fair() {
     task_waits(true);
+}
+
+/// [`helper`] for a reader-writer lock: holds the write lock each round
+/// until the waiter is queued.
+fn rw_helper(l: Arc<RwLock<u64>>, st: Arc<Stage>, rounds: usize) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        for i in 0..rounds {
+            let g = l.write().block();
+            st.held.store(i + 1, Ordering::SeqCst);
+            spin_until(|| l.statistics().waiting == 1);
+            if i < 5 {
+                thread::sleep(Duration::from_millis(5));
+            }
+            st.seen_waiting.fetch_add(1, Ordering::SeqCst);
+            drop(g);
+            spin_until(|| st.done.load(Ordering::SeqCst) == i + 1);
+        }
+    })
+}
+
+/// RwLock waits, as a thread (read and write, blocking and timed) and as a
+/// task (read and write `.await`), allocate nothing either.
+#[test]
+fn no_allocation_per_rwlock_wait() {
+    for task in [false, true] {
+        let l = Arc::new(RwLock::new(0u64));
+        let st = Arc::new(Stage {
+            held: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            seen_waiting: AtomicUsize::new(0),
+        });
+        let h = rw_helper(l.clone(), st.clone(), WARMUP + WAITS);
+        let pending = Cell::new(0);
+        let round = |i: usize| {
+            spin_until(|| st.held.load(Ordering::SeqCst) == i + 1);
+            if task {
+                futures::executor::block_on(async {
+                    if i.is_multiple_of(2) {
+                        let op = std::pin::pin!(l.write());
+                        *CountPending {
+                            inner: op,
+                            pending: &pending,
+                        }
+                        .await += 1;
+                    } else {
+                        let op = std::pin::pin!(l.read());
+                        let g = CountPending {
+                            inner: op,
+                            pending: &pending,
+                        }
+                        .await;
+                        drop(g);
+                        *l.try_write().unwrap() += 1;
+                    }
+                });
+            } else {
+                match i % 4 {
+                    0 => *l.write().block() += 1,
+                    1 => *l.write().block_for(Duration::from_secs(60)).unwrap() += 1,
+                    2 => {
+                        drop(l.read().block());
+                        *l.try_write().unwrap() += 1;
+                    }
+                    _ => {
+                        drop(l.read().block_for(Duration::from_secs(60)).unwrap());
+                        *l.try_write().unwrap() += 1;
+                    }
+                }
+            }
+            st.done.store(i + 1, Ordering::SeqCst);
+        };
+        for i in 0..WARMUP {
+            round(i);
+        }
+        pending.set(0);
+        let allocs = allocations_in(|| {
+            for i in WARMUP..WARMUP + WAITS {
+                round(i);
+            }
+        });
+        h.join().unwrap();
+        assert_eq!(st.seen_waiting.load(Ordering::SeqCst), WARMUP + WAITS);
+        assert_eq!(*l.try_read().unwrap(), (WARMUP + WAITS) as u64);
+        if task {
+            assert!(pending.get() >= WAITS, "only {} waited", pending.get());
+        }
+        assert_eq!(
+            allocs, 0,
+            "{allocs} allocations in {WAITS} rwlock waits (task: {task})"
+        );
+    }
 }
 
 /// The counter itself works: an allocation on the measuring thread is seen

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use dualsync::{
-    Barrier, BoundedSemaphore, CapacityLimiter, Condition, Event, Mutex, Queue, Semaphore,
+    Barrier, BoundedSemaphore, CapacityLimiter, Condition, Event, Mutex,
+    OwnedRwLockUpgradableReadGuard, Queue, RwLock, RwLockUpgradableReadGuard, Semaphore,
 };
 use futures::future::FusedFuture;
 
@@ -67,6 +68,21 @@ fn every_operation_is_fused_and_panics_when_polled_again() {
     let cv = Condition::new();
     let g = m.try_lock().unwrap();
     contract("Condition::wait_while", cv.wait_while(g, |_| false));
+    let rw = Arc::new(RwLock::new(0));
+    contract("RwLock::read", rw.read());
+    contract("RwLock::write", rw.write());
+    contract("RwLock::upgradable_read", rw.upgradable_read());
+    contract("RwLock::read_arc", rw.read_arc());
+    contract("RwLock::write_arc", rw.write_arc());
+    contract("RwLock::upgradable_read_arc", rw.upgradable_read_arc());
+    contract(
+        "RwLockUpgradableReadGuard::upgrade",
+        RwLockUpgradableReadGuard::upgrade(rw.try_upgradable_read().unwrap()),
+    );
+    contract(
+        "OwnedRwLockUpgradableReadGuard::upgrade",
+        OwnedRwLockUpgradableReadGuard::upgrade(rw.try_upgradable_read_arc().unwrap()),
+    );
 }
 
 #[test]

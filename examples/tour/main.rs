@@ -11,6 +11,7 @@ mod event;
 mod limiter;
 mod mutex;
 mod queue;
+mod rwlock;
 mod semaphore;
 mod story;
 
@@ -24,6 +25,8 @@ fn main() {
     println!("dualsync tour");
     heading("Mutex (asyncio.Lock)");
     mutex::run();
+    heading("RwLock (tokio / async-lock / parking_lot)");
+    rwlock::run();
     heading("Semaphore (asyncio.Semaphore)");
     semaphore::run();
     heading("Barrier (asyncio.Barrier)");

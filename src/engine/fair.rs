@@ -1,5 +1,5 @@
 //! The one fairness policy, shared by every primitive that grants something
-//! (Mutex, Semaphore, BoundedSemaphore, CapacityLimiter).
+//! (Mutex, Semaphore, BoundedSemaphore, CapacityLimiter, RwLock).
 //!
 //! Waiters are served in arrival order. A primitive is in one of two modes,
 //! chosen per object at construction:
@@ -28,8 +28,9 @@ use super::node::Node;
 /// How long the head waiter may be overtaken by barging newcomers before a
 /// release hands the resource to it directly (bounded-barging mode of
 /// [`Mutex`](crate::Mutex), [`Semaphore`](crate::Semaphore),
-/// [`BoundedSemaphore`](crate::BoundedSemaphore) and
-/// [`CapacityLimiter`](crate::CapacityLimiter)).
+/// [`BoundedSemaphore`](crate::BoundedSemaphore),
+/// [`CapacityLimiter`](crate::CapacityLimiter) and, among writers,
+/// [`RwLock`](crate::RwLock)).
 pub const FAIRNESS_BOUND: Duration = Duration::from_micros(BOUND_US as u64);
 const BOUND_US: u32 = 500;
 

@@ -62,6 +62,10 @@ use super::wake::WakeList;
 pub(crate) enum Link<T> {
     /// Link the node and wait.
     Wait,
+    /// Link the node at the *front* and wait: for a waiter that already
+    /// holds part of what it waits for (an upgradable read lock waiting to
+    /// become a write lock), which nobody queued could be served before.
+    WaitFirst,
     /// The state changed before the lock was taken: finish with this.
     Done(T),
     /// The state changed: try again without the lock.
@@ -329,9 +333,9 @@ impl<D> Waiter<D> {
             let mut notifier = Some(cx.notifier()); // cloned before the lock
             let link = p.queue().with_lock(|q, wakes| {
                 let link = p.enqueue(q, &node.data, front, wakes);
-                if let Link::Wait = link {
+                if let Link::Wait | Link::WaitFirst = link {
                     let n = notifier.take().expect("linked once");
-                    if front {
+                    if front || matches!(link, Link::WaitFirst) {
                         q.push_front(node, n);
                     } else {
                         q.push_back(node, n);
@@ -341,7 +345,7 @@ impl<D> Waiter<D> {
             });
             drop(notifier); // unused: dropped after the lock
             match link {
-                Link::Wait => {
+                Link::Wait | Link::WaitFirst => {
                     if !P::RECHECK {
                         return Poll::Pending;
                     }

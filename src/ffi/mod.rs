@@ -80,6 +80,7 @@ mod mutex;
 mod op;
 mod queue;
 mod resource_guard;
+mod rwlock;
 mod semaphore;
 
 pub use barrier::*;
@@ -90,6 +91,7 @@ pub use mutex::*;
 pub use op::*;
 pub use queue::*;
 pub use resource_guard::*;
+pub use rwlock::*;
 pub use semaphore::*;
 
 pub use crate::bridge::{PriorityItem, QueueItem};
@@ -117,7 +119,8 @@ pub enum dualsync_status {
     DUALSYNC_WOULD_BLOCK = 2,
     /// A NULL handle or out pointer, or an argument out of range.
     DUALSYNC_INVALID_ARGUMENT = 3,
-    /// Unlocking a mutex that is not locked.
+    /// Unlocking a mutex (or releasing a read or write lock) that is not
+    /// held.
     DUALSYNC_NOT_LOCKED = 4,
     /// Releasing more than a bounded primitive allows.
     DUALSYNC_OVER_RELEASE = 5,

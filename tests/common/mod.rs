@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use dualsync::{CapacityLimiter, Condition, Event, Mutex};
+use dualsync::{CapacityLimiter, Condition, Event, Mutex, RwLock};
 
 /// How long a bounded wait ([`eventually`], [`until_waiting`]) may take
 /// before it fails the test.
@@ -76,6 +76,12 @@ impl<T: ?Sized + Debug> Waiters for Mutex<T> {
     }
 }
 
+impl<T: ?Sized> Waiters for RwLock<T> {
+    fn waiting(&self) -> usize {
+        self.statistics().waiting
+    }
+}
+
 impl<W: Waiters + ?Sized> Waiters for Arc<W> {
     fn waiting(&self) -> usize {
         (**self).waiting()
@@ -118,6 +124,16 @@ pub fn new_mutex<T>(fair: bool, value: T) -> Mutex<T> {
         Mutex::new_fair(value)
     } else {
         Mutex::new(value)
+    }
+}
+
+/// A reader-writer lock in the fair (strict FIFO hand-off) or the default
+/// mode.
+pub fn new_rwlock<T>(fair: bool, value: T) -> RwLock<T> {
+    if fair {
+        RwLock::new_fair(value)
+    } else {
+        RwLock::new(value)
     }
 }
 

@@ -1,0 +1,782 @@
+//! `RawRwLock`: the reader-writer lock's state machine, its waiter queue and
+//! its fairness, without the data. [`RwLock<T>`](crate::RwLock) and its
+//! guards are a typed layer over it; the C ABI uses it directly.
+//!
+//! # State word
+//!
+//! ```text
+//!   31 ........................... 4    3       2         1          0
+//!  +--------------------------------+------+---------+------------+--------+
+//!  |        readers (28 bits)       | FIFO | WAITERS | UPGRADABLE | WRITER |
+//!  +--------------------------------+------+---------+------------+--------+
+//! ```
+//!
+//! * `readers`: read locks held (granted to a waiter that has not picked
+//!   its guard up yet counts as held). At most [`MAX_READERS`].
+//! * `WRITER`: a writer holds the lock (or it was handed to one).
+//! * `UPGRADABLE`: an upgradable reader holds the lock (at most one). It
+//!   coexists with readers, not with a writer.
+//! * `WAITERS`: the wait queue is not empty. Set and cleared only under the
+//!   queue lock. While it is set, **new readers and upgradable readers
+//!   queue** (a queued writer stops new readers; readers never overtake a
+//!   queued waiter), and every release that could let a waiter in takes the
+//!   slow path.
+//! * `FIFO`: new *writers* queue too (fast paths fail): in strict mode
+//!   whenever `WAITERS` is set; in bounded-barging mode when the head is a
+//!   writer that has waited past [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND).
+//!   Set and cleared only under the queue lock; never without `WAITERS`.
+//!
+//! Holders, the low bits and the count (flags aside):
+//!
+//! | `WRITER` | `UPGRADABLE` | readers | meaning                                            |
+//! |----------|--------------|---------|----------------------------------------------------|
+//! | 0        | 0            | 0       | free                                               |
+//! | 0        | 0            | n > 0   | n readers                                          |
+//! | 0        | 1            | n ≥ 0   | one upgradable reader and n readers (an upgrade, if pending, waits at the head of the queue for n to reach 0) |
+//! | 1        | 0            | 0       | one writer                                         |
+//!
+//! `WRITER` with `UPGRADABLE` or with readers never exists. Flags:
+//!
+//! | flags            | meaning                                                                 |
+//! |------------------|-------------------------------------------------------------------------|
+//! | none             | nobody waits; every acquire and release is one atomic instruction (a read lock: a load and a CAS) |
+//! | `WAITERS`        | waiters queued: readers and upgradable readers queue; a writer may barge while the lock is free (bounded-barging mode) |
+//! | `WAITERS\|FIFO`  | waiters queued, every newcomer queues behind them                       |
+//!
+//! Uncontended: `read` is a load and a CAS adding one reader, its release
+//! one `fetch_sub`; `write` is one CAS `0 -> WRITER`, its release one CAS
+//! `WRITER -> 0`. None touches the queue.
+//!
+//! # The queue and who is served
+//!
+//! One FIFO queue holds every kind of waiter (its node payload, [`Kind`]):
+//! `Read`, `Write`, `Upgradable` and `Upgrade` (an upgradable reader waiting
+//! for the readers to leave). Serving ([`RawRwLock::serve`], under the queue
+//! lock) looks at the head and serves the **head group**:
+//!
+//! * a run of readers (and at most one upgradable reader among them) at the
+//!   head enters together, as long as no writer holds the lock; the run ends
+//!   at the first writer (readers behind it wait for it: FIFO);
+//! * a writer at the head enters alone, once the lock is free;
+//! * an `Upgrade` is linked at the *front* (the engine's
+//!   [`Link::WaitFirst`]): it already holds the upgradable lock, so no
+//!   writer or upgradable reader queued could be served before it, and
+//!   readers behind it wait (it stops new readers like a writer). It is
+//!   handed the write lock when the last reader leaves.
+//!
+//! Readers, upgradable readers and upgrades are always *handed* the lock
+//! (`GRANTED`): they enter together in one critical section. A writer at
+//! the head follows the engine's fairness policy
+//! ([`crate::engine::fair`]): in bounded-barging mode, while it has waited
+//! less than the bound, a release frees the lock and wakes it *in place*
+//! (it stays the head; a newcomer *writer* may take the lock first, never a
+//! reader); once it has waited longer, or always in strict mode, the lock is
+//! handed to it.
+//!
+//! # Invariants
+//!
+//! 1. `WAITERS` is set iff the queue is non-empty, whenever the queue lock is
+//!    not held; `FIFO` only with `WAITERS`.
+//! 2. A waiter links only after a last look under the queue lock that found
+//!    it blocked, in the same CAS that sets `WAITERS` (so the state it was
+//!    blocked by has not changed). Every release that can let a waiter in
+//!    (a writer's, an upgradable reader's, the *last* reader's, a
+//!    downgrade) sees `WAITERS` and serves the head group under the queue
+//!    lock: the write and upgradable releases and the downgrades happen under
+//!    that lock; the last reader's `fetch_sub` happens before it (no waiter
+//!    can link in between: it would find the lock free of readers at its
+//!    last look). So a queued waiter is never stranded.
+//! 3. Outside the queue lock the word changes only by fast-path acquires
+//!    (which fail while `WAITERS` / `FIFO` / a holder bit says so), by read
+//!    releases, and by a writer barging into a free lock (bounded-barging
+//!    mode, `FIFO` clear). The serving code CASes and re-reads.
+//! 4. A waiter that leaves the queue (cancelled, timed out, or a woken head
+//!    that took the lock) re-runs the serving step under the same lock: the
+//!    readers a cancelled writer held back enter at once (the parking_lot
+//!    #465 bug), and a woken head that leaves passes its wake-up on. A
+//!    cancelled waiter that had been `GRANTED` releases what it was given
+//!    through the ordinary release path (an `Upgrade` goes back to
+//!    upgradable-held, which its operation then releases).
+
+use core::pin::Pin;
+use core::task::Poll;
+use std::time::Instant;
+
+use crate::Timeout;
+use crate::engine::driver::{Waitable, block_until, impl_future};
+use crate::engine::fair::Fairness;
+use crate::engine::loom_const_fn;
+use crate::engine::node::WaitCx;
+use crate::engine::queue::{QueueGuard, WaitQueue};
+use crate::engine::sync::{AtomicU32, Ordering};
+use crate::engine::waiter::{Link, Policy, Taken, Waiter};
+use crate::engine::wake::WakeList;
+
+#[cfg(doc)]
+use crate::engine::waiter::Link::WaitFirst;
+
+const WRITER: u32 = 1;
+const UPGRADABLE: u32 = 2;
+const WAITERS: u32 = 4;
+const FIFO: u32 = 8;
+const SHIFT: u32 = 4;
+const ONE_READER: u32 = 1 << SHIFT;
+const READERS: u32 = !(ONE_READER - 1);
+
+/// The most read locks one `RwLock` can hold at once (`2^28 - 1`); one more
+/// `read()` panics.
+pub const MAX_READERS: usize = (u32::MAX >> SHIFT) as usize;
+
+/// Node outcome: the lock (of the node's kind) was handed over.
+const GRANTED: u32 = 3;
+
+/// What a queued waiter waits for (its node payload).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A read lock.
+    Read,
+    /// The write lock.
+    Write,
+    /// The upgradable read lock.
+    Upgradable,
+    /// An upgradable reader waiting for the other readers to leave.
+    Upgrade,
+}
+
+/// The state that `kind` entering `s` leads to, if it may enter: no holder
+/// is in its way and none of the `gate` bits is set. A new reader at the
+/// count's limit may not enter (see [`MAX_READERS`]).
+#[inline]
+fn entered(kind: Kind, s: u32, gate: u32) -> Option<u32> {
+    match kind {
+        Kind::Read => {
+            (s & (WRITER | gate) == 0 && s & READERS != READERS).then_some(s + ONE_READER)
+        }
+        Kind::Upgradable => (s & (WRITER | UPGRADABLE | gate) == 0).then_some(s | UPGRADABLE),
+        Kind::Write => (s & (WRITER | UPGRADABLE | READERS | gate) == 0).then_some(s | WRITER),
+        Kind::Upgrade => {
+            debug_assert!(s & UPGRADABLE != 0, "upgrading without the upgradable lock");
+            (s & READERS == 0).then_some((s & !UPGRADABLE) | WRITER)
+        }
+    }
+}
+
+/// What stops a newcomer of `kind` (besides the holders): readers and
+/// upgradable readers queue behind any waiter, writers only behind a head
+/// that may not be overtaken; an upgrade never queues behind anyone.
+#[inline]
+fn gate(kind: Kind) -> u32 {
+    match kind {
+        Kind::Read | Kind::Upgradable => WAITERS,
+        Kind::Write => FIFO,
+        Kind::Upgrade => 0,
+    }
+}
+
+/// The reader-writer lock without its data.
+pub struct RawRwLock {
+    state: AtomicU32,
+    fairness: Fairness,
+    queue: WaitQueue<Kind>,
+}
+
+impl RawRwLock {
+    loom_const_fn! {
+        pub(crate) fn new(fairness: Fairness) -> RawRwLock {
+            RawRwLock {
+                state: AtomicU32::new(0),
+                fairness,
+                queue: WaitQueue::new(),
+            }
+        }
+    }
+
+    #[inline]
+    pub(crate) fn fairness(&self) -> Fairness {
+        self.fairness
+    }
+
+    // ------------------------------------------------------------ acquire
+
+    /// Takes a read lock if no writer holds or waits for the lock and
+    /// nobody is queued; never waits.
+    ///
+    /// # Panics
+    ///
+    /// If [`MAX_READERS`] read locks are held.
+    #[inline]
+    pub(crate) fn try_read(&self) -> bool {
+        let s = self.state.load(Ordering::Relaxed);
+        if s & (WRITER | WAITERS) == 0
+            && s & READERS != READERS
+            && self
+                .state
+                .compare_exchange_weak(s, s + ONE_READER, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        {
+            return true;
+        }
+        self.try_read_slow()
+    }
+
+    #[cold]
+    fn try_read_slow(&self) -> bool {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s & (WRITER | WAITERS) != 0 {
+                return false;
+            }
+            if s & READERS == READERS {
+                too_many_readers();
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s + ONE_READER,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    /// Takes the write lock if it is free and no waiter may not be
+    /// overtaken (a writer may barge past a woken head within the fairness
+    /// bound); never waits.
+    #[inline]
+    pub(crate) fn try_write(&self) -> bool {
+        self.state
+            .compare_exchange(0, WRITER, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+            || self.try_enter_slow(Kind::Write)
+    }
+
+    /// Takes the upgradable read lock if nobody holds it or the write lock
+    /// and nobody is queued; never waits.
+    #[inline]
+    pub(crate) fn try_upgradable(&self) -> bool {
+        self.try_enter_slow(Kind::Upgradable)
+    }
+
+    /// Turns the caller's upgradable lock into the write lock if no reader
+    /// holds the lock; never waits.
+    #[inline]
+    pub(crate) fn try_upgrade(&self) -> bool {
+        self.try_enter_slow(Kind::Upgrade)
+    }
+
+    /// The CAS loop of a newcomer of `kind` (gated), or of a woken head
+    /// (`gate == 0`).
+    #[inline]
+    fn enter(&self, kind: Kind, gate: u32) -> bool {
+        let mut s = self.state.load(Ordering::Relaxed);
+        while let Some(new) = entered(kind, s, gate) {
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(x) => s = x,
+            }
+        }
+        false
+    }
+
+    #[inline]
+    fn try_enter_slow(&self, kind: Kind) -> bool {
+        self.enter(kind, gate(kind))
+    }
+
+    // ------------------------------------------------------------ release
+
+    /// Releases a read lock the caller holds.
+    #[inline]
+    pub(crate) fn unlock_read(&self) {
+        let prev = self.state.fetch_sub(ONE_READER, Ordering::Release);
+        debug_assert!(prev & READERS != 0, "unlock_read without a read lock");
+        if prev & (READERS | WAITERS) == ONE_READER | WAITERS {
+            self.serve_slow(0);
+        }
+    }
+
+    /// Releases the write lock the caller holds.
+    #[inline]
+    pub(crate) fn unlock_write(&self) {
+        // With WRITER set the only other bits are WAITERS and FIFO.
+        if self
+            .state
+            .compare_exchange(WRITER, 0, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            self.serve_slow(WRITER);
+        }
+    }
+
+    /// Releases the upgradable lock the caller holds.
+    #[inline]
+    pub(crate) fn unlock_upgradable(&self) {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            debug_assert!(s & UPGRADABLE != 0, "unlock_upgradable without the lock");
+            if s & WAITERS != 0 {
+                return self.serve_slow(UPGRADABLE);
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s & !UPGRADABLE,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    /// The caller's write lock becomes a read lock; the readers (and an
+    /// upgradable reader) at the head of the queue enter with it.
+    #[inline]
+    pub(crate) fn downgrade_write(&self) {
+        self.exchange_held(WRITER, ONE_READER);
+    }
+
+    /// The caller's write lock becomes the upgradable read lock; the readers
+    /// at the head of the queue enter with it.
+    #[inline]
+    pub(crate) fn downgrade_write_to_upgradable(&self) {
+        self.exchange_held(WRITER, UPGRADABLE);
+    }
+
+    /// The caller's upgradable lock becomes a read lock; an upgradable
+    /// reader at the head of the queue (and the readers behind it) may
+    /// enter.
+    #[inline]
+    pub(crate) fn downgrade_upgradable(&self) {
+        self.exchange_held(UPGRADABLE, ONE_READER);
+    }
+
+    /// Replaces the held `from` (`WRITER` or `UPGRADABLE`) with `to` (one
+    /// reader, or `UPGRADABLE`); with waiters, under the queue lock, then
+    /// serves them. The lock stays held throughout, so no writer can barge.
+    #[inline]
+    fn exchange_held(&self, from: u32, to: u32) {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            debug_assert!(s & from != 0);
+            if s & WAITERS != 0 {
+                return self.exchange_held_slow(from, to);
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s - from + to,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    #[cold]
+    fn exchange_held_slow(&self, from: u32, to: u32) {
+        self.queue.with_lock(|q, wakes| {
+            let mut s = self.state.load(Ordering::Relaxed);
+            loop {
+                match self.state.compare_exchange_weak(
+                    s,
+                    s - from + to,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => break,
+                    Err(x) => s = x,
+                }
+            }
+            self.serve(q, 0, true, wakes);
+        });
+    }
+
+    /// Releases a read lock on behalf of anyone (the C ABI). `false`,
+    /// changing nothing, if no read lock is held.
+    pub(crate) fn unlock_read_checked(&self) -> bool {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s & READERS == 0 {
+                return false;
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s - ONE_READER,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    if s & (READERS | WAITERS) == ONE_READER | WAITERS {
+                        self.serve_slow(0);
+                    }
+                    return true;
+                }
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    /// Releases the write lock on behalf of anyone (the C ABI). `false`,
+    /// changing nothing, if it is not held.
+    pub(crate) fn unlock_write_checked(&self) -> bool {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s & WRITER == 0 {
+                return false;
+            }
+            if s & WAITERS != 0 {
+                return self.queue.with_lock(|q, wakes| {
+                    // Only the holder clears WRITER; look again under the lock.
+                    if self.state.load(Ordering::Relaxed) & WRITER == 0 {
+                        return false;
+                    }
+                    self.serve(q, WRITER, true, wakes);
+                    true
+                });
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s & !WRITER,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    /// A release that found `WAITERS`: releases `clear` and serves, under
+    /// the queue lock.
+    #[cold]
+    fn serve_slow(&self, clear: u32) {
+        self.queue
+            .with_lock(|q, wakes| self.serve(q, clear, true, wakes));
+    }
+
+    /// Under the queue lock: releases the holder bit `clear` (`WRITER`,
+    /// `UPGRADABLE`, or `0` when the caller already released) and serves the
+    /// head group (see the module docs), then recomputes `WAITERS` and
+    /// `FIFO`. Looks at one waiter more than it serves: O(1) when nobody can
+    /// be served, whatever the queue length.
+    ///
+    /// A writer head that is handed the lock gets it in the same CAS that
+    /// releases `clear`, so no newcomer can slip in between. `release`: a
+    /// release (or downgrade) also recomputes `FIFO` from the head's wait; a
+    /// waiter leaving keeps it as it was (the next release recomputes it), so
+    /// a cancel that serves nobody reads no clock.
+    pub(crate) fn serve(
+        &self,
+        q: &mut QueueGuard<'_, Kind>,
+        mut clear: u32,
+        release: bool,
+        wakes: &mut WakeList,
+    ) {
+        let clock = self.fairness.clock();
+        let mut s = self.state.load(Ordering::Acquire);
+        while let Some(head) = q.front() {
+            let kind = head.data;
+            let Some(new) = entered(kind, s & !clear, 0) else {
+                break;
+            };
+            if kind == Kind::Write && !clock.must_hand_off(head) {
+                // Bounded barging: free the lock first, then wake the head
+                // in place (it stays the head the bound is measured on).
+                if clear != 0 {
+                    match self.state.compare_exchange_weak(
+                        s,
+                        s & !clear,
+                        Ordering::Release,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => {
+                            s &= !clear;
+                            clear = 0;
+                        }
+                        Err(x) => {
+                            s = x;
+                            continue;
+                        }
+                    }
+                }
+                q.wake_front(wakes);
+                break;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    s = new;
+                    clear = 0;
+                }
+                Err(x) => {
+                    s = x;
+                    continue;
+                }
+            }
+            q.pop_front(wakes, |_| Some(GRANTED));
+            if matches!(kind, Kind::Write | Kind::Upgrade) {
+                break; // exclusive: nobody else now
+            }
+        }
+        if clear != 0 {
+            s = self.state.fetch_and(!clear, Ordering::Release) & !clear;
+        }
+        // WAITERS iff queued; FIFO iff queued and newcomers may not overtake
+        // the head (strict mode, or a writer head past the bound).
+        let flags = match q.front() {
+            None => 0,
+            Some(_) if self.fairness.is_strict() => WAITERS | FIFO,
+            Some(_) if !release => WAITERS | (s & FIFO),
+            Some(head) if head.data == Kind::Write && clock.must_hand_off(head) => WAITERS | FIFO,
+            Some(_) => WAITERS,
+        };
+        let mut s = self.state.load(Ordering::Relaxed);
+        while s & (WAITERS | FIFO) != flags {
+            match self.state.compare_exchange_weak(
+                s,
+                (s & !(WAITERS | FIFO)) | flags,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ introspection
+
+    /// Read locks held now (a snapshot).
+    #[inline]
+    pub(crate) fn readers(&self) -> usize {
+        (self.state.load(Ordering::Relaxed) >> SHIFT) as usize
+    }
+
+    /// Whether a writer holds the lock now (a snapshot).
+    #[inline]
+    pub(crate) fn is_write_locked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & WRITER != 0
+    }
+
+    /// Whether an upgradable reader holds the lock now (a snapshot).
+    #[inline]
+    pub(crate) fn is_upgradable_locked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & UPGRADABLE != 0
+    }
+
+    /// Whether anyone holds the lock now (a snapshot).
+    #[inline]
+    pub(crate) fn is_locked(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & (WRITER | UPGRADABLE | READERS) != 0
+    }
+
+    /// Threads and tasks queued (walks the queue: introspection only).
+    pub(crate) fn n_waiting(&self) -> usize {
+        self.queue.lock().len()
+    }
+}
+
+#[cold]
+#[track_caller]
+fn too_many_readers() -> ! {
+    panic!("RwLock: too many read locks (MAX_READERS)")
+}
+
+impl Policy for RawRwLock {
+    type Data = Kind;
+    type Output = ();
+    const STAMPS: bool = true;
+
+    #[inline]
+    fn queue(&self) -> &WaitQueue<Kind> {
+        &self.queue
+    }
+
+    #[inline]
+    fn try_now(&self, kind: &Kind, _: &WaitCx<'_, '_>) -> Option<()> {
+        match kind {
+            Kind::Read => self.try_read(),
+            Kind::Write => self.try_write(),
+            Kind::Upgradable => self.try_upgradable(),
+            Kind::Upgrade => self.try_upgrade(),
+        }
+        .then_some(())
+    }
+
+    /// A head woken in place (only a writer is) looks past the gates: they
+    /// are there to keep newcomers behind it.
+    #[inline]
+    fn try_linked(
+        &self,
+        _: &mut QueueGuard<'_, Kind>,
+        kind: &Kind,
+        _: &WaitCx<'_, '_>,
+    ) -> Option<()> {
+        self.enter(*kind, 0).then_some(())
+    }
+
+    /// A thread spins before it queues while nobody is queued and the lock
+    /// may soon let it in (bounded-barging mode); an upgrade spins while
+    /// readers are inside, in either mode (nobody can overtake it).
+    #[inline]
+    fn spin_check(&self, kind: &Kind) -> Option<bool> {
+        let s = self.state.load(Ordering::Relaxed);
+        if *kind == Kind::Upgrade {
+            return Some(s & READERS == 0);
+        }
+        if self.fairness.is_strict() || s & WAITERS != 0 {
+            return None;
+        }
+        Some(entered(*kind, s, 0).is_some())
+    }
+
+    fn enqueue(
+        &self,
+        _: &mut QueueGuard<'_, Kind>,
+        kind: &Kind,
+        _front: bool,
+        _: &mut WakeList,
+    ) -> Link<()> {
+        let kind = *kind;
+        let flags = if self.fairness.is_strict() {
+            WAITERS | FIFO
+        } else {
+            WAITERS
+        };
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            // Under the queue lock WAITERS says exactly whether anyone is
+            // queued, so the newcomer's gate is the queue's state.
+            if let Some(new) = entered(kind, s, gate(kind)) {
+                match self
+                    .state
+                    .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
+                {
+                    Ok(_) => return Link::Done(()),
+                    Err(x) => {
+                        s = x;
+                        continue;
+                    }
+                }
+            }
+            // Blocked: say so in the same CAS that checks the state we were
+            // blocked by (invariant 2).
+            if s & flags != flags
+                && let Err(x) = self.state.compare_exchange_weak(
+                    s,
+                    s | flags,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+            {
+                s = x;
+                continue;
+            }
+            return if kind == Kind::Upgrade {
+                Link::WaitFirst
+            } else {
+                Link::Wait
+            };
+        }
+    }
+
+    /// The only outcome: the lock of the node's kind was handed over.
+    #[inline]
+    fn take(&self, _: &Kind, outcome: u32) -> Taken<()> {
+        debug_assert_eq!(outcome, GRANTED);
+        Taken::Done(())
+    }
+
+    /// A granted lock is released again, serving the next waiters; a
+    /// granted upgrade goes back to the upgradable lock it came from (its
+    /// operation then releases that).
+    fn pass_on(&self, kind: &Kind, outcome: u32) {
+        debug_assert_eq!(outcome, GRANTED);
+        match kind {
+            Kind::Read => self.unlock_read(),
+            Kind::Write => self.unlock_write(),
+            Kind::Upgradable => self.unlock_upgradable(),
+            Kind::Upgrade => self.downgrade_write_to_upgradable(),
+        }
+    }
+
+    /// A waiter left (cancelled, timed out, or a woken head that took the
+    /// lock): whoever it held back is served now (invariant 4).
+    fn withdrawn(&self, q: &mut QueueGuard<'_, Kind>, _: &Kind, wakes: &mut WakeList) {
+        self.serve(q, 0, false, wakes);
+    }
+}
+
+/// Acquiring a [`RawRwLock`] for reading or writing (the C ABI); the
+/// output is the lock itself (no guard: the caller releases it with
+/// `unlock_read` / `unlock_write`).
+#[must_use = "an operation does nothing until awaited or blocked on"]
+pub(crate) struct RawAcquire<'a> {
+    raw: &'a RawRwLock,
+    waiter: Waiter<Kind>,
+}
+
+impl RawRwLock {
+    /// The read (`Kind::Read`) or write (`Kind::Write`) operation.
+    #[inline]
+    pub(crate) fn acquire(&self, kind: Kind) -> RawAcquire<'_> {
+        debug_assert!(matches!(kind, Kind::Read | Kind::Write));
+        RawAcquire {
+            raw: self,
+            waiter: Waiter::new(kind),
+        }
+    }
+}
+
+impl Waitable for RawAcquire<'_> {
+    type Output = ();
+
+    #[inline]
+    fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<()> {
+        let this = self.into_ref().get_ref();
+        this.waiter.poll(this.raw, cx)
+    }
+
+    fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
+        self.get_ref().waiter.state_word()
+    }
+
+    fn is_terminated(&self) -> bool {
+        self.waiter.is_finished()
+    }
+}
+
+impl Drop for RawAcquire<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.waiter.cancel(self.raw);
+    }
+}
+
+impl RawAcquire<'_> {
+    /// Acquires on this thread, parking it until done.
+    #[inline]
+    pub(crate) fn block(self) {
+        let _ = block_until(self, None);
+    }
+
+    /// Acquires on this thread, giving up at `deadline`.
+    #[inline]
+    pub(crate) fn block_until(self, deadline: Instant) -> Result<(), Timeout> {
+        block_until(self, Some(deadline))
+    }
+}
+
+impl_future!(impl['a] RawAcquire<'a> => ());
+
+#[cfg(not(loom))]
+const _: () = assert!(MAX_READERS == (1 << 28) - 1);
