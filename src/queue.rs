@@ -84,9 +84,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::pin::{Pin, pin};
 use core::task::Poll;
-use std::collections::BinaryHeap;
-#[cfg(not(loom))]
-use std::collections::VecDeque;
+use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
 
 use crate::engine::driver::{
