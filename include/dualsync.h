@@ -1271,8 +1271,7 @@ enum dualsync_status dualsync_resource_guard_exit(const struct dualsync_resource
 
 /**
  * Creates an unlocked reader-writer lock (strict FIFO hand-off when `fair`
- * is true; otherwise bounded barging among writers, see the Rust
- * `RwLock`). A queued writer stops new readers; readers queued behind a
+ * is true; otherwise bounded barging, see the Rust `RwLock`). A queued writer stops new readers; readers queued behind a
  * writer enter together after it. Returns NULL if allocation fails. Free
  * it with `dualsync_rwlock_free`.
  */
@@ -1295,7 +1294,7 @@ enum dualsync_status dualsync_rwlock_free(struct dualsync_rwlock_t *rwlock);
 
 /**
  * Takes a read lock, waiting as long as it takes (while a writer holds the
- * lock or anyone is queued).
+ * lock or is queued for it).
  *
  * # Safety
  *

@@ -40,7 +40,7 @@ pub(crate) mod raw;
 mod tests;
 
 pub use raw::MAX_READERS;
-use raw::{Kind, RawRwLock};
+use raw::{As, Kind, RawRwLock};
 
 /// A reader-writer lock that threads and async tasks share: any number of
 /// readers, or one writer, at a time (tokio's, async-lock's and
@@ -65,20 +65,25 @@ use raw::{Kind, RawRwLock};
 /// **Order.** Waiters are served in arrival order (arrival is the moment an
 /// operation first had to wait), and nobody starves:
 ///
-/// * a queued writer stops new readers from entering (readers never
-///   overtake a queued waiter);
-/// * readers queued behind a writer enter together after it (a run of
-///   readers at the head of the queue is served in one go);
+/// * a queued writer (or pending upgrade) stops new readers and upgradable
+///   readers from entering, so a stream of readers cannot starve it;
+/// * readers queued behind a writer enter together after it (the run of
+///   readers at the head of the queue is let in in one go, up to the next
+///   writer);
 /// * writers are served in arrival order.
 ///
-/// [`RwLock::new`] allows *bounded barging* among writers (the fairness
-/// policy every granting primitive shares): when the lock comes free and
-/// the first waiter is a writer, it is woken to take the lock, and a writer
-/// that arrives before it runs may take it first, but only while the queued
-/// writer has waited less than [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND)
-/// (500 µs); after that the lock is handed to it directly. Readers never
-/// barge. [`RwLock::new_fair`] hands the lock to the first waiter on every
-/// release: strict FIFO, slower under write contention.
+/// [`RwLock::new`] allows *bounded barging* (the fairness policy every
+/// granting primitive shares): when the lock comes free, the first waiter
+/// (a writer, or the run of readers at the head) is woken to come in, and a
+/// newcomer *writer* that arrives before they run may take the lock first
+/// (so a thread that was woken but is still off its core holds nobody up),
+/// but only while the first waiter has waited less than
+/// [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND) (500 µs); after that the lock is
+/// handed to the first waiter(s) directly. A newcomer *reader* never gets in
+/// ahead of a queued writer. [`RwLock::new_fair`] hands the lock to the
+/// first waiter(s) on every release, and every newcomer queues behind
+/// anyone waiting: strict FIFO, slower under contention (every hand-off
+/// waits for its receiver to run).
 ///
 /// **Cancel-safety.** Dropping a pending `read`, `write` or
 /// `upgradable_read` operation (or a `block_for` timing out) leaves the lock
@@ -128,8 +133,7 @@ impl<T: ?Sized> core::panic::RefUnwindSafe for RwLock<T> {}
 
 impl<T> RwLock<T> {
     loom_const_fn! {
-        /// A new unlocked lock with bounded barging among writers (see
-        /// [`RwLock`]).
+        /// A new unlocked lock with bounded barging (see [`RwLock`]).
         ///
         /// ```
         /// static CONFIG: dualsync::RwLock<u32> = dualsync::RwLock::new(1);
@@ -177,11 +181,11 @@ impl<T: ?Sized> RwLock<T> {
     /// `.block_until(t)` on a thread. Shares the lock with other readers
     /// and an upgradable reader.
     ///
-    /// Waits while a writer holds the lock **or any waiter is queued** (a
-    /// queued writer stops new readers); readers queued behind a writer
-    /// enter together after it. Cancel-safe: dropped while pending, the
-    /// caller loses only its place (a read lock already handed to it is
-    /// released and passed on).
+    /// Waits while a writer holds the lock **or a writer is queued** (a
+    /// queued writer stops new readers; in strict mode, while anyone is
+    /// queued); readers queued behind a writer enter together after it.
+    /// Cancel-safe: dropped while pending, the caller loses only its place
+    /// (a read lock already handed to it is released and passed on).
     ///
     /// # Panics
     ///
@@ -237,7 +241,7 @@ impl<T: ?Sized> RwLock<T> {
     /// without another writer getting in first.
     ///
     /// Waits while a writer or another upgradable reader holds the lock, or
-    /// any waiter is queued (as [`read`](Self::read)). Cancel-safe, like
+    /// a writer is queued (as [`read`](Self::read)). Cancel-safe, like
     /// `read`.
     ///
     /// ```
@@ -310,8 +314,9 @@ impl<T: ?Sized> RwLock<T> {
         }
     }
 
-    /// Takes a read lock if that needs no wait: no writer holds the lock and
-    /// nobody is queued (a `try_read` never overtakes a waiter).
+    /// Takes a read lock if that needs no wait: no writer holds the lock or
+    /// is queued for it (a `try_read` never overtakes a queued writer; in
+    /// strict mode, any queued waiter).
     ///
     /// # Panics
     ///
@@ -330,9 +335,9 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Takes the write lock if nobody holds the lock. In the default mode it
-    /// may take a free lock ahead of a queued writer that was just woken for
-    /// it, within the fairness bound; in strict mode it fails while anyone
-    /// is queued.
+    /// may take a free lock ahead of the queued waiters that were just woken
+    /// for it, within the fairness bound; in strict mode it fails while
+    /// anyone is queued.
     ///
     /// ```
     /// let lock = dualsync::RwLock::new(());
@@ -503,7 +508,7 @@ fn cancel_operation(raw: &RawRwLock, waiter: &Waiter<Kind>) {
 
 /// Declares an operation over `&'a RwLock<T>` that finishes with `$guard`.
 macro_rules! rwlock_operation {
-    ($(#[$attr:meta])* $name:ident => $guard:ident) => {
+    ($(#[$attr:meta])* $name:ident($k:path) => $guard:ident) => {
         $(#[$attr])*
         #[must_use = "an operation does nothing until awaited or blocked on"]
         pub struct $name<'a, T: ?Sized> {
@@ -518,7 +523,9 @@ macro_rules! rwlock_operation {
             fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<$guard<'a, T>> {
                 let this = self.into_ref().get_ref();
                 let lock = this.lock;
-                this.waiter.poll(&lock.raw, cx).map(|()| $guard { lock })
+                this.waiter
+                    .poll(&As::<{ $k }>(&lock.raw), cx)
+                    .map(|()| $guard { lock })
             }
 
             fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
@@ -552,7 +559,7 @@ macro_rules! rwlock_operation {
 /// Declares an operation over `Arc<RwLock<T>>` that finishes with the owned
 /// guard `$guard`, built by `$make(arc)`.
 macro_rules! rwlock_arc_operation {
-    ($(#[$attr:meta])* $name:ident => $guard:ty, $make:expr) => {
+    ($(#[$attr:meta])* $name:ident($k:path) => $guard:ty, $make:expr) => {
         $(#[$attr])*
         #[must_use = "an operation does nothing until awaited or blocked on"]
         pub struct $name<T: ?Sized> {
@@ -573,7 +580,7 @@ macro_rules! rwlock_arc_operation {
                 let Some(lock) = this.lock.as_ref() else {
                     polled_after_completion()
                 };
-                match this.waiter.poll(&lock.raw, cx) {
+                match this.waiter.poll(&As::<{ $k }>(&lock.raw), cx) {
                     Poll::Ready(()) => {
                         let lock = this.lock.take().expect("checked above");
                         Poll::Ready($make(lock))
@@ -620,7 +627,7 @@ rwlock_operation!(
     /// never been called (a read lock already handed to it is released and
     /// passes on); the caller loses only its place in the queue. Polling it
     /// again after it returned its guard panics; it is a `FusedFuture`.
-    RwLockRead => RwLockReadGuard
+    RwLockRead(raw::READ) => RwLockReadGuard
 );
 
 rwlock_operation!(
@@ -632,13 +639,13 @@ rwlock_operation!(
     /// write lock already handed to it passes on. The caller loses only its
     /// place in the queue. Polling it again after it returned its guard
     /// panics; it is a `FusedFuture`.
-    RwLockWrite => RwLockWriteGuard
+    RwLockWrite(raw::WRITE) => RwLockWriteGuard
 );
 
 rwlock_operation!(
     /// The operation returned by [`RwLock::upgradable_read`]. Same rules as
     /// [`RwLockRead`].
-    RwLockUpgradableRead => RwLockUpgradableReadGuard
+    RwLockUpgradableRead(raw::UPGRADABLE_READ) => RwLockUpgradableReadGuard
 );
 
 rwlock_operation!(
@@ -654,25 +661,25 @@ rwlock_operation!(
     /// when the upgrade cannot happen at once). A write lock already handed
     /// to it is released too. Polling it again after it finished panics; it
     /// is a `FusedFuture`.
-    RwLockUpgrade => RwLockWriteGuard
+    RwLockUpgrade(raw::UPGRADE) => RwLockWriteGuard
 );
 
 rwlock_arc_operation!(
     /// The operation returned by [`RwLock::read_arc`]; gives an
     /// [`OwnedRwLockReadGuard`]. Same rules as [`RwLockRead`].
-    RwLockReadArc => OwnedRwLockReadGuard<T>, OwnedRwLockReadGuard::new
+    RwLockReadArc(raw::READ) => OwnedRwLockReadGuard<T>, OwnedRwLockReadGuard::new
 );
 
 rwlock_arc_operation!(
     /// The operation returned by [`RwLock::write_arc`]; gives an
     /// [`OwnedRwLockWriteGuard`]. Same rules as [`RwLockWrite`].
-    RwLockWriteArc => OwnedRwLockWriteGuard<T>, |lock| OwnedRwLockWriteGuard { lock }
+    RwLockWriteArc(raw::WRITE) => OwnedRwLockWriteGuard<T>, |lock| OwnedRwLockWriteGuard { lock }
 );
 
 rwlock_arc_operation!(
     /// The operation returned by [`RwLock::upgradable_read_arc`]; gives an
     /// [`OwnedRwLockUpgradableReadGuard`]. Same rules as [`RwLockRead`].
-    RwLockUpgradableReadArc => OwnedRwLockUpgradableReadGuard<T>,
+    RwLockUpgradableReadArc(raw::UPGRADABLE_READ) => OwnedRwLockUpgradableReadGuard<T>,
     |lock| OwnedRwLockUpgradableReadGuard { lock }
 );
 
@@ -680,7 +687,7 @@ rwlock_arc_operation!(
     /// The operation returned by [`OwnedRwLockUpgradableReadGuard::upgrade`];
     /// gives an [`OwnedRwLockWriteGuard`]. Same rules as [`RwLockUpgrade`]
     /// (dropping it while pending releases the upgradable lock).
-    RwLockUpgradeArc => OwnedRwLockWriteGuard<T>, |lock| OwnedRwLockWriteGuard { lock }
+    RwLockUpgradeArc(raw::UPGRADE) => OwnedRwLockWriteGuard<T>, |lock| OwnedRwLockWriteGuard { lock }
 );
 
 // ---------------------------------------------------------------- borrowed guards

@@ -29,7 +29,7 @@ use super::node::Node;
 /// release hands the resource to it directly (bounded-barging mode of
 /// [`Mutex`](crate::Mutex), [`Semaphore`](crate::Semaphore),
 /// [`BoundedSemaphore`](crate::BoundedSemaphore),
-/// [`CapacityLimiter`](crate::CapacityLimiter) and, among writers,
+/// [`CapacityLimiter`](crate::CapacityLimiter) and
 /// [`RwLock`](crate::RwLock)).
 pub const FAIRNESS_BOUND: Duration = Duration::from_micros(BOUND_US as u64);
 const BOUND_US: u32 = 500;

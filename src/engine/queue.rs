@@ -469,18 +469,54 @@ impl<D> QueueGuard<'_, D> {
     /// permits) *before* this call: the `Release` here pairs with the
     /// owner's `Acquire` when it clears the flag.
     pub(crate) fn wake_front(&mut self, wakes: &mut WakeList) -> bool {
-        let Some(head) = self.front() else {
-            return false;
+        match self.front() {
+            Some(head) => Self::wake_linked(head, wakes),
+            None => false,
+        }
+    }
+
+    /// Wakes in place (as [`wake_front`](Self::wake_front)) the run of
+    /// waiters at the front for which `more` says yes, front to back,
+    /// stopping at the first it says no to (a reader-writer lock wakes the
+    /// readers at the head together). Waiters already woken are passed over
+    /// without a second wake-up. Returns how many were woken now.
+    pub(crate) fn wake_run(
+        &mut self,
+        wakes: &mut WakeList,
+        mut more: impl FnMut(&Node<D>) -> bool,
+    ) -> usize {
+        let Some(head) = self.front_ptr() else {
+            return 0;
         };
+        let (mut cur, mut n) = (head, 0);
+        loop {
+            // SAFETY: `cur` is linked, so valid while we hold the lock (node
+            // invariant 2); the reference ends with this iteration.
+            let node = unsafe { &*cur };
+            if !more(node) {
+                break;
+            }
+            n += usize::from(Self::wake_linked(node, wakes));
+            // SAFETY: as above.
+            cur = unsafe { node.next() };
+            if cur == head {
+                break;
+            }
+        }
+        n
+    }
+
+    /// Wakes one linked node in place; `false` if it was already woken.
+    fn wake_linked(node: &Node<D>, wakes: &mut WakeList) -> bool {
         // Set WOKEN and take PARKED: the one unpark below answers the one
         // park the owner announced (a later completion only unparks a park
         // announced after this).
-        let mut old = head.state.load(Ordering::Relaxed);
+        let mut old = node.state.load(Ordering::Relaxed);
         loop {
             if old & WOKEN != 0 {
                 return false;
             }
-            match head.state.compare_exchange_weak(
+            match node.state.compare_exchange_weak(
                 old,
                 (old | WOKEN) & !PARKED,
                 Ordering::Release,
@@ -493,18 +529,18 @@ impl<D> QueueGuard<'_, D> {
         // SAFETY: we hold the lock and the node is linked, so its waker cell
         // is initialized (node invariant 3); it stays initialized (`None`):
         // the owner stores a fresh waker when it polls again.
-        let waker = unsafe { (*head.waker.get()).assume_init_mut().take() };
+        let waker = unsafe { (*node.waker.get()).assume_init_mut().take() };
         if let Some(w) = waker {
             wakes.push(Wake::Task(w));
         }
         #[cfg(not(loom))]
         if old & PARKED != 0 {
-            wakes.push(Wake::Thread(ptr::from_ref(&head.state).addr()));
+            wakes.push(Wake::Thread(ptr::from_ref(&node.state).addr()));
         }
         #[cfg(loom)]
         if old & PARKED != 0 {
             // SAFETY: as above; the handle stays for a later completion.
-            if let Some(t) = unsafe { (*head.thread.get()).clone() } {
+            if let Some(t) = unsafe { (*node.thread.get()).clone() } {
                 wakes.push(Wake::Thread(t));
             }
         }

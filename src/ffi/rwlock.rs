@@ -53,8 +53,7 @@ impl dualsync_rwlock_t {
 }
 
 /// Creates an unlocked reader-writer lock (strict FIFO hand-off when `fair`
-/// is true; otherwise bounded barging among writers, see the Rust
-/// `RwLock`). A queued writer stops new readers; readers queued behind a
+/// is true; otherwise bounded barging, see the Rust `RwLock`). A queued writer stops new readers; readers queued behind a
 /// writer enter together after it. Returns NULL if allocation fails. Free
 /// it with `dualsync_rwlock_free`.
 #[unsafe(no_mangle)]
@@ -117,7 +116,7 @@ fn acquire(raw: &RawRwLock, kind: Kind, wait: Wait) -> dualsync_status {
 }
 
 /// Takes a read lock, waiting as long as it takes (while a writer holds the
-/// lock or anyone is queued).
+/// lock or is queued for it).
 ///
 /// # Safety
 ///

@@ -5,43 +5,49 @@
 //! # State word
 //!
 //! ```text
-//!   31 ........................... 4    3       2         1          0
-//!  +--------------------------------+------+---------+------------+--------+
-//!  |        readers (28 bits)       | FIFO | WAITERS | UPGRADABLE | WRITER |
-//!  +--------------------------------+------+---------+------------+--------+
+//!   31 ...................... 5     4        3       2          1          0
+//!  +---------------------------+---------+------+---------+------------+--------+
+//!  |     readers (27 bits)     | WQUEUED | FIFO | WAITERS | UPGRADABLE | WRITER |
+//!  +---------------------------+---------+------+---------+------------+--------+
 //! ```
 //!
-//! * `readers`: read locks held (granted to a waiter that has not picked
+//! * `readers`: read locks held (one handed to a waiter that has not picked
 //!   its guard up yet counts as held). At most [`MAX_READERS`].
 //! * `WRITER`: a writer holds the lock (or it was handed to one).
 //! * `UPGRADABLE`: an upgradable reader holds the lock (at most one). It
 //!   coexists with readers, not with a writer.
-//! * `WAITERS`: the wait queue is not empty. Set and cleared only under the
-//!   queue lock. While it is set, **new readers and upgradable readers
-//!   queue** (a queued writer stops new readers; readers never overtake a
-//!   queued waiter), and every release that could let a waiter in takes the
-//!   slow path.
-//! * `FIFO`: new *writers* queue too (fast paths fail): in strict mode
-//!   whenever `WAITERS` is set; in bounded-barging mode when the head is a
-//!   writer that has waited past [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND).
-//!   Set and cleared only under the queue lock; never without `WAITERS`.
+//! * `WAITERS`: the wait queue is not empty: every release that could let a
+//!   waiter in takes the slow path.
+//! * `WQUEUED` (`WRITER_QUEUED`): a writer, or an upgrade, is queued. **New
+//!   readers and upgradable readers queue while it is set**: a queued writer
+//!   stops new readers, so readers cannot starve it.
+//! * `FIFO`: every newcomer queues (fast paths fail): in strict mode whenever
+//!   `WAITERS` is set; in bounded-barging mode when the head has waited past
+//!   [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND).
 //!
-//! Holders, the low bits and the count (flags aside):
+//! `WAITERS`, `WQUEUED` and `FIFO` are set and cleared only under the queue
+//! lock; `WQUEUED` and `FIFO` never without `WAITERS`. Beside the word, a
+//! second one (`aux`) holds the count of queued writers and upgrades
+//! (`WQUEUED` says whether it is zero) and the constant `STRICT` bit;
+//! `size_of::<RwLock<()>>()` is 16.
+//!
+//! Holders (flags aside):
 //!
 //! | `WRITER` | `UPGRADABLE` | readers | meaning                                            |
 //! |----------|--------------|---------|----------------------------------------------------|
 //! | 0        | 0            | 0       | free                                               |
 //! | 0        | 0            | n > 0   | n readers                                          |
-//! | 0        | 1            | n ≥ 0   | one upgradable reader and n readers (an upgrade, if pending, waits at the head of the queue for n to reach 0) |
+//! | 0        | 1            | n ≥ 0   | one upgradable reader and n readers (a pending upgrade waits at the head of the queue for n to reach 0) |
 //! | 1        | 0            | 0       | one writer                                         |
 //!
 //! `WRITER` with `UPGRADABLE` or with readers never exists. Flags:
 //!
-//! | flags            | meaning                                                                 |
-//! |------------------|-------------------------------------------------------------------------|
-//! | none             | nobody waits; every acquire and release is one atomic instruction (a read lock: a load and a CAS) |
-//! | `WAITERS`        | waiters queued: readers and upgradable readers queue; a writer may barge while the lock is free (bounded-barging mode) |
-//! | `WAITERS\|FIFO`  | waiters queued, every newcomer queues behind them                       |
+//! | flags                      | meaning                                                      |
+//! |----------------------------|--------------------------------------------------------------|
+//! | none                       | nobody waits; every acquire and release is one atomic instruction (a read lock: a load and a CAS) |
+//! | `WAITERS`                  | only readers or upgradable readers queued (behind a writer that holds, or woken to come in): newcomers that fit come in |
+//! | `WAITERS\|WQUEUED`         | a writer or upgrade queued: readers and upgradable readers queue; a writer may barge into a free lock |
+//! | `WAITERS\|FIFO` (`\|WQUEUED`) | every newcomer queues (strict mode, or the head waited past the bound) |
 //!
 //! Uncontended: `read` is a load and a CAS adding one reader, its release
 //! one `fetch_sub`; `write` is one CAS `0 -> WRITER`, its release one CAS
@@ -54,49 +60,55 @@
 //! for the readers to leave). Serving ([`RawRwLock::serve`], under the queue
 //! lock) looks at the head and serves the **head group**:
 //!
-//! * a run of readers (and at most one upgradable reader among them) at the
-//!   head enters together, as long as no writer holds the lock; the run ends
-//!   at the first writer (readers behind it wait for it: FIFO);
-//! * a writer at the head enters alone, once the lock is free;
+//! * a run of readers (with at most one upgradable reader among them) at the
+//!   head comes in together once no writer holds the lock; the run ends at
+//!   the first writer (readers behind it wait for it: FIFO);
+//! * a writer at the head comes in alone, once the lock is free;
 //! * an `Upgrade` is linked at the *front* (the engine's
 //!   [`Link::WaitFirst`]): it already holds the upgradable lock, so no
-//!   writer or upgradable reader queued could be served before it, and
-//!   readers behind it wait (it stops new readers like a writer). It is
-//!   handed the write lock when the last reader leaves.
+//!   writer or upgradable reader queued could be served before it, and it
+//!   stops new readers like a writer. It is handed the write lock when the
+//!   last reader leaves.
 //!
-//! Readers, upgradable readers and upgrades are always *handed* the lock
-//! (`GRANTED`): they enter together in one critical section. A writer at
-//! the head follows the engine's fairness policy
-//! ([`crate::engine::fair`]): in bounded-barging mode, while it has waited
-//! less than the bound, a release frees the lock and wakes it *in place*
-//! (it stays the head; a newcomer *writer* may take the lock first, never a
-//! reader); once it has waited longer, or always in strict mode, the lock is
-//! handed to it.
+//! How the head group comes in follows the engine's fairness policy
+//! ([`crate::engine::fair`]). In bounded-barging mode, while the head has
+//! waited less than the bound, a release frees the lock and wakes the head
+//! group *in place* (they stay queued, and come in when they run): a
+//! newcomer writer may take the free lock first (never a newcomer reader
+//! while a writer is queued), and a thread that was woken but is still off
+//! its core holds nothing up (no convoy behind a sleeping reader). Once the
+//! head has waited longer, or always in strict mode, the lock is *handed* to
+//! the head group (`GRANTED`), readers together in one critical section.
+//! An upgrade is always handed the lock.
 //!
 //! # Invariants
 //!
-//! 1. `WAITERS` is set iff the queue is non-empty, whenever the queue lock is
-//!    not held; `FIFO` only with `WAITERS`.
+//! 1. `WAITERS` is set iff the queue is non-empty, and `WQUEUED` iff a
+//!    `Write` or `Upgrade` node is linked (`aux`'s count), whenever the
+//!    queue lock is not held; `FIFO` only with `WAITERS`.
 //! 2. A waiter links only after a last look under the queue lock that found
-//!    it blocked, in the same CAS that sets `WAITERS` (so the state it was
+//!    it blocked, in the same CAS that sets its flags (so the state it was
 //!    blocked by has not changed). Every release that can let a waiter in
-//!    (a writer's, an upgradable reader's, the *last* reader's, a
-//!    downgrade) sees `WAITERS` and serves the head group under the queue
-//!    lock: the write and upgradable releases and the downgrades happen under
-//!    that lock; the last reader's `fetch_sub` happens before it (no waiter
-//!    can link in between: it would find the lock free of readers at its
-//!    last look). So a queued waiter is never stranded.
+//!    (a writer's, an upgradable reader's, a downgrade) sees `WAITERS` and
+//!    serves the head group under the queue lock, in the same critical
+//!    section as the release. A read release can only let in a writer or an
+//!    upgrade (nobody else waits for readers to leave), so it is the *last*
+//!    reader's release that finds `WQUEUED` that serves, after its
+//!    `fetch_sub` (a writer linking in between would find the lock free of
+//!    readers at its last look). So a queued waiter is never stranded.
 //! 3. Outside the queue lock the word changes only by fast-path acquires
-//!    (which fail while `WAITERS` / `FIFO` / a holder bit says so), by read
-//!    releases, and by a writer barging into a free lock (bounded-barging
-//!    mode, `FIFO` clear). The serving code CASes and re-reads.
-//! 4. A waiter that leaves the queue (cancelled, timed out, or a woken head
-//!    that took the lock) re-runs the serving step under the same lock: the
-//!    readers a cancelled writer held back enter at once (the parking_lot
+//!    (which fail while a holder bit, `WQUEUED` or `FIFO` says so), by read
+//!    releases, and by writers barging into a free lock (`FIFO` clear). The
+//!    serving code CASes and re-reads.
+//! 4. A waiter that leaves the queue (cancelled, timed out, or woken and now
+//!    holding the lock) re-runs the serving step under the same lock: the
+//!    readers a cancelled writer held back come in at once (the parking_lot
 //!    #465 bug), and a woken head that leaves passes its wake-up on. A
 //!    cancelled waiter that had been `GRANTED` releases what it was given
 //!    through the ordinary release path (an `Upgrade` goes back to
 //!    upgradable-held, which its operation then releases).
+//! 5. A woken (`WOKEN`) node is one of the head group and looks past the
+//!    newcomers' gates (`WQUEUED`, `FIFO`), not past the holders.
 
 use core::pin::Pin;
 use core::task::Poll;
@@ -119,11 +131,17 @@ const WRITER: u32 = 1;
 const UPGRADABLE: u32 = 2;
 const WAITERS: u32 = 4;
 const FIFO: u32 = 8;
-const SHIFT: u32 = 4;
+const WQUEUED: u32 = 16;
+const SHIFT: u32 = 5;
 const ONE_READER: u32 = 1 << SHIFT;
 const READERS: u32 = !(ONE_READER - 1);
 
-/// The most read locks one `RwLock` can hold at once (`2^28 - 1`); one more
+/// `aux`: strict hand-off mode (constant).
+const STRICT: u32 = 1 << 31;
+/// `aux`: the number of queued `Write` and `Upgrade` nodes.
+const QUEUED_WRITERS: u32 = STRICT - 1;
+
+/// The most read locks one `RwLock` can hold at once (`2^27 - 1`); one more
 /// `read()` panics.
 pub const MAX_READERS: usize = (u32::MAX >> SHIFT) as usize;
 
@@ -132,6 +150,7 @@ const GRANTED: u32 = 3;
 
 /// What a queued waiter waits for (its node payload).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Kind {
     /// A read lock.
     Read,
@@ -162,21 +181,30 @@ fn entered(kind: Kind, s: u32, gate: u32) -> Option<u32> {
 }
 
 /// What stops a newcomer of `kind` (besides the holders): readers and
-/// upgradable readers queue behind any waiter, writers only behind a head
-/// that may not be overtaken; an upgrade never queues behind anyone.
+/// upgradable readers queue behind a queued writer (or upgrade), and
+/// everyone behind a head that may not be overtaken; an upgrade never
+/// queues behind anyone.
 #[inline]
 fn gate(kind: Kind) -> u32 {
     match kind {
-        Kind::Read | Kind::Upgradable => WAITERS,
+        Kind::Read | Kind::Upgradable => WQUEUED | FIFO,
         Kind::Write => FIFO,
         Kind::Upgrade => 0,
     }
 }
 
+/// Whether a waiter of `kind` stops new readers while it is queued.
+#[inline]
+fn stops_readers(kind: Kind) -> bool {
+    matches!(kind, Kind::Write | Kind::Upgrade)
+}
+
 /// The reader-writer lock without its data.
 pub struct RawRwLock {
     state: AtomicU32,
-    fairness: Fairness,
+    /// `STRICT` and the count of queued writers and upgrades (changed only
+    /// under the queue lock).
+    aux: AtomicU32,
     queue: WaitQueue<Kind>,
 }
 
@@ -185,7 +213,10 @@ impl RawRwLock {
         pub(crate) fn new(fairness: Fairness) -> RawRwLock {
             RawRwLock {
                 state: AtomicU32::new(0),
-                fairness,
+                aux: AtomicU32::new(match fairness {
+                    Fairness::Strict => STRICT,
+                    Fairness::Barging => 0,
+                }),
                 queue: WaitQueue::new(),
             }
         }
@@ -193,13 +224,17 @@ impl RawRwLock {
 
     #[inline]
     pub(crate) fn fairness(&self) -> Fairness {
-        self.fairness
+        if self.aux.load(Ordering::Relaxed) & STRICT != 0 {
+            Fairness::Strict
+        } else {
+            Fairness::Barging
+        }
     }
 
     // ------------------------------------------------------------ acquire
 
-    /// Takes a read lock if no writer holds or waits for the lock and
-    /// nobody is queued; never waits.
+    /// Takes a read lock if no writer holds or waits for the lock (and no
+    /// queued waiter may not be overtaken); never waits.
     ///
     /// # Panics
     ///
@@ -207,7 +242,7 @@ impl RawRwLock {
     #[inline]
     pub(crate) fn try_read(&self) -> bool {
         let s = self.state.load(Ordering::Relaxed);
-        if s & (WRITER | WAITERS) == 0
+        if s & (WRITER | WQUEUED | FIFO) == 0
             && s & READERS != READERS
             && self
                 .state
@@ -223,7 +258,7 @@ impl RawRwLock {
     fn try_read_slow(&self) -> bool {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
-            if s & (WRITER | WAITERS) != 0 {
+            if s & (WRITER | WQUEUED | FIFO) != 0 {
                 return false;
             }
             if s & READERS == READERS {
@@ -253,7 +288,7 @@ impl RawRwLock {
     }
 
     /// Takes the upgradable read lock if nobody holds it or the write lock
-    /// and nobody is queued; never waits.
+    /// and no writer is queued (as `try_read`); never waits.
     #[inline]
     pub(crate) fn try_upgradable(&self) -> bool {
         self.try_enter_slow(Kind::Upgradable)
@@ -295,7 +330,8 @@ impl RawRwLock {
     pub(crate) fn unlock_read(&self) {
         let prev = self.state.fetch_sub(ONE_READER, Ordering::Release);
         debug_assert!(prev & READERS != 0, "unlock_read without a read lock");
-        if prev & (READERS | WAITERS) == ONE_READER | WAITERS {
+        // Only a writer or an upgrade waits for the readers to leave.
+        if prev & (READERS | WQUEUED) == ONE_READER | WQUEUED {
             self.serve_slow(0);
         }
     }
@@ -413,7 +449,7 @@ impl RawRwLock {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
-                    if s & (READERS | WAITERS) == ONE_READER | WAITERS {
+                    if s & (READERS | WQUEUED) == ONE_READER | WQUEUED {
                         self.serve_slow(0);
                     }
                     return true;
@@ -463,11 +499,11 @@ impl RawRwLock {
 
     /// Under the queue lock: releases the holder bit `clear` (`WRITER`,
     /// `UPGRADABLE`, or `0` when the caller already released) and serves the
-    /// head group (see the module docs), then recomputes `WAITERS` and
-    /// `FIFO`. Looks at one waiter more than it serves: O(1) when nobody can
-    /// be served, whatever the queue length.
+    /// head group (see the module docs), then recomputes `WAITERS`,
+    /// `WQUEUED` and `FIFO`. Looks at one waiter more than it serves or
+    /// wakes: O(1) when nobody can come in, whatever the queue length.
     ///
-    /// A writer head that is handed the lock gets it in the same CAS that
+    /// A head group that is handed the lock gets it in the same CAS that
     /// releases `clear`, so no newcomer can slip in between. `release`: a
     /// release (or downgrade) also recomputes `FIFO` from the head's wait; a
     /// waiter leaving keeps it as it was (the next release recomputes it), so
@@ -479,36 +515,82 @@ impl RawRwLock {
         release: bool,
         wakes: &mut WakeList,
     ) {
-        let clock = self.fairness.clock();
+        let strict = self.fairness().is_strict();
+        let clock = self.fairness().clock();
         let mut s = self.state.load(Ordering::Acquire);
+        if let Some(head) = q.front() {
+            let kind = head.data;
+            if entered(kind, s & !clear, 0).is_some() {
+                if kind == Kind::Upgrade || clock.must_hand_off(head) {
+                    s = self.grant_run(q, s, clear, wakes);
+                } else {
+                    // Bounded barging: free the lock first, then wake the
+                    // head group in place (it stays queued, and the bound
+                    // stays measured on its head).
+                    if clear != 0 {
+                        s = self.state.fetch_and(!clear, Ordering::Release) & !clear;
+                    }
+                    if kind == Kind::Write {
+                        q.wake_front(wakes);
+                    } else {
+                        let mut upgradable = s & UPGRADABLE != 0;
+                        q.wake_run(wakes, |n| match n.data {
+                            Kind::Read => true,
+                            Kind::Upgradable if !upgradable => {
+                                upgradable = true;
+                                true
+                            }
+                            _ => false,
+                        });
+                    }
+                }
+                clear = 0;
+            }
+        }
+        if clear != 0 {
+            s = self.state.fetch_and(!clear, Ordering::Release) & !clear;
+        }
+        // WAITERS iff queued; WQUEUED iff a writer or upgrade is queued; FIFO
+        // iff queued and newcomers may not overtake the head (strict mode,
+        // or a head past the bound).
+        let queued_writers = self.aux.load(Ordering::Relaxed) & QUEUED_WRITERS != 0;
+        let flags = match q.front() {
+            None => 0,
+            Some(_) if strict => WAITERS | FIFO,
+            Some(_) if !release => WAITERS | (s & FIFO),
+            Some(head) if head.data != Kind::Upgrade && clock.must_hand_off(head) => WAITERS | FIFO,
+            Some(_) => WAITERS,
+        } | if queued_writers { WQUEUED } else { 0 };
+        debug_assert!(flags & WAITERS != 0 || !queued_writers);
+        let mut s = self.state.load(Ordering::Relaxed);
+        while s & (WAITERS | WQUEUED | FIFO) != flags {
+            match self.state.compare_exchange_weak(
+                s,
+                (s & !(WAITERS | WQUEUED | FIFO)) | flags,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(x) => s = x,
+            }
+        }
+    }
+
+    /// Hands the lock to the head group: the head, and behind a reader the
+    /// run of readers (and an upgradable reader) that fit, each in the CAS
+    /// that also releases `clear` the first time. Returns the state after.
+    fn grant_run(
+        &self,
+        q: &mut QueueGuard<'_, Kind>,
+        mut s: u32,
+        mut clear: u32,
+        wakes: &mut WakeList,
+    ) -> u32 {
         while let Some(head) = q.front() {
             let kind = head.data;
             let Some(new) = entered(kind, s & !clear, 0) else {
                 break;
             };
-            if kind == Kind::Write && !clock.must_hand_off(head) {
-                // Bounded barging: free the lock first, then wake the head
-                // in place (it stays the head the bound is measured on).
-                if clear != 0 {
-                    match self.state.compare_exchange_weak(
-                        s,
-                        s & !clear,
-                        Ordering::Release,
-                        Ordering::Acquire,
-                    ) {
-                        Ok(_) => {
-                            s &= !clear;
-                            clear = 0;
-                        }
-                        Err(x) => {
-                            s = x;
-                            continue;
-                        }
-                    }
-                }
-                q.wake_front(wakes);
-                break;
-            }
             match self
                 .state
                 .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
@@ -523,34 +605,15 @@ impl RawRwLock {
                 }
             }
             q.pop_front(wakes, |_| Some(GRANTED));
-            if matches!(kind, Kind::Write | Kind::Upgrade) {
+            if stops_readers(kind) {
+                self.aux.fetch_sub(1, Ordering::Relaxed);
                 break; // exclusive: nobody else now
             }
         }
         if clear != 0 {
             s = self.state.fetch_and(!clear, Ordering::Release) & !clear;
         }
-        // WAITERS iff queued; FIFO iff queued and newcomers may not overtake
-        // the head (strict mode, or a writer head past the bound).
-        let flags = match q.front() {
-            None => 0,
-            Some(_) if self.fairness.is_strict() => WAITERS | FIFO,
-            Some(_) if !release => WAITERS | (s & FIFO),
-            Some(head) if head.data == Kind::Write && clock.must_hand_off(head) => WAITERS | FIFO,
-            Some(_) => WAITERS,
-        };
-        let mut s = self.state.load(Ordering::Relaxed);
-        while s & (WAITERS | FIFO) != flags {
-            match self.state.compare_exchange_weak(
-                s,
-                (s & !(WAITERS | FIFO)) | flags,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(x) => s = x,
-            }
-        }
+        s
     }
 
     // ------------------------------------------------------------ introspection
@@ -612,8 +675,9 @@ impl Policy for RawRwLock {
         .then_some(())
     }
 
-    /// A head woken in place (only a writer is) looks past the gates: they
-    /// are there to keep newcomers behind it.
+    /// A waiter woken in place (one of the head group) looks past the
+    /// newcomers' gates: they are there to keep newcomers behind it
+    /// (invariant 5).
     #[inline]
     fn try_linked(
         &self,
@@ -626,14 +690,19 @@ impl Policy for RawRwLock {
 
     /// A thread spins before it queues while nobody is queued and the lock
     /// may soon let it in (bounded-barging mode); an upgrade spins while
-    /// readers are inside, in either mode (nobody can overtake it).
+    /// readers are inside, in either mode (nobody can overtake it). A writer
+    /// does not spin while readers are inside: spinning would not stop new
+    /// readers, queueing does.
     #[inline]
     fn spin_check(&self, kind: &Kind) -> Option<bool> {
         let s = self.state.load(Ordering::Relaxed);
         if *kind == Kind::Upgrade {
             return Some(s & READERS == 0);
         }
-        if self.fairness.is_strict() || s & WAITERS != 0 {
+        if self.fairness().is_strict() || s & WAITERS != 0 {
+            return None;
+        }
+        if *kind == Kind::Write && s & (READERS | UPGRADABLE) != 0 {
             return None;
         }
         Some(entered(*kind, s, 0).is_some())
@@ -647,15 +716,17 @@ impl Policy for RawRwLock {
         _: &mut WakeList,
     ) -> Link<()> {
         let kind = *kind;
-        let flags = if self.fairness.is_strict() {
-            WAITERS | FIFO
-        } else {
-            WAITERS
-        };
+        let mut flags = WAITERS;
+        if self.fairness().is_strict() {
+            flags |= FIFO;
+        }
+        if stops_readers(kind) {
+            flags |= WQUEUED;
+        }
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
-            // Under the queue lock WAITERS says exactly whether anyone is
-            // queued, so the newcomer's gate is the queue's state.
+            // Under the queue lock the flags say exactly who is queued, so
+            // the newcomer's gate is the queue's state.
             if let Some(new) = entered(kind, s, gate(kind)) {
                 match self
                     .state
@@ -680,6 +751,9 @@ impl Policy for RawRwLock {
             {
                 s = x;
                 continue;
+            }
+            if stops_readers(kind) {
+                self.aux.fetch_add(1, Ordering::Relaxed);
             }
             return if kind == Kind::Upgrade {
                 Link::WaitFirst
@@ -709,10 +783,87 @@ impl Policy for RawRwLock {
         }
     }
 
-    /// A waiter left (cancelled, timed out, or a woken head that took the
+    /// A waiter left (cancelled, timed out, or woken and now holding the
     /// lock): whoever it held back is served now (invariant 4).
-    fn withdrawn(&self, q: &mut QueueGuard<'_, Kind>, _: &Kind, wakes: &mut WakeList) {
+    fn withdrawn(&self, q: &mut QueueGuard<'_, Kind>, kind: &Kind, wakes: &mut WakeList) {
+        if stops_readers(*kind) {
+            self.aux.fetch_sub(1, Ordering::Relaxed);
+        }
         self.serve(q, 0, false, wakes);
+    }
+}
+
+/// The policy of one kind of wait with the kind a constant (`K` is a
+/// [`Kind`] as `u8`): the operations poll through it, so that the first
+/// try of `read().block()` is the read fast path itself, inlined, not a
+/// dispatch on the node's payload. Everything else is the lock's own
+/// policy (which reads the kind from the payload, as cancelling does).
+pub(crate) struct As<'a, const K: u8>(pub(crate) &'a RawRwLock);
+
+/// `K` of [`As`] for each kind.
+pub(crate) const READ: u8 = Kind::Read as u8;
+pub(crate) const WRITE: u8 = Kind::Write as u8;
+pub(crate) const UPGRADABLE_READ: u8 = Kind::Upgradable as u8;
+pub(crate) const UPGRADE: u8 = Kind::Upgrade as u8;
+
+impl<const K: u8> Policy for As<'_, K> {
+    type Data = Kind;
+    type Output = ();
+    const STAMPS: bool = <RawRwLock as Policy>::STAMPS;
+
+    #[inline]
+    fn queue(&self) -> &WaitQueue<Kind> {
+        &self.0.queue
+    }
+
+    #[inline(always)]
+    fn try_now(&self, kind: &Kind, _: &WaitCx<'_, '_>) -> Option<()> {
+        debug_assert_eq!(*kind as u8, K);
+        match K {
+            READ => self.0.try_read(),
+            WRITE => self.0.try_write(),
+            UPGRADABLE_READ => self.0.try_upgradable(),
+            _ => self.0.try_upgrade(),
+        }
+        .then_some(())
+    }
+
+    #[inline]
+    fn try_linked(
+        &self,
+        q: &mut QueueGuard<'_, Kind>,
+        kind: &Kind,
+        cx: &WaitCx<'_, '_>,
+    ) -> Option<()> {
+        self.0.try_linked(q, kind, cx)
+    }
+
+    #[inline]
+    fn spin_check(&self, kind: &Kind) -> Option<bool> {
+        self.0.spin_check(kind)
+    }
+
+    fn enqueue(
+        &self,
+        q: &mut QueueGuard<'_, Kind>,
+        kind: &Kind,
+        front: bool,
+        wakes: &mut WakeList,
+    ) -> Link<()> {
+        self.0.enqueue(q, kind, front, wakes)
+    }
+
+    #[inline]
+    fn take(&self, kind: &Kind, outcome: u32) -> Taken<()> {
+        self.0.take(kind, outcome)
+    }
+
+    fn pass_on(&self, kind: &Kind, outcome: u32) {
+        self.0.pass_on(kind, outcome)
+    }
+
+    fn withdrawn(&self, q: &mut QueueGuard<'_, Kind>, kind: &Kind, wakes: &mut WakeList) {
+        self.0.withdrawn(q, kind, wakes)
     }
 }
 
@@ -779,4 +930,4 @@ impl RawAcquire<'_> {
 impl_future!(impl['a] RawAcquire<'a> => ());
 
 #[cfg(not(loom))]
-const _: () = assert!(MAX_READERS == (1 << 28) - 1);
+const _: () = assert!(MAX_READERS == (1 << 27) - 1);

@@ -326,27 +326,27 @@ mod loom_tests {
         upgrade_races_readers(true);
     }
 
-    /// A pending upgrade that is dropped (after one poll, readers inside)
-    /// releases the upgradable lock: a writer waiting for it gets in.
+    /// A pending upgrade (polled once: a reader is inside) is dropped while
+    /// that reader leaves on another thread (so the upgrade may be handed
+    /// the write lock just then): the upgradable lock and any write lock it
+    /// was handed are released, and main, now a writer, gets in.
     #[test]
     fn loom_rwlock_dropped_upgrade_releases_upgradable() {
         model(|| {
             let l = shared(false);
             let r = l.read_arc().block();
             let up = l.upgradable_read().block();
-            let l1 = l.clone();
-            let writer = loom::thread::spawn(move || {
-                let g = l1.write().block();
-                // SAFETY: the write guard; loom checks it.
-                g.with_mut(|p| unsafe { *p += 1 });
-            });
             let mut f = Box::pin(RwLockUpgradableReadGuard::upgrade(up));
             let mut cx = Context::from_waker(Waker::noop());
             assert!(f.as_mut().poll(&mut cx).is_pending(), "a reader is inside");
             let release = loom::thread::spawn(move || drop(r));
             drop(f);
+            {
+                let g = l.write().block();
+                // SAFETY: the write guard; loom checks it.
+                g.with_mut(|p| unsafe { *p += 1 });
+            }
             release.join().unwrap();
-            writer.join().unwrap();
             assert_eq!(value(&l), 1);
             quiescent(&l);
         });
