@@ -536,9 +536,11 @@ impl CapacityLimiter {
     }
 
     /// Takes a token for `borrower` if one is free; never waits (anyio's
-    /// `acquire_on_behalf_of_nowait`). Fails while a waiter that has waited
-    /// past the fairness bound is queued (in strict mode: while anyone
-    /// waits).
+    /// `acquire_on_behalf_of_nowait`). Fails when no token is free. A token
+    /// is free beside queued waiters only while the head has waited less
+    /// than the fairness bound (a later release hands it to the head), and
+    /// never in strict mode, so this never overtakes a waiter beyond the
+    /// bound.
     #[inline]
     pub fn try_acquire_on_behalf_of(
         &self,
@@ -559,25 +561,27 @@ impl CapacityLimiter {
     #[inline]
     fn take_now(&self, borrower: Borrower) -> Option<Result<(), AlreadyBorrowed>> {
         let mut q = self.queue.lock();
-        self.take_locked(&mut self.locked(&mut q), borrower, false)
+        self.take_locked(&mut self.locked(&mut q), borrower)
     }
 
     /// Under the lock: `Some(Ok)` took a token, `Some(Err)` the borrower
-    /// already holds one, `None` it would have to wait (no free token, or a
-    /// waiter may not be overtaken). `as_head`: the caller is the queue's
-    /// head (woken in place), which nobody is waiting in front of.
+    /// already holds one, `None` it would have to wait (no free token).
+    ///
+    /// A free token may be taken even while waiters are queued, and no
+    /// clock is read here: every path that frees a token with a waiter
+    /// queued goes through [`serve_waiters`](Self::serve_waiters), which
+    /// hands the token to the head directly once the head has waited past
+    /// the fairness bound (always, in strict mode). So a token is only free
+    /// beside a queued waiter while the head was under the bound at the
+    /// last release, and a newcomer that takes it overtakes the head at
+    /// most once more: the bound plus one hold, as documented.
     #[inline]
     fn take_locked(
         &self,
         l: &mut Locked<'_, '_>,
         borrower: Borrower,
-        as_head: bool,
     ) -> Option<Result<(), AlreadyBorrowed>> {
-        let blocked = l.inner.borrowers.len() >= l.inner.total
-            || (!as_head
-                && l.q
-                    .front()
-                    .is_some_and(|head| self.fairness.clock().must_hand_off(head)));
+        let blocked = l.inner.borrowers.len() >= l.inner.total;
         if blocked {
             if l.inner.borrowers.contains(borrower) {
                 return Some(Err(AlreadyBorrowed(borrower)));
@@ -599,18 +603,19 @@ impl CapacityLimiter {
     /// token still exists makes that token's later drop release whatever the
     /// borrower holds then.
     pub fn release_on_behalf_of(&self, borrower: Borrower) -> Result<(), NotBorrowed> {
-        self.with_locked(|l, wakes| {
-            if !l.inner.borrowers.remove(borrower) {
-                return Err(NotBorrowed(borrower));
-            }
-            if l.q.is_empty() {
-                self.borrowed
-                    .store(l.inner.borrowers.len(), Ordering::Relaxed);
-            } else {
-                self.serve_waiters(l, false, wakes);
-            }
-            Ok(())
-        })
+        // A plain lock: with nobody queued, giving a token back wakes nobody.
+        let mut q = self.queue.lock();
+        let l = self.locked(&mut q);
+        if !l.inner.borrowers.remove(borrower) {
+            return Err(NotBorrowed(borrower));
+        }
+        if l.q.is_empty() {
+            self.borrowed
+                .store(l.inner.borrowers.len(), Ordering::Relaxed);
+        } else {
+            q.then_wake(|q, wakes| self.serve_waiters(&mut self.locked(q), false, wakes));
+        }
+        Ok(())
     }
 
     /// Serves waiters from the front while tokens are free: hands a token
@@ -737,7 +742,7 @@ impl Policy for CapacityLimiter {
         slot: &BorrowerSlot,
         _: &WaitCx<'_, '_>,
     ) -> Option<Self::Output> {
-        self.take_locked(&mut self.locked(q), slot.get(), true)
+        self.take_locked(&mut self.locked(q), slot.get())
     }
 
     /// A thread spins while nobody is queued and the tokens may come back
@@ -757,7 +762,7 @@ impl Policy for CapacityLimiter {
         _front: bool,
         _: &mut WakeList,
     ) -> Link<Self::Output> {
-        match self.take_locked(&mut self.locked(q), slot.get(), false) {
+        match self.take_locked(&mut self.locked(q), slot.get()) {
             Some(r) => Link::Done(r),
             None => Link::Wait,
         }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use dualsync::{FAIRNESS_BOUND, Mutex, RwLock, Semaphore};
+use dualsync::{BoundedSemaphore, CapacityLimiter, FAIRNESS_BOUND, Mutex, RwLock, Semaphore};
 
 const HOLD: Duration = Duration::from_micros(20);
 const CALLS: usize = 15;
@@ -106,6 +106,24 @@ fn sem_acquire(s: &Semaphore) {
     drop(s.acquire().block().unwrap());
 }
 
+fn bounded_hold(s: &BoundedSemaphore, d: Duration) {
+    let _p = s.acquire().block().unwrap();
+    spin_for(d);
+}
+
+fn bounded_acquire(s: &BoundedSemaphore) {
+    drop(s.acquire().block().unwrap());
+}
+
+fn limiter_hold(l: &CapacityLimiter, d: Duration) {
+    let _t = l.acquire().block().unwrap();
+    spin_for(d);
+}
+
+fn limiter_acquire(l: &CapacityLimiter) {
+    drop(l.acquire().block().unwrap());
+}
+
 fn rw_hold(l: &RwLock<()>, d: Duration) {
     let _g = l.write().block();
     spin_for(d);
@@ -119,38 +137,62 @@ fn barging_limit() -> u64 {
     (FAIRNESS_BOUND.as_micros() / HOLD.as_micros()) as u64 + 2
 }
 
-#[test]
-fn strict_mutex_is_not_overtaken() {
-    let n = overtakes(Mutex::new_fair(()), mutex_hold, mutex_acquire);
-    assert!(n <= 2, "overtakes {n} > 2");
+/// A strict test (`new_fair`: at most 2 re-acquisitions during one call)
+/// and a bounded-barging test (`new`: within [`barging_limit`]) for one
+/// primitive.
+macro_rules! fairness_tests {
+    ($strict:ident, $barging:ident, $fair:expr, $new:expr, $hold:expr, $acquire:expr) => {
+        #[test]
+        fn $strict() {
+            let n = overtakes($fair, $hold, $acquire);
+            assert!(n <= 2, "overtakes {n} > 2");
+        }
+
+        #[test]
+        fn $barging() {
+            let n = overtakes($new, $hold, $acquire);
+            assert!(n <= barging_limit(), "overtakes {n} > {}", barging_limit());
+        }
+    };
 }
 
-#[test]
-fn barging_mutex_is_overtaken_within_the_bound() {
-    let n = overtakes(Mutex::new(()), mutex_hold, mutex_acquire);
-    assert!(n <= barging_limit(), "overtakes {n} > {}", barging_limit());
-}
-
-#[test]
-fn strict_semaphore_is_not_overtaken() {
-    let n = overtakes(Semaphore::new_fair(1), sem_hold, sem_acquire);
-    assert!(n <= 2, "overtakes {n} > 2");
-}
-
-#[test]
-fn barging_semaphore_is_overtaken_within_the_bound() {
-    let n = overtakes(Semaphore::new(1), sem_hold, sem_acquire);
-    assert!(n <= barging_limit(), "overtakes {n} > {}", barging_limit());
-}
-
-#[test]
-fn strict_rwlock_writer_is_not_overtaken() {
-    let n = overtakes(RwLock::new_fair(()), rw_hold, rw_acquire);
-    assert!(n <= 2, "overtakes {n} > 2");
-}
-
-#[test]
-fn barging_rwlock_writer_is_overtaken_within_the_bound() {
-    let n = overtakes(RwLock::new(()), rw_hold, rw_acquire);
-    assert!(n <= barging_limit(), "overtakes {n} > {}", barging_limit());
-}
+fairness_tests!(
+    strict_mutex_is_not_overtaken,
+    barging_mutex_is_overtaken_within_the_bound,
+    Mutex::new_fair(()),
+    Mutex::new(()),
+    mutex_hold,
+    mutex_acquire
+);
+fairness_tests!(
+    strict_semaphore_is_not_overtaken,
+    barging_semaphore_is_overtaken_within_the_bound,
+    Semaphore::new_fair(1),
+    Semaphore::new(1),
+    sem_hold,
+    sem_acquire
+);
+fairness_tests!(
+    strict_bounded_semaphore_is_not_overtaken,
+    barging_bounded_semaphore_is_overtaken_within_the_bound,
+    BoundedSemaphore::new_fair(1),
+    BoundedSemaphore::new(1),
+    bounded_hold,
+    bounded_acquire
+);
+fairness_tests!(
+    strict_limiter_is_not_overtaken,
+    barging_limiter_is_overtaken_within_the_bound,
+    CapacityLimiter::new_fair(1),
+    CapacityLimiter::new(1),
+    limiter_hold,
+    limiter_acquire
+);
+fairness_tests!(
+    strict_rwlock_writer_is_not_overtaken,
+    barging_rwlock_writer_is_overtaken_within_the_bound,
+    RwLock::new_fair(()),
+    RwLock::new(()),
+    rw_hold,
+    rw_acquire
+);

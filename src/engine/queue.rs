@@ -259,6 +259,19 @@ impl<D> Drop for QueueGuard<'_, D> {
 }
 
 impl<D> QueueGuard<'_, D> {
+    /// The rest of a critical section that turned out to need wake-ups:
+    /// runs `f` with a [`WakeList`] under this lock, then unlocks and runs
+    /// the wake-ups (as [`WaitQueue::with_lock`], for a fast path that took
+    /// the plain lock and found waiters to serve).
+    #[cold]
+    pub(crate) fn then_wake<R>(mut self, f: impl FnOnce(&mut Self, &mut WakeList) -> R) -> R {
+        let mut wakes = WakeList::new();
+        let r = f(&mut self, &mut wakes);
+        drop(self);
+        wakes.wake_all();
+        r
+    }
+
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.tail.is_null()
