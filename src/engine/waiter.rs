@@ -462,7 +462,7 @@ fn spin_until(check: impl Fn() -> Option<bool>) -> bool {
 
 /// Spin rounds of [`spin_until`] (doubling: about 2^SPIN_STEPS pauses).
 #[cfg(not(loom))]
-const SPIN_STEPS: u32 = 7;
+const SPIN_STEPS: u32 = 10;
 
 #[cfg(not(loom))]
 const _: () = assert!(FINISHED > QUEUED && size_of::<AtomicU32>() == 4);
