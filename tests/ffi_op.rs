@@ -56,9 +56,9 @@ fn acquire_start(s: *mut dualsync_semaphore_t, n: usize) -> *mut dualsync_op_t {
 
 /// Polls a queue operation: its status and item.
 fn poll_item(op: *mut dualsync_op_t) -> (dualsync_status, usize) {
-    let mut out = null_mut();
+    let mut out: *mut c_void = null_mut();
     // SAFETY: `op` is live; `out` valid.
-    let st = unsafe { dualsync_op_poll(op, &mut out) };
+    let st = unsafe { dualsync_op_poll(op, (&raw mut out).cast()) };
     (st, out as usize)
 }
 

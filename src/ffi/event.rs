@@ -1,11 +1,15 @@
 //! `dualsync_event_t`: an [`Event`](crate::Event) (asyncio's `Event`).
 
+use core::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{
+    Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
+    dualsync_op_t, free_boxed, handle, impl_handle, read_out, uncounted, write_out,
+};
 use super::{arc_bridge, last_ref};
-use crate::Event;
+use crate::{Event, EventWait};
 
 /// An opaque event handle.
 ///
@@ -24,12 +28,25 @@ impl dualsync_event_t {
     }
 }
 
-/// The status of a look that does not wait: set or not.
-fn set_status(is_set: bool) -> dualsync_status {
-    if is_set {
-        DUALSYNC_OK
-    } else {
-        DUALSYNC_WOULD_BLOCK
+/// Every wait form. A set event is seen with one load, not counted as a
+/// call in progress (see `Calls`); a wait counts.
+fn wait(e: &dualsync_event_t, wait: Wait) -> dualsync_status {
+    if e.0.is_set() {
+        return DUALSYNC_OK;
+    }
+    match wait {
+        Wait::Try => DUALSYNC_WOULD_BLOCK,
+        Wait::Forever => {
+            let _call = InCall::of(e);
+            e.0.wait().block();
+            DUALSYNC_OK
+        }
+        Wait::Until(t) => {
+            let _call = InCall::of(e);
+            e.0.wait()
+                .block_until(t)
+                .map_or(DUALSYNC_TIMED_OUT, |()| DUALSYNC_OK)
+        }
     }
 }
 
@@ -90,7 +107,8 @@ pub unsafe extern "C" fn dualsync_event_set(event: *const dualsync_event_t) -> d
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_event_clear(event: *const dualsync_event_t) -> dualsync_status {
     boundary(|| {
-        handle!(event).0.clear();
+        // One `fetch_and`: not counted (see `Calls`).
+        uncounted!(event).0.clear();
         DUALSYNC_OK
     })
 }
@@ -106,7 +124,7 @@ pub unsafe extern "C" fn dualsync_event_is_set(
     out: *mut bool,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(event, out, |e| e.0.is_set()) }
+    unsafe { read_out(event, out, |e| e.0.is_set()) }
 }
 
 /// Waits until the event is set (returns at once if it is).
@@ -116,10 +134,7 @@ pub unsafe extern "C" fn dualsync_event_is_set(
 /// `event` is NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_event_wait(event: *const dualsync_event_t) -> dualsync_status {
-    boundary(|| {
-        handle!(event).0.wait().block();
-        DUALSYNC_OK
-    })
+    boundary(|| wait(uncounted!(event), Wait::Forever))
 }
 
 /// `DUALSYNC_OK` if the event is set, else `DUALSYNC_WOULD_BLOCK`.
@@ -131,7 +146,7 @@ pub unsafe extern "C" fn dualsync_event_wait(event: *const dualsync_event_t) -> 
 pub unsafe extern "C" fn dualsync_event_try_wait(
     event: *const dualsync_event_t,
 ) -> dualsync_status {
-    boundary(|| set_status(handle!(event).0.try_wait()))
+    boundary(|| wait(uncounted!(event), Wait::Try))
 }
 
 /// Waits at most `timeout_ns` nanoseconds for the event: `DUALSYNC_TIMED_OUT`
@@ -146,20 +161,7 @@ pub unsafe extern "C" fn dualsync_event_wait_timeout(
     event: *const dualsync_event_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| {
-        let e = handle!(event);
-        match Wait::from_ns(timeout_ns) {
-            Wait::Try => set_status(e.0.try_wait()),
-            Wait::Forever => {
-                e.0.wait().block();
-                DUALSYNC_OK
-            }
-            Wait::Until(t) => match e.0.wait().block_until(t) {
-                Ok(()) => DUALSYNC_OK,
-                Err(_) => DUALSYNC_TIMED_OUT,
-            },
-        }
-    })
+    boundary(|| wait(uncounted!(event), Wait::from_ns(timeout_ns)))
 }
 
 /// Writes the number of threads (and Rust tasks) waiting for the event to
@@ -178,4 +180,32 @@ pub unsafe extern "C" fn dualsync_event_n_waiting(
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
     unsafe { write_out(event, out, |e| e.0.statistics().waiting) }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+impl Operation for EventWait<'static> {}
+
+/// Starts waiting for `event` to be set, without blocking:
+/// `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` once it is set (at
+/// once if it already is). See `dualsync_op_t`. While it is pending,
+/// `dualsync_event_free(event)` is refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `event` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_wait_start(
+    event: *const dualsync_event_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    boundary(|| {
+        let e = handle!(event);
+        // SAFETY: the export's contract is `Start::new`'s.
+        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
+        start.run(&[&e.1], e.event_arc(), |e| e.wait())
+    })
 }

@@ -1,12 +1,17 @@
 //! `dualsync_mutex_t`: a `Mutex<()>` with asyncio-style release (any thread
 //! may unlock a locked mutex; unlocking an unlocked one is `NOT_LOCKED`).
 
+use core::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{
+    Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
+    dualsync_op_t, free_boxed, handle, impl_handle, read_out, uncounted, write_out,
+};
 use super::{arc_bridge, last_ref};
 use crate::Mutex;
+use crate::mutex::raw::RawLock;
 
 /// An opaque mutex handle.
 ///
@@ -90,6 +95,32 @@ pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> du
     }
 }
 
+/// Every lock form: `wait` as the `_timeout` forms take it. The first try
+/// is not counted as a call in progress (see `Calls`): the CAS that takes
+/// the lock, or the load that finds it taken, is its last access; a wait
+/// counts.
+fn lock(m: &dualsync_mutex_t, wait: Wait) -> dualsync_status {
+    let raw = m.0.raw();
+    if raw.try_lock() {
+        return DUALSYNC_OK;
+    }
+    // The C caller owns the lock (no guard) until `_unlock`.
+    match wait {
+        Wait::Try => DUALSYNC_WOULD_BLOCK,
+        Wait::Forever => {
+            let _call = InCall::of(m);
+            raw.lock().block();
+            DUALSYNC_OK
+        }
+        Wait::Until(t) => {
+            let _call = InCall::of(m);
+            raw.lock()
+                .block_until(t)
+                .map_or(DUALSYNC_TIMED_OUT, |()| DUALSYNC_OK)
+        }
+    }
+}
+
 /// Locks, waiting as long as it takes.
 ///
 /// # Safety
@@ -97,10 +128,7 @@ pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> du
 /// `mutex` is NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_mutex_lock(mutex: *const dualsync_mutex_t) -> dualsync_status {
-    boundary(|| {
-        handle!(mutex).0.raw().lock().block();
-        DUALSYNC_OK
-    })
+    boundary(|| lock(uncounted!(mutex), Wait::Forever))
 }
 
 /// Locks if free right now, else `DUALSYNC_WOULD_BLOCK`.
@@ -112,13 +140,7 @@ pub unsafe extern "C" fn dualsync_mutex_lock(mutex: *const dualsync_mutex_t) -> 
 pub unsafe extern "C" fn dualsync_mutex_try_lock(
     mutex: *const dualsync_mutex_t,
 ) -> dualsync_status {
-    boundary(|| {
-        if handle!(mutex).0.raw().try_lock() {
-            DUALSYNC_OK
-        } else {
-            DUALSYNC_WOULD_BLOCK
-        }
-    })
+    boundary(|| lock(uncounted!(mutex), Wait::Try))
 }
 
 /// Locks, waiting at most `timeout_ns` nanoseconds: `DUALSYNC_TIMED_OUT`
@@ -133,29 +155,7 @@ pub unsafe extern "C" fn dualsync_mutex_lock_timeout(
     mutex: *const dualsync_mutex_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| {
-        let m = handle!(mutex);
-        let raw = m.0.raw();
-        let r = match Wait::from_ns(timeout_ns) {
-            Wait::Try => {
-                return if raw.try_lock() {
-                    DUALSYNC_OK
-                } else {
-                    DUALSYNC_WOULD_BLOCK
-                };
-            }
-            Wait::Forever => {
-                raw.lock().block();
-                Ok(())
-            }
-            Wait::Until(t) => raw.lock().block_until(t),
-        };
-        // The C caller owns the lock (no guard) until `_unlock`.
-        match r {
-            Ok(()) => DUALSYNC_OK,
-            Err(_) => DUALSYNC_TIMED_OUT,
-        }
-    })
+    boundary(|| lock(uncounted!(mutex), Wait::from_ns(timeout_ns)))
 }
 
 /// Unlocks. Any thread may unlock a locked mutex (asyncio semantics);
@@ -168,8 +168,14 @@ pub unsafe extern "C" fn dualsync_mutex_lock_timeout(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_mutex_unlock(mutex: *const dualsync_mutex_t) -> dualsync_status {
     boundary(|| {
-        let m = handle!(mutex);
-        if m.0.raw().unlock_checked() {
+        let m = uncounted!(mutex);
+        // Not counted while nobody is queued (see `Calls`): one CAS.
+        let raw = m.0.raw();
+        let unlocked = raw.unlock_checked_fast().unwrap_or_else(|| {
+            let _call = InCall::of(m);
+            raw.unlock_checked()
+        });
+        if unlocked {
             DUALSYNC_OK
         } else {
             DUALSYNC_NOT_LOCKED
@@ -206,5 +212,36 @@ pub unsafe extern "C" fn dualsync_mutex_is_locked(
     out: *mut bool,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(mutex, out, |m| m.0.is_locked()) }
+    unsafe { read_out(mutex, out, |m| m.0.is_locked()) }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+impl Operation for RawLock<'static> {}
+
+/// Starts locking `mutex` without blocking: the lock is queued with
+/// blocked threads and Rust tasks, and once `dualsync_op_poll(op, NULL)`
+/// gives `DUALSYNC_OK` the caller owns the lock, as after
+/// `dualsync_mutex_lock` (unlock with `dualsync_mutex_unlock`). Cancelling
+/// a lock handed to the op but not polled passes it on. See
+/// `dualsync_op_t`. While it is pending, `dualsync_mutex_free(mutex)` is
+/// refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `mutex` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_lock_start(
+    mutex: *const dualsync_mutex_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    boundary(|| {
+        let m = handle!(mutex);
+        // SAFETY: the export's contract is `Start::new`'s.
+        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
+        start.run(&[&m.1], m.mutex_arc(), |m| m.raw().lock())
+    })
 }

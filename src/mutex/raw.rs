@@ -149,13 +149,24 @@ impl RawMutex {
     /// Releases the lock on behalf of anyone (asyncio's `Lock.release()`,
     /// the C ABI). Returns `false`, changing nothing, if it was not locked.
     pub(crate) fn unlock_checked(&self) -> bool {
+        self.unlock_checked_fast()
+            .unwrap_or_else(|| self.unlock_slow())
+    }
+
+    /// [`unlock_checked`](Self::unlock_checked) while nobody is queued: one
+    /// CAS (or the load that finds the lock free), the call's last access
+    /// to the mutex (the C ABI relies on it: such an unlock is not counted
+    /// as a call in progress). `None`, nothing changed, when a waiter must
+    /// be served.
+    #[inline]
+    pub(crate) fn unlock_checked_fast(&self) -> Option<bool> {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s & LOCKED == 0 {
-                return false;
+                return Some(false);
             }
             if s & WAITERS != 0 {
-                return self.unlock_slow();
+                return None;
             }
             match self.state.compare_exchange_weak(
                 s,
@@ -163,7 +174,7 @@ impl RawMutex {
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Some(true),
                 Err(x) => s = x,
             }
         }
