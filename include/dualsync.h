@@ -98,6 +98,20 @@ typedef enum dualsync_status {
    * The resource is in use; or a `_free` refused: a call on the handle
    * is in progress (a waiter, or a call not yet returned), or the
    * primitive is held (a locked mutex, borrowed tokens).
+   *
+   * A call that is done with the handle before it returns is not "in
+   * progress": one whose last access is a single atomic step, nobody
+   * waiting. Those are `dualsync_mutex_lock`/`_try_lock`/`_lock_timeout`
+   * taking a free lock, `dualsync_mutex_unlock` with nobody queued;
+   * `dualsync_semaphore_acquire*`/`_try_acquire*` taking free permits,
+   * `dualsync_semaphore_release` with nobody waiting; the rwlock's
+   * read/write acquires that need no wait and its unlocks with nobody to
+   * serve; `dualsync_event_clear`, and the event waits that find it set;
+   * `dualsync_resource_guard_enter`/`_exit`; the getters that read one
+   * word (`dualsync_mutex_is_locked`, `dualsync_semaphore_available`,
+   * `_is_closed`, `dualsync_event_is_set`); and every failed `try_` of
+   * these. A thread that sees such a call's effect (the lock taken or
+   * free again, the permits there) may free at once.
    */
   DUALSYNC_BUSY = 9,
   /**
@@ -348,7 +362,10 @@ struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -493,7 +510,10 @@ struct dualsync_condition_t *dualsync_condition_new(void);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -625,7 +645,10 @@ struct dualsync_event_t *dualsync_event_new(void);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -740,7 +763,10 @@ struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -889,7 +915,10 @@ struct dualsync_mutex_t *dualsync_mutex_new(bool fair);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -1068,7 +1097,10 @@ struct dualsync_queue_t *dualsync_queue_new(size_t capacity, uint32_t order);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -1318,7 +1350,10 @@ struct dualsync_resource_guard_t *dualsync_resource_guard_new(const char *action
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -1363,7 +1398,8 @@ struct dualsync_rwlock_t *dualsync_rwlock_new(bool fair);
  * A handle that Rust made from a lock it still holds only lets go of its
  * reference. A lock that is held (read or write) or has waiters is not
  * freed: `DUALSYNC_BUSY`; so is one with another call on the handle still
- * in progress.
+ * in progress (but for a call already done with it: a lock taken or
+ * released in one atomic step with nobody waiting; see `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -1532,7 +1568,10 @@ struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *

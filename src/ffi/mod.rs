@@ -133,6 +133,20 @@ pub enum dualsync_status {
     /// The resource is in use; or a `_free` refused: a call on the handle
     /// is in progress (a waiter, or a call not yet returned), or the
     /// primitive is held (a locked mutex, borrowed tokens).
+    ///
+    /// A call that is done with the handle before it returns is not "in
+    /// progress": one whose last access is a single atomic step, nobody
+    /// waiting. Those are `dualsync_mutex_lock`/`_try_lock`/`_lock_timeout`
+    /// taking a free lock, `dualsync_mutex_unlock` with nobody queued;
+    /// `dualsync_semaphore_acquire*`/`_try_acquire*` taking free permits,
+    /// `dualsync_semaphore_release` with nobody waiting; the rwlock's
+    /// read/write acquires that need no wait and its unlocks with nobody to
+    /// serve; `dualsync_event_clear`, and the event waits that find it set;
+    /// `dualsync_resource_guard_enter`/`_exit`; the getters that read one
+    /// word (`dualsync_mutex_is_locked`, `dualsync_semaphore_available`,
+    /// `_is_closed`, `dualsync_event_is_set`); and every failed `try_` of
+    /// these. A thread that sees such a call's effect (the lock taken or
+    /// free again, the permits there) may free at once.
     DUALSYNC_BUSY = 9,
     /// A Rust panic was caught at the boundary.
     DUALSYNC_PANIC = 10,

@@ -77,7 +77,10 @@ pub extern "C" fn dualsync_mutex_new(fair: bool) -> *mut dualsync_mutex_t {
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
 /// thread that released a waiter may still be finishing its call when that
-/// waiter returns and frees. Retry once those calls are done.
+/// waiter returns and frees. Retry once those calls are done. A call that
+/// is done with the handle before it returns does not count: one that
+/// takes or gives back a lock, permits or a flag in one atomic step with
+/// nobody waiting (the list is at `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///

@@ -76,7 +76,8 @@ pub extern "C" fn dualsync_rwlock_new(fair: bool) -> *mut dualsync_rwlock_t {
 /// A handle that Rust made from a lock it still holds only lets go of its
 /// reference. A lock that is held (read or write) or has waiters is not
 /// freed: `DUALSYNC_BUSY`; so is one with another call on the handle still
-/// in progress.
+/// in progress (but for a call already done with it: a lock taken or
+/// released in one atomic step with nobody waiting; see `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
