@@ -344,7 +344,10 @@ fn free_right_after_uncounted_fast_paths() {
         |m, seen| {
             spin_until(|| {
                 let mut locked = false;
-                assert_eq!(c!(dualsync_mutex_is_locked(m.p(), &mut locked)), DUALSYNC_OK);
+                assert_eq!(
+                    c!(dualsync_mutex_is_locked(m.p(), &mut locked)),
+                    DUALSYNC_OK
+                );
                 locked
             });
             seen.store(true, Ordering::Release);

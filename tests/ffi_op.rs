@@ -718,7 +718,8 @@ fn barrier_wait_operation() {
     let (mut r, w) = std::io::pipe().unwrap();
     let wfd = w.as_raw_fd();
     // SAFETY (each start): live; the pipe stays open until the ops are freed.
-    let start = || started(|op| unsafe { dualsync_barrier_wait_start(b.p(), wfd, None, null_mut(), op) });
+    let start =
+        || started(|op| unsafe { dualsync_barrier_wait_start(b.p(), wfd, None, null_mut(), op) });
     let op = start();
     assert_eq!(poll_index(op).0, DUALSYNC_WOULD_BLOCK);
     assert_eq!(barrier_waiting(b), 1, "the arrival counts at once");
@@ -741,7 +742,11 @@ fn barrier_wait_operation() {
     let mut buf = [0u8; 8];
     r.read_exact(&mut buf).unwrap();
     assert_eq!(poll_index(op), (DUALSYNC_OK, 0));
-    assert_eq!(t.join().unwrap(), 1, "the thread completed the round: leader");
+    assert_eq!(
+        t.join().unwrap(),
+        1,
+        "the thread completed the round: leader"
+    );
     assert_eq!(poll_index(op).0, DUALSYNC_DONE);
     assert_eq!(free(op), DUALSYNC_OK);
 
@@ -823,7 +828,8 @@ fn barrier_cancel_racing_the_round_loses_no_index() {
             common_until(|| barrier_waiting(b) == 1);
         }
         // SAFETY: live.
-        let op = started(|op| unsafe { dualsync_barrier_wait_start(b.p(), -1, None, null_mut(), op) });
+        let op =
+            started(|op| unsafe { dualsync_barrier_wait_start(b.p(), -1, None, null_mut(), op) });
         let mine = match cancel(op) {
             DUALSYNC_OK => {
                 let mut index = usize::MAX;
@@ -869,7 +875,8 @@ fn rwlock_readers(l: P<dualsync_rwlock_t>) -> usize {
 fn rwlock_operations() {
     let l = P(dualsync_rwlock_new(true));
     // SAFETY (each start): live.
-    let read = || started(|op| unsafe { dualsync_rwlock_read_start(l.p(), -1, None, null_mut(), op) });
+    let read =
+        || started(|op| unsafe { dualsync_rwlock_read_start(l.p(), -1, None, null_mut(), op) });
     let write =
         || started(|op| unsafe { dualsync_rwlock_write_start(l.p(), -1, None, null_mut(), op) });
     // Free: both kinds complete at once.
@@ -879,7 +886,11 @@ fn rwlock_operations() {
     let w = write();
     assert_eq!(poll(w), DUALSYNC_WOULD_BLOCK, "a reader holds the lock");
     let r2 = read();
-    assert_eq!(poll(r2), DUALSYNC_WOULD_BLOCK, "a queued writer stops readers");
+    assert_eq!(
+        poll(r2),
+        DUALSYNC_WOULD_BLOCK,
+        "a queued writer stops readers"
+    );
     // SAFETY: live.
     assert_eq!(unsafe { dualsync_rwlock_free(l.p()) }, DUALSYNC_BUSY);
     // SAFETY: live. The writer goes in, then the reader behind it.
@@ -940,10 +951,7 @@ fn rwlock_cancel_racing_release_loses_no_lock() {
             });
             let t = thread::spawn(move || {
                 // SAFETY: live until joined.
-                assert_eq!(
-                    unsafe { dualsync_rwlock_write_unlock(l.p()) },
-                    DUALSYNC_OK
-                );
+                assert_eq!(unsafe { dualsync_rwlock_write_unlock(l.p()) }, DUALSYNC_OK);
             });
             // Poll a few times (some see the hand-off), then cancel.
             let mine = (0..20).any(|_| match poll(op) {

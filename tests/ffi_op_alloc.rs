@@ -72,7 +72,15 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "queue put",
         start: Box::new(move |op| {
-            c!(dualsync_queue_put_start(q, null_mut(), 3, -1, None, null_mut(), op))
+            c!(dualsync_queue_put_start(
+                q,
+                null_mut(),
+                3,
+                -1,
+                None,
+                null_mut(),
+                op
+            ))
         }),
         complete: Box::new(take),
         outcome: (DUALSYNC_OK, 0),
@@ -113,7 +121,14 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "semaphore acquire",
         start: Box::new(move |op| {
-            c!(dualsync_semaphore_acquire_start(s, 2, -1, None, null_mut(), op))
+            c!(dualsync_semaphore_acquire_start(
+                s,
+                2,
+                -1,
+                None,
+                null_mut(),
+                op
+            ))
         }),
         complete: Box::new(move || ok(c!(dualsync_semaphore_release(s, 2)))),
         outcome: (DUALSYNC_OK, 0),
@@ -186,7 +201,14 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "limiter acquire",
         start: Box::new(move |op| {
-            c!(dualsync_limiter_acquire_start(t, 2, -1, None, null_mut(), op))
+            c!(dualsync_limiter_acquire_start(
+                t,
+                2,
+                -1,
+                None,
+                null_mut(),
+                op
+            ))
         }),
         complete: Box::new(move || ok(c!(dualsync_limiter_release(t, 1)))),
         outcome: (DUALSYNC_OK, 0),
@@ -223,7 +245,14 @@ fn cases() -> Vec<Case> {
     v.push(Case {
         name: "condition wait",
         start: Box::new(move |op| {
-            c!(dualsync_condition_wait_start(cv, m, -1, None, null_mut(), op))
+            c!(dualsync_condition_wait_start(
+                cv,
+                m,
+                -1,
+                None,
+                null_mut(),
+                op
+            ))
         }),
         complete: Box::new(move || {
             let mut woken = 0;

@@ -11,12 +11,15 @@
 //!   tries once and `DUALSYNC_TIMEOUT_INFINITE` (`UINT64_MAX`) waits forever.
 //! * Misuse (unlocking an unlocked mutex, over-releasing...) returns its own
 //!   status and leaves the primitive unchanged.
-//! * Every call on a handle is counted while it runs (`handle!` gives an
-//!   `InCall` guard): `_free` refuses with `DUALSYNC_BUSY` while any other
-//!   call on the handle has not returned yet, blocked or not (a thread that
-//!   woke a waiter may still be inside its call when the waiter returns and
-//!   frees), then checks the primitive's own state (waiting Rust tasks,
-//!   held locks) under its lock (`free_boxed`).
+//! * Every call on a handle that may still touch it after another thread
+//!   could see its effect is counted while it runs (`handle!` gives an
+//!   `InCall` guard): `_free` refuses with `DUALSYNC_BUSY` while any such
+//!   call has not returned yet, blocked or not (a thread that woke a waiter
+//!   may still be inside its call when the waiter returns and frees), then
+//!   checks the primitive's own state (waiting Rust tasks, held locks)
+//!   under its lock (`free_boxed`). Fast paths whose last access is one
+//!   atomic operation are not counted (`uncounted!`): the list and the
+//!   argument are at [`Calls`].
 //!
 //! `include/dualsync.h` is generated from this module and every `mod` it
 //! declares (nothing else in the crate) by `build.rs` with cbindgen
@@ -52,14 +55,17 @@
 //!
 //! # Waits that do not block: operations
 //!
-//! `op.rs`: `dualsync_queue_get_start`, `_put_start`, `_join_start`,
-//! `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
-//! `dualsync_event_wait_start` and `dualsync_limiter_acquire_start` return
-//! a `dualsync_op_t` that owns the Rust operation future, announces
-//! progress on a file descriptor and/or through a callback, and is polled
+//! Every waiting call has a `_start` form, next to it in its primitive's
+//! file (`dualsync_queue_get_start`, `dualsync_condition_wait_start`,
+//! `dualsync_barrier_wait_start`, `dualsync_rwlock_read_start`...): it
+//! returns a `dualsync_op_t` (`op.rs`, one generic operation for all of
+//! them) that owns the Rust operation future, announces progress on a file
+//! descriptor and/or through a callback, and is polled
 //! (`dualsync_op_poll`), cancelled (`dualsync_op_cancel`, a dropped future)
 //! and freed (`dualsync_op_free`). A pending operation counts as a call in
-//! progress on its primitive's handle.
+//! progress on its primitive's handle(s). Adding one is an `impl Operation
+//! for TheFuture<'static> {}` and a `_start` export that calls
+//! `Start::run` (see `op.rs`).
 //!
 //! The queue's items are `void *`: its Rust view is a
 //! [`Queue`](crate::Queue) of [`QueueItem`] (a raw pointer that the queue

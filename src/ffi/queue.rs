@@ -685,8 +685,8 @@ pub unsafe extern "C" fn dualsync_queue_put_start(
         let h = handle!(queue);
         // SAFETY: the export's contract is `Start::new`'s.
         let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        with_queue!(h, |q| start.run(&[&h.1], q.clone(), |q| q
-            .put(CItem::from_c(item, priority))))
+        with_queue!(h, |q| start
+            .run(&[&h.1], q.clone(), |q| q.put(CItem::from_c(item, priority))))
     })
 }
 

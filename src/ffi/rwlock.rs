@@ -176,13 +176,7 @@ pub unsafe extern "C" fn dualsync_rwlock_read_timeout(
     rwlock: *const dualsync_rwlock_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| {
-        acquire(
-            uncounted!(rwlock),
-            Kind::Read,
-            Wait::from_ns(timeout_ns),
-        )
-    })
+    boundary(|| acquire(uncounted!(rwlock), Kind::Read, Wait::from_ns(timeout_ns)))
 }
 
 /// Takes the write lock, waiting as long as it takes.
@@ -222,13 +216,7 @@ pub unsafe extern "C" fn dualsync_rwlock_write_timeout(
     rwlock: *const dualsync_rwlock_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| {
-        acquire(
-            uncounted!(rwlock),
-            Kind::Write,
-            Wait::from_ns(timeout_ns),
-        )
-    })
+    boundary(|| acquire(uncounted!(rwlock), Kind::Write, Wait::from_ns(timeout_ns)))
 }
 
 /// Releases one read lock (any thread may release one); with no read lock
