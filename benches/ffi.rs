@@ -32,40 +32,35 @@
 
 use std::hint::black_box;
 
-use criterion::Criterion;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion};
 use dualsync::ffi::dualsync_status::DUALSYNC_OK;
 use dualsync::ffi::*;
 
-/// A C handle freed at the end of the bench.
-struct Handle<T> {
-    p: *mut T,
+/// The `dualsync_c` row of group `g`: `pair(handle)` (two C calls, direct
+/// as in a C program) per iteration, on a handle from `new`, freed with
+/// `free` at the end.
+fn c_row<T>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    new: fn() -> *mut T,
     free: unsafe extern "C" fn(*mut T) -> dualsync_status,
-}
-
-impl<T> Drop for Handle<T> {
-    fn drop(&mut self) {
-        // SAFETY: a live handle from its `_new`, freed once, no call in
-        // progress.
-        let st = unsafe { (self.free)(self.p) };
-        assert_eq!(st, DUALSYNC_OK);
-    }
+    pair: impl Fn(*mut T),
+) {
+    let h = new();
+    g.bench_function("dualsync_c", |b| b.iter(|| pair(black_box(h))));
+    // SAFETY: live, freed once, no call in progress.
+    assert_eq!(unsafe { free(h) }, DUALSYNC_OK);
 }
 
 fn mutex_lock_unlock(c: &mut Criterion) {
     let mut g = c.benchmark_group("ffi/mutex_lock_unlock");
-    let h = Handle {
-        p: dualsync_mutex_new(false),
-        free: dualsync_mutex_free,
-    };
-    g.bench_function("dualsync_c", |b| {
-        b.iter(|| {
-            let m = black_box(h.p);
-            // SAFETY: a live handle; each lock is unlocked by this thread.
-            unsafe {
-                assert_eq!(dualsync_mutex_lock(m), DUALSYNC_OK);
-                assert_eq!(dualsync_mutex_unlock(m), DUALSYNC_OK);
-            }
-        })
+    let new = || dualsync_mutex_new(false);
+    c_row(&mut g, new, dualsync_mutex_free, |m| {
+        // SAFETY: a live handle; the lock taken is released.
+        unsafe {
+            assert_eq!(dualsync_mutex_lock(m), DUALSYNC_OK);
+            assert_eq!(dualsync_mutex_unlock(m), DUALSYNC_OK);
+        }
     });
     let m = dualsync::Mutex::new(());
     g.bench_function("dualsync", |b| {
@@ -80,19 +75,13 @@ fn mutex_lock_unlock(c: &mut Criterion) {
 
 fn mutex_try_lock_unlock(c: &mut Criterion) {
     let mut g = c.benchmark_group("ffi/mutex_try_lock_unlock");
-    let h = Handle {
-        p: dualsync_mutex_new(false),
-        free: dualsync_mutex_free,
-    };
-    g.bench_function("dualsync_c", |b| {
-        b.iter(|| {
-            let m = black_box(h.p);
-            // SAFETY: a live handle; each lock is unlocked by this thread.
-            unsafe {
-                assert_eq!(dualsync_mutex_try_lock(m), DUALSYNC_OK);
-                assert_eq!(dualsync_mutex_unlock(m), DUALSYNC_OK);
-            }
-        })
+    let new = || dualsync_mutex_new(false);
+    c_row(&mut g, new, dualsync_mutex_free, |m| {
+        // SAFETY: a live handle; the lock taken is released.
+        unsafe {
+            assert_eq!(dualsync_mutex_try_lock(m), DUALSYNC_OK);
+            assert_eq!(dualsync_mutex_unlock(m), DUALSYNC_OK);
+        }
     });
     let m = dualsync::Mutex::new(());
     g.bench_function("dualsync", |b| {
@@ -111,19 +100,13 @@ fn mutex_try_lock_unlock(c: &mut Criterion) {
 
 fn semaphore_acquire_release(c: &mut Criterion) {
     let mut g = c.benchmark_group("ffi/semaphore_acquire_release");
-    let h = Handle {
-        p: dualsync_semaphore_new(1, false),
-        free: dualsync_semaphore_free,
-    };
-    g.bench_function("dualsync_c", |b| {
-        b.iter(|| {
-            let s = black_box(h.p);
-            // SAFETY: a live handle; each permit is given back.
-            unsafe {
-                assert_eq!(dualsync_semaphore_acquire(s), DUALSYNC_OK);
-                assert_eq!(dualsync_semaphore_release(s, 1), DUALSYNC_OK);
-            }
-        })
+    let new = || dualsync_semaphore_new(1, false);
+    c_row(&mut g, new, dualsync_semaphore_free, |s| {
+        // SAFETY: a live handle; the permit taken is given back.
+        unsafe {
+            assert_eq!(dualsync_semaphore_acquire(s), DUALSYNC_OK);
+            assert_eq!(dualsync_semaphore_release(s, 1), DUALSYNC_OK);
+        }
     });
     let s = dualsync::Semaphore::new_fair(1);
     g.bench_function("dualsync", |b| {
@@ -134,19 +117,13 @@ fn semaphore_acquire_release(c: &mut Criterion) {
 
 fn rwlock_read_unlock(c: &mut Criterion) {
     let mut g = c.benchmark_group("ffi/rwlock_read_unlock");
-    let h = Handle {
-        p: dualsync_rwlock_new(false),
-        free: dualsync_rwlock_free,
-    };
-    g.bench_function("dualsync_c", |b| {
-        b.iter(|| {
-            let l = black_box(h.p);
-            // SAFETY: a live handle; each read lock is released.
-            unsafe {
-                assert_eq!(dualsync_rwlock_read(l), DUALSYNC_OK);
-                assert_eq!(dualsync_rwlock_read_unlock(l), DUALSYNC_OK);
-            }
-        })
+    let new = || dualsync_rwlock_new(false);
+    c_row(&mut g, new, dualsync_rwlock_free, |l| {
+        // SAFETY: a live handle; the read lock taken is released.
+        unsafe {
+            assert_eq!(dualsync_rwlock_read(l), DUALSYNC_OK);
+            assert_eq!(dualsync_rwlock_read_unlock(l), DUALSYNC_OK);
+        }
     });
     let l = dualsync::RwLock::new(());
     g.bench_function("dualsync", |b| {

@@ -698,14 +698,23 @@ fn poll_index(op: *mut dualsync_op_t) -> (dualsync_status, usize) {
     (st, index)
 }
 
+/// What a getter writes (it must succeed).
+fn get<T: Default>(getter: impl FnOnce(&mut T) -> dualsync_status) -> T {
+    let mut v = T::default();
+    assert_eq!(getter(&mut v), DUALSYNC_OK);
+    v
+}
+
+/// A blocking `dualsync_barrier_wait` (as a C thread makes it): its index.
+fn barrier_wait(b: P<dualsync_barrier_t>) -> usize {
+    // SAFETY: live (until the threads that call this are joined); the out
+    // pointer is valid.
+    get(|index| unsafe { dualsync_barrier_wait(b.p(), index) })
+}
+
 fn barrier_waiting(b: P<dualsync_barrier_t>) -> usize {
-    let mut n = usize::MAX;
-    // SAFETY: live; `n` valid.
-    assert_eq!(
-        unsafe { dualsync_barrier_n_waiting(b.p(), &mut n) },
-        DUALSYNC_OK
-    );
-    n
+    // SAFETY: live; the out pointer is valid.
+    get(|n| unsafe { dualsync_barrier_n_waiting(b.p(), n) })
 }
 
 /// A barrier arrival as an operation: counted at once, completed by a C
@@ -730,15 +739,7 @@ fn barrier_wait_operation() {
         unsafe { dualsync_op_poll(op, null_mut()) },
         DUALSYNC_INVALID_ARGUMENT
     );
-    let t = thread::spawn(move || {
-        let mut index = usize::MAX;
-        // SAFETY: live until joined.
-        assert_eq!(
-            unsafe { dualsync_barrier_wait(b.p(), &mut index) },
-            DUALSYNC_OK
-        );
-        index
-    });
+    let t = thread::spawn(move || barrier_wait(b));
     let mut buf = [0u8; 8];
     r.read_exact(&mut buf).unwrap();
     assert_eq!(poll_index(op), (DUALSYNC_OK, 0));
@@ -751,15 +752,7 @@ fn barrier_wait_operation() {
     assert_eq!(free(op), DUALSYNC_OK);
 
     // The arrival that completes a round completes at start (announced).
-    let t = thread::spawn(move || {
-        let mut index = usize::MAX;
-        // SAFETY: live until joined.
-        assert_eq!(
-            unsafe { dualsync_barrier_wait(b.p(), &mut index) },
-            DUALSYNC_OK
-        );
-        index
-    });
+    let t = thread::spawn(move || barrier_wait(b));
     common_until(|| barrier_waiting(b) == 1);
     let op = start();
     r.read_exact(&mut buf).unwrap();
@@ -772,13 +765,8 @@ fn barrier_wait_operation() {
     let op = start();
     assert_eq!(cancel(op), DUALSYNC_OK);
     assert_eq!(barrier_waiting(b), 0);
-    let mut broken = true;
-    // SAFETY: live; `broken` valid.
-    assert_eq!(
-        unsafe { dualsync_barrier_is_broken(b.p(), &mut broken) },
-        DUALSYNC_OK
-    );
-    assert!(!broken);
+    // SAFETY: live; the out pointer is valid.
+    assert!(!get(|x| unsafe { dualsync_barrier_is_broken(b.p(), x) }));
     assert_eq!(poll_index(op).0, DUALSYNC_CANCELLED);
     assert_eq!(free(op), DUALSYNC_OK);
 
@@ -802,6 +790,24 @@ fn common_until(cond: impl Fn() -> bool) {
     }
 }
 
+/// Polls `op` a few times (while another thread may be completing it),
+/// then cancels it if it did not complete; returns whether it did. The
+/// cancel always withdraws: a pending op is only completed by a poll.
+fn poll_then_cancel(op: *mut dualsync_op_t) -> bool {
+    let done = (0..50).any(|_| match poll(op) {
+        DUALSYNC_OK => true,
+        DUALSYNC_WOULD_BLOCK => {
+            std::hint::spin_loop();
+            false
+        }
+        other => panic!("poll: {other:?}"),
+    });
+    if !done {
+        assert_eq!(cancel(op), DUALSYNC_OK);
+    }
+    done
+}
+
 /// Cancel racing the round: a C thread arrives (blocking) while this
 /// thread starts an arrival and cancels it at once. Either the cancel
 /// withdrew the arrival (then this thread arrives again, blocking, to let
@@ -813,15 +819,7 @@ fn barrier_cancel_racing_the_round_loses_no_index() {
     let b = P(dualsync_barrier_new(2));
     let mut too_late = 0;
     for round in 0..ROUNDS {
-        let t = thread::spawn(move || {
-            let mut index = usize::MAX;
-            // SAFETY: live until joined.
-            assert_eq!(
-                unsafe { dualsync_barrier_wait(b.p(), &mut index) },
-                DUALSYNC_OK
-            );
-            index
-        });
+        let t = thread::spawn(move || barrier_wait(b));
         if round % 8 == 0 {
             // Now and then the thread is surely first: the start completes
             // the round, and the cancel is surely too late.
@@ -831,15 +829,7 @@ fn barrier_cancel_racing_the_round_loses_no_index() {
         let op =
             started(|op| unsafe { dualsync_barrier_wait_start(b.p(), -1, None, null_mut(), op) });
         let mine = match cancel(op) {
-            DUALSYNC_OK => {
-                let mut index = usize::MAX;
-                // SAFETY: live.
-                assert_eq!(
-                    unsafe { dualsync_barrier_wait(b.p(), &mut index) },
-                    DUALSYNC_OK
-                );
-                index
-            }
+            DUALSYNC_OK => barrier_wait(b),
             DUALSYNC_DONE => {
                 too_late += 1;
                 let (st, index) = poll_index(op);
@@ -859,13 +849,8 @@ fn barrier_cancel_racing_the_round_loses_no_index() {
 }
 
 fn rwlock_readers(l: P<dualsync_rwlock_t>) -> usize {
-    let mut n = usize::MAX;
-    // SAFETY: live; `n` valid.
-    assert_eq!(
-        unsafe { dualsync_rwlock_n_readers(l.p(), &mut n) },
-        DUALSYNC_OK
-    );
-    n
+    // SAFETY: live; the out pointer is valid.
+    get(|n| unsafe { dualsync_rwlock_n_readers(l.p(), n) })
 }
 
 /// Read and write locks as operations: readers queued behind a writer
@@ -953,16 +938,7 @@ fn rwlock_cancel_racing_release_loses_no_lock() {
                 // SAFETY: live until joined.
                 assert_eq!(unsafe { dualsync_rwlock_write_unlock(l.p()) }, DUALSYNC_OK);
             });
-            // Poll a few times (some see the hand-off), then cancel.
-            let mine = (0..20).any(|_| match poll(op) {
-                DUALSYNC_OK => true,
-                DUALSYNC_WOULD_BLOCK => false,
-                other => panic!("poll: {other:?}"),
-            });
-            if !mine {
-                // A pending op is withdrawn: only a poll completes one.
-                assert_eq!(cancel(op), DUALSYNC_OK);
-            }
+            let mine = poll_then_cancel(op);
             t.join().unwrap();
             // SAFETY (the calls below): live.
             if mine {
@@ -995,33 +971,18 @@ fn rwlock_cancel_racing_release_loses_no_lock() {
 }
 
 fn is_locked(m: P<dualsync_mutex_t>) -> bool {
-    let mut locked = false;
-    // SAFETY: live; `locked` valid.
-    assert_eq!(
-        unsafe { dualsync_mutex_is_locked(m.p(), &mut locked) },
-        DUALSYNC_OK
-    );
-    locked
+    // SAFETY: live; the out pointer is valid.
+    get(|l| unsafe { dualsync_mutex_is_locked(m.p(), l) })
 }
 
 fn cond_waiting(cv: P<dualsync_condition_t>) -> usize {
-    let mut n = usize::MAX;
-    // SAFETY: live; `n` valid.
-    assert_eq!(
-        unsafe { dualsync_condition_n_waiting(cv.p(), &mut n) },
-        DUALSYNC_OK
-    );
-    n
+    // SAFETY: live; the out pointer is valid.
+    get(|n| unsafe { dualsync_condition_n_waiting(cv.p(), n) })
 }
 
 fn notify(cv: P<dualsync_condition_t>, n: usize) -> usize {
-    let mut woken = usize::MAX;
-    // SAFETY: live; `woken` valid.
-    assert_eq!(
-        unsafe { dualsync_condition_notify(cv.p(), n, &mut woken) },
-        DUALSYNC_OK
-    );
-    woken
+    // SAFETY: live; the out pointer is valid.
+    get(|woken| unsafe { dualsync_condition_notify(cv.p(), n, woken) })
 }
 
 /// A condition wait as an operation, and who holds the mutex at each step:
@@ -1063,12 +1024,8 @@ fn condition_wait_operation_relocks() {
     r.read_exact(&mut buf).unwrap();
     assert_eq!(poll(op), DUALSYNC_WOULD_BLOCK, "notified, re-locking");
     assert_eq!(cond_waiting(cv), 0);
-    let mut n = 0;
-    // SAFETY: live; `n` valid.
-    assert_eq!(
-        unsafe { dualsync_mutex_n_waiting(m.p(), &mut n) },
-        DUALSYNC_OK
-    );
+    // SAFETY: live; the out pointer is valid.
+    let n = get(|n| unsafe { dualsync_mutex_n_waiting(m.p(), n) });
     assert_eq!(n, 1, "the re-lock is queued on the mutex");
     thread::spawn(move || {
         // SAFETY: live until joined.
@@ -1189,21 +1146,7 @@ fn condition_wait_cancel_racing_notify_keeps_no_lock() {
                     assert_eq!(dualsync_mutex_unlock(m.p()), DUALSYNC_OK);
                 }
             });
-            // Spin a little so that some polls see the notification.
-            let mut mine = false;
-            for _ in 0..50 {
-                match poll(op) {
-                    DUALSYNC_OK => {
-                        mine = true;
-                        break;
-                    }
-                    DUALSYNC_WOULD_BLOCK => std::hint::spin_loop(),
-                    other => panic!("poll: {other:?}"),
-                }
-            }
-            if !mine {
-                assert_eq!(cancel(op), DUALSYNC_OK);
-            }
+            let mine = poll_then_cancel(op);
             t.join().unwrap();
             if mine {
                 got += 1;

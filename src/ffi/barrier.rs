@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, IntoC, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
-    dualsync_op_t, free_boxed, handle, impl_handle, write_out,
+    dualsync_op_t, free_boxed, handle, impl_handle, start_op, write_out,
 };
 use super::{arc_bridge, last_ref};
 use crate::{
@@ -274,10 +274,7 @@ pub unsafe extern "C" fn dualsync_barrier_wait_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let b = handle!(barrier);
-        // SAFETY: the export's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        start.run(&[&b.1], b.barrier_arc(), |b| b.wait())
-    })
+    let run = |b: &dualsync_barrier_t, s: Start<'_>| s.run(b.barrier_arc(), |b| b.wait());
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(barrier, notify_fd, callback, user_data, op_out, run) }
 }

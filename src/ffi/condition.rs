@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, Handle, IntoC, Operation, Start, Wait, boundary, boundary_or, dualsync_mutex_t,
-    dualsync_op_callback_t, dualsync_op_t, free_boxed, handle, impl_handle, write_out,
+    dualsync_op_callback_t, dualsync_op_t, free_boxed, handle, impl_handle, start_op, write_out,
 };
 use super::{arc_bridge, last_ref};
 use crate::condition::RawLocked;
@@ -254,22 +254,22 @@ pub unsafe extern "C" fn dualsync_condition_wait_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let c = handle!(cond);
+    let run = |c: &dualsync_condition_t, s: Start<'_>| {
+        // (The mutex, like the condition, is NULL or live: the contract.)
         let m = handle!(mutex);
-        // SAFETY: the export's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        if !start.is_valid() {
+        if !s.is_valid() {
             return DUALSYNC_INVALID_ARGUMENT;
         }
         if !m.mutex().is_locked() {
             return DUALSYNC_NOT_LOCKED;
         }
-        let on = [c.calls(), m.calls()];
-        start.run(&on, (c.condition_arc(), m.mutex_arc()), |(c, m)| {
+        let keep = (c.condition_arc(), m.mutex_arc());
+        s.counting(m.calls()).run(keep, |(c, m)| {
             // SAFETY: the mutex is locked and, per the caller's contract,
             // by the caller, who holds no guard (C has none).
             c.wait(unsafe { RawLocked::new(m.raw()) })
         })
-    })
+    };
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(cond, notify_fd, callback, user_data, op_out, run) }
 }

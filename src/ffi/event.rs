@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
-    dualsync_op_t, free_boxed, handle, impl_handle, read_out, uncounted, write_out,
+    dualsync_op_t, free_boxed, handle, impl_handle, read_out, start_op, uncounted, write_out,
 };
 use super::{arc_bridge, last_ref};
 use crate::{Event, EventWait};
@@ -205,10 +205,7 @@ pub unsafe extern "C" fn dualsync_event_wait_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let e = handle!(event);
-        // SAFETY: the export's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        start.run(&[&e.1], e.event_arc(), |e| e.wait())
-    })
+    let run = |e: &dualsync_event_t, s: Start<'_>| s.run(e.event_arc(), |e| e.wait());
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(event, notify_fd, callback, user_data, op_out, run) }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, IntoC, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
-    dualsync_op_t, free_boxed, handle, impl_handle, write_out,
+    dualsync_op_t, free_boxed, handle, impl_handle, start_op, write_out,
 };
 use super::{arc_bridge, last_ref};
 use crate::{
@@ -315,12 +315,11 @@ pub unsafe extern "C" fn dualsync_limiter_acquire_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let l = handle!(limiter);
-        // SAFETY: the export's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        start.run(&[&l.1], l.limiter_arc(), move |l| {
+    let run = |l: &dualsync_limiter_t, s: Start<'_>| {
+        s.run(l.limiter_arc(), move |l| {
             l.acquire_on_behalf_of(borrower_of(borrower))
         })
-    })
+    };
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(limiter, notify_fd, callback, user_data, op_out, run) }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
-    dualsync_op_t, free_boxed, handle, impl_handle, read_out, uncounted, write_out,
+    dualsync_op_t, free_boxed, impl_handle, read_out, start_op, uncounted, write_out,
 };
 use super::{arc_bridge, last_ref};
 use crate::Mutex;
@@ -241,10 +241,7 @@ pub unsafe extern "C" fn dualsync_mutex_lock_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let m = handle!(mutex);
-        // SAFETY: the export's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        start.run(&[&m.1], m.mutex_arc(), |m| m.raw().lock())
-    })
+    let run = |m: &dualsync_mutex_t, s: Start<'_>| s.run(m.mutex_arc(), |m| m.raw().lock());
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(mutex, notify_fd, callback, user_data, op_out, run) }
 }

@@ -13,8 +13,8 @@
 //! Adding an operation takes an `impl Operation for TheFuture<'static> {}`
 //! (plus an [`IntoC`] impl if its output type is new: the status and the
 //! result `dualsync_op_poll` hands over) and a `_start` export whose body
-//! is `Start::new(..).run(handles, keep, make_the_future)`; see the starts
-//! in each primitive's file.
+//! is `start_op(handle, .., |h, start| start.run(keep, make_the_future))`;
+//! see the starts in each primitive's file.
 //!
 //! Starting polls the future once, so the wait takes its FIFO place at
 //! once; the waker announces progress; `dualsync_op_poll` polls it again
@@ -38,7 +38,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Wake;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, QueueItem, boundary, handle, impl_handle};
+use super::{Calls, Handle, QueueItem, boundary, handle, impl_handle};
 
 /// The callback of an operation: called with the `user_data` given at its
 /// start when the operation may have progressed (see `dualsync_op_t`).
@@ -468,34 +468,57 @@ impl<F: Operation, K: Send + Sync + 'static> Op<F, K> {
     }
 }
 
-/// The arguments every `_start` call ends with: how the operation
-/// announces progress, and where it goes.
-pub(crate) struct Start {
-    notify: Notify,
+/// The body of every `_start` export: borrows `handle` (NULL:
+/// `DUALSYNC_INVALID_ARGUMENT`) for the length of the call, and hands it to
+/// `run` with the [`Start`] of the export's last four arguments, counting
+/// the operation on that handle; `run` makes the operation with
+/// [`Start::run`]. Inside `boundary`.
+///
+/// # Safety
+///
+/// `handle` is NULL or a live handle; `op_out` is NULL or valid for a
+/// write; `callback` (if not NULL) may be called with `user_data` from any
+/// thread until the operation is cancelled or freed; `notify_fd` is `-1` or
+/// an open descriptor that stays open until then.
+pub(crate) unsafe fn start_op<H: Handle>(
+    handle: *const H,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
-}
-
-impl Start {
-    /// # Safety
-    ///
-    /// The `_start` export's contract: `op_out` is NULL or valid for a
-    /// write; `callback` (if not NULL) may be called with `user_data` from
-    /// any thread until the operation is cancelled or freed; `notify_fd`
-    /// is `-1` or an open descriptor that stays open until then.
-    pub(crate) unsafe fn new(
-        notify_fd: c_int,
-        callback: dualsync_op_callback_t,
-        user_data: *mut c_void,
-        op_out: *mut *mut dualsync_op_t,
-    ) -> Start {
-        Start {
+    run: impl FnOnce(&H, Start<'_>) -> dualsync_status,
+) -> dualsync_status {
+    boundary(|| {
+        let h = handle!(handle);
+        let start = Start {
             notify: Notify {
                 fd: notify_fd,
                 callback,
                 user_data: UserData(user_data),
             },
             op_out,
-        }
+            on: [Some(h.calls()), None],
+        };
+        run(&h, start)
+    })
+}
+
+/// The arguments every `_start` call ends with (how the operation
+/// announces progress, and where it goes), and the handles it will count
+/// on. Made by [`start_op`], under its contract.
+pub(crate) struct Start<'a> {
+    notify: Notify,
+    op_out: *mut *mut dualsync_op_t,
+    on: [Option<&'a Calls>; MAX_HANDLES],
+}
+
+impl<'a> Start<'a> {
+    /// Counts the operation on one more handle too (a condition wait: its
+    /// mutex's).
+    pub(crate) fn counting(mut self, calls: &'a Calls) -> Start<'a> {
+        let free = self.on.iter_mut().find(|c| c.is_none());
+        *free.expect("at most MAX_HANDLES handles") = Some(calls);
+        self
     }
 
     /// `op_out` is not NULL and `notify_fd` is `-1` or a descriptor (only
@@ -508,21 +531,19 @@ impl Start {
     /// Makes an operation and writes it to `*op_out`: `keep` (the
     /// primitive's `Arc`s) goes into the operation's allocation, and `make`
     /// makes the future over it. The operation counts as a call in progress
-    /// on the handles whose counts are in `on` until it completes, is
-    /// cancelled or freed. It is polled once (the wait takes its place in
-    /// the queue now), and announced at once when that completed it.
+    /// on the handles until it completes, is cancelled or freed. It is
+    /// polled once (the wait takes its place in the queue now), and
+    /// announced at once when that completed it.
     /// `DUALSYNC_INVALID_ARGUMENT` (nothing made) unless
     /// [`is_valid`](Self::is_valid).
     pub(crate) fn run<K: Send + Sync + 'static, F: Operation>(
         self,
-        on: &[&Calls],
         keep: K,
         make: impl FnOnce(&'static K) -> F,
     ) -> dualsync_status {
         if !self.is_valid() {
             return DUALSYNC_INVALID_ARGUMENT;
         }
-        debug_assert!(on.len() <= MAX_HANDLES);
         let op = Arc::new(Op {
             head: dualsync_op_t {
                 vtable: Op::<F, K>::VTABLE,
@@ -544,9 +565,8 @@ impl Start {
         let ready = {
             let mut st = lock(&op.state);
             st.fut = Some(fut);
-            for (slot, calls) in st.on.iter_mut().zip(on) {
-                *slot = Some(OnHandle::enter(calls));
-            }
+            // Counted while the `_start` call still is (no gap).
+            st.on = self.on.map(|c| c.map(OnHandle::enter));
             op.drive(&mut st);
             matches!(st.outcome, Outcome::Ready(..))
         };
@@ -555,7 +575,8 @@ impl Start {
             // event loops need no special case.
             op.head.announce();
         }
-        // SAFETY: checked non-NULL; valid for a write (`new`'s contract).
+        // SAFETY: checked non-NULL; valid for a write (`start_op`'s
+        // contract).
         unsafe {
             self.op_out
                 .write(Arc::into_raw(op).cast::<dualsync_op_t>().cast_mut())

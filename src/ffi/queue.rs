@@ -23,7 +23,8 @@ use std::time::Instant;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, IntoC, Operation, PriorityItem, QueueItem, Start, Wait, boundary, boundary_or,
-    dualsync_op_callback_t, dualsync_op_t, free_boxed, handle, impl_handle, last_ref, write_out,
+    dualsync_op_callback_t, dualsync_op_t, free_boxed, handle, impl_handle, last_ref, start_op,
+    write_out,
 };
 use crate::queue::{Get, Join, Order, Put};
 use crate::{
@@ -650,12 +651,10 @@ pub unsafe extern "C" fn dualsync_queue_get_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let h = handle!(queue);
-        // SAFETY: the export's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        with_queue!(h, |q| start.run(&[&h.1], q.clone(), |q| q.get()))
-    })
+    let run =
+        |h: &dualsync_queue_t, s: Start<'_>| with_queue!(h, |q| s.run(q.clone(), |q| q.get()));
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(queue, notify_fd, callback, user_data, op_out, run) }
 }
 
 /// Starts putting `item` (with `priority` for a priority queue, as in
@@ -681,13 +680,12 @@ pub unsafe extern "C" fn dualsync_queue_put_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let h = handle!(queue);
-        // SAFETY: the export's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        with_queue!(h, |q| start
-            .run(&[&h.1], q.clone(), |q| q.put(CItem::from_c(item, priority))))
-    })
+    let run = |h: &dualsync_queue_t, s: Start<'_>| {
+        with_queue!(h, |q| s
+            .run(q.clone(), |q| q.put(CItem::from_c(item, priority))))
+    };
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(queue, notify_fd, callback, user_data, op_out, run) }
 }
 
 /// Starts waiting until every item put in `queue` has been marked done
@@ -707,10 +705,8 @@ pub unsafe extern "C" fn dualsync_queue_join_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let h = handle!(queue);
-        // SAFETY: the export's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        with_queue!(h, |q| start.run(&[&h.1], q.clone(), |q| q.join()))
-    })
+    let run =
+        |h: &dualsync_queue_t, s: Start<'_>| with_queue!(h, |q| s.run(q.clone(), |q| q.join()));
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(queue, notify_fd, callback, user_data, op_out, run) }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
-    dualsync_op_t, free_boxed, handle, impl_handle, uncounted, write_out,
+    dualsync_op_t, free_boxed, impl_handle, start_op, uncounted, write_out,
 };
 use super::{arc_bridge, last_ref};
 use crate::RwLock;
@@ -350,10 +350,8 @@ unsafe fn acquire_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let l = handle!(rwlock);
-        // SAFETY: the caller's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        start.run(&[&l.1], l.rwlock_arc(), move |l| l.raw().acquire(kind))
-    })
+    let run =
+        |l: &dualsync_rwlock_t, s: Start<'_>| s.run(l.rwlock_arc(), move |l| l.raw().acquire(kind));
+    // SAFETY: the caller's contract is `start_op`'s.
+    unsafe { start_op(rwlock, notify_fd, callback, user_data, op_out, run) }
 }

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, InCall, IntoC, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
-    dualsync_op_t, free_boxed, handle, impl_handle, last_ref, read_out, uncounted, write_out,
+    dualsync_op_t, free_boxed, handle, impl_handle, last_ref, read_out, start_op, uncounted,
+    write_out,
 };
 use crate::error::{AcquireError, AcquireTimeoutError, ReleaseError, TryAcquireError};
 use crate::semaphore::{BoundedSemaphore, MAX_PERMITS, Permit, Semaphore, SemaphoreAcquire};
@@ -446,15 +447,12 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_start(
     user_data: *mut c_void,
     op_out: *mut *mut dualsync_op_t,
 ) -> dualsync_status {
-    boundary(|| {
-        let s = handle!(sem);
+    let run = |h: &dualsync_semaphore_t, s: Start<'_>| {
         if n > MAX_PERMITS {
             return DUALSYNC_INVALID_ARGUMENT;
         }
-        // SAFETY: the export's contract is `Start::new`'s.
-        let start = unsafe { Start::new(notify_fd, callback, user_data, op_out) };
-        start.run(&[&s.calls], s.sem.clone(), move |sem| {
-            sem.core().acquire_many(n)
-        })
-    })
+        s.run(h.sem.clone(), move |sem| sem.core().acquire_many(n))
+    };
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(sem, notify_fd, callback, user_data, op_out, run) }
 }
