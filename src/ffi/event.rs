@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
 use super::{
-    Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
-    dualsync_op_t, free_boxed, handle, impl_handle, read_out, start_op, uncounted, write_out,
+    Calls, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t, dualsync_op_t,
+    free_boxed, handle, impl_handle, read_out, start_op, uncounted, wait_counted, write_out,
 };
 use super::{arc_bridge, last_ref};
 use crate::{Event, EventWait};
@@ -34,20 +34,7 @@ fn wait(e: &dualsync_event_t, wait: Wait) -> dualsync_status {
     if e.0.is_set() {
         return DUALSYNC_OK;
     }
-    match wait {
-        Wait::Try => DUALSYNC_WOULD_BLOCK,
-        Wait::Forever => {
-            let _call = InCall::of(e);
-            e.0.wait().block();
-            DUALSYNC_OK
-        }
-        Wait::Until(t) => {
-            let _call = InCall::of(e);
-            e.0.wait()
-                .block_until(t)
-                .map_or(DUALSYNC_TIMED_OUT, |()| DUALSYNC_OK)
-        }
-    }
+    wait_counted(e, wait, DUALSYNC_WOULD_BLOCK, || e.0.wait())
 }
 
 /// Creates an event, not set. Returns NULL if allocation fails. Free it with

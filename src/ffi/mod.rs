@@ -78,6 +78,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::engine::driver::{Waitable, block_until};
+
 mod barrier;
 mod condition;
 mod event;
@@ -454,6 +456,25 @@ macro_rules! handle {
     };
 }
 pub(crate) use handle;
+
+/// The rest of a waiting call whose first try (not counted: see [`Calls`])
+/// failed: `wait` is [`Wait::Try`] gives `would_block`; otherwise `op()`'s
+/// wait, counted as a call in progress on `h`, gives `DUALSYNC_OK`, or
+/// `DUALSYNC_TIMED_OUT` at the deadline.
+pub(crate) fn wait_counted<H: Handle, W: Waitable<Output = ()>>(
+    h: &H,
+    wait: Wait,
+    would_block: dualsync_status,
+    op: impl FnOnce() -> W,
+) -> dualsync_status {
+    let deadline = match wait {
+        Wait::Try => return would_block,
+        Wait::Forever => None,
+        Wait::Until(t) => Some(t),
+    };
+    let _call = InCall::of(h);
+    block_until(op(), deadline).map_or(DUALSYNC_TIMED_OUT, |()| DUALSYNC_OK)
+}
 
 /// Borrows a handle **without counting the call**, or returns
 /// `DUALSYNC_INVALID_ARGUMENT` from the enclosing function when it is NULL.

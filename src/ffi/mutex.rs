@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
-    dualsync_op_t, free_boxed, impl_handle, read_out, start_op, uncounted, write_out,
+    dualsync_op_t, free_boxed, impl_handle, read_out, start_op, uncounted, wait_counted, write_out,
 };
 use super::{arc_bridge, last_ref};
 use crate::Mutex;
@@ -108,20 +108,7 @@ fn lock(m: &dualsync_mutex_t, wait: Wait) -> dualsync_status {
         return DUALSYNC_OK;
     }
     // The C caller owns the lock (no guard) until `_unlock`.
-    match wait {
-        Wait::Try => DUALSYNC_WOULD_BLOCK,
-        Wait::Forever => {
-            let _call = InCall::of(m);
-            raw.lock().block();
-            DUALSYNC_OK
-        }
-        Wait::Until(t) => {
-            let _call = InCall::of(m);
-            raw.lock()
-                .block_until(t)
-                .map_or(DUALSYNC_TIMED_OUT, |()| DUALSYNC_OK)
-        }
-    }
+    wait_counted(m, wait, DUALSYNC_WOULD_BLOCK, || raw.lock())
 }
 
 /// Locks, waiting as long as it takes.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::dualsync_status::{self, *};
 use super::{
     Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
-    dualsync_op_t, free_boxed, impl_handle, start_op, uncounted, write_out,
+    dualsync_op_t, free_boxed, impl_handle, start_op, uncounted, wait_counted, write_out,
 };
 use super::{arc_bridge, last_ref};
 use crate::RwLock;
@@ -107,20 +107,7 @@ fn acquire(l: &dualsync_rwlock_t, kind: Kind, wait: Wait) -> dualsync_status {
         return DUALSYNC_OK;
     }
     // The C caller owns the lock (no guard) until its unlock call.
-    match wait {
-        Wait::Try => DUALSYNC_WOULD_BLOCK,
-        Wait::Forever => {
-            let _call = InCall::of(l);
-            raw.acquire(kind).block();
-            DUALSYNC_OK
-        }
-        Wait::Until(t) => {
-            let _call = InCall::of(l);
-            raw.acquire(kind)
-                .block_until(t)
-                .map_or(DUALSYNC_TIMED_OUT, |()| DUALSYNC_OK)
-        }
-    }
+    wait_counted(l, wait, DUALSYNC_WOULD_BLOCK, || raw.acquire(kind))
 }
 
 /// A release: not counted when `fast` settles it (one CAS: see `Calls`),

@@ -51,8 +51,7 @@
 //! [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND); after that, or always in
 //! strict mode, it hands the lock to the head.
 
-use crate::Timeout;
-use crate::engine::driver::{Waitable, block_until, impl_future};
+use crate::engine::driver::{Waitable, impl_future};
 use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
@@ -63,7 +62,6 @@ use crate::engine::wake::WakeList;
 
 use core::pin::Pin;
 use core::task::Poll;
-use std::time::Instant;
 
 const LOCKED: u8 = 1;
 const WAITERS: u8 = 2;
@@ -329,20 +327,6 @@ impl Drop for RawLock<'_> {
     #[inline]
     fn drop(&mut self) {
         self.waiter.cancel(self.raw);
-    }
-}
-
-impl RawLock<'_> {
-    /// Locks on this thread, parking it until done.
-    #[inline]
-    pub(crate) fn block(self) {
-        let _ = block_until(self, None);
-    }
-
-    /// Locks on this thread, giving up at `deadline`.
-    #[inline]
-    pub(crate) fn block_until(self, deadline: Instant) -> Result<(), Timeout> {
-        block_until(self, Some(deadline))
     }
 }
 

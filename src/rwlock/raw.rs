@@ -112,10 +112,8 @@
 
 use core::pin::Pin;
 use core::task::Poll;
-use std::time::Instant;
 
-use crate::Timeout;
-use crate::engine::driver::{Waitable, block_until, impl_future};
+use crate::engine::driver::{Waitable, impl_future};
 use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
@@ -943,20 +941,6 @@ impl Drop for RawAcquire<'_> {
     #[inline]
     fn drop(&mut self) {
         self.waiter.cancel(self.raw);
-    }
-}
-
-impl RawAcquire<'_> {
-    /// Acquires on this thread, parking it until done.
-    #[inline]
-    pub(crate) fn block(self) {
-        let _ = block_until(self, None);
-    }
-
-    /// Acquires on this thread, giving up at `deadline`.
-    #[inline]
-    pub(crate) fn block_until(self, deadline: Instant) -> Result<(), Timeout> {
-        block_until(self, Some(deadline))
     }
 }
 
