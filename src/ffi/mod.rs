@@ -19,7 +19,7 @@
 //!   checks the primitive's own state (waiting Rust tasks, held locks)
 //!   under its lock (`free_boxed`). Fast paths whose last access is one
 //!   atomic operation are not counted (`uncounted!`): the list and the
-//!   argument are at [`Calls`].
+//!   argument are at `Calls` (`src/ffi/mod.rs`).
 //!
 //! `include/dualsync.h` is generated from this module and every `mod` it
 //! declares (nothing else in the crate) by `build.rs` with cbindgen
