@@ -26,8 +26,9 @@
 //! the outcome is kept for `dualsync_op_poll`.
 //!
 //! The handles of the primitive(s) count a pending operation as a call in
-//! progress: their `_free` is refused (`DUALSYNC_BUSY`) until the
-//! operation completes (its result polled), is cancelled or is freed.
+//! progress: their `_free` is refused (`DUALSYNC_BUSY`) until a poll (the
+//! one at `_start` included) finds the operation complete, or it is
+//! cancelled or freed. (It keeps its own references to the primitives.)
 
 use core::ffi::{c_int, c_void};
 use core::future::Future;
