@@ -6,6 +6,13 @@
  * and finished with dualsync_op_poll. (In the Rust test tests/ffi_op.rs
  * the semaphore is released by a tokio task; here a pthread stands in.)
  *
+ * Then timeouts, the event-loop way: the loop's own timer (here poll()'s
+ * timeout) and dualsync_op_cancel when it fires. A cancel that withdraws
+ * the wait (DUALSYNC_OK) means "timed out, nothing taken": an item or a
+ * permit handed to the wait meanwhile went on, nothing is lost; a cancel
+ * that comes too late (DUALSYNC_DONE) leaves the outcome to poll. No
+ * timer thread anywhere.
+ *
  * Items are malloc'd ints: the loop frees each one it gets, so valgrind
  * sees a leak if anything is lost.
  */
@@ -16,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dualsync.h"
@@ -58,6 +66,45 @@ static void on_semaphore(void *user_data) {
     uint64_t one = 1;
     ssize_t n = write(loop_fd, &one, sizeof one);
     (void)n;
+}
+
+static long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs the loop for one operation with a deadline `timeout_ms` from now:
+ * the outcome of `op` (dualsync_op_poll's status, its result in *result),
+ * or DUALSYNC_TIMED_OUT when the loop's timer fired first and the cancel
+ * withdrew the wait. Like many loops it runs due timers before it looks
+ * at ready descriptors, so a timeout can fire while the operation's
+ * announcement is pending: the cancel sorts that out. */
+static dualsync_status wait_with_timeout(dualsync_op_t *op, int timeout_ms, void *result) {
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        long left = deadline - now_ms();
+        struct pollfd pfd = {.fd = loop_fd, .events = POLLIN};
+        int ready = poll(&pfd, 1, left > 0 ? (int)left : 0);
+        if (now_ms() >= deadline) {
+            /* The timer fired: time the wait out. */
+            switch (dualsync_op_cancel(op)) {
+            case DUALSYNC_OK:
+                return DUALSYNC_TIMED_OUT; /* withdrawn: it took nothing */
+            case DUALSYNC_DONE:
+                return dualsync_op_poll(op, result); /* completed first: keep it */
+            default:
+                return DUALSYNC_PANIC;
+            }
+        }
+        if (ready > 0) {
+            uint64_t count;
+            ssize_t n = read(loop_fd, &count, sizeof count);
+            (void)n;
+            dualsync_status st = dualsync_op_poll(op, result);
+            if (st != DUALSYNC_WOULD_BLOCK) return st;
+        }
+    }
 }
 
 int main(void) {
@@ -144,6 +191,53 @@ int main(void) {
     free(item);
     expect("poll again", dualsync_op_poll(get_op, &item), DUALSYNC_DONE);
     expect("op_free", dualsync_op_free(get_op), DUALSYNC_OK);
+
+    /* Timeouts. A get on the empty queue with a 20 ms deadline: the timer
+     * fires, the cancel withdraws it. */
+    check(dualsync_queue_get_start(queue, loop_fd, NULL, NULL, &get_op), "get_start");
+    expect("get with a 20 ms timeout, nothing put", wait_with_timeout(get_op, 20, &item),
+           DUALSYNC_TIMED_OUT);
+    check(dualsync_op_free(get_op), "op_free");
+
+    /* The race a timeout must survive: an item arrives for a wait that the
+     * loop then times out before looking at it (here: a timeout of 0). The
+     * cancel withdraws the wait, and the item stays in the queue for the
+     * next getter: nothing lost. */
+    check(dualsync_queue_get_start(queue, loop_fd, NULL, NULL, &get_op), "get_start");
+    int *late = malloc(sizeof *late);
+    if (!late) return 1;
+    *late = 7;
+    check(dualsync_queue_put(queue, late, 0), "put");
+    expect("a get timed out as its item came", wait_with_timeout(get_op, 0, &item),
+           DUALSYNC_TIMED_OUT);
+    check(dualsync_op_free(get_op), "op_free");
+    item = NULL;
+    expect("the item is still in the queue", dualsync_queue_try_get(queue, &item), DUALSYNC_OK);
+    printf("item: %d\n", item ? *(int *)item : -1);
+    free(item);
+
+    /* The same for permits: two acquires wait, a release hands its permit
+     * to the first, whose timer fires before it looks: the permit passes
+     * on to the second. */
+    dualsync_op_t *first, *second;
+    check(dualsync_semaphore_acquire_start(sem, 1, loop_fd, NULL, NULL, &first), "acquire_start");
+    check(dualsync_semaphore_acquire_start(sem, 1, loop_fd, NULL, NULL, &second), "acquire_start");
+    check(dualsync_semaphore_release(sem, 1), "release");
+    expect("the first acquire timed out as its permit came",
+           wait_with_timeout(first, 0, NULL), DUALSYNC_TIMED_OUT);
+    expect("the second got the permit", wait_with_timeout(second, 1000, NULL), DUALSYNC_OK);
+    check(dualsync_op_free(first), "op_free");
+    check(dualsync_op_free(second), "op_free");
+    /* A wait that completed before its timer: the result is kept. */
+    check(dualsync_semaphore_release(sem, 1), "release");
+    check(dualsync_semaphore_acquire_start(sem, 1, loop_fd, NULL, NULL, &first), "acquire_start");
+    expect("an acquire that completed at start, timeout 0", wait_with_timeout(first, 0, NULL),
+           DUALSYNC_OK);
+    check(dualsync_op_free(first), "op_free");
+    size_t avail = 1;
+    check(dualsync_semaphore_available(sem, &avail), "available");
+    printf("permits left: %zu (expected 0)\n", avail);
+    if (avail != 0) failures++;
 
     expect("queue free", dualsync_queue_free(queue), DUALSYNC_OK);
     expect("semaphore free", dualsync_semaphore_free(sem), DUALSYNC_OK);

@@ -98,6 +98,20 @@ typedef enum dualsync_status {
    * The resource is in use; or a `_free` refused: a call on the handle
    * is in progress (a waiter, or a call not yet returned), or the
    * primitive is held (a locked mutex, borrowed tokens).
+   *
+   * A call that is done with the handle before it returns is not "in
+   * progress": one whose last access is a single atomic step, nobody
+   * waiting. Those are `dualsync_mutex_lock`/`_try_lock`/`_lock_timeout`
+   * taking a free lock, `dualsync_mutex_unlock` with nobody queued;
+   * `dualsync_semaphore_acquire*`/`_try_acquire*` taking free permits,
+   * `dualsync_semaphore_release` with nobody waiting; the rwlock's
+   * read/write acquires that need no wait and its unlocks with nobody to
+   * serve; `dualsync_event_clear`, and the event waits that find it set;
+   * `dualsync_resource_guard_enter`/`_exit`; the getters that read one
+   * word (`dualsync_mutex_is_locked`, `dualsync_semaphore_available`,
+   * `_is_closed`, `dualsync_event_is_set`); and every failed `try_` of
+   * these. A thread that sees such a call's effect (the lock taken or
+   * free again, the permits there) may free at once.
    */
   DUALSYNC_BUSY = 9,
   /**
@@ -175,12 +189,21 @@ typedef struct dualsync_limiter_t dualsync_limiter_t;
 typedef struct dualsync_mutex_t dualsync_mutex_t;
 
 /**
- * An opaque operation handle: one wait started from C without blocking
- * (`dualsync_queue_get_start`, `dualsync_queue_put_start`,
- * `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
- * `dualsync_event_wait_start`, `dualsync_queue_join_start`,
- * `dualsync_limiter_acquire_start`). Not operations (yet): condition
- * wait, barrier wait.
+ * An opaque operation handle: one wait started from C without blocking.
+ * Every waiting operation can be started this way:
+ *
+ * | start | completes like | `dualsync_op_poll` result on `DUALSYNC_OK` |
+ * |---|---|---|
+ * | `dualsync_queue_get_start` | `dualsync_queue_get` | the item, in `*(void **)result_out` |
+ * | `dualsync_queue_put_start` | `dualsync_queue_put` | none (the item is in the queue) |
+ * | `dualsync_queue_join_start` | `dualsync_queue_join` | none |
+ * | `dualsync_semaphore_acquire_start` | `dualsync_semaphore_acquire_many` | none (the permits are the caller's) |
+ * | `dualsync_mutex_lock_start` | `dualsync_mutex_lock` | none (the lock is the caller's) |
+ * | `dualsync_rwlock_read_start`, `_write_start` | `dualsync_rwlock_read`, `_write` | none (the lock is the caller's) |
+ * | `dualsync_condition_wait_start` | `dualsync_condition_wait` | none (notified; the mutex is the caller's again) |
+ * | `dualsync_event_wait_start` | `dualsync_event_wait` | none |
+ * | `dualsync_barrier_wait_start` | `dualsync_barrier_wait` | the index, in `*(size_t *)result_out` |
+ * | `dualsync_limiter_acquire_start` | `dualsync_limiter_acquire` | none (the borrower holds a token) |
  *
  * Life of an operation:
  *
@@ -191,22 +214,35 @@ typedef struct dualsync_mutex_t dualsync_mutex_t;
  *    end; `-1` for none) and/or calls `callback(user_data)` (`NULL` for
  *    none). An announcement may be spurious, and one `eventfd` may serve
  *    many operations.
- * 3. `dualsync_op_poll` then gives the result (`DUALSYNC_OK` and the
- *    item, the permits...), or `DUALSYNC_WOULD_BLOCK` while it is still
- *    pending (wait for the next announcement). It never blocks.
+ * 3. `dualsync_op_poll` then gives the outcome (`DUALSYNC_OK` and the
+ *    result, or the operation's error), or `DUALSYNC_WOULD_BLOCK` while it
+ *    is still pending (wait for the next announcement). It never blocks.
  * 4. `dualsync_op_cancel` withdraws a pending wait, as dropping a Rust
  *    future does: whatever was handed to it passes on to the next waiter,
  *    nothing is lost, nothing is taken. Free the operation with
  *    `dualsync_op_free` (which cancels a pending one).
  *
+ * **Timeouts.** An operation has no deadline and dualsync runs no timer
+ * thread: an event loop times a wait out with its own timer (the
+ * `poll`/`epoll_wait` timeout, a `timerfd`, the loop library's timer) and
+ * `dualsync_op_cancel` when it fires. `DUALSYNC_OK` from the cancel: the
+ * wait timed out and took nothing (an item, permit, lock or notification
+ * handed to it meanwhile went to the next waiter: nothing is lost; a
+ * condition wait does not hold the mutex, see
+ * `dualsync_condition_wait_start`). `DUALSYNC_DONE`: it completed first;
+ * `dualsync_op_poll` gives its outcome as usual. So a timeout never loses
+ * a result and never delivers one twice, which is what `_timeout` calls
+ * promise to blocked threads.
+ *
  * Which thread announces: the thread whose call completes the wait (a C
  * thread inside `dualsync_queue_put`, `dualsync_queue_get` (room for a
- * put), `dualsync_semaphore_release`, `dualsync_mutex_unlock` or
- * `dualsync_event_set`; a Rust thread or task doing the same; a thread
- * closing or shutting down; a thread cancelling a wait that passes its
- * hand-off on), possibly before that call returns; or the thread calling
- * `_start`/`dualsync_op_poll` when the wait completes at once. So the
- * callback must be thread-safe, must not block, and must not call any
+ * put), `dualsync_semaphore_release`, `dualsync_mutex_unlock`,
+ * `dualsync_event_set`, `dualsync_condition_notify`,
+ * `dualsync_barrier_wait`...; a Rust thread or task doing the same; a
+ * thread closing or shutting down; a thread cancelling a wait that passes
+ * its hand-off on), possibly before that call returns; or the thread
+ * calling `_start`/`dualsync_op_poll` when the wait completes at once. So
+ * the callback must be thread-safe, must not block, and must not call any
  * dualsync function (it may be running inside one): record the event and
  * return (write to a pipe or eventfd, set an atomic flag, post to the
  * event loop). Announcements of one operation do not overlap, and none
@@ -326,7 +362,10 @@ struct dualsync_barrier_t *dualsync_barrier_new(size_t parties);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -427,6 +466,32 @@ enum dualsync_status dualsync_barrier_is_broken(const struct dualsync_barrier_t 
                                                 bool *out);
 
 /**
+ * Arrives at `barrier` without blocking: the arrival counts at once (as a
+ * blocked `dualsync_barrier_wait`'s), and `dualsync_op_poll(op, &index)`
+ * (a `size_t *`) gives `DUALSYNC_OK` and this party's index
+ * (`0..parties`; `parties - 1` for the round's leader, the last arrival)
+ * once the round completes, or `DUALSYNC_BROKEN` (aborted, or reset while
+ * waiting). An arrival that completes the round completes at once.
+ *
+ * Cancelling withdraws the arrival without breaking the barrier (the
+ * round now needs another party), as a timed-out
+ * `dualsync_barrier_wait_timeout` does; if the round completed first,
+ * `dualsync_op_cancel` says `DUALSYNC_DONE` and the index is still there
+ * for `dualsync_op_poll`: an arrival is never counted without its index
+ * reaching the caller. See `dualsync_op_t`. While it is pending,
+ * `dualsync_barrier_free(barrier)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `barrier` for `queue`.
+ */
+enum dualsync_status dualsync_barrier_wait_start(const struct dualsync_barrier_t *barrier,
+                                                 int notify_fd,
+                                                 dualsync_op_callback_t callback,
+                                                 void *user_data,
+                                                 struct dualsync_op_t **op_out);
+
+/**
  * Creates a condition. Returns NULL if allocation fails. Free it with
  * `dualsync_condition_free`. It may be used with any mutex (even different
  * ones over time).
@@ -445,7 +510,10 @@ struct dualsync_condition_t *dualsync_condition_new(void);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -521,6 +589,47 @@ enum dualsync_status dualsync_condition_n_waiting(const struct dualsync_conditio
                                                   size_t *out);
 
 /**
+ * `dualsync_condition_wait` without blocking. The caller has locked
+ * `mutex`; starting releases it (before this returns: the wait is queued
+ * first, so a notification from whoever takes the mutex next reaches
+ * it), and `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` once the wait
+ * was notified **and** has locked `mutex` again: from then on the caller
+ * owns the lock, as when `dualsync_condition_wait` returns (the re-lock
+ * queues with the mutex's other waiters, in their order). An unlocked
+ * `mutex` gives `DUALSYNC_NOT_LOCKED` and starts nothing (the lock stays
+ * as it was).
+ *
+ * Who holds `mutex`, precisely: the caller until `_start` returns
+ * `DUALSYNC_OK`; nobody through this operation while it is pending
+ * (notified or not, re-locking or not: a lock handed to it is its own,
+ * not yet the caller's); the caller again from the `dualsync_op_poll`
+ * that returns `DUALSYNC_OK`. After `dualsync_op_cancel` returns
+ * `DUALSYNC_OK` (or a `dualsync_op_free` of a pending operation) the
+ * caller does **not** hold the mutex: unlike a timed-out
+ * `dualsync_condition_wait_timeout` nothing re-locks it, since that could
+ * block the event loop; start a `dualsync_mutex_lock_start` (or lock) to
+ * take it again. Cancelling, like dropping the Rust `Condition::wait`
+ * future, loses nothing: a notification it had received passes to the
+ * next waiter, and a re-lock it had been handed passes to the mutex's
+ * next waiter. `DUALSYNC_DONE` from the cancel means the outcome was
+ * already given: the caller holds the mutex.
+ *
+ * See `dualsync_op_t`. While it is pending, `dualsync_condition_free(cond)`
+ * and `dualsync_mutex_free(mutex)` are refused.
+ *
+ * # Safety
+ *
+ * `cond` and `mutex` are NULL or live handles, and the caller owns the
+ * lock of `mutex`; the rest as `dualsync_queue_get_start`.
+ */
+enum dualsync_status dualsync_condition_wait_start(const struct dualsync_condition_t *cond,
+                                                   const struct dualsync_mutex_t *mutex,
+                                                   int notify_fd,
+                                                   dualsync_op_callback_t callback,
+                                                   void *user_data,
+                                                   struct dualsync_op_t **op_out);
+
+/**
  * Creates an event, not set. Returns NULL if allocation fails. Free it with
  * `dualsync_event_free`.
  */
@@ -536,7 +645,10 @@ struct dualsync_event_t *dualsync_event_new(void);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -619,6 +731,22 @@ enum dualsync_status dualsync_event_wait_timeout(const struct dualsync_event_t *
 enum dualsync_status dualsync_event_n_waiting(const struct dualsync_event_t *event, size_t *out);
 
 /**
+ * Starts waiting for `event` to be set, without blocking:
+ * `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` once it is set (at
+ * once if it already is). See `dualsync_op_t`. While it is pending,
+ * `dualsync_event_free(event)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `event` for `queue`.
+ */
+enum dualsync_status dualsync_event_wait_start(const struct dualsync_event_t *event,
+                                               int notify_fd,
+                                               dualsync_op_callback_t callback,
+                                               void *user_data,
+                                               struct dualsync_op_t **op_out);
+
+/**
  * Creates a limiter with `total_tokens` tokens (at least 1). Returns NULL
  * if `total_tokens` is 0 or allocation fails. Free it with
  * `dualsync_limiter_free`.
@@ -635,7 +763,10 @@ struct dualsync_limiter_t *dualsync_limiter_new(size_t total_tokens);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -748,6 +879,26 @@ enum dualsync_status dualsync_limiter_n_waiting(const struct dualsync_limiter_t 
                                                 size_t *out);
 
 /**
+ * Starts taking a token of `limiter` for `borrower` without blocking
+ * (`dualsync_limiter_acquire` as an operation): once
+ * `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` the borrower holds the
+ * token (give it back with `dualsync_limiter_release(limiter, borrower)`);
+ * `DUALSYNC_ALREADY_BORROWED` if the borrower already holds one. A token
+ * handed to a cancelled op passes on. See `dualsync_op_t`. While it is
+ * pending, `dualsync_limiter_free(limiter)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `limiter` for `queue`.
+ */
+enum dualsync_status dualsync_limiter_acquire_start(const struct dualsync_limiter_t *limiter,
+                                                    size_t borrower,
+                                                    int notify_fd,
+                                                    dualsync_op_callback_t callback,
+                                                    void *user_data,
+                                                    struct dualsync_op_t **op_out);
+
+/**
  * Creates an unlocked mutex (strict FIFO hand-off when `fair` is true;
  * otherwise bounded barging, see the Rust `Mutex`).
  * Returns NULL if allocation fails. Free it with `dualsync_mutex_free`.
@@ -764,7 +915,10 @@ struct dualsync_mutex_t *dualsync_mutex_new(bool fair);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -839,72 +993,6 @@ enum dualsync_status dualsync_mutex_n_waiting(const struct dualsync_mutex_t *mut
 enum dualsync_status dualsync_mutex_is_locked(const struct dualsync_mutex_t *mutex, bool *out);
 
 /**
- * Starts a get on `queue` without blocking: the get waits in line with
- * blocked getters and Rust tasks, and completes as `dualsync_queue_get`
- * would (an item, or `DUALSYNC_SHUT_DOWN`). See `dualsync_op_t` for
- * `notify_fd` (`-1`: none), `callback` (`NULL`: none) and `user_data`.
- * On `DUALSYNC_OK`, `*op_out` is the operation; take its item with
- * `dualsync_op_poll(op, &item)`, and free it with `dualsync_op_free`.
- * While it is pending, `dualsync_queue_free(queue)` is refused.
- *
- * # Safety
- *
- * `queue` is NULL or a live handle; `op_out` is NULL or valid for a write;
- * `callback` (if not NULL) may be called with `user_data` from any thread
- * until the operation is cancelled or freed; `notify_fd` is `-1` or an
- * open descriptor that stays open until then.
- */
-enum dualsync_status dualsync_queue_get_start(const struct dualsync_queue_t *queue,
-                                              int notify_fd,
-                                              dualsync_op_callback_t callback,
-                                              void *user_data,
-                                              struct dualsync_op_t **op_out);
-
-/**
- * Starts acquiring `n` permits of `sem` without blocking: the wait takes
- * its place in the FIFO line with blocked threads and Rust tasks and
- * completes as `dualsync_semaphore_acquire_many` would (the permits, then
- * owned by the caller until `dualsync_semaphore_release`; or
- * `DUALSYNC_CLOSED`). `n` above `DUALSYNC_SEMAPHORE_MAX_PERMITS` is
- * `DUALSYNC_INVALID_ARGUMENT`. See `dualsync_op_t` for `notify_fd`,
- * `callback` and `user_data`. On `DUALSYNC_OK`, `*op_out` is the
- * operation; `dualsync_op_poll(op, NULL)` gives the outcome. While it is
- * pending, `dualsync_semaphore_free(sem)` is refused.
- *
- * # Safety
- *
- * As `dualsync_queue_get_start`, with `sem` for `queue`.
- */
-enum dualsync_status dualsync_semaphore_acquire_start(const struct dualsync_semaphore_t *sem,
-                                                      size_t n,
-                                                      int notify_fd,
-                                                      dualsync_op_callback_t callback,
-                                                      void *user_data,
-                                                      struct dualsync_op_t **op_out);
-
-/**
- * Starts putting `item` (with `priority` for a priority queue, as in
- * `dualsync_queue_put`) without blocking: the put waits in line while the
- * queue is full and completes as `dualsync_queue_put` would (`DUALSYNC_OK`:
- * enqueued; `DUALSYNC_SHUT_DOWN`: not enqueued, the item is still the
- * caller's). Cancelling it withdraws the item (not enqueued). See
- * `dualsync_op_t` for `notify_fd`, `callback` and `user_data`;
- * `dualsync_op_poll(op, NULL)` gives the outcome. While it is pending,
- * `dualsync_queue_free(queue)` is refused.
- *
- * # Safety
- *
- * As `dualsync_queue_get_start`.
- */
-enum dualsync_status dualsync_queue_put_start(const struct dualsync_queue_t *queue,
-                                              void *item,
-                                              uint64_t priority,
-                                              int notify_fd,
-                                              dualsync_op_callback_t callback,
-                                              void *user_data,
-                                              struct dualsync_op_t **op_out);
-
-/**
  * Starts locking `mutex` without blocking: the lock is queued with
  * blocked threads and Rust tasks, and once `dualsync_op_poll(op, NULL)`
  * gives `DUALSYNC_OK` the caller owns the lock, as after
@@ -924,88 +1012,43 @@ enum dualsync_status dualsync_mutex_lock_start(const struct dualsync_mutex_t *mu
                                                struct dualsync_op_t **op_out);
 
 /**
- * Starts waiting for `event` to be set, without blocking:
- * `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` once it is set (at
- * once if it already is). See `dualsync_op_t`. While it is pending,
- * `dualsync_event_free(event)` is refused.
- *
- * # Safety
- *
- * As `dualsync_queue_get_start`, with `event` for `queue`.
- */
-enum dualsync_status dualsync_event_wait_start(const struct dualsync_event_t *event,
-                                               int notify_fd,
-                                               dualsync_op_callback_t callback,
-                                               void *user_data,
-                                               struct dualsync_op_t **op_out);
-
-/**
- * Starts waiting until every item put in `queue` has been marked done
- * (`dualsync_queue_join` without blocking): `dualsync_op_poll(op, NULL)`
- * gives `DUALSYNC_OK` then (at once if nothing is unfinished). See
- * `dualsync_op_t`. While it is pending, `dualsync_queue_free(queue)` is
- * refused.
- *
- * # Safety
- *
- * As `dualsync_queue_get_start`.
- */
-enum dualsync_status dualsync_queue_join_start(const struct dualsync_queue_t *queue,
-                                               int notify_fd,
-                                               dualsync_op_callback_t callback,
-                                               void *user_data,
-                                               struct dualsync_op_t **op_out);
-
-/**
- * Starts taking a token of `limiter` for `borrower` without blocking
- * (`dualsync_limiter_acquire` as an operation): once
- * `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` the borrower holds the
- * token (give it back with `dualsync_limiter_release(limiter, borrower)`);
- * `DUALSYNC_ALREADY_BORROWED` if the borrower already holds one. A token
- * handed to a cancelled op passes on. See `dualsync_op_t`. While it is
- * pending, `dualsync_limiter_free(limiter)` is refused.
- *
- * # Safety
- *
- * As `dualsync_queue_get_start`, with `limiter` for `queue`.
- */
-enum dualsync_status dualsync_limiter_acquire_start(const struct dualsync_limiter_t *limiter,
-                                                    size_t borrower,
-                                                    int notify_fd,
-                                                    dualsync_op_callback_t callback,
-                                                    void *user_data,
-                                                    struct dualsync_op_t **op_out);
-
-/**
  * Gives the outcome of an operation without blocking:
  *
  * * `DUALSYNC_WOULD_BLOCK`: still pending (wait for its next
  *   announcement);
- * * `DUALSYNC_OK`: completed; a queue get writes its item to `*item_out`
- *   (which must not be NULL for a queue get; it is not used otherwise), a
- *   semaphore acquire's permits and a mutex lock are now the caller's, a
- *   put's item is enqueued;
+ * * `DUALSYNC_OK`: completed; the result, if the operation has one, is
+ *   written to `result_out`: a queue get's item to `*(void **)result_out`,
+ *   a barrier wait's index to `*(size_t *)result_out` (for these two
+ *   `result_out` must not be NULL; other operations do not use it and it
+ *   may be NULL). A semaphore acquire's permits, a mutex or rwlock lock, a
+ *   limiter token and a condition wait's mutex are now the caller's; a
+ *   put's item is in the queue;
  * * the operation's error (`DUALSYNC_SHUT_DOWN`, `DUALSYNC_CLOSED`,
- *   `DUALSYNC_ALREADY_BORROWED`);
+ *   `DUALSYNC_BROKEN`, `DUALSYNC_ALREADY_BORROWED`);
  * * `DUALSYNC_CANCELLED` once cancelled, `DUALSYNC_DONE` once the outcome
  *   was given (each outcome is given once).
  *
  * # Safety
  *
- * `op` is NULL or a live operation; `item_out` is NULL or valid for a
- * write.
+ * `op` is NULL or a live operation; `result_out` is NULL or valid for a
+ * write of the operation's result type.
  */
-enum dualsync_status dualsync_op_poll(const struct dualsync_op_t *op, void **item_out);
+enum dualsync_status dualsync_op_poll(const struct dualsync_op_t *op, void *result_out);
 
 /**
  * Withdraws a pending operation, as dropping a Rust future does: nothing
- * is taken, and a wake-up (or the item, or the permits) already handed to
- * it passes on to the next waiter. Returns `DUALSYNC_OK` when it
- * withdrew the wait; `DUALSYNC_DONE` when the operation had already
- * completed (its outcome is for `dualsync_op_poll`, or was given);
- * `DUALSYNC_CANCELLED` when already cancelled. After it returns, the
- * operation announces nothing more (a callback running is waited for: do
- * not call this from the operation's own callback).
+ * is taken, and a wake-up (or the item, the permits, the lock, the
+ * notification) already handed to it passes on to the next waiter.
+ * Returns `DUALSYNC_OK` when it withdrew the wait; `DUALSYNC_DONE` when
+ * the operation had already completed (its outcome is for
+ * `dualsync_op_poll`, or was given): a barrier wait whose round completed
+ * (its arrival counted: poll gives its index) and a put whose item went
+ * into the queue say so too, instead of losing that; `DUALSYNC_CANCELLED`
+ * when already cancelled. After it returns, the operation announces
+ * nothing more (a callback running is waited for: do not call this from
+ * the operation's own callback).
+ *
+ * This is how an event loop times a wait out (see `dualsync_op_t`).
  *
  * # Safety
  *
@@ -1016,10 +1059,13 @@ enum dualsync_status dualsync_op_cancel(const struct dualsync_op_t *op);
 /**
  * Frees an operation, cancelling it if pending (as
  * `dualsync_op_cancel`). `NULL` does nothing (`DUALSYNC_OK`). Refused
- * with `DUALSYNC_BUSY`, nothing changed, while another call on the
+ * with `DUALSYNC_BUSY`, the operation kept, while another call on the
  * operation is in progress, and while a completed outcome has not been
- * taken with `dualsync_op_poll` (an item or permits would be lost: poll
- * first).
+ * taken with `dualsync_op_poll` (an item, permits or a lock would be
+ * lost: poll first). That includes an outcome this call's cancel finds
+ * (a barrier round that completed, a put that happened, as
+ * `dualsync_op_cancel` reports them): then it is no longer pending, and
+ * announces nothing more.
  *
  * # Safety
  *
@@ -1051,7 +1097,10 @@ struct dualsync_queue_t *dualsync_queue_new(size_t capacity, uint32_t order);
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -1218,6 +1267,70 @@ enum dualsync_status dualsync_queue_statistics(const struct dualsync_queue_t *qu
                                                struct dualsync_queue_stats_t *out);
 
 /**
+ * Starts a get on `queue` without blocking: the get waits in line with
+ * blocked getters and Rust tasks, and completes as `dualsync_queue_get`
+ * would (an item, or `DUALSYNC_SHUT_DOWN`). See `dualsync_op_t` for
+ * `notify_fd` (`-1`: none), `callback` (`NULL`: none) and `user_data`.
+ * On `DUALSYNC_OK`, `*op_out` is the operation; take its item with
+ * `dualsync_op_poll(op, &item)` (a `void **`), and free it with
+ * `dualsync_op_free`. An item handed to it is only taken by that poll: a
+ * cancel passes it to the next getter. While it is pending,
+ * `dualsync_queue_free(queue)` is refused.
+ *
+ * # Safety
+ *
+ * `queue` is NULL or a live handle; `op_out` is NULL or valid for a write;
+ * `callback` (if not NULL) may be called with `user_data` from any thread
+ * until the operation is cancelled or freed; `notify_fd` is `-1` or an
+ * open descriptor that stays open until then.
+ */
+enum dualsync_status dualsync_queue_get_start(const struct dualsync_queue_t *queue,
+                                              int notify_fd,
+                                              dualsync_op_callback_t callback,
+                                              void *user_data,
+                                              struct dualsync_op_t **op_out);
+
+/**
+ * Starts putting `item` (with `priority` for a priority queue, as in
+ * `dualsync_queue_put`) without blocking: the put waits in line while the
+ * queue is full and completes as `dualsync_queue_put` would (`DUALSYNC_OK`:
+ * enqueued; `DUALSYNC_SHUT_DOWN`: not enqueued, the item is still the
+ * caller's). Cancelling it withdraws the item (not enqueued; or
+ * `DUALSYNC_DONE` if it went in first). See `dualsync_op_t` for
+ * `notify_fd`, `callback` and `user_data`; `dualsync_op_poll(op, NULL)`
+ * gives the outcome. While it is pending, `dualsync_queue_free(queue)` is
+ * refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`.
+ */
+enum dualsync_status dualsync_queue_put_start(const struct dualsync_queue_t *queue,
+                                              void *item,
+                                              uint64_t priority,
+                                              int notify_fd,
+                                              dualsync_op_callback_t callback,
+                                              void *user_data,
+                                              struct dualsync_op_t **op_out);
+
+/**
+ * Starts waiting until every item put in `queue` has been marked done
+ * (`dualsync_queue_join` without blocking): `dualsync_op_poll(op, NULL)`
+ * gives `DUALSYNC_OK` then (at once if nothing is unfinished). See
+ * `dualsync_op_t`. While it is pending, `dualsync_queue_free(queue)` is
+ * refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`.
+ */
+enum dualsync_status dualsync_queue_join_start(const struct dualsync_queue_t *queue,
+                                               int notify_fd,
+                                               dualsync_op_callback_t callback,
+                                               void *user_data,
+                                               struct dualsync_op_t **op_out);
+
+/**
  * Creates a guard for `action` (a verb phrase such as `"writing to"`,
  * copied; invalid UTF-8 is replaced). Returns NULL if `action` is NULL or
  * allocation fails. Free it with `dualsync_resource_guard_free`.
@@ -1237,7 +1350,10 @@ struct dualsync_resource_guard_t *dualsync_resource_guard_new(const char *action
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -1282,7 +1398,8 @@ struct dualsync_rwlock_t *dualsync_rwlock_new(bool fair);
  * A handle that Rust made from a lock it still holds only lets go of its
  * reference. A lock that is held (read or write) or has waiters is not
  * freed: `DUALSYNC_BUSY`; so is one with another call on the handle still
- * in progress.
+ * in progress (but for a call already done with it: a lock taken or
+ * released in one atomic step with nobody waiting; see `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -1393,6 +1510,44 @@ enum dualsync_status dualsync_rwlock_n_waiting(const struct dualsync_rwlock_t *r
 enum dualsync_status dualsync_rwlock_n_readers(const struct dualsync_rwlock_t *rwlock, size_t *out);
 
 /**
+ * Starts taking a read lock on `rwlock` without blocking: the wait is
+ * queued with blocked threads and Rust tasks (behind a queued writer), and
+ * once `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` the caller holds a
+ * read lock, as after `dualsync_rwlock_read` (release it with
+ * `dualsync_rwlock_read_unlock`). Cancelling an op that was handed the
+ * lock but not polled releases it (the writer it held back, if any, goes
+ * in). See `dualsync_op_t`. While it is pending,
+ * `dualsync_rwlock_free(rwlock)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `rwlock` for `queue`.
+ */
+enum dualsync_status dualsync_rwlock_read_start(const struct dualsync_rwlock_t *rwlock,
+                                                int notify_fd,
+                                                dualsync_op_callback_t callback,
+                                                void *user_data,
+                                                struct dualsync_op_t **op_out);
+
+/**
+ * Starts taking the write lock on `rwlock` without blocking (as
+ * `dualsync_rwlock_read_start`; while it is queued it stops new readers,
+ * as a blocked `dualsync_rwlock_write` does). Once `dualsync_op_poll(op,
+ * NULL)` gives `DUALSYNC_OK` the caller holds the write lock (release it
+ * with `dualsync_rwlock_write_unlock`). Cancelling it lets in the readers
+ * it held back, and passes on a lock it had been handed.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `rwlock` for `queue`.
+ */
+enum dualsync_status dualsync_rwlock_write_start(const struct dualsync_rwlock_t *rwlock,
+                                                 int notify_fd,
+                                                 dualsync_op_callback_t callback,
+                                                 void *user_data,
+                                                 struct dualsync_op_t **op_out);
+
+/**
  * Creates a semaphore with `initial` permits, served in strict FIFO order
  * (every release with waiters hands its permits to the head; a try form
  * fails while anyone waits). When `bounded` is nonzero,
@@ -1413,7 +1568,10 @@ struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded
  * Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
  * while any other call on the handle has not returned, blocked or not: a
  * thread that released a waiter may still be finishing its call when that
- * waiter returns and frees. Retry once those calls are done.
+ * waiter returns and frees. Retry once those calls are done. A call that
+ * is done with the handle before it returns does not count: one that
+ * takes or gives back a lock, permits or a flag in one atomic step with
+ * nobody waiting (the list is at `DUALSYNC_BUSY`).
  *
  * # Safety
  *
@@ -1549,6 +1707,29 @@ enum dualsync_status dualsync_semaphore_is_closed(const struct dualsync_semaphor
  */
 enum dualsync_status dualsync_semaphore_n_waiting(const struct dualsync_semaphore_t *sem,
                                                   size_t *out);
+
+/**
+ * Starts acquiring `n` permits of `sem` without blocking: the wait takes
+ * its place in the FIFO line with blocked threads and Rust tasks and
+ * completes as `dualsync_semaphore_acquire_many` would (the permits, then
+ * owned by the caller until `dualsync_semaphore_release`; or
+ * `DUALSYNC_CLOSED`). `n` above `DUALSYNC_SEMAPHORE_MAX_PERMITS` is
+ * `DUALSYNC_INVALID_ARGUMENT`. Permits handed to it pass on if it is
+ * cancelled before it is polled. See `dualsync_op_t` for `notify_fd`,
+ * `callback` and `user_data`. On `DUALSYNC_OK`, `*op_out` is the
+ * operation; `dualsync_op_poll(op, NULL)` gives the outcome. While it is
+ * pending, `dualsync_semaphore_free(sem)` is refused.
+ *
+ * # Safety
+ *
+ * As `dualsync_queue_get_start`, with `sem` for `queue`.
+ */
+enum dualsync_status dualsync_semaphore_acquire_start(const struct dualsync_semaphore_t *sem,
+                                                      size_t n,
+                                                      int notify_fd,
+                                                      dualsync_op_callback_t callback,
+                                                      void *user_data,
+                                                      struct dualsync_op_t **op_out);
 
 #ifdef __cplusplus
 }  // extern "C"

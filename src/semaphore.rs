@@ -482,19 +482,39 @@ impl Semaphore {
     /// to `limit` (for guards, whose drop cannot fail).
     #[inline]
     pub(crate) fn give(&self, n: usize, limit: usize, clamp: bool) -> Result<(), ReleaseError> {
+        match self.give_fast(n, limit, clamp) {
+            Some(r) => r,
+            None => self.give_slow(n, limit, clamp),
+        }
+    }
+
+    /// [`give`](Self::give) while nobody waits: one CAS (or the load that
+    /// refuses the count), the call's last access to the semaphore (the C
+    /// ABI relies on it: such a release is not counted as a call in
+    /// progress). `None`, nothing changed, when waiters must be served.
+    #[inline]
+    pub(crate) fn give_fast(
+        &self,
+        n: usize,
+        limit: usize,
+        clamp: bool,
+    ) -> Option<Result<(), ReleaseError>> {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s & WAITERS != 0 {
-                return self.give_slow(n, limit, clamp);
+                return None;
             }
-            let new = new_count(permits(s), n, limit, clamp)?;
+            let new = match new_count(permits(s), n, limit, clamp) {
+                Ok(new) => new,
+                Err(e) => return Some(Err(e)),
+            };
             match self.state.compare_exchange_weak(
                 s,
                 (new << SHIFT) | (s & FLAGS),
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Some(Ok(())),
                 Err(x) => s = x,
             }
         }

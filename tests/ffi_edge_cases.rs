@@ -9,6 +9,10 @@
 //!   result. Under ThreadSanitizer (`scripts/tsan.sh` runs this file) the
 //!   old `_free`, which read the count without the lock and without waiting
 //!   for the waker's call to end, is a reported race.
+//! * The other way round: the C fast paths that are not counted (a lock,
+//!   unlock, acquire or release in one atomic step, nobody waiting) never
+//!   make a `_free` refuse, and a free right after one of them, by the
+//!   thread that saw its effect, frees nothing still in use.
 //! * Semaphore counts: 0 and past `MAX_PERMITS`, the same answer in C and
 //!   in Rust (`add_permits`, `acquire_many`, `BoundedSemaphore`).
 //! * Queue capacity: `SIZE_MAX` reported as given (C and Rust), 0 is C's
@@ -19,6 +23,8 @@
 //! * The header says all of it (`try_wait` of the condition included).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dualsync::ffi::dualsync_status::*;
@@ -290,6 +296,191 @@ fn barrier_free_is_busy_while_a_party_waits() {
     assert_eq!(c!(dualsync_barrier_wait(b.p(), &mut index)), DUALSYNC_OK);
     assert_eq!((index, t.join().unwrap()), (1, 0));
     assert_eq!(c!(dualsync_barrier_free(b.p())), DUALSYNC_OK);
+}
+
+/// Runs `other` on a thread and `this` here, `ROUNDS` times, each round on
+/// a fresh handle from `new`: `other` makes fast-path calls and raises its
+/// flag at a point `this` waits for; `this` then learns of `other`'s last
+/// call through the primitive only and frees the handle at once, while
+/// `other` may still be returning from that call. The free must succeed
+/// (a fast path is not counted) and free nothing in use (ThreadSanitizer
+/// and valgrind runs of this file would see it).
+fn free_after_fast_path<H: 'static>(
+    what: &str,
+    new: fn() -> *mut H,
+    other: fn(P<H>, &AtomicBool),
+    this: fn(P<H>, &AtomicBool) -> dualsync_status,
+) {
+    const ROUNDS: usize = 500;
+    for round in 0..ROUNDS {
+        let h = P(new());
+        assert!(!h.p().is_null());
+        let flag: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let t = std::thread::spawn(move || other(h, flag));
+        assert_eq!(this(h, flag), DUALSYNC_OK, "{what}: free, round {round}");
+        t.join().unwrap();
+        // SAFETY: leaked above, no thread uses it any more.
+        drop(unsafe { Box::from_raw(std::ptr::from_ref(flag).cast_mut()) });
+    }
+}
+
+fn spin_until(cond: impl Fn() -> bool) {
+    wait_until("the other thread", 1, || usize::from(cond()));
+}
+
+#[test]
+fn free_right_after_uncounted_fast_paths() {
+    // Mutex: the other thread locks (one CAS), waits to be seen, unlocks
+    // (one CAS, nobody queued: this thread only tries); this thread takes
+    // the lock the moment it is free, unlocks and frees.
+    free_after_fast_path(
+        "mutex",
+        || dualsync_mutex_new(false),
+        |m, seen| {
+            assert_eq!(c!(dualsync_mutex_lock(m.p())), DUALSYNC_OK);
+            spin_until(|| seen.load(Ordering::Acquire));
+            assert_eq!(c!(dualsync_mutex_unlock(m.p())), DUALSYNC_OK);
+        },
+        |m, seen| {
+            spin_until(|| {
+                let mut locked = false;
+                assert_eq!(
+                    c!(dualsync_mutex_is_locked(m.p(), &mut locked)),
+                    DUALSYNC_OK
+                );
+                locked
+            });
+            seen.store(true, Ordering::Release);
+            spin_until(|| c!(dualsync_mutex_try_lock(m.p())) == DUALSYNC_OK);
+            assert_eq!(c!(dualsync_mutex_unlock(m.p())), DUALSYNC_OK);
+            c!(dualsync_mutex_free(m.p()))
+        },
+    );
+    // Semaphore: the other thread acquires and releases (one CAS each,
+    // nobody waiting); this thread takes the permit back the moment it is
+    // released, and frees.
+    free_after_fast_path(
+        "semaphore",
+        || dualsync_semaphore_new(1, false),
+        |s, seen| {
+            assert_eq!(c!(dualsync_semaphore_acquire(s.p())), DUALSYNC_OK);
+            seen.store(true, Ordering::Release);
+            assert_eq!(c!(dualsync_semaphore_release(s.p(), 1)), DUALSYNC_OK);
+        },
+        |s, seen| {
+            spin_until(|| seen.load(Ordering::Acquire));
+            spin_until(|| c!(dualsync_semaphore_try_acquire(s.p())) == DUALSYNC_OK);
+            c!(dualsync_semaphore_free(s.p()))
+        },
+    );
+    // RwLock, read then write: the other thread's unlock is the last call.
+    free_after_fast_path(
+        "rwlock read",
+        || dualsync_rwlock_new(false),
+        |l, seen| {
+            assert_eq!(c!(dualsync_rwlock_read(l.p())), DUALSYNC_OK);
+            seen.store(true, Ordering::Release);
+            assert_eq!(c!(dualsync_rwlock_read_unlock(l.p())), DUALSYNC_OK);
+        },
+        |l, seen| {
+            spin_until(|| seen.load(Ordering::Acquire));
+            spin_until(|| c!(dualsync_rwlock_try_write(l.p())) == DUALSYNC_OK);
+            assert_eq!(c!(dualsync_rwlock_write_unlock(l.p())), DUALSYNC_OK);
+            c!(dualsync_rwlock_free(l.p()))
+        },
+    );
+    free_after_fast_path(
+        "rwlock write",
+        || dualsync_rwlock_new(true),
+        |l, seen| {
+            assert_eq!(c!(dualsync_rwlock_write(l.p())), DUALSYNC_OK);
+            seen.store(true, Ordering::Release);
+            assert_eq!(c!(dualsync_rwlock_write_unlock(l.p())), DUALSYNC_OK);
+        },
+        |l, seen| {
+            spin_until(|| seen.load(Ordering::Acquire));
+            spin_until(|| c!(dualsync_rwlock_try_read(l.p())) == DUALSYNC_OK);
+            assert_eq!(c!(dualsync_rwlock_read_unlock(l.p())), DUALSYNC_OK);
+            c!(dualsync_rwlock_free(l.p()))
+        },
+    );
+    // Event: the other thread's wait finds it set (one load), then it
+    // clears it (one `fetch_and`); this thread frees once it sees it clear.
+    free_after_fast_path(
+        "event",
+        || {
+            let e = dualsync_event_new();
+            assert_eq!(c!(dualsync_event_set(e)), DUALSYNC_OK);
+            e
+        },
+        |e, _| {
+            assert_eq!(c!(dualsync_event_wait(e.p())), DUALSYNC_OK);
+            assert_eq!(c!(dualsync_event_clear(e.p())), DUALSYNC_OK);
+        },
+        |e, _| {
+            spin_until(|| c!(dualsync_event_try_wait(e.p())) == DUALSYNC_WOULD_BLOCK);
+            c!(dualsync_event_free(e.p()))
+        },
+    );
+    // Resource guard: enter and exit are one CAS each.
+    free_after_fast_path(
+        "resource guard",
+        || c!(dualsync_resource_guard_new(c"using".as_ptr())),
+        |g, seen| {
+            assert_eq!(c!(dualsync_resource_guard_enter(g.p())), DUALSYNC_OK);
+            seen.store(true, Ordering::Release);
+            assert_eq!(c!(dualsync_resource_guard_exit(g.p())), DUALSYNC_OK);
+        },
+        |g, seen| {
+            spin_until(|| seen.load(Ordering::Acquire));
+            spin_until(|| c!(dualsync_resource_guard_enter(g.p())) == DUALSYNC_OK);
+            assert_eq!(c!(dualsync_resource_guard_exit(g.p())), DUALSYNC_OK);
+            c!(dualsync_resource_guard_free(g.p()))
+        },
+    );
+}
+
+/// The slow paths still count: a C call blocked on a handle that Rust
+/// also holds (so `_free` skips the checks on the primitive's state and
+/// only the count can refuse) keeps the handle from being freed.
+#[test]
+fn blocked_calls_still_count() {
+    let m = Arc::new(dualsync::Mutex::new(()));
+    let guard = m.try_lock().unwrap();
+    let hm = P(dualsync_mutex_t::from_arc(m.clone()));
+    let s = Arc::new(Semaphore::new_fair(0));
+    let hs = P(dualsync_semaphore_t::from_arc(s.clone()));
+    let l = Arc::new(dualsync::RwLock::new(()));
+    let wguard = l.try_write().unwrap();
+    let hl = P(dualsync_rwlock_t::from_arc(l.clone()));
+    let threads = [
+        std::thread::spawn(move || {
+            assert_eq!(c!(dualsync_mutex_lock(hm.p())), DUALSYNC_OK);
+            assert_eq!(c!(dualsync_mutex_unlock(hm.p())), DUALSYNC_OK);
+        }),
+        std::thread::spawn(move || {
+            assert_eq!(c!(dualsync_semaphore_acquire(hs.p())), DUALSYNC_OK);
+        }),
+        std::thread::spawn(move || {
+            assert_eq!(c!(dualsync_rwlock_read(hl.p())), DUALSYNC_OK);
+            assert_eq!(c!(dualsync_rwlock_read_unlock(hl.p())), DUALSYNC_OK);
+        }),
+    ];
+    wait_until("mutex waiters", 1, || m.statistics().waiting);
+    wait_until("semaphore waiters", 1, || s.statistics().waiting);
+    wait_until("rwlock waiters", 1, || l.statistics().waiting);
+    assert_eq!(c!(dualsync_mutex_free(hm.p())), DUALSYNC_BUSY);
+    assert_eq!(c!(dualsync_semaphore_free(hs.p())), DUALSYNC_BUSY);
+    assert_eq!(c!(dualsync_rwlock_free(hl.p())), DUALSYNC_BUSY);
+    drop(guard);
+    s.add_permits(1).unwrap();
+    drop(wguard);
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(c!(dualsync_mutex_free(hm.p())), DUALSYNC_OK);
+    assert_eq!(c!(dualsync_semaphore_free(hs.p())), DUALSYNC_OK);
+    assert_eq!(c!(dualsync_rwlock_free(hl.p())), DUALSYNC_OK);
 }
 
 // ---- semaphore counts: C and Rust agree ----
@@ -719,6 +910,7 @@ fn header_documents_the_edge_cases() {
         "dualsync_condition_n_waiting(const struct dualsync_condition_t *cond, size_t *out);",
         // Free while a call is in progress.
         "while any other call on the handle has not returned, blocked or not",
+        "A call that is done with the handle before it returns does not count",
         "#define DUALSYNC_ABI_VERSION 0",
     ] {
         assert!(

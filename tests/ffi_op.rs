@@ -56,9 +56,9 @@ fn acquire_start(s: *mut dualsync_semaphore_t, n: usize) -> *mut dualsync_op_t {
 
 /// Polls a queue operation: its status and item.
 fn poll_item(op: *mut dualsync_op_t) -> (dualsync_status, usize) {
-    let mut out = null_mut();
+    let mut out: *mut c_void = null_mut();
     // SAFETY: `op` is live; `out` valid.
-    let st = unsafe { dualsync_op_poll(op, &mut out) };
+    let st = unsafe { dualsync_op_poll(op, (&raw mut out).cast()) };
     (st, out as usize)
 }
 
@@ -681,4 +681,488 @@ fn limiter_acquire_operation() {
     assert_eq!(unsafe { dualsync_limiter_release(l, 3) }, DUALSYNC_OK);
     // SAFETY: live, unused from now on.
     assert_eq!(unsafe { dualsync_limiter_free(l) }, DUALSYNC_OK);
+}
+
+/// Starts an operation with `start` (given `op_out`); it must succeed.
+fn started(start: impl FnOnce(*mut *mut dualsync_op_t) -> dualsync_status) -> *mut dualsync_op_t {
+    let mut op = null_mut();
+    assert_eq!(start(&mut op), DUALSYNC_OK);
+    op
+}
+
+/// Polls a barrier wait: its status and index.
+fn poll_index(op: *mut dualsync_op_t) -> (dualsync_status, usize) {
+    let mut index = usize::MAX;
+    // SAFETY: `op` is live; `index` is a valid `size_t`.
+    let st = unsafe { dualsync_op_poll(op, (&raw mut index).cast()) };
+    (st, index)
+}
+
+/// What a getter writes (it must succeed).
+fn get<T: Default>(getter: impl FnOnce(&mut T) -> dualsync_status) -> T {
+    let mut v = T::default();
+    assert_eq!(getter(&mut v), DUALSYNC_OK);
+    v
+}
+
+/// A blocking `dualsync_barrier_wait` (as a C thread makes it): its index.
+fn barrier_wait(b: P<dualsync_barrier_t>) -> usize {
+    // SAFETY: live (until the threads that call this are joined); the out
+    // pointer is valid.
+    get(|index| unsafe { dualsync_barrier_wait(b.p(), index) })
+}
+
+fn barrier_waiting(b: P<dualsync_barrier_t>) -> usize {
+    // SAFETY: live; the out pointer is valid.
+    get(|n| unsafe { dualsync_barrier_n_waiting(b.p(), n) })
+}
+
+/// A barrier arrival as an operation: counted at once, completed by a C
+/// thread's blocking wait with its index, announced on the fd; an arrival
+/// that completes the round completes at start; a cancelled one is
+/// withdrawn without breaking the barrier; an abort ends it BROKEN.
+#[test]
+fn barrier_wait_operation() {
+    let b = P(dualsync_barrier_new(2));
+    let (mut r, w) = std::io::pipe().unwrap();
+    let wfd = w.as_raw_fd();
+    // SAFETY (each start): live; the pipe stays open until the ops are freed.
+    let start =
+        || started(|op| unsafe { dualsync_barrier_wait_start(b.p(), wfd, None, null_mut(), op) });
+    let op = start();
+    assert_eq!(poll_index(op).0, DUALSYNC_WOULD_BLOCK);
+    assert_eq!(barrier_waiting(b), 1, "the arrival counts at once");
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_barrier_free(b.p()) }, DUALSYNC_BUSY);
+    // SAFETY: live; the index goes to a `size_t`, not NULL.
+    assert_eq!(
+        unsafe { dualsync_op_poll(op, null_mut()) },
+        DUALSYNC_INVALID_ARGUMENT
+    );
+    let t = thread::spawn(move || barrier_wait(b));
+    let mut buf = [0u8; 8];
+    r.read_exact(&mut buf).unwrap();
+    assert_eq!(poll_index(op), (DUALSYNC_OK, 0));
+    assert_eq!(
+        t.join().unwrap(),
+        1,
+        "the thread completed the round: leader"
+    );
+    assert_eq!(poll_index(op).0, DUALSYNC_DONE);
+    assert_eq!(free(op), DUALSYNC_OK);
+
+    // The arrival that completes a round completes at start (announced).
+    let t = thread::spawn(move || barrier_wait(b));
+    common_until(|| barrier_waiting(b) == 1);
+    let op = start();
+    r.read_exact(&mut buf).unwrap();
+    assert_eq!(cancel(op), DUALSYNC_DONE, "too late: the round is done");
+    assert_eq!(poll_index(op), (DUALSYNC_OK, 1));
+    assert_eq!(t.join().unwrap(), 0);
+    assert_eq!(free(op), DUALSYNC_OK);
+
+    // Cancelled alone: withdrawn, the barrier is not broken.
+    let op = start();
+    assert_eq!(cancel(op), DUALSYNC_OK);
+    assert_eq!(barrier_waiting(b), 0);
+    // SAFETY: live; the out pointer is valid.
+    assert!(!get(|x| unsafe { dualsync_barrier_is_broken(b.p(), x) }));
+    assert_eq!(poll_index(op).0, DUALSYNC_CANCELLED);
+    assert_eq!(free(op), DUALSYNC_OK);
+
+    // Aborted while pending: BROKEN, no index.
+    let op = start();
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_barrier_abort(b.p()) }, DUALSYNC_OK);
+    assert_eq!(poll_index(op), (DUALSYNC_BROKEN, usize::MAX));
+    assert_eq!(free(op), DUALSYNC_OK);
+    drop(w);
+    // SAFETY: live, unused from now on.
+    assert_eq!(unsafe { dualsync_barrier_free(b.p()) }, DUALSYNC_OK);
+}
+
+/// Waits (yielding) until `cond` holds; fails after 20 s.
+fn common_until(cond: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < Duration::from_secs(20), "never happened");
+        thread::yield_now();
+    }
+}
+
+/// Polls `op` a few times (while another thread may be completing it),
+/// then cancels it if it did not complete; returns whether it did. The
+/// cancel always withdraws: a pending op is only completed by a poll.
+fn poll_then_cancel(op: *mut dualsync_op_t) -> bool {
+    let done = (0..50).any(|_| match poll(op) {
+        DUALSYNC_OK => true,
+        DUALSYNC_WOULD_BLOCK => {
+            std::hint::spin_loop();
+            false
+        }
+        other => panic!("poll: {other:?}"),
+    });
+    if !done {
+        assert_eq!(cancel(op), DUALSYNC_OK);
+    }
+    done
+}
+
+/// Cancel racing the round: a C thread arrives (blocking) while this
+/// thread starts an arrival and cancels it at once. Either the cancel
+/// withdrew the arrival (then this thread arrives again, blocking, to let
+/// the other one go) or it came too late (`DUALSYNC_DONE`) and the index
+/// is still there: every round hands out 0 and 1 exactly once.
+#[test]
+fn barrier_cancel_racing_the_round_loses_no_index() {
+    const ROUNDS: usize = 2_000;
+    let b = P(dualsync_barrier_new(2));
+    let mut too_late = 0;
+    for round in 0..ROUNDS {
+        let t = thread::spawn(move || barrier_wait(b));
+        if round % 8 == 0 {
+            // Now and then the thread is surely first: the start completes
+            // the round, and the cancel is surely too late.
+            common_until(|| barrier_waiting(b) == 1);
+        }
+        // SAFETY: live.
+        let op =
+            started(|op| unsafe { dualsync_barrier_wait_start(b.p(), -1, None, null_mut(), op) });
+        let mine = match cancel(op) {
+            DUALSYNC_OK => barrier_wait(b),
+            DUALSYNC_DONE => {
+                too_late += 1;
+                let (st, index) = poll_index(op);
+                assert_eq!(st, DUALSYNC_OK);
+                index
+            }
+            other => panic!("cancel: {other:?}"),
+        };
+        assert_eq!(free(op), DUALSYNC_OK);
+        let theirs = t.join().unwrap();
+        assert_eq!(mine + theirs, 1, "indices {mine} and {theirs}");
+        assert_eq!(barrier_waiting(b), 0);
+    }
+    eprintln!("{too_late} of {ROUNDS} cancels came too late");
+    // SAFETY: live, unused from now on.
+    assert_eq!(unsafe { dualsync_barrier_free(b.p()) }, DUALSYNC_OK);
+}
+
+fn rwlock_readers(l: P<dualsync_rwlock_t>) -> usize {
+    // SAFETY: live; the out pointer is valid.
+    get(|n| unsafe { dualsync_rwlock_n_readers(l.p(), n) })
+}
+
+/// Read and write locks as operations: readers queued behind a writer
+/// enter together, a queued write op stops new readers, a read lock
+/// handed to a cancelled op is released (the writer behind it goes in).
+#[test]
+fn rwlock_operations() {
+    let l = P(dualsync_rwlock_new(true));
+    // SAFETY (each start): live.
+    let read =
+        || started(|op| unsafe { dualsync_rwlock_read_start(l.p(), -1, None, null_mut(), op) });
+    let write =
+        || started(|op| unsafe { dualsync_rwlock_write_start(l.p(), -1, None, null_mut(), op) });
+    // Free: both kinds complete at once.
+    let r = read();
+    assert_eq!(poll(r), DUALSYNC_OK);
+    assert_eq!(rwlock_readers(l), 1);
+    let w = write();
+    assert_eq!(poll(w), DUALSYNC_WOULD_BLOCK, "a reader holds the lock");
+    let r2 = read();
+    assert_eq!(
+        poll(r2),
+        DUALSYNC_WOULD_BLOCK,
+        "a queued writer stops readers"
+    );
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_rwlock_free(l.p()) }, DUALSYNC_BUSY);
+    // SAFETY: live. The writer goes in, then the reader behind it.
+    assert_eq!(unsafe { dualsync_rwlock_read_unlock(l.p()) }, DUALSYNC_OK);
+    assert_eq!(poll(w), DUALSYNC_OK);
+    assert_eq!(poll(r2), DUALSYNC_WOULD_BLOCK);
+    let r3 = read();
+    let w2 = write();
+    // SAFETY: live. Strict mode: the two readers are handed read locks.
+    assert_eq!(unsafe { dualsync_rwlock_write_unlock(l.p()) }, DUALSYNC_OK);
+    assert_eq!(rwlock_readers(l), 2, "handed to r2 and r3");
+    // r2 is cancelled before it polls: its read lock is released.
+    assert_eq!(cancel(r2), DUALSYNC_OK);
+    assert_eq!(rwlock_readers(l), 1);
+    assert_eq!(poll(r3), DUALSYNC_OK);
+    assert_eq!(poll(w2), DUALSYNC_WOULD_BLOCK);
+    // SAFETY: live. The last reader leaves: the writer is handed the lock.
+    assert_eq!(unsafe { dualsync_rwlock_read_unlock(l.p()) }, DUALSYNC_OK);
+    assert_eq!(poll(w2), DUALSYNC_OK);
+    // SAFETY: live.
+    assert_eq!(
+        unsafe { dualsync_rwlock_try_read(l.p()) },
+        DUALSYNC_WOULD_BLOCK
+    );
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_rwlock_write_unlock(l.p()) }, DUALSYNC_OK);
+    for op in [r, w, r2, r3, w2] {
+        assert_eq!(free(op), DUALSYNC_OK);
+    }
+    // SAFETY: live, unused from now on.
+    assert_eq!(unsafe { dualsync_rwlock_free(l.p()) }, DUALSYNC_OK);
+}
+
+/// Cancel racing the hand-off: a C thread releases the write lock while
+/// this thread polls the read or write op queued for it once and, if it
+/// was not complete yet, cancels it. The lock ends with the op (polled:
+/// this thread holds it) or free (a lock handed to the cancelled op was
+/// released): never held by nobody, never held twice.
+#[test]
+fn rwlock_cancel_racing_release_loses_no_lock() {
+    const ROUNDS: usize = 2_000;
+    for fair in [true, false] {
+        let l = P(dualsync_rwlock_new(fair));
+        let mut got = 0;
+        for i in 0..ROUNDS {
+            // SAFETY: live.
+            assert_eq!(unsafe { dualsync_rwlock_write(l.p()) }, DUALSYNC_OK);
+            let read = i % 2 == 0;
+            let op = started(|op| {
+                // SAFETY: live.
+                unsafe {
+                    if read {
+                        dualsync_rwlock_read_start(l.p(), -1, None, null_mut(), op)
+                    } else {
+                        dualsync_rwlock_write_start(l.p(), -1, None, null_mut(), op)
+                    }
+                }
+            });
+            let t = thread::spawn(move || {
+                // SAFETY: live until joined.
+                assert_eq!(unsafe { dualsync_rwlock_write_unlock(l.p()) }, DUALSYNC_OK);
+            });
+            let mine = poll_then_cancel(op);
+            t.join().unwrap();
+            // SAFETY (the calls below): live.
+            if mine {
+                got += 1;
+                assert_eq!(
+                    unsafe { dualsync_rwlock_try_write(l.p()) },
+                    DUALSYNC_WOULD_BLOCK
+                );
+                let st = unsafe {
+                    if read {
+                        dualsync_rwlock_read_unlock(l.p())
+                    } else {
+                        dualsync_rwlock_write_unlock(l.p())
+                    }
+                };
+                assert_eq!(st, DUALSYNC_OK);
+            }
+            assert_eq!(
+                unsafe { dualsync_rwlock_try_write(l.p()) },
+                DUALSYNC_OK,
+                "round {i}: a lock was kept by a cancelled op"
+            );
+            assert_eq!(unsafe { dualsync_rwlock_write_unlock(l.p()) }, DUALSYNC_OK);
+            assert_eq!(free(op), DUALSYNC_OK);
+        }
+        eprintln!("fair {fair}: {got} of {ROUNDS} polls took the lock");
+        // SAFETY: live, unused from now on.
+        assert_eq!(unsafe { dualsync_rwlock_free(l.p()) }, DUALSYNC_OK);
+    }
+}
+
+fn is_locked(m: P<dualsync_mutex_t>) -> bool {
+    // SAFETY: live; the out pointer is valid.
+    get(|l| unsafe { dualsync_mutex_is_locked(m.p(), l) })
+}
+
+fn cond_waiting(cv: P<dualsync_condition_t>) -> usize {
+    // SAFETY: live; the out pointer is valid.
+    get(|n| unsafe { dualsync_condition_n_waiting(cv.p(), n) })
+}
+
+fn notify(cv: P<dualsync_condition_t>, n: usize) -> usize {
+    // SAFETY: live; the out pointer is valid.
+    get(|woken| unsafe { dualsync_condition_notify(cv.p(), n, woken) })
+}
+
+/// A condition wait as an operation, and who holds the mutex at each step:
+/// the caller until the start (which releases it), nobody through the op
+/// while it waits or re-locks, the caller again from the poll that returns
+/// `DUALSYNC_OK` (notified and re-locked, in the mutex's order).
+#[test]
+fn condition_wait_operation_relocks() {
+    let (cv, m) = (P(dualsync_condition_new()), P(dualsync_mutex_new(true)));
+    let (mut r, w) = std::io::pipe().unwrap();
+    let wfd = w.as_raw_fd();
+    // SAFETY (each start): live; the pipe outlives the ops.
+    let start = || unsafe {
+        let mut op = null_mut();
+        let st = dualsync_condition_wait_start(cv.p(), m.p(), wfd, None, null_mut(), &mut op);
+        (st, op)
+    };
+    // Not locked: refused, nothing started.
+    let (st, op) = start();
+    assert_eq!((st, op), (DUALSYNC_NOT_LOCKED, null_mut()));
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_mutex_lock(m.p()) }, DUALSYNC_OK);
+    let (st, op) = start();
+    assert_eq!(st, DUALSYNC_OK);
+    assert!(!is_locked(m), "starting released the mutex");
+    assert_eq!(cond_waiting(cv), 1);
+    assert_eq!(poll(op), DUALSYNC_WOULD_BLOCK);
+    // SAFETY: live. Both handles are in use by the pending op.
+    unsafe {
+        assert_eq!(dualsync_condition_free(cv.p()), DUALSYNC_BUSY);
+        assert_eq!(dualsync_mutex_free(m.p()), DUALSYNC_BUSY);
+    }
+    // Another thread takes the mutex and notifies: notified, but the
+    // re-lock waits for the mutex.
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_mutex_lock(m.p()) }, DUALSYNC_OK);
+    assert_eq!(notify(cv, 1), 1);
+    let mut buf = [0u8; 8];
+    r.read_exact(&mut buf).unwrap();
+    assert_eq!(poll(op), DUALSYNC_WOULD_BLOCK, "notified, re-locking");
+    assert_eq!(cond_waiting(cv), 0);
+    // SAFETY: live; the out pointer is valid.
+    let n = get(|n| unsafe { dualsync_mutex_n_waiting(m.p(), n) });
+    assert_eq!(n, 1, "the re-lock is queued on the mutex");
+    thread::spawn(move || {
+        // SAFETY: live until joined.
+        assert_eq!(unsafe { dualsync_mutex_unlock(m.p()) }, DUALSYNC_OK);
+    })
+    .join()
+    .unwrap();
+    r.read_exact(&mut buf).unwrap();
+    assert_eq!(poll(op), DUALSYNC_OK);
+    assert!(is_locked(m), "the caller holds the mutex again");
+    assert_eq!(cancel(op), DUALSYNC_DONE);
+    assert_eq!(free(op), DUALSYNC_OK);
+    // SAFETY: live, unused from now on.
+    unsafe {
+        assert_eq!(dualsync_mutex_unlock(m.p()), DUALSYNC_OK);
+        assert_eq!(dualsync_condition_free(cv.p()), DUALSYNC_OK);
+        assert_eq!(dualsync_mutex_free(m.p()), DUALSYNC_OK);
+    }
+    drop(w);
+}
+
+/// Cancelling a condition wait loses nothing and leaves the mutex with
+/// nobody: a notification it had received goes to the next waiter, a
+/// re-lock it had been handed goes to the mutex's next waiter (or frees
+/// the mutex).
+#[test]
+fn condition_wait_cancel_passes_on() {
+    let (cv, m) = (P(dualsync_condition_new()), P(dualsync_mutex_new(true)));
+    // SAFETY (each start): live; the caller holds the mutex.
+    let start = || {
+        // SAFETY: live.
+        assert_eq!(unsafe { dualsync_mutex_lock(m.p()) }, DUALSYNC_OK);
+        started(|op| unsafe {
+            dualsync_condition_wait_start(cv.p(), m.p(), -1, None, null_mut(), op)
+        })
+    };
+    // Cancelled while waiting: withdrawn; the caller does not hold the
+    // mutex.
+    let a = start();
+    assert_eq!(cancel(a), DUALSYNC_OK);
+    assert!(!is_locked(m));
+    assert_eq!(cond_waiting(cv), 0);
+    assert_eq!(poll(a), DUALSYNC_CANCELLED);
+    assert_eq!(free(a), DUALSYNC_OK);
+
+    // Notified, then cancelled before it looked: the notification goes to
+    // the next waiter.
+    let first = start();
+    let second = start();
+    assert_eq!(cond_waiting(cv), 2);
+    assert_eq!(notify(cv, 1), 1);
+    assert_eq!(cancel(first), DUALSYNC_OK);
+    assert!(!is_locked(m), "the cancelled op holds nothing");
+    assert_eq!(cond_waiting(cv), 0, "passed on to the second");
+    assert_eq!(poll(second), DUALSYNC_OK);
+    assert!(is_locked(m));
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_mutex_unlock(m.p()) }, DUALSYNC_OK);
+    assert_eq!(free(first), DUALSYNC_OK);
+    assert_eq!(free(second), DUALSYNC_OK);
+
+    // Notified and handed the mutex (strict hand-off) while re-locking,
+    // then cancelled: the mutex goes on (here: free again), and so does
+    // the notification (to the waiter behind).
+    let first = start();
+    let second = start();
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_mutex_lock(m.p()) }, DUALSYNC_OK);
+    assert_eq!(notify(cv, 1), 1);
+    assert_eq!(poll(first), DUALSYNC_WOULD_BLOCK, "queued on the mutex");
+    // SAFETY: live. Strict hand-off: the lock goes to `first`.
+    assert_eq!(unsafe { dualsync_mutex_unlock(m.p()) }, DUALSYNC_OK);
+    assert!(is_locked(m), "handed to the op, not yet polled");
+    assert_eq!(cancel(first), DUALSYNC_OK);
+    assert_eq!(cond_waiting(cv), 0, "the notification went to the second");
+    assert_eq!(poll(second), DUALSYNC_OK, "which re-locked the freed mutex");
+    assert!(is_locked(m));
+    // SAFETY: live.
+    assert_eq!(unsafe { dualsync_mutex_unlock(m.p()) }, DUALSYNC_OK);
+    assert!(!is_locked(m));
+    assert_eq!(free(first), DUALSYNC_OK);
+    assert_eq!(free(second), DUALSYNC_OK);
+    // SAFETY: live, unused from now on.
+    unsafe {
+        assert_eq!(dualsync_condition_free(cv.p()), DUALSYNC_OK);
+        assert_eq!(dualsync_mutex_free(m.p()), DUALSYNC_OK);
+    }
+}
+
+/// Cancel racing the notification and the re-lock: a C thread locks,
+/// notifies and unlocks while this thread polls its wait once and cancels
+/// it if not complete. The mutex ends with this thread (polled) or with
+/// nobody: a lock handed to the cancelled op is never kept.
+#[test]
+fn condition_wait_cancel_racing_notify_keeps_no_lock() {
+    const ROUNDS: usize = 2_000;
+    for fair in [true, false] {
+        let (cv, m) = (P(dualsync_condition_new()), P(dualsync_mutex_new(fair)));
+        let mut got = 0;
+        for _ in 0..ROUNDS {
+            // SAFETY: live.
+            assert_eq!(unsafe { dualsync_mutex_lock(m.p()) }, DUALSYNC_OK);
+            // SAFETY: live; the caller holds the mutex.
+            let op = started(|op| unsafe {
+                dualsync_condition_wait_start(cv.p(), m.p(), -1, None, null_mut(), op)
+            });
+            let t = thread::spawn(move || {
+                // SAFETY: live until joined.
+                unsafe {
+                    assert_eq!(dualsync_mutex_lock(m.p()), DUALSYNC_OK);
+                    let mut woken = 0;
+                    assert_eq!(
+                        dualsync_condition_notify(cv.p(), 1, &mut woken),
+                        DUALSYNC_OK
+                    );
+                    // 0 when the cancel came first.
+                    assert!(woken <= 1);
+                    assert_eq!(dualsync_mutex_unlock(m.p()), DUALSYNC_OK);
+                }
+            });
+            let mine = poll_then_cancel(op);
+            t.join().unwrap();
+            if mine {
+                got += 1;
+                assert!(is_locked(m));
+                // SAFETY: live.
+                assert_eq!(unsafe { dualsync_mutex_unlock(m.p()) }, DUALSYNC_OK);
+            }
+            assert!(!is_locked(m), "a cancelled op kept the mutex");
+            assert_eq!(cond_waiting(cv), 0);
+            assert_eq!(free(op), DUALSYNC_OK);
+        }
+        eprintln!("fair {fair}: {got} of {ROUNDS} waits completed before the cancel");
+        // SAFETY: live, unused from now on.
+        unsafe {
+            assert_eq!(dualsync_condition_free(cv.p()), DUALSYNC_OK);
+            assert_eq!(dualsync_mutex_free(m.p()), DUALSYNC_OK);
+        }
+    }
 }

@@ -10,7 +10,6 @@
 //! warm-up (parking_lot_core's table and thread data, the runtime's
 //! thread-locals), are counted.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
@@ -23,58 +22,15 @@ use std::time::Duration;
 use dualsync::{Mutex, RwLock};
 
 mod common;
+use common::alloc_count::{self, Counting};
 use common::new_mutex;
-
-struct Counting;
-
-thread_local! {
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCS: Cell<usize> = const { Cell::new(0) };
-}
-
-fn note_alloc() {
-    // `try_with`: the allocator may run during thread teardown.
-    let on = MEASURING.try_with(Cell::get).unwrap_or(false);
-    if on {
-        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// bookkeeping touches only const-initialized thread-locals without
-// destructors, which never allocate.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        note_alloc();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        note_alloc();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        note_alloc();
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded with the caller's guarantees.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
 /// Allocations made by this thread while running `f`.
 fn allocations_in(f: impl FnOnce()) -> usize {
-    ALLOCS.with(|c| c.set(0));
-    MEASURING.with(|m| m.set(true));
-    f();
-    MEASURING.with(|m| m.set(false));
-    ALLOCS.with(Cell::get)
+    alloc_count::allocs(f).1
 }
 
 const WARMUP: usize = 50;
@@ -190,8 +146,7 @@ fn task_waits(fair: bool) {
         for i in 0..WARMUP + WAITS {
             if i == WARMUP {
                 pending.set(0);
-                ALLOCS.with(|c| c.set(0));
-                MEASURING.with(|m| m.set(true));
+                alloc_count::start();
             }
             spin_until(|| st.held.load(Ordering::SeqCst) == i + 1);
             if i % 2 == 0 {
@@ -211,8 +166,7 @@ fn task_waits(fair: bool) {
             }
             st.done.store(i + 1, Ordering::SeqCst);
         }
-        MEASURING.with(|m| m.set(false));
-        allocs = ALLOCS.with(Cell::get);
+        allocs = alloc_count::stop();
     });
     finish(&m, &st, h);
     assert!(

@@ -4,12 +4,19 @@
 //! is the round's leader (the last arrival). A `_timeout` wait that runs out
 //! withdraws its arrival without breaking the barrier.
 
+use core::ffi::{c_int, c_void};
+use core::pin::Pin;
 use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{
+    Calls, IntoC, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
+    dualsync_op_t, free_boxed, handle, impl_handle, start_op, write_out,
+};
 use super::{arc_bridge, last_ref};
-use crate::{Barrier, BarrierTimeoutError, TryWaitError};
+use crate::{
+    Barrier, BarrierTimeoutError, BarrierWait, BarrierWaitResult, BrokenBarrier, TryWaitError,
+};
 
 /// An opaque barrier handle.
 pub struct dualsync_barrier_t(Arc<Barrier>, Calls);
@@ -74,7 +81,10 @@ pub extern "C" fn dualsync_barrier_new(parties: usize) -> *mut dualsync_barrier_
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
 /// thread that released a waiter may still be finishing its call when that
-/// waiter returns and frees. Retry once those calls are done.
+/// waiter returns and frees. Retry once those calls are done. A call that
+/// is done with the handle before it returns does not count: one that
+/// takes or gives back a lock, permits or a flag in one atomic step with
+/// nobody waiting (the list is at `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
@@ -216,4 +226,55 @@ pub unsafe extern "C" fn dualsync_barrier_is_broken(
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
     unsafe { write_out(barrier, out, |b| b.0.is_broken()) }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+impl IntoC for Result<BarrierWaitResult, BrokenBarrier> {
+    type Result = usize;
+    fn into_c(self) -> (dualsync_status, usize) {
+        match self {
+            Ok(r) => (DUALSYNC_OK, r.index()),
+            Err(BrokenBarrier) => (DUALSYNC_BROKEN, 0),
+        }
+    }
+}
+
+impl Operation for BarrierWait<'static> {
+    /// An arrival whose round completed before the cancel was counted: its
+    /// index is kept for `dualsync_op_poll` (a drop would throw it away).
+    fn withdraw(self: Pin<&mut Self>) -> Option<Self::Output> {
+        self.cancel()
+    }
+}
+
+/// Arrives at `barrier` without blocking: the arrival counts at once (as a
+/// blocked `dualsync_barrier_wait`'s), and `dualsync_op_poll(op, &index)`
+/// (a `size_t *`) gives `DUALSYNC_OK` and this party's index
+/// (`0..parties`; `parties - 1` for the round's leader, the last arrival)
+/// once the round completes, or `DUALSYNC_BROKEN` (aborted, or reset while
+/// waiting). An arrival that completes the round completes at once.
+///
+/// Cancelling withdraws the arrival without breaking the barrier (the
+/// round now needs another party), as a timed-out
+/// `dualsync_barrier_wait_timeout` does; if the round completed first,
+/// `dualsync_op_cancel` says `DUALSYNC_DONE` and the index is still there
+/// for `dualsync_op_poll`: an arrival is never counted without its index
+/// reaching the caller. See `dualsync_op_t`. While it is pending,
+/// `dualsync_barrier_free(barrier)` is refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `barrier` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_barrier_wait_start(
+    barrier: *const dualsync_barrier_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run = |b: &dualsync_barrier_t, s: Start<'_>| s.run(b.barrier_arc(), |b| b.wait());
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(barrier, notify_fd, callback, user_data, op_out, run) }
 }

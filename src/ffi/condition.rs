@@ -6,16 +6,17 @@
 //! only time out. `dualsync_condition_wait_timeout` with `0` returns
 //! `DUALSYNC_TIMED_OUT` at once without releasing the mutex.
 
+use core::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
 use super::{
-    Calls, Wait, boundary, boundary_or, dualsync_mutex_t, free_boxed, handle, impl_handle,
-    write_out,
+    Calls, Handle, IntoC, Operation, Start, Wait, boundary, boundary_or, dualsync_mutex_t,
+    dualsync_op_callback_t, dualsync_op_t, free_boxed, handle, impl_handle, start_op, write_out,
 };
 use super::{arc_bridge, last_ref};
-use crate::Condition;
 use crate::condition::RawLocked;
+use crate::{Condition, ConditionWait};
 
 /// An opaque condition handle, used with a `dualsync_mutex_t` the caller
 /// has locked, like `pthread_cond_t`.
@@ -69,7 +70,10 @@ pub extern "C" fn dualsync_condition_new() -> *mut dualsync_condition_t {
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
 /// thread that released a waiter may still be finishing its call when that
-/// waiter returns and frees. Retry once those calls are done.
+/// waiter returns and frees. Retry once those calls are done. A call that
+/// is done with the handle before it returns does not count: one that
+/// takes or gives back a lock, permits or a flag in one atomic step with
+/// nobody waiting (the list is at `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
@@ -194,4 +198,78 @@ pub unsafe extern "C" fn dualsync_condition_n_waiting(
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
     unsafe { write_out(cond, out, |c| c.0.statistics().waiting) }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+/// The mutex is locked again, and the C caller owns it (a `RawLocked`
+/// does not unlock on drop).
+impl IntoC for RawLocked<'_> {
+    type Result = ();
+    fn into_c(self) -> (dualsync_status, ()) {
+        (DUALSYNC_OK, ())
+    }
+}
+
+impl Operation for ConditionWait<'static, RawLocked<'static>> {}
+
+/// `dualsync_condition_wait` without blocking. The caller has locked
+/// `mutex`; starting releases it (before this returns: the wait is queued
+/// first, so a notification from whoever takes the mutex next reaches
+/// it), and `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` once the wait
+/// was notified **and** has locked `mutex` again: from then on the caller
+/// owns the lock, as when `dualsync_condition_wait` returns (the re-lock
+/// queues with the mutex's other waiters, in their order). An unlocked
+/// `mutex` gives `DUALSYNC_NOT_LOCKED` and starts nothing (the lock stays
+/// as it was).
+///
+/// Who holds `mutex`, precisely: the caller until `_start` returns
+/// `DUALSYNC_OK`; nobody through this operation while it is pending
+/// (notified or not, re-locking or not: a lock handed to it is its own,
+/// not yet the caller's); the caller again from the `dualsync_op_poll`
+/// that returns `DUALSYNC_OK`. After `dualsync_op_cancel` returns
+/// `DUALSYNC_OK` (or a `dualsync_op_free` of a pending operation) the
+/// caller does **not** hold the mutex: unlike a timed-out
+/// `dualsync_condition_wait_timeout` nothing re-locks it, since that could
+/// block the event loop; start a `dualsync_mutex_lock_start` (or lock) to
+/// take it again. Cancelling, like dropping the Rust `Condition::wait`
+/// future, loses nothing: a notification it had received passes to the
+/// next waiter, and a re-lock it had been handed passes to the mutex's
+/// next waiter. `DUALSYNC_DONE` from the cancel means the outcome was
+/// already given: the caller holds the mutex.
+///
+/// See `dualsync_op_t`. While it is pending, `dualsync_condition_free(cond)`
+/// and `dualsync_mutex_free(mutex)` are refused.
+///
+/// # Safety
+///
+/// `cond` and `mutex` are NULL or live handles, and the caller owns the
+/// lock of `mutex`; the rest as `dualsync_queue_get_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_condition_wait_start(
+    cond: *const dualsync_condition_t,
+    mutex: *const dualsync_mutex_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run = |c: &dualsync_condition_t, s: Start<'_>| {
+        // (The mutex, like the condition, is NULL or live: the contract.)
+        let m = handle!(mutex);
+        if !s.is_valid() {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        if !m.mutex().is_locked() {
+            return DUALSYNC_NOT_LOCKED;
+        }
+        let keep = (c.condition_arc(), m.mutex_arc());
+        s.counting(m.calls()).run(keep, |(c, m)| {
+            // SAFETY: the mutex is locked and, per the caller's contract,
+            // by the caller, who holds no guard (C has none).
+            c.wait(unsafe { RawLocked::new(m.raw()) })
+        })
+    };
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(cond, notify_fd, callback, user_data, op_out, run) }
 }

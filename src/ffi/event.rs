@@ -1,11 +1,15 @@
 //! `dualsync_event_t`: an [`Event`](crate::Event) (asyncio's `Event`).
 
+use core::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{
+    Calls, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t, dualsync_op_t,
+    free_boxed, handle, impl_handle, read_out, start_op, uncounted, wait_counted, write_out,
+};
 use super::{arc_bridge, last_ref};
-use crate::Event;
+use crate::{Event, EventWait};
 
 /// An opaque event handle.
 ///
@@ -24,13 +28,13 @@ impl dualsync_event_t {
     }
 }
 
-/// The status of a look that does not wait: set or not.
-fn set_status(is_set: bool) -> dualsync_status {
-    if is_set {
-        DUALSYNC_OK
-    } else {
-        DUALSYNC_WOULD_BLOCK
+/// Every wait form. A set event is seen with one load, not counted as a
+/// call in progress (see `Calls`); a wait counts.
+fn wait(e: &dualsync_event_t, wait: Wait) -> dualsync_status {
+    if e.0.is_set() {
+        return DUALSYNC_OK;
     }
+    wait_counted(e, wait, DUALSYNC_WOULD_BLOCK, || e.0.wait())
 }
 
 /// Creates an event, not set. Returns NULL if allocation fails. Free it with
@@ -54,7 +58,10 @@ pub extern "C" fn dualsync_event_new() -> *mut dualsync_event_t {
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
 /// thread that released a waiter may still be finishing its call when that
-/// waiter returns and frees. Retry once those calls are done.
+/// waiter returns and frees. Retry once those calls are done. A call that
+/// is done with the handle before it returns does not count: one that
+/// takes or gives back a lock, permits or a flag in one atomic step with
+/// nobody waiting (the list is at `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
@@ -90,7 +97,8 @@ pub unsafe extern "C" fn dualsync_event_set(event: *const dualsync_event_t) -> d
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_event_clear(event: *const dualsync_event_t) -> dualsync_status {
     boundary(|| {
-        handle!(event).0.clear();
+        // One `fetch_and`: not counted (see `Calls`).
+        uncounted!(event).0.clear();
         DUALSYNC_OK
     })
 }
@@ -106,7 +114,7 @@ pub unsafe extern "C" fn dualsync_event_is_set(
     out: *mut bool,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(event, out, |e| e.0.is_set()) }
+    unsafe { read_out(event, out, |e| e.0.is_set()) }
 }
 
 /// Waits until the event is set (returns at once if it is).
@@ -116,10 +124,7 @@ pub unsafe extern "C" fn dualsync_event_is_set(
 /// `event` is NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_event_wait(event: *const dualsync_event_t) -> dualsync_status {
-    boundary(|| {
-        handle!(event).0.wait().block();
-        DUALSYNC_OK
-    })
+    boundary(|| wait(uncounted!(event), Wait::Forever))
 }
 
 /// `DUALSYNC_OK` if the event is set, else `DUALSYNC_WOULD_BLOCK`.
@@ -131,7 +136,7 @@ pub unsafe extern "C" fn dualsync_event_wait(event: *const dualsync_event_t) -> 
 pub unsafe extern "C" fn dualsync_event_try_wait(
     event: *const dualsync_event_t,
 ) -> dualsync_status {
-    boundary(|| set_status(handle!(event).0.try_wait()))
+    boundary(|| wait(uncounted!(event), Wait::Try))
 }
 
 /// Waits at most `timeout_ns` nanoseconds for the event: `DUALSYNC_TIMED_OUT`
@@ -146,20 +151,7 @@ pub unsafe extern "C" fn dualsync_event_wait_timeout(
     event: *const dualsync_event_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| {
-        let e = handle!(event);
-        match Wait::from_ns(timeout_ns) {
-            Wait::Try => set_status(e.0.try_wait()),
-            Wait::Forever => {
-                e.0.wait().block();
-                DUALSYNC_OK
-            }
-            Wait::Until(t) => match e.0.wait().block_until(t) {
-                Ok(()) => DUALSYNC_OK,
-                Err(_) => DUALSYNC_TIMED_OUT,
-            },
-        }
-    })
+    boundary(|| wait(uncounted!(event), Wait::from_ns(timeout_ns)))
 }
 
 /// Writes the number of threads (and Rust tasks) waiting for the event to
@@ -178,4 +170,29 @@ pub unsafe extern "C" fn dualsync_event_n_waiting(
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
     unsafe { write_out(event, out, |e| e.0.statistics().waiting) }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+impl Operation for EventWait<'static> {}
+
+/// Starts waiting for `event` to be set, without blocking:
+/// `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` once it is set (at
+/// once if it already is). See `dualsync_op_t`. While it is pending,
+/// `dualsync_event_free(event)` is refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `event` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_event_wait_start(
+    event: *const dualsync_event_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run = |e: &dualsync_event_t, s: Start<'_>| s.run(e.event_arc(), |e| e.wait());
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(event, notify_fd, callback, user_data, op_out, run) }
 }

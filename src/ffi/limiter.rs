@@ -7,13 +7,18 @@
 //! Tokens are given back with `dualsync_limiter_release(limiter, borrower)`,
 //! from any thread.
 
+use core::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{
+    Calls, IntoC, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
+    dualsync_op_t, free_boxed, handle, impl_handle, start_op, write_out,
+};
 use super::{arc_bridge, last_ref};
 use crate::{
-    AcquireTokenTimeoutError, Borrower, CapacityLimiter, LimiterToken, TryAcquireTokenError,
+    AcquireTokenTimeoutError, AlreadyBorrowed, Borrower, CapacityLimiter, LimiterAcquire,
+    LimiterToken, TryAcquireTokenError,
 };
 
 /// An opaque capacity limiter handle.
@@ -81,7 +86,10 @@ pub extern "C" fn dualsync_limiter_new(total_tokens: usize) -> *mut dualsync_lim
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
 /// thread that released a waiter may still be finishing its call when that
-/// waiter returns and frees. Retry once those calls are done.
+/// waiter returns and frees. Retry once those calls are done. A call that
+/// is done with the handle before it returns does not count: one that
+/// takes or gives back a lock, permits or a flag in one atomic step with
+/// nobody waiting (the list is at `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
@@ -271,4 +279,47 @@ pub unsafe extern "C" fn dualsync_limiter_n_waiting(
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
     unsafe { write_out(limiter, out, |l| l.0.n_waiting()) }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+impl IntoC for Result<LimiterToken<'_>, AlreadyBorrowed> {
+    type Result = ();
+    fn into_c(self) -> (dualsync_status, ()) {
+        match self {
+            Ok(t) => (keep(t), ()),
+            Err(_) => (DUALSYNC_ALREADY_BORROWED, ()),
+        }
+    }
+}
+
+impl Operation for LimiterAcquire<'static> {}
+
+/// Starts taking a token of `limiter` for `borrower` without blocking
+/// (`dualsync_limiter_acquire` as an operation): once
+/// `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` the borrower holds the
+/// token (give it back with `dualsync_limiter_release(limiter, borrower)`);
+/// `DUALSYNC_ALREADY_BORROWED` if the borrower already holds one. A token
+/// handed to a cancelled op passes on. See `dualsync_op_t`. While it is
+/// pending, `dualsync_limiter_free(limiter)` is refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `limiter` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_limiter_acquire_start(
+    limiter: *const dualsync_limiter_t,
+    borrower: usize,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run = |l: &dualsync_limiter_t, s: Start<'_>| {
+        s.run(l.limiter_arc(), move |l| {
+            l.acquire_on_behalf_of(borrower_of(borrower))
+        })
+    };
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(limiter, notify_fd, callback, user_data, op_out, run) }
 }

@@ -11,12 +11,15 @@
 //!   tries once and `DUALSYNC_TIMEOUT_INFINITE` (`UINT64_MAX`) waits forever.
 //! * Misuse (unlocking an unlocked mutex, over-releasing...) returns its own
 //!   status and leaves the primitive unchanged.
-//! * Every call on a handle is counted while it runs (`handle!` gives an
-//!   `InCall` guard): `_free` refuses with `DUALSYNC_BUSY` while any other
-//!   call on the handle has not returned yet, blocked or not (a thread that
-//!   woke a waiter may still be inside its call when the waiter returns and
-//!   frees), then checks the primitive's own state (waiting Rust tasks,
-//!   held locks) under its lock (`free_boxed`).
+//! * Every call on a handle that may still touch it after another thread
+//!   could see its effect is counted while it runs (`handle!` gives an
+//!   `InCall` guard): `_free` refuses with `DUALSYNC_BUSY` while any such
+//!   call has not returned yet, blocked or not (a thread that woke a waiter
+//!   may still be inside its call when the waiter returns and frees), then
+//!   checks the primitive's own state (waiting Rust tasks, held locks)
+//!   under its lock (`free_boxed`). Fast paths whose last access is one
+//!   atomic operation are not counted (`uncounted!`): the list and the
+//!   argument are at `Calls` (`src/ffi/mod.rs`).
 //!
 //! `include/dualsync.h` is generated from this module and every `mod` it
 //! declares (nothing else in the crate) by `build.rs` with cbindgen
@@ -52,14 +55,17 @@
 //!
 //! # Waits that do not block: operations
 //!
-//! `op.rs`: `dualsync_queue_get_start`, `_put_start`, `_join_start`,
-//! `dualsync_semaphore_acquire_start`, `dualsync_mutex_lock_start`,
-//! `dualsync_event_wait_start` and `dualsync_limiter_acquire_start` return
-//! a `dualsync_op_t` that owns the Rust operation future, announces
-//! progress on a file descriptor and/or through a callback, and is polled
+//! Every waiting call has a `_start` form, next to it in its primitive's
+//! file (`dualsync_queue_get_start`, `dualsync_condition_wait_start`,
+//! `dualsync_barrier_wait_start`, `dualsync_rwlock_read_start`...): it
+//! returns a `dualsync_op_t` (`op.rs`, one generic operation for all of
+//! them) that owns the Rust operation future, announces progress on a file
+//! descriptor and/or through a callback, and is polled
 //! (`dualsync_op_poll`), cancelled (`dualsync_op_cancel`, a dropped future)
 //! and freed (`dualsync_op_free`). A pending operation counts as a call in
-//! progress on its primitive's handle.
+//! progress on its primitive's handle(s). Adding one is an `impl Operation
+//! for TheFuture<'static> {}` and a `_start` export that calls
+//! `Start::run` (see `op.rs`).
 //!
 //! The queue's items are `void *`: its Rust view is a
 //! [`Queue`](crate::Queue) of [`QueueItem`] (a raw pointer that the queue
@@ -67,10 +73,12 @@
 
 #![allow(non_camel_case_types)]
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::engine::driver::{Waitable, block_until};
 
 mod barrier;
 mod condition;
@@ -133,6 +141,20 @@ pub enum dualsync_status {
     /// The resource is in use; or a `_free` refused: a call on the handle
     /// is in progress (a waiter, or a call not yet returned), or the
     /// primitive is held (a locked mutex, borrowed tokens).
+    ///
+    /// A call that is done with the handle before it returns is not "in
+    /// progress": one whose last access is a single atomic step, nobody
+    /// waiting. Those are `dualsync_mutex_lock`/`_try_lock`/`_lock_timeout`
+    /// taking a free lock, `dualsync_mutex_unlock` with nobody queued;
+    /// `dualsync_semaphore_acquire*`/`_try_acquire*` taking free permits,
+    /// `dualsync_semaphore_release` with nobody waiting; the rwlock's
+    /// read/write acquires that need no wait and its unlocks with nobody to
+    /// serve; `dualsync_event_clear`, and the event waits that find it set;
+    /// `dualsync_resource_guard_enter`/`_exit`; the getters that read one
+    /// word (`dualsync_mutex_is_locked`, `dualsync_semaphore_available`,
+    /// `_is_closed`, `dualsync_event_is_set`); and every failed `try_` of
+    /// these. A thread that sees such a call's effect (the lock taken or
+    /// free again, the permits there) may free at once.
     DUALSYNC_BUSY = 9,
     /// A Rust panic was caught at the boundary.
     DUALSYNC_PANIC = 10,
@@ -225,8 +247,82 @@ impl Wait {
 /// with `Acquire`, so everything a finished call did happens before the
 /// memory is freed (the same protocol as `Arc`'s count).
 ///
-/// Cost: two uncontended atomic read-modify-writes per C call, on the
-/// handle's own cache line.
+/// Cost: two uncontended atomic read-modify-writes per counted call, on the
+/// handle's own cache line: on the cheapest calls (an uncontended mutex
+/// lock + unlock, one CAS each) that doubled the cost. So the fast paths
+/// below are not counted.
+///
+/// # Why the count exists, and which calls need none
+///
+/// `_free` must not succeed while another thread is still inside a call
+/// that will touch the handle or the primitive again: typically a thread
+/// that woke a waiter, still finishing its call (taking the queue lock,
+/// resetting a count) when the woken waiter returns and frees. A call needs
+/// no count when **its last access to the handle and the primitive is one
+/// atomic operation `X`**, and what it does before `X` leaves no trace
+/// (loads, a failed CAS):
+///
+/// * `X` fails or only reads (a `try_lock` that finds the lock taken, an
+///   `is_set` load): the call leaves no trace on the object, so no thread
+///   can learn of it there. A `_free` is ordered after it only by the
+///   program's own synchronization, which orders the whole call before the
+///   free; a `_free` not ordered after it races with the call's start,
+///   which the `_free` contract forbids ("no call on it starts during or
+///   after this call"), exactly as for a counted call between its start and
+///   its increment.
+/// * `X` succeeds and is the call's only effect (a lock CAS, a permit CAS,
+///   an unlock CAS that found nobody queued): a thread that learns of the
+///   call through the object learns of `X`, which is the call's last
+///   access, so a `_free` it then runs is not under the call. When `X`
+///   leaves the primitive held (a lock or permits taken), `_free` also
+///   refuses while it is held.
+///
+/// The accesses before `X` are the loads that find the primitive (handle
+/// → `Arc` → state word), on which `X`'s address depends: no thread can
+/// see `X` before they are done. (The same ordering the counted protocol
+/// relies on for what precedes its `Relaxed` increment, and `Arc`'s drop
+/// for the reference it holds while another thread frees.) `free_boxed`
+/// ends its checks with an `Acquire` fence, so a `Release` `X` that the
+/// freeing thread observed, even through a `Relaxed` load, happens before
+/// the memory is freed.
+///
+/// A call with such a fast path tries it first through an uncounted borrow
+/// (`uncounted!`), and enters the count ([`InCall::of`]) only when it needs
+/// the slow path, before the slow path does anything another thread can
+/// see (its fast attempt left no trace). Which calls, and their `X`:
+///
+/// | calls | not counted when | `X` |
+/// |---|---|---|
+/// | `dualsync_mutex_lock`, `_lock_timeout` | the lock is free | the CAS taking it |
+/// | `dualsync_mutex_try_lock` (and `_lock_timeout(.., 0)`) | always | the CAS taking it, or the load finding it taken |
+/// | `dualsync_mutex_unlock` | nobody is queued | the CAS releasing it, or the load finding it unlocked |
+/// | `dualsync_mutex_is_locked` | always | one load |
+/// | `dualsync_semaphore_acquire*` (blocking, timed) | the permits are free, or it is closed | the CAS taking them, or the load finding it closed |
+/// | `dualsync_semaphore_try_acquire*` | always | the CAS, or the load that refuses |
+/// | `dualsync_semaphore_release` | nobody waits | the CAS adding the permits, or the load refusing them |
+/// | `dualsync_semaphore_available`, `_is_closed` | always | one load |
+/// | `dualsync_rwlock_read`, `_write` (blocking, timed) | it enters without waiting | the CAS entering |
+/// | `dualsync_rwlock_try_read`, `_try_write` | always | the CAS, or the load that refuses |
+/// | `dualsync_rwlock_read_unlock` | not the last reader with a writer queued | the CAS, or the load finding no reader |
+/// | `dualsync_rwlock_write_unlock` | nobody is queued | the CAS, or the load finding no writer |
+/// | `dualsync_event_is_set`, `_try_wait`; `_wait`, `_wait_timeout` when set | always; set | one load |
+/// | `dualsync_event_clear` | always | one `fetch_and` |
+/// | `dualsync_resource_guard_enter`, `_exit` | always | one CAS |
+///
+/// Counted always:
+///
+/// * `dualsync_event_set`: its one `fetch_or` is also what tells it whether
+///   to wake waiters, so when it must, the count would come after its
+///   effect (a waiter that times out and frees in between would free under
+///   the wake-up).
+/// * the condition, the barrier, the capacity limiter, the queue: every
+///   call takes the queue lock (the limiter's borrower set; the barrier's
+///   count), or makes more than one access on its fast path (the queue's
+///   ring: a slot and an index), and the limiter writes a count that
+///   lock-free readers see before it unlocks;
+/// * every statistic that takes the queue lock (`_n_waiting`,
+///   `dualsync_queue_statistics`...), every `_start` (an operation counts
+///   for as long as it is pending), and every slow path above.
 #[derive(Debug, Default)]
 pub(crate) struct Calls(AtomicUsize);
 
@@ -313,9 +409,17 @@ impl<'a, T: Handle> InCall<'a, T> {
     #[inline]
     pub(crate) unsafe fn enter(p: *const T) -> Option<InCall<'a, T>> {
         // SAFETY: NULL or live (the caller's contract).
-        let h = unsafe { p.as_ref() }?;
+        unsafe { p.as_ref() }.map(InCall::of)
+    }
+
+    /// Counts a call on `h`, borrowed so far without counting
+    /// (`uncounted!`): the slow path of a call whose fast path is exempt
+    /// (see [`Calls`]), entered before that slow path does anything another
+    /// thread can see.
+    #[inline]
+    pub(crate) fn of(h: &'a T) -> InCall<'a, T> {
         h.calls().0.fetch_add(1, Ordering::Relaxed);
-        Some(InCall { h })
+        InCall { h }
     }
 }
 
@@ -352,6 +456,43 @@ macro_rules! handle {
     };
 }
 pub(crate) use handle;
+
+/// The rest of a waiting call whose first try (not counted: see [`Calls`])
+/// failed: `wait` is [`Wait::Try`] gives `would_block`; otherwise `op()`'s
+/// wait, counted as a call in progress on `h`, gives `DUALSYNC_OK`, or
+/// `DUALSYNC_TIMED_OUT` at the deadline.
+pub(crate) fn wait_counted<H: Handle, W: Waitable<Output = ()>>(
+    h: &H,
+    wait: Wait,
+    would_block: dualsync_status,
+    op: impl FnOnce() -> W,
+) -> dualsync_status {
+    let deadline = match wait {
+        Wait::Try => return would_block,
+        Wait::Forever => None,
+        Wait::Until(t) => Some(t),
+    };
+    let _call = InCall::of(h);
+    block_until(op(), deadline).map_or(DUALSYNC_TIMED_OUT, |()| DUALSYNC_OK)
+}
+
+/// Borrows a handle **without counting the call**, or returns
+/// `DUALSYNC_INVALID_ARGUMENT` from the enclosing function when it is NULL.
+/// Only for the fast paths listed at [`Calls`] (one atomic operation is the
+/// call's last access); a slow path counts itself with [`InCall::of`]
+/// first.
+macro_rules! uncounted {
+    ($p:expr) => {
+        // SAFETY: the caller's contract: the handle is NULL or live; the
+        // fast path that uses this borrow ends with its one atomic
+        // operation (see `Calls`).
+        match unsafe { $p.as_ref() } {
+            Some(h) => h,
+            None => return $crate::ffi::dualsync_status::DUALSYNC_INVALID_ARGUMENT,
+        }
+    };
+}
+pub(crate) use uncounted;
 
 /// Whether `a` is the last reference to its primitive: only then do a
 /// `_free`'s checks on the primitive's state (waiters, holders) apply.
@@ -391,6 +532,9 @@ pub(crate) unsafe fn free_boxed<T: Handle>(
         if h.calls().any() || busy(h) {
             return DUALSYNC_BUSY;
         }
+        // An uncounted fast path (see `Calls`) whose `Release` operation
+        // this thread has observed, by any load, happens before the free.
+        fence(Ordering::Acquire);
         // SAFETY: as above; no call is in progress, and none may start now.
         drop(unsafe { Box::from_raw(handle) });
         DUALSYNC_OK
@@ -410,12 +554,42 @@ pub(crate) unsafe fn write_out<H: Handle, T>(
     out: *mut T,
     f: impl FnOnce(&H) -> T,
 ) -> dualsync_status {
+    // SAFETY: forwarded.
+    unsafe { out_with(handle, out, true, f) }
+}
+
+/// [`write_out`] for a getter whose `f` is one load of the primitive's
+/// state: not counted (see [`Calls`]).
+///
+/// # Safety
+///
+/// As [`write_out`].
+pub(crate) unsafe fn read_out<H: Handle, T>(
+    handle: *const H,
+    out: *mut T,
+    f: impl FnOnce(&H) -> T,
+) -> dualsync_status {
+    // SAFETY: forwarded.
+    unsafe { out_with(handle, out, false, f) }
+}
+
+/// # Safety
+///
+/// As [`write_out`].
+#[inline]
+unsafe fn out_with<H: Handle, T>(
+    handle: *const H,
+    out: *mut T,
+    counted: bool,
+    f: impl FnOnce(&H) -> T,
+) -> dualsync_status {
     boundary(|| {
-        let h = handle!(handle);
+        let h = uncounted!(handle);
         if out.is_null() {
             return DUALSYNC_INVALID_ARGUMENT;
         }
-        let v = f(&h);
+        let _call = counted.then(|| InCall::of(h));
+        let v = f(h);
         // SAFETY: checked non-NULL; valid for a write per the contract.
         unsafe { out.write(v) };
         DUALSYNC_OK

@@ -1,12 +1,17 @@
 //! `dualsync_mutex_t`: a `Mutex<()>` with asyncio-style release (any thread
 //! may unlock a locked mutex; unlocking an unlocked one is `NOT_LOCKED`).
 
+use core::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{
+    Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
+    dualsync_op_t, free_boxed, impl_handle, read_out, start_op, uncounted, wait_counted, write_out,
+};
 use super::{arc_bridge, last_ref};
 use crate::Mutex;
+use crate::mutex::raw::RawLock;
 
 /// An opaque mutex handle.
 ///
@@ -72,7 +77,10 @@ pub extern "C" fn dualsync_mutex_new(fair: bool) -> *mut dualsync_mutex_t {
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
 /// thread that released a waiter may still be finishing its call when that
-/// waiter returns and frees. Retry once those calls are done.
+/// waiter returns and frees. Retry once those calls are done. A call that
+/// is done with the handle before it returns does not count: one that
+/// takes or gives back a lock, permits or a flag in one atomic step with
+/// nobody waiting (the list is at `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
@@ -90,6 +98,19 @@ pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> du
     }
 }
 
+/// Every lock form: `wait` as the `_timeout` forms take it. The first try
+/// is not counted as a call in progress (see `Calls`): the CAS that takes
+/// the lock, or the load that finds it taken, is its last access; a wait
+/// counts.
+fn lock(m: &dualsync_mutex_t, wait: Wait) -> dualsync_status {
+    let raw = m.0.raw();
+    if raw.try_lock() {
+        return DUALSYNC_OK;
+    }
+    // The C caller owns the lock (no guard) until `_unlock`.
+    wait_counted(m, wait, DUALSYNC_WOULD_BLOCK, || raw.lock())
+}
+
 /// Locks, waiting as long as it takes.
 ///
 /// # Safety
@@ -97,10 +118,7 @@ pub unsafe extern "C" fn dualsync_mutex_free(mutex: *mut dualsync_mutex_t) -> du
 /// `mutex` is NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_mutex_lock(mutex: *const dualsync_mutex_t) -> dualsync_status {
-    boundary(|| {
-        handle!(mutex).0.raw().lock().block();
-        DUALSYNC_OK
-    })
+    boundary(|| lock(uncounted!(mutex), Wait::Forever))
 }
 
 /// Locks if free right now, else `DUALSYNC_WOULD_BLOCK`.
@@ -112,13 +130,7 @@ pub unsafe extern "C" fn dualsync_mutex_lock(mutex: *const dualsync_mutex_t) -> 
 pub unsafe extern "C" fn dualsync_mutex_try_lock(
     mutex: *const dualsync_mutex_t,
 ) -> dualsync_status {
-    boundary(|| {
-        if handle!(mutex).0.raw().try_lock() {
-            DUALSYNC_OK
-        } else {
-            DUALSYNC_WOULD_BLOCK
-        }
-    })
+    boundary(|| lock(uncounted!(mutex), Wait::Try))
 }
 
 /// Locks, waiting at most `timeout_ns` nanoseconds: `DUALSYNC_TIMED_OUT`
@@ -133,29 +145,7 @@ pub unsafe extern "C" fn dualsync_mutex_lock_timeout(
     mutex: *const dualsync_mutex_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| {
-        let m = handle!(mutex);
-        let raw = m.0.raw();
-        let r = match Wait::from_ns(timeout_ns) {
-            Wait::Try => {
-                return if raw.try_lock() {
-                    DUALSYNC_OK
-                } else {
-                    DUALSYNC_WOULD_BLOCK
-                };
-            }
-            Wait::Forever => {
-                raw.lock().block();
-                Ok(())
-            }
-            Wait::Until(t) => raw.lock().block_until(t),
-        };
-        // The C caller owns the lock (no guard) until `_unlock`.
-        match r {
-            Ok(()) => DUALSYNC_OK,
-            Err(_) => DUALSYNC_TIMED_OUT,
-        }
-    })
+    boundary(|| lock(uncounted!(mutex), Wait::from_ns(timeout_ns)))
 }
 
 /// Unlocks. Any thread may unlock a locked mutex (asyncio semantics);
@@ -168,8 +158,14 @@ pub unsafe extern "C" fn dualsync_mutex_lock_timeout(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_mutex_unlock(mutex: *const dualsync_mutex_t) -> dualsync_status {
     boundary(|| {
-        let m = handle!(mutex);
-        if m.0.raw().unlock_checked() {
+        let m = uncounted!(mutex);
+        // Not counted while nobody is queued (see `Calls`): one CAS.
+        let raw = m.0.raw();
+        let unlocked = raw.unlock_checked_fast().unwrap_or_else(|| {
+            let _call = InCall::of(m);
+            raw.unlock_checked()
+        });
+        if unlocked {
             DUALSYNC_OK
         } else {
             DUALSYNC_NOT_LOCKED
@@ -206,5 +202,33 @@ pub unsafe extern "C" fn dualsync_mutex_is_locked(
     out: *mut bool,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(mutex, out, |m| m.0.is_locked()) }
+    unsafe { read_out(mutex, out, |m| m.0.is_locked()) }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+impl Operation for RawLock<'static> {}
+
+/// Starts locking `mutex` without blocking: the lock is queued with
+/// blocked threads and Rust tasks, and once `dualsync_op_poll(op, NULL)`
+/// gives `DUALSYNC_OK` the caller owns the lock, as after
+/// `dualsync_mutex_lock` (unlock with `dualsync_mutex_unlock`). Cancelling
+/// a lock handed to the op but not polled passes it on. See
+/// `dualsync_op_t`. While it is pending, `dualsync_mutex_free(mutex)` is
+/// refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `mutex` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_mutex_lock_start(
+    mutex: *const dualsync_mutex_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run = |m: &dualsync_mutex_t, s: Start<'_>| s.run(m.mutex_arc(), |m| m.raw().lock());
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(mutex, notify_fd, callback, user_data, op_out, run) }
 }

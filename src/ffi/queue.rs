@@ -15,15 +15,18 @@
 //! `INVALID_ARGUMENT` (NULL handle or out pointer, unknown order),
 //! `BUSY` (`free` while threads wait on the queue).
 
-use core::ffi::c_void;
+use core::ffi::{c_int, c_void};
+use core::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::dualsync_status::{self, *};
 use super::{
-    Calls, PriorityItem, QueueItem, Wait, boundary, boundary_or, free_boxed, handle, impl_handle,
-    last_ref, write_out,
+    Calls, IntoC, Operation, PriorityItem, QueueItem, Start, Wait, boundary, boundary_or,
+    dualsync_op_callback_t, dualsync_op_t, free_boxed, handle, impl_handle, last_ref, start_op,
+    write_out,
 };
+use crate::queue::{Get, Join, Order, Put};
 use crate::{
     GetError, GetTimeoutError, Lifo, Priority, PutError, PutTimeoutError, Queue, TryGetError,
     TryPutError,
@@ -156,16 +159,6 @@ impl dualsync_queue_t {
         }
     }
 
-    /// A reference to the queue for an operation (`dualsync_op_t`).
-    pub(crate) fn op_keep(&self) -> super::op::Keep {
-        use super::op::Keep;
-        match &self.0 {
-            Inner::Fifo(q) => Keep::QueueFifo(q.clone()),
-            Inner::Lifo(q) => Keep::QueueLifo(q.clone()),
-            Inner::Prio(q) => Keep::QueuePrio(q.clone()),
-        }
-    }
-
     /// Whether this handle holds the last reference to its queue.
     fn last_ref(&self) -> bool {
         match &self.0 {
@@ -176,26 +169,43 @@ impl dualsync_queue_t {
     }
 }
 
-/// Runs `$body` with `$q` bound to the typed queue and `$wrap`/`$unwrap`
-/// converting between `void *` (+ priority) and the stored item.
+/// The item type of a C queue: a `void *` (with its priority for a
+/// priority queue) in, a `void *` out.
+pub(crate) trait CItem: Send + 'static {
+    fn from_c(item: *mut c_void, priority: u64) -> Self;
+    fn into_c(self) -> QueueItem;
+}
+
+impl CItem for QueueItem {
+    #[inline]
+    fn from_c(item: *mut c_void, _priority: u64) -> QueueItem {
+        QueueItem(item)
+    }
+    #[inline]
+    fn into_c(self) -> QueueItem {
+        self
+    }
+}
+
+impl CItem for PriorityItem {
+    #[inline]
+    fn from_c(item: *mut c_void, priority: u64) -> PriorityItem {
+        PriorityItem::new(priority, QueueItem(item))
+    }
+    #[inline]
+    fn into_c(self) -> QueueItem {
+        self.item()
+    }
+}
+
+/// Runs `$body` with `$q` bound to the handle's typed queue (an `&Arc<Queue<T,
+/// O>>` whose `T` is a [`CItem`]).
 macro_rules! with_queue {
-    ($h:expr, |$q:ident, $wrap:ident, $unwrap:ident| $body:expr) => {
+    ($h:expr, |$q:ident| $body:expr) => {
         match &$h.0 {
-            Inner::Fifo($q) => {
-                let $wrap = |p: *mut c_void, _prio: u64| QueueItem(p);
-                let $unwrap = |x: QueueItem| x.0;
-                $body
-            }
-            Inner::Lifo($q) => {
-                let $wrap = |p: *mut c_void, _prio: u64| QueueItem(p);
-                let $unwrap = |x: QueueItem| x.0;
-                $body
-            }
-            Inner::Prio($q) => {
-                let $wrap = |p: *mut c_void, prio: u64| PriorityItem::new(prio, QueueItem(p));
-                let $unwrap = |x: PriorityItem| x.item().0;
-                $body
-            }
+            Inner::Fifo($q) => $body,
+            Inner::Lifo($q) => $body,
+            Inner::Prio($q) => $body,
         }
     };
 }
@@ -232,7 +242,10 @@ pub extern "C" fn dualsync_queue_new(capacity: usize, order: u32) -> *mut dualsy
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
 /// thread that released a waiter may still be finishing its call when that
-/// waiter returns and frees. Retry once those calls are done.
+/// waiter returns and frees. Retry once those calls are done. A call that
+/// is done with the handle before it returns does not count: one that
+/// takes or gives back a lock, permits or a flag in one atomic step with
+/// nobody waiting (the list is at `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
@@ -247,7 +260,7 @@ pub unsafe extern "C" fn dualsync_queue_free(queue: *mut dualsync_queue_t) -> du
     unsafe {
         free_boxed(queue, |h| {
             h.last_ref()
-                && with_queue!(h, |q, _w, _u| {
+                && with_queue!(h, |q| {
                     let s = q.statistics();
                     s.getters_waiting + s.putters_waiting + s.joiners_waiting > 0
                 })
@@ -256,8 +269,8 @@ pub unsafe extern "C" fn dualsync_queue_free(queue: *mut dualsync_queue_t) -> du
 }
 
 fn put_wait(h: &dualsync_queue_t, item: *mut c_void, priority: u64, wait: Wait) -> dualsync_status {
-    with_queue!(h, |q, wrap, _u| {
-        let it = wrap(item, priority);
+    with_queue!(h, |q| {
+        let it = CItem::from_c(item, priority);
         let deadline: Option<Instant> = match wait {
             Wait::Try => {
                 return match q.try_put(it) {
@@ -337,19 +350,19 @@ fn get_wait(h: &dualsync_queue_t, out: *mut *mut c_void, wait: Wait) -> dualsync
     if out.is_null() {
         return DUALSYNC_INVALID_ARGUMENT;
     }
-    let r: Result<*mut c_void, dualsync_status> = with_queue!(h, |q, _w, unwrap| {
+    let r: Result<QueueItem, dualsync_status> = with_queue!(h, |q| {
         match wait {
-            Wait::Try => q.try_get().map(unwrap).map_err(|e| match e {
+            Wait::Try => q.try_get().map(CItem::into_c).map_err(|e| match e {
                 TryGetError::Empty => DUALSYNC_EMPTY,
                 TryGetError::ShutDown => DUALSYNC_SHUT_DOWN,
             }),
             Wait::Forever => q
                 .get()
                 .block()
-                .map(unwrap)
+                .map(CItem::into_c)
                 .map_err(|GetError::ShutDown| DUALSYNC_SHUT_DOWN),
             Wait::Until(t) => match q.get().block_until(t) {
-                Ok(x) => Ok(unwrap(x)),
+                Ok(x) => Ok(x.into_c()),
                 Err(GetTimeoutError::ShutDown) => Err(DUALSYNC_SHUT_DOWN),
                 Err(GetTimeoutError::Timeout) => Err(DUALSYNC_TIMED_OUT),
             },
@@ -358,7 +371,7 @@ fn get_wait(h: &dualsync_queue_t, out: *mut *mut c_void, wait: Wait) -> dualsync
     match r {
         Ok(p) => {
             // SAFETY: checked non-NULL; valid for a write per the contract.
-            unsafe { out.write(p) };
+            unsafe { out.write(p.0) };
             DUALSYNC_OK
         }
         Err(s) => s,
@@ -421,7 +434,7 @@ pub unsafe extern "C" fn dualsync_queue_task_done(
 ) -> dualsync_status {
     boundary(|| {
         let h = handle!(queue);
-        match with_queue!(h, |q, _w, _u| q.task_done()) {
+        match with_queue!(h, |q| q.task_done()) {
             Ok(()) => DUALSYNC_OK,
             Err(_) => DUALSYNC_OVER_RELEASE,
         }
@@ -429,7 +442,7 @@ pub unsafe extern "C" fn dualsync_queue_task_done(
 }
 
 fn join_wait(h: &dualsync_queue_t, wait: Wait) -> dualsync_status {
-    with_queue!(h, |q, _w, _u| match wait {
+    with_queue!(h, |q| match wait {
         Wait::Forever => {
             q.join().block();
             DUALSYNC_OK
@@ -503,7 +516,7 @@ pub unsafe extern "C" fn dualsync_queue_shutdown(
 ) -> dualsync_status {
     boundary(|| {
         let h = handle!(queue);
-        with_queue!(h, |q, _w, _u| q.shutdown(immediate));
+        with_queue!(h, |q| q.shutdown(immediate));
         DUALSYNC_OK
     })
 }
@@ -519,7 +532,7 @@ pub unsafe extern "C" fn dualsync_queue_len(
     out: *mut usize,
 ) -> dualsync_status {
     // SAFETY: the caller's contract is `write_out`'s.
-    unsafe { write_out(queue, out, |h| with_queue!(h, |q, _w, _u| q.len())) }
+    unsafe { write_out(queue, out, |h| with_queue!(h, |q| q.len())) }
 }
 
 /// A snapshot of a queue, written by `dualsync_queue_statistics`.
@@ -560,7 +573,7 @@ pub unsafe extern "C" fn dualsync_queue_statistics(
     // SAFETY: the caller's contract is `write_out`'s.
     unsafe {
         write_out(queue, out, |h| {
-            let s = with_queue!(h, |q, _w, _u| q.statistics());
+            let s = with_queue!(h, |q| q.statistics());
             dualsync_queue_stats_t {
                 len: s.len,
                 capacity: s.capacity.unwrap_or(DUALSYNC_QUEUE_UNBOUNDED),
@@ -572,4 +585,128 @@ pub unsafe extern "C" fn dualsync_queue_statistics(
             }
         })
     }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+impl<T: CItem> IntoC for Result<T, GetError> {
+    type Result = QueueItem;
+    fn into_c(self) -> (dualsync_status, QueueItem) {
+        match self {
+            Ok(x) => (DUALSYNC_OK, x.into_c()),
+            Err(GetError::ShutDown) => (DUALSYNC_SHUT_DOWN, QueueItem(core::ptr::null_mut())),
+        }
+    }
+}
+
+impl<T> IntoC for Result<(), PutError<T>> {
+    type Result = ();
+    fn into_c(self) -> (dualsync_status, ()) {
+        match self {
+            Ok(()) => (DUALSYNC_OK, ()),
+            // The item is the caller's pointer: nothing to free.
+            Err(PutError::ShutDown(_)) => (DUALSYNC_SHUT_DOWN, ()),
+        }
+    }
+}
+
+impl<T: CItem, O: Order<T> + 'static> Operation for Get<'static, T, O> where Self: Send {}
+impl<T: CItem, O: Order<T> + 'static> Operation for Join<'static, T, O> where Self: Send {}
+
+impl<T: CItem, O: Order<T> + 'static> Operation for Put<'static, T, O>
+where
+    Self: Send,
+{
+    /// A put whose item went in before the cancel reports it (not "the
+    /// item is still yours").
+    fn withdraw(self: Pin<&mut Self>) -> Option<Self::Output> {
+        match self.cancel() {
+            Some(_item) => None,
+            None => Some(Ok(())),
+        }
+    }
+}
+
+/// Starts a get on `queue` without blocking: the get waits in line with
+/// blocked getters and Rust tasks, and completes as `dualsync_queue_get`
+/// would (an item, or `DUALSYNC_SHUT_DOWN`). See `dualsync_op_t` for
+/// `notify_fd` (`-1`: none), `callback` (`NULL`: none) and `user_data`.
+/// On `DUALSYNC_OK`, `*op_out` is the operation; take its item with
+/// `dualsync_op_poll(op, &item)` (a `void **`), and free it with
+/// `dualsync_op_free`. An item handed to it is only taken by that poll: a
+/// cancel passes it to the next getter. While it is pending,
+/// `dualsync_queue_free(queue)` is refused.
+///
+/// # Safety
+///
+/// `queue` is NULL or a live handle; `op_out` is NULL or valid for a write;
+/// `callback` (if not NULL) may be called with `user_data` from any thread
+/// until the operation is cancelled or freed; `notify_fd` is `-1` or an
+/// open descriptor that stays open until then.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_get_start(
+    queue: *const dualsync_queue_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run =
+        |h: &dualsync_queue_t, s: Start<'_>| with_queue!(h, |q| s.run(q.clone(), |q| q.get()));
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(queue, notify_fd, callback, user_data, op_out, run) }
+}
+
+/// Starts putting `item` (with `priority` for a priority queue, as in
+/// `dualsync_queue_put`) without blocking: the put waits in line while the
+/// queue is full and completes as `dualsync_queue_put` would (`DUALSYNC_OK`:
+/// enqueued; `DUALSYNC_SHUT_DOWN`: not enqueued, the item is still the
+/// caller's). Cancelling it withdraws the item (not enqueued; or
+/// `DUALSYNC_DONE` if it went in first). See `dualsync_op_t` for
+/// `notify_fd`, `callback` and `user_data`; `dualsync_op_poll(op, NULL)`
+/// gives the outcome. While it is pending, `dualsync_queue_free(queue)` is
+/// refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_put_start(
+    queue: *const dualsync_queue_t,
+    item: *mut c_void,
+    priority: u64,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run = |h: &dualsync_queue_t, s: Start<'_>| {
+        with_queue!(h, |q| s
+            .run(q.clone(), |q| q.put(CItem::from_c(item, priority))))
+    };
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(queue, notify_fd, callback, user_data, op_out, run) }
+}
+
+/// Starts waiting until every item put in `queue` has been marked done
+/// (`dualsync_queue_join` without blocking): `dualsync_op_poll(op, NULL)`
+/// gives `DUALSYNC_OK` then (at once if nothing is unfinished). See
+/// `dualsync_op_t`. While it is pending, `dualsync_queue_free(queue)` is
+/// refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_queue_join_start(
+    queue: *const dualsync_queue_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run =
+        |h: &dualsync_queue_t, s: Start<'_>| with_queue!(h, |q| s.run(q.clone(), |q| q.join()));
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(queue, notify_fd, callback, user_data, op_out, run) }
 }

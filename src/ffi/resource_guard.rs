@@ -6,7 +6,7 @@ use core::ffi::{CStr, c_char};
 use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, boundary, boundary_or, free_boxed, handle, impl_handle};
+use super::{Calls, boundary, boundary_or, free_boxed, impl_handle, uncounted};
 use super::{arc_bridge, last_ref};
 use crate::ResourceGuard;
 
@@ -63,7 +63,10 @@ pub unsafe extern "C" fn dualsync_resource_guard_new(
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
 /// thread that released a waiter may still be finishing its call when that
-/// waiter returns and frees. Retry once those calls are done.
+/// waiter returns and frees. Retry once those calls are done. A call that
+/// is done with the handle before it returns does not count: one that
+/// takes or gives back a lock, permits or a flag in one atomic step with
+/// nobody waiting (the list is at `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
@@ -90,7 +93,8 @@ pub unsafe extern "C" fn dualsync_resource_guard_enter(
     guard: *const dualsync_resource_guard_t,
 ) -> dualsync_status {
     boundary(|| {
-        let g = handle!(guard);
+        // One CAS: not counted (see `Calls`).
+        let g = uncounted!(guard);
         if g.0.try_enter_raw() {
             DUALSYNC_OK
         } else {
@@ -111,7 +115,8 @@ pub unsafe extern "C" fn dualsync_resource_guard_exit(
     guard: *const dualsync_resource_guard_t,
 ) -> dualsync_status {
     boundary(|| {
-        let g = handle!(guard);
+        // One CAS: not counted (see `Calls`).
+        let g = uncounted!(guard);
         if g.0.exit_checked() {
             DUALSYNC_OK
         } else {

@@ -3,13 +3,17 @@
 //! `_read_unlock`/`_write_unlock`; releasing one that is not held is
 //! `NOT_LOCKED`).
 
+use core::ffi::{c_int, c_void};
 use std::sync::Arc;
 
 use super::dualsync_status::{self, *};
-use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
+use super::{
+    Calls, InCall, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
+    dualsync_op_t, free_boxed, impl_handle, start_op, uncounted, wait_counted, write_out,
+};
 use super::{arc_bridge, last_ref};
 use crate::RwLock;
-use crate::rwlock::raw::{Kind, RawRwLock};
+use crate::rwlock::raw::{Kind, RawAcquire};
 
 /// An opaque reader-writer lock handle.
 ///
@@ -72,7 +76,8 @@ pub extern "C" fn dualsync_rwlock_new(fair: bool) -> *mut dualsync_rwlock_t {
 /// A handle that Rust made from a lock it still holds only lets go of its
 /// reference. A lock that is held (read or write) or has waiters is not
 /// freed: `DUALSYNC_BUSY`; so is one with another call on the handle still
-/// in progress.
+/// in progress (but for a call already done with it: a lock taken or
+/// released in one atomic step with nobody waiting; see `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
@@ -89,29 +94,37 @@ pub unsafe extern "C" fn dualsync_rwlock_free(rwlock: *mut dualsync_rwlock_t) ->
     }
 }
 
-/// The blocking, try and timed forms of one kind of acquire.
-fn acquire(raw: &RawRwLock, kind: Kind, wait: Wait) -> dualsync_status {
-    let ok = match wait {
-        Wait::Try => match kind {
-            Kind::Read => raw.try_read(),
-            _ => raw.try_write(),
-        },
-        Wait::Forever => {
-            raw.acquire(kind).block();
-            true
-        }
-        // The C caller owns the lock (no guard) until its unlock call.
-        Wait::Until(t) => {
-            return raw
-                .acquire(kind)
-                .block_until(t)
-                .map_or(DUALSYNC_TIMED_OUT, |()| DUALSYNC_OK);
-        }
+/// The blocking, try and timed forms of one kind of acquire. The first try
+/// is not counted as a call in progress (see `Calls`): the CAS that enters,
+/// or the load that refuses, is its last access; a wait counts.
+fn acquire(l: &dualsync_rwlock_t, kind: Kind, wait: Wait) -> dualsync_status {
+    let raw = l.0.raw();
+    let entered = match kind {
+        Kind::Read => raw.try_read(),
+        _ => raw.try_write(),
     };
-    if ok {
+    if entered {
+        return DUALSYNC_OK;
+    }
+    // The C caller owns the lock (no guard) until its unlock call.
+    wait_counted(l, wait, DUALSYNC_WOULD_BLOCK, || raw.acquire(kind))
+}
+
+/// A release: not counted when `fast` settles it (one CAS: see `Calls`),
+/// else counted around `slow`.
+fn release(
+    l: &dualsync_rwlock_t,
+    fast: impl FnOnce() -> Option<bool>,
+    slow: impl FnOnce() -> bool,
+) -> dualsync_status {
+    let released = fast().unwrap_or_else(|| {
+        let _call = InCall::of(l);
+        slow()
+    });
+    if released {
         DUALSYNC_OK
     } else {
-        DUALSYNC_WOULD_BLOCK
+        DUALSYNC_NOT_LOCKED
     }
 }
 
@@ -123,7 +136,7 @@ fn acquire(raw: &RawRwLock, kind: Kind, wait: Wait) -> dualsync_status {
 /// `rwlock` is NULL or a live handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn dualsync_rwlock_read(rwlock: *const dualsync_rwlock_t) -> dualsync_status {
-    boundary(|| acquire(handle!(rwlock).0.raw(), Kind::Read, Wait::Forever))
+    boundary(|| acquire(uncounted!(rwlock), Kind::Read, Wait::Forever))
 }
 
 /// Takes a read lock if that needs no wait, else `DUALSYNC_WOULD_BLOCK`.
@@ -135,7 +148,7 @@ pub unsafe extern "C" fn dualsync_rwlock_read(rwlock: *const dualsync_rwlock_t) 
 pub unsafe extern "C" fn dualsync_rwlock_try_read(
     rwlock: *const dualsync_rwlock_t,
 ) -> dualsync_status {
-    boundary(|| acquire(handle!(rwlock).0.raw(), Kind::Read, Wait::Try))
+    boundary(|| acquire(uncounted!(rwlock), Kind::Read, Wait::Try))
 }
 
 /// Takes a read lock, waiting at most `timeout_ns` nanoseconds:
@@ -150,13 +163,7 @@ pub unsafe extern "C" fn dualsync_rwlock_read_timeout(
     rwlock: *const dualsync_rwlock_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| {
-        acquire(
-            handle!(rwlock).0.raw(),
-            Kind::Read,
-            Wait::from_ns(timeout_ns),
-        )
-    })
+    boundary(|| acquire(uncounted!(rwlock), Kind::Read, Wait::from_ns(timeout_ns)))
 }
 
 /// Takes the write lock, waiting as long as it takes.
@@ -168,7 +175,7 @@ pub unsafe extern "C" fn dualsync_rwlock_read_timeout(
 pub unsafe extern "C" fn dualsync_rwlock_write(
     rwlock: *const dualsync_rwlock_t,
 ) -> dualsync_status {
-    boundary(|| acquire(handle!(rwlock).0.raw(), Kind::Write, Wait::Forever))
+    boundary(|| acquire(uncounted!(rwlock), Kind::Write, Wait::Forever))
 }
 
 /// Takes the write lock if nobody holds the lock, else
@@ -181,7 +188,7 @@ pub unsafe extern "C" fn dualsync_rwlock_write(
 pub unsafe extern "C" fn dualsync_rwlock_try_write(
     rwlock: *const dualsync_rwlock_t,
 ) -> dualsync_status {
-    boundary(|| acquire(handle!(rwlock).0.raw(), Kind::Write, Wait::Try))
+    boundary(|| acquire(uncounted!(rwlock), Kind::Write, Wait::Try))
 }
 
 /// Takes the write lock, waiting at most `timeout_ns` nanoseconds (as
@@ -196,13 +203,7 @@ pub unsafe extern "C" fn dualsync_rwlock_write_timeout(
     rwlock: *const dualsync_rwlock_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| {
-        acquire(
-            handle!(rwlock).0.raw(),
-            Kind::Write,
-            Wait::from_ns(timeout_ns),
-        )
-    })
+    boundary(|| acquire(uncounted!(rwlock), Kind::Write, Wait::from_ns(timeout_ns)))
 }
 
 /// Releases one read lock (any thread may release one); with no read lock
@@ -216,11 +217,13 @@ pub unsafe extern "C" fn dualsync_rwlock_read_unlock(
     rwlock: *const dualsync_rwlock_t,
 ) -> dualsync_status {
     boundary(|| {
-        if handle!(rwlock).0.raw().unlock_read_checked() {
-            DUALSYNC_OK
-        } else {
-            DUALSYNC_NOT_LOCKED
-        }
+        let l = uncounted!(rwlock);
+        let raw = l.0.raw();
+        release(
+            l,
+            || raw.unlock_read_checked_fast(),
+            || raw.unlock_read_checked(),
+        )
     })
 }
 
@@ -235,11 +238,13 @@ pub unsafe extern "C" fn dualsync_rwlock_write_unlock(
     rwlock: *const dualsync_rwlock_t,
 ) -> dualsync_status {
     boundary(|| {
-        if handle!(rwlock).0.raw().unlock_write_checked() {
-            DUALSYNC_OK
-        } else {
-            DUALSYNC_NOT_LOCKED
-        }
+        let l = uncounted!(rwlock);
+        let raw = l.0.raw();
+        release(
+            l,
+            || raw.unlock_write_checked_fast(),
+            || raw.unlock_write_checked(),
+        )
     })
 }
 
@@ -269,4 +274,71 @@ pub unsafe extern "C" fn dualsync_rwlock_n_readers(
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
     unsafe { write_out(rwlock, out, |l| l.0.statistics().readers) }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+impl Operation for RawAcquire<'static> {}
+
+/// Starts taking a read lock on `rwlock` without blocking: the wait is
+/// queued with blocked threads and Rust tasks (behind a queued writer), and
+/// once `dualsync_op_poll(op, NULL)` gives `DUALSYNC_OK` the caller holds a
+/// read lock, as after `dualsync_rwlock_read` (release it with
+/// `dualsync_rwlock_read_unlock`). Cancelling an op that was handed the
+/// lock but not polled releases it (the writer it held back, if any, goes
+/// in). See `dualsync_op_t`. While it is pending,
+/// `dualsync_rwlock_free(rwlock)` is refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `rwlock` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_rwlock_read_start(
+    rwlock: *const dualsync_rwlock_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { acquire_start(rwlock, Kind::Read, notify_fd, callback, user_data, op_out) }
+}
+
+/// Starts taking the write lock on `rwlock` without blocking (as
+/// `dualsync_rwlock_read_start`; while it is queued it stops new readers,
+/// as a blocked `dualsync_rwlock_write` does). Once `dualsync_op_poll(op,
+/// NULL)` gives `DUALSYNC_OK` the caller holds the write lock (release it
+/// with `dualsync_rwlock_write_unlock`). Cancelling it lets in the readers
+/// it held back, and passes on a lock it had been handed.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `rwlock` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_rwlock_write_start(
+    rwlock: *const dualsync_rwlock_t,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { acquire_start(rwlock, Kind::Write, notify_fd, callback, user_data, op_out) }
+}
+
+/// # Safety
+///
+/// As `dualsync_rwlock_read_start`.
+unsafe fn acquire_start(
+    rwlock: *const dualsync_rwlock_t,
+    kind: Kind,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run =
+        |l: &dualsync_rwlock_t, s: Start<'_>| s.run(l.rwlock_arc(), move |l| l.raw().acquire(kind));
+    // SAFETY: the caller's contract is `start_op`'s.
+    unsafe { start_op(rwlock, notify_fd, callback, user_data, op_out, run) }
 }

@@ -12,13 +12,17 @@
 //! `ReleaseError::Overflow`), past a bounded semaphore's bound
 //! `DUALSYNC_OVER_RELEASE` (`ReleaseError::OverRelease`).
 
-use super::dualsync_status::{self, *};
-use super::{Calls, Wait, boundary, boundary_or, free_boxed, handle, impl_handle, write_out};
-use crate::error::{AcquireTimeoutError, ReleaseError, TryAcquireError};
+use core::ffi::{c_int, c_void};
 use std::sync::Arc;
 
-use super::last_ref;
-use crate::semaphore::{BoundedSemaphore, MAX_PERMITS, Semaphore};
+use super::dualsync_status::{self, *};
+use super::{
+    Calls, InCall, IntoC, Operation, Start, Wait, boundary, boundary_or, dualsync_op_callback_t,
+    dualsync_op_t, free_boxed, handle, impl_handle, last_ref, read_out, start_op, uncounted,
+    write_out,
+};
+use crate::error::{AcquireError, AcquireTimeoutError, ReleaseError, TryAcquireError};
+use crate::semaphore::{BoundedSemaphore, MAX_PERMITS, Permit, Semaphore, SemaphoreAcquire};
 
 /// The largest number of permits a semaphore holds (`SIZE_MAX >> 4`; Rust's
 /// `dualsync::MAX_PERMITS`).
@@ -37,9 +41,20 @@ pub struct dualsync_semaphore_t {
     calls: Calls,
 }
 
+#[derive(Clone)]
 enum Sem {
     Plain(Arc<Semaphore>),
     Bounded(Arc<BoundedSemaphore>),
+}
+
+impl Sem {
+    /// The semaphore holding the count.
+    fn core(&self) -> &Semaphore {
+        match self {
+            Sem::Plain(s) => s,
+            Sem::Bounded(s) => s.core(),
+        }
+    }
 }
 
 impl dualsync_semaphore_t {
@@ -91,10 +106,7 @@ impl dualsync_semaphore_t {
 
     /// The semaphore holding the count.
     fn core(&self) -> &Semaphore {
-        match &self.sem {
-            Sem::Plain(s) => s,
-            Sem::Bounded(s) => s.core(),
-        }
+        self.sem.core()
     }
 
     /// How far a release may fill the count.
@@ -107,14 +119,6 @@ impl dualsync_semaphore_t {
 
     fn is_bounded(&self) -> bool {
         matches!(self.sem, Sem::Bounded(_))
-    }
-
-    /// A reference to the semaphore for an operation (`dualsync_op_t`).
-    pub(crate) fn op_keep(&self) -> super::op::Keep {
-        match &self.sem {
-            Sem::Plain(s) => super::op::Keep::Sem(s.clone()),
-            Sem::Bounded(b) => super::op::Keep::Bounded(b.clone()),
-        }
     }
 
     fn last_ref(&self) -> bool {
@@ -135,19 +139,27 @@ fn try_status(r: Result<(), TryAcquireError>) -> dualsync_status {
     }
 }
 
+/// Every acquire form. The first try is not counted as a call in progress
+/// (see `Calls`): its CAS, or the load that refuses, is its last access;
+/// a wait counts.
 fn acquire(s: &dualsync_semaphore_t, n: usize, timeout_ns: u64) -> dualsync_status {
     if n > MAX_PERMITS {
         // Rust's `acquire_many` panics: a request that could never be met.
         return DUALSYNC_INVALID_ARGUMENT;
     }
-    let r = match Wait::from_ns(timeout_ns) {
-        Wait::Try => return try_status(s.core().try_take(n)),
-        Wait::Forever => s
+    let wait = Wait::from_ns(timeout_ns);
+    match s.core().try_take(n) {
+        Err(TryAcquireError::NoPermits) if !matches!(wait, Wait::Try) => {}
+        r => return try_status(r),
+    }
+    let _call = InCall::of(s);
+    let r = match wait {
+        Wait::Until(t) => s.core().acquire_many(n).block_until(t),
+        _ => s
             .core()
             .acquire_many(n)
             .block()
             .map_err(AcquireTimeoutError::from),
-        Wait::Until(t) => s.core().acquire_many(n).block_until(t),
     };
     match r {
         Ok(p) => {
@@ -195,7 +207,10 @@ pub extern "C" fn dualsync_semaphore_new(
 /// Like every `_free`, it also refuses (`DUALSYNC_BUSY`, nothing freed)
 /// while any other call on the handle has not returned, blocked or not: a
 /// thread that released a waiter may still be finishing its call when that
-/// waiter returns and frees. Retry once those calls are done.
+/// waiter returns and frees. Retry once those calls are done. A call that
+/// is done with the handle before it returns does not count: one that
+/// takes or gives back a lock, permits or a flag in one atomic step with
+/// nobody waiting (the list is at `DUALSYNC_BUSY`).
 ///
 /// # Safety
 ///
@@ -221,7 +236,7 @@ pub unsafe extern "C" fn dualsync_semaphore_free(
 pub unsafe extern "C" fn dualsync_semaphore_acquire(
     sem: *const dualsync_semaphore_t,
 ) -> dualsync_status {
-    boundary(|| acquire(&*handle!(sem), 1, super::DUALSYNC_TIMEOUT_INFINITE))
+    boundary(|| acquire(uncounted!(sem), 1, super::DUALSYNC_TIMEOUT_INFINITE))
 }
 
 /// Acquires `n` permits at once, waiting as long as it takes. While it waits
@@ -238,7 +253,7 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_many(
     sem: *const dualsync_semaphore_t,
     n: usize,
 ) -> dualsync_status {
-    boundary(|| acquire(&*handle!(sem), n, super::DUALSYNC_TIMEOUT_INFINITE))
+    boundary(|| acquire(uncounted!(sem), n, super::DUALSYNC_TIMEOUT_INFINITE))
 }
 
 /// Acquires one permit if free and nobody waits, else `DUALSYNC_WOULD_BLOCK`.
@@ -250,7 +265,7 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_many(
 pub unsafe extern "C" fn dualsync_semaphore_try_acquire(
     sem: *const dualsync_semaphore_t,
 ) -> dualsync_status {
-    boundary(|| acquire(&*handle!(sem), 1, 0))
+    boundary(|| acquire(uncounted!(sem), 1, 0))
 }
 
 /// Acquires `n` permits if free and nobody waits, else `DUALSYNC_WOULD_BLOCK`.
@@ -265,7 +280,7 @@ pub unsafe extern "C" fn dualsync_semaphore_try_acquire_many(
     sem: *const dualsync_semaphore_t,
     n: usize,
 ) -> dualsync_status {
-    boundary(|| acquire(&*handle!(sem), n, 0))
+    boundary(|| acquire(uncounted!(sem), n, 0))
 }
 
 /// Acquires one permit, waiting at most `timeout_ns` (`DUALSYNC_TIMED_OUT`;
@@ -280,7 +295,7 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_timeout(
     sem: *const dualsync_semaphore_t,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| acquire(&*handle!(sem), 1, timeout_ns))
+    boundary(|| acquire(uncounted!(sem), 1, timeout_ns))
 }
 
 /// Acquires `n` permits, waiting at most `timeout_ns` (as
@@ -296,7 +311,7 @@ pub unsafe extern "C" fn dualsync_semaphore_acquire_many_timeout(
     n: usize,
     timeout_ns: u64,
 ) -> dualsync_status {
-    boundary(|| acquire(&*handle!(sem), n, timeout_ns))
+    boundary(|| acquire(uncounted!(sem), n, timeout_ns))
 }
 
 /// Gives back (or adds) `n` permits, serving waiters in FIFO order.
@@ -316,8 +331,13 @@ pub unsafe extern "C" fn dualsync_semaphore_release(
     n: usize,
 ) -> dualsync_status {
     boundary(|| {
-        let s = handle!(sem);
-        match s.core().give(n, s.limit(), false) {
+        let s = uncounted!(sem);
+        // Not counted while nobody waits (see `Calls`): one CAS.
+        let r = s.core().give_fast(n, s.limit(), false).unwrap_or_else(|| {
+            let _call = InCall::of(s);
+            s.core().give(n, s.limit(), false)
+        });
+        match r {
             Ok(()) => DUALSYNC_OK,
             Err(_) if s.is_bounded() => DUALSYNC_OVER_RELEASE,
             Err(ReleaseError::OverRelease) => DUALSYNC_OVER_RELEASE,
@@ -337,7 +357,7 @@ pub unsafe extern "C" fn dualsync_semaphore_available(
     out: *mut usize,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(sem, out, |s| s.core().available_permits()) }
+    unsafe { read_out(sem, out, |s| s.core().available_permits()) }
 }
 
 /// Closes the semaphore for good: waiters and later acquires get
@@ -367,7 +387,7 @@ pub unsafe extern "C" fn dualsync_semaphore_is_closed(
     out: *mut bool,
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
-    unsafe { write_out(sem, out, |s| s.core().is_closed()) }
+    unsafe { read_out(sem, out, |s| s.core().is_closed()) }
 }
 
 /// Writes the number of threads (and Rust tasks) waiting for permits to
@@ -383,4 +403,56 @@ pub unsafe extern "C" fn dualsync_semaphore_n_waiting(
 ) -> dualsync_status {
     // SAFETY: this function's contract is `write_out`'s.
     unsafe { write_out(sem, out, |s| s.core().statistics().waiting) }
+}
+
+// ---- operations (`dualsync_op_t`) ----
+
+impl IntoC for Result<Permit<'_>, AcquireError> {
+    type Result = ();
+    fn into_c(self) -> (dualsync_status, ()) {
+        match self {
+            Ok(p) => {
+                // The C caller owns the permits (as after
+                // `dualsync_semaphore_acquire`).
+                p.forget();
+                (DUALSYNC_OK, ())
+            }
+            Err(AcquireError::Closed) => (DUALSYNC_CLOSED, ()),
+        }
+    }
+}
+
+impl Operation for SemaphoreAcquire<'static> {}
+
+/// Starts acquiring `n` permits of `sem` without blocking: the wait takes
+/// its place in the FIFO line with blocked threads and Rust tasks and
+/// completes as `dualsync_semaphore_acquire_many` would (the permits, then
+/// owned by the caller until `dualsync_semaphore_release`; or
+/// `DUALSYNC_CLOSED`). `n` above `DUALSYNC_SEMAPHORE_MAX_PERMITS` is
+/// `DUALSYNC_INVALID_ARGUMENT`. Permits handed to it pass on if it is
+/// cancelled before it is polled. See `dualsync_op_t` for `notify_fd`,
+/// `callback` and `user_data`. On `DUALSYNC_OK`, `*op_out` is the
+/// operation; `dualsync_op_poll(op, NULL)` gives the outcome. While it is
+/// pending, `dualsync_semaphore_free(sem)` is refused.
+///
+/// # Safety
+///
+/// As `dualsync_queue_get_start`, with `sem` for `queue`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dualsync_semaphore_acquire_start(
+    sem: *const dualsync_semaphore_t,
+    n: usize,
+    notify_fd: c_int,
+    callback: dualsync_op_callback_t,
+    user_data: *mut c_void,
+    op_out: *mut *mut dualsync_op_t,
+) -> dualsync_status {
+    let run = |h: &dualsync_semaphore_t, s: Start<'_>| {
+        if n > MAX_PERMITS {
+            return DUALSYNC_INVALID_ARGUMENT;
+        }
+        s.run(h.sem.clone(), move |sem| sem.core().acquire_many(n))
+    };
+    // SAFETY: the export's contract is `start_op`'s.
+    unsafe { start_op(sem, notify_fd, callback, user_data, op_out, run) }
 }

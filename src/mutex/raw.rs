@@ -51,8 +51,7 @@
 //! [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND); after that, or always in
 //! strict mode, it hands the lock to the head.
 
-use crate::Timeout;
-use crate::engine::driver::{Waitable, block_until, impl_future};
+use crate::engine::driver::{Waitable, impl_future};
 use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
@@ -63,7 +62,6 @@ use crate::engine::wake::WakeList;
 
 use core::pin::Pin;
 use core::task::Poll;
-use std::time::Instant;
 
 const LOCKED: u8 = 1;
 const WAITERS: u8 = 2;
@@ -149,13 +147,24 @@ impl RawMutex {
     /// Releases the lock on behalf of anyone (asyncio's `Lock.release()`,
     /// the C ABI). Returns `false`, changing nothing, if it was not locked.
     pub(crate) fn unlock_checked(&self) -> bool {
+        self.unlock_checked_fast()
+            .unwrap_or_else(|| self.unlock_slow())
+    }
+
+    /// [`unlock_checked`](Self::unlock_checked) while nobody is queued: one
+    /// CAS (or the load that finds the lock free), the call's last access
+    /// to the mutex (the C ABI relies on it: such an unlock is not counted
+    /// as a call in progress). `None`, nothing changed, when a waiter must
+    /// be served.
+    #[inline]
+    pub(crate) fn unlock_checked_fast(&self) -> Option<bool> {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s & LOCKED == 0 {
-                return false;
+                return Some(false);
             }
             if s & WAITERS != 0 {
-                return self.unlock_slow();
+                return None;
             }
             match self.state.compare_exchange_weak(
                 s,
@@ -163,7 +172,7 @@ impl RawMutex {
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Some(true),
                 Err(x) => s = x,
             }
         }
@@ -318,20 +327,6 @@ impl Drop for RawLock<'_> {
     #[inline]
     fn drop(&mut self) {
         self.waiter.cancel(self.raw);
-    }
-}
-
-impl RawLock<'_> {
-    /// Locks on this thread, parking it until done.
-    #[inline]
-    pub(crate) fn block(self) {
-        let _ = block_until(self, None);
-    }
-
-    /// Locks on this thread, giving up at `deadline`.
-    #[inline]
-    pub(crate) fn block_until(self, deadline: Instant) -> Result<(), Timeout> {
-        block_until(self, Some(deadline))
     }
 }
 

@@ -112,10 +112,8 @@
 
 use core::pin::Pin;
 use core::task::Poll;
-use std::time::Instant;
 
-use crate::Timeout;
-use crate::engine::driver::{Waitable, block_until, impl_future};
+use crate::engine::driver::{Waitable, impl_future};
 use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
@@ -437,10 +435,31 @@ impl RawRwLock {
     /// Releases a read lock on behalf of anyone (the C ABI). `false`,
     /// changing nothing, if no read lock is held.
     pub(crate) fn unlock_read_checked(&self) -> bool {
+        self.unlock_read_checked_with(true)
+            .expect("a release that may serve always finishes")
+    }
+
+    /// [`unlock_read_checked`](Self::unlock_read_checked) unless it is the
+    /// last reader's release with a writer queued: one CAS (or the load
+    /// that finds no reader), the call's last access to the lock (the C ABI
+    /// relies on it: such a release is not counted as a call in progress).
+    /// `None`, nothing changed, when it would have to serve the writer.
+    #[inline]
+    pub(crate) fn unlock_read_checked_fast(&self) -> Option<bool> {
+        self.unlock_read_checked_with(false)
+    }
+
+    #[inline]
+    fn unlock_read_checked_with(&self, may_serve: bool) -> Option<bool> {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s & READERS == 0 {
-                return false;
+                return Some(false);
+            }
+            // Only a writer or an upgrade waits for the readers to leave.
+            let serve = s & (READERS | WQUEUED) == ONE_READER | WQUEUED;
+            if serve && !may_serve {
+                return None;
             }
             match self.state.compare_exchange_weak(
                 s,
@@ -449,10 +468,10 @@ impl RawRwLock {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
-                    if s & (READERS | WQUEUED) == ONE_READER | WQUEUED {
+                    if serve {
                         self.serve_slow(0);
                     }
-                    return true;
+                    return Some(true);
                 }
                 Err(x) => s = x,
             }
@@ -462,20 +481,32 @@ impl RawRwLock {
     /// Releases the write lock on behalf of anyone (the C ABI). `false`,
     /// changing nothing, if it is not held.
     pub(crate) fn unlock_write_checked(&self) -> bool {
+        self.unlock_write_checked_fast().unwrap_or_else(|| {
+            self.queue.with_lock(|q, wakes| {
+                // Only the holder clears WRITER; look again under the lock.
+                if self.state.load(Ordering::Relaxed) & WRITER == 0 {
+                    return false;
+                }
+                self.serve(q, WRITER, true, wakes);
+                true
+            })
+        })
+    }
+
+    /// [`unlock_write_checked`](Self::unlock_write_checked) while nobody is
+    /// queued: one CAS (or the load that finds no writer), the call's last
+    /// access to the lock (the C ABI relies on it: such a release is not
+    /// counted as a call in progress). `None`, nothing changed, when
+    /// waiters must be served.
+    #[inline]
+    pub(crate) fn unlock_write_checked_fast(&self) -> Option<bool> {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s & WRITER == 0 {
-                return false;
+                return Some(false);
             }
             if s & WAITERS != 0 {
-                return self.queue.with_lock(|q, wakes| {
-                    // Only the holder clears WRITER; look again under the lock.
-                    if self.state.load(Ordering::Relaxed) & WRITER == 0 {
-                        return false;
-                    }
-                    self.serve(q, WRITER, true, wakes);
-                    true
-                });
+                return None;
             }
             match self.state.compare_exchange_weak(
                 s,
@@ -483,7 +514,7 @@ impl RawRwLock {
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return true,
+                Ok(_) => return Some(true),
                 Err(x) => s = x,
             }
         }
@@ -910,20 +941,6 @@ impl Drop for RawAcquire<'_> {
     #[inline]
     fn drop(&mut self) {
         self.waiter.cancel(self.raw);
-    }
-}
-
-impl RawAcquire<'_> {
-    /// Acquires on this thread, parking it until done.
-    #[inline]
-    pub(crate) fn block(self) {
-        let _ = block_until(self, None);
-    }
-
-    /// Acquires on this thread, giving up at `deadline`.
-    #[inline]
-    pub(crate) fn block_until(self, deadline: Instant) -> Result<(), Timeout> {
-        block_until(self, Some(deadline))
     }
 }
 

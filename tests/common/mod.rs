@@ -1,11 +1,15 @@
 //! Test support shared by the integration tests (`mod common;` in each file):
 //! a tokio runtime, polling once with a no-op waker, bounded waits that fail
-//! with a message instead of hanging, a waker that counts its wake-ups.
+//! with a message instead of hanging, a waker that counts its wake-ups, and
+//! (`alloc_count`) a counting global allocator for the tests that register
+//! it.
 //!
 //! Every integration test file is its own crate and uses only some of these
 //! helpers, so the ones a file does not use would be reported as dead code
 //! there: hence the `allow` below (the whole set is used across the files).
 #![allow(dead_code)]
+
+pub mod alloc_count;
 
 use std::fmt::Debug;
 use std::future::Future;
