@@ -70,6 +70,20 @@ impl Fairness {
         self.is_strict() || now.wrapping_sub(head.arrival()) >= BOUND_US
     }
 
+    /// The time (on [`now`](Self::now)'s clock) at which `head`'s wait
+    /// reaches the bound: a release before it may let a newcomer barge.
+    #[inline]
+    pub(crate) fn deadline<D>(head: &Node<D>) -> u32 {
+        head.arrival().wrapping_add(BOUND_US)
+    }
+
+    /// Whether `now` comes before `deadline` (both from [`now`](Self::now),
+    /// less than ~35 minutes apart).
+    #[inline]
+    pub(crate) fn before(now: u32, deadline: u32) -> bool {
+        (deadline.wrapping_sub(now) as i32) > 0
+    }
+
     /// A clock for one serving pass that reads the time only if a decision
     /// needs it (never in strict mode, never when nobody can be served):
     /// a cancel that serves nobody costs no clock read.

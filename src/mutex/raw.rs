@@ -6,10 +6,10 @@
 //! # State word
 //!
 //! ```text
-//!    7 ............ 2     1         0
-//!  +----------------+---------+--------+
-//!  |     unused     | WAITERS | LOCKED |
-//!  +----------------+---------+--------+
+//!    7 ............ 3    2        1         0
+//!  +----------------+-------+---------+--------+
+//!  |     unused     | WOKEN | WAITERS | LOCKED |
+//!  +----------------+-------+---------+--------+
 //! ```
 //!
 //! * `LOCKED`: someone owns the lock (a guard exists, or ownership was handed
@@ -17,16 +17,29 @@
 //! * `WAITERS`: the wait queue is not empty, so `unlock` must take the slow
 //!   path. Set under the queue lock by a waiter about to link; cleared under
 //!   the queue lock when the queue empties.
+//! * `WOKEN` (bounded-barging mode only): a barging release woke the head in
+//!   place and it has not looked since. While it is set, and the head is
+//!   within the fairness bound (`deadline`, beside the word), a release
+//!   only frees the lock: one CAS, no queue lock, nobody to wake (the head
+//!   is already on its way). Set with `deadline` under the queue lock;
+//!   cleared by the head's look (under the queue lock), by a hand-off, and
+//!   when the woken head leaves.
 //!
-//! | word               | meaning                                                   |
-//! |--------------------|-----------------------------------------------------------|
-//! | `0`                | free, nobody waits                                        |
-//! | `LOCKED`           | held, nobody waits                                        |
-//! | `LOCKED\|WAITERS`  | held, waiters queued                                      |
-//! | `WAITERS`          | free, waiters queued: a barging release woke the head in place, which has not looked yet (bounded-barging mode only) |
+//! | word                      | meaning                                            |
+//! |---------------------------|----------------------------------------------------|
+//! | `0`                       | free, nobody waits                                 |
+//! | `LOCKED`                  | held, nobody waits                                 |
+//! | `LOCKED\|WAITERS`         | held, waiters queued, the head asleep (or not told yet) |
+//! | `LOCKED\|WAITERS\|WOKEN`  | held (by a barging newcomer), waiters queued, the head woken and not looked yet |
+//! | `WAITERS` / `WAITERS\|WOKEN` | free, waiters queued: a barging release woke the head in place, which has not looked yet |
+//!
+//! `WOKEN` without `WAITERS` never exists. In strict mode only `0`,
+//! `LOCKED` and `LOCKED|WAITERS` exist.
 //!
 //! Uncontended, `lock` is one CAS `0 -> LOCKED` and `unlock` one CAS
-//! `LOCKED -> 0`; neither touches the queue.
+//! `LOCKED -> 0`; neither touches the queue. A barging holder's `unlock`
+//! while the woken head has not run yet is a clock read and one CAS
+//! `LOCKED|WAITERS|WOKEN -> WAITERS|WOKEN`.
 //!
 //! # Invariants
 //!
@@ -43,6 +56,14 @@
 //!    stranded.
 //! 3. In strict mode `WAITERS` without `LOCKED` never happens: every release
 //!    with waiters hands off.
+//! 4. `WOKEN` is set only while the queue's head is woken in place (node
+//!    flag `WOKEN`) or about to look (it cleared its node flag and waits
+//!    for the queue lock to look): so a release that sees it can skip the
+//!    wake-up. Whoever removes the woken head under the queue lock (its own
+//!    look, a hand-off, its cancel) clears it or wakes the new head in the
+//!    same critical section; a release that frees the lock without the
+//!    queue lock does so in one CAS from a word with `WOKEN`, which fails
+//!    if any of them came first.
 //!
 //! # Fairness
 //!
@@ -56,7 +77,7 @@ use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicU8, Ordering};
+use crate::engine::sync::{AtomicU8, AtomicU32, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
 
@@ -65,6 +86,7 @@ use core::task::Poll;
 
 const LOCKED: u8 = 1;
 const WAITERS: u8 = 2;
+const WOKEN: u8 = 4;
 
 /// Node outcome: the lock was handed over; the waiter owns it.
 const GRANTED: u32 = 3;
@@ -73,6 +95,10 @@ const GRANTED: u32 = 3;
 pub struct RawMutex {
     state: AtomicU8,
     fairness: Fairness,
+    /// While `WOKEN` is set: when the woken head reaches the fairness bound
+    /// ([`Fairness::deadline`]). In the padding before `queue`: the size
+    /// stays two words.
+    deadline: AtomicU32,
     queue: WaitQueue<()>,
 }
 
@@ -82,6 +108,7 @@ impl RawMutex {
             RawMutex {
                 state: AtomicU8::new(0),
                 fairness,
+                deadline: AtomicU32::new(0),
                 queue: WaitQueue::new(),
             }
         }
@@ -180,10 +207,21 @@ impl RawMutex {
 
     /// The release with waiters: hand the lock to the head, or free it and
     /// wake the head in place to compete for it (the fairness policy
-    /// decides).
+    /// decides). With the head already woken and within the bound, only
+    /// free it (invariant 4).
     #[cold]
     fn unlock_slow(&self) -> bool {
         let now = self.fairness.now();
+        let s = self.state.load(Ordering::Relaxed);
+        if s == LOCKED | WAITERS | WOKEN
+            && Fairness::before(now, self.deadline.load(Ordering::Relaxed))
+            && self
+                .state
+                .compare_exchange(s, WAITERS | WOKEN, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+        {
+            return true;
+        }
         self.queue.with_lock(|q, wakes| {
             if self.state.load(Ordering::Relaxed) & LOCKED == 0 {
                 return false;
@@ -203,11 +241,23 @@ impl RawMutex {
             } else {
                 // Free the lock first, then wake the head (it stays queued,
                 // and stays the head the bound is measured on).
-                self.state.store(WAITERS, Ordering::Release);
+                self.deadline
+                    .store(Fairness::deadline(head), Ordering::Relaxed);
+                self.state.store(WAITERS | WOKEN, Ordering::Release);
                 q.wake_front(wakes);
             }
             true
         })
+    }
+
+    /// Under the queue lock, with the lock free and waiters queued: the head
+    /// must be awake to take it (invariant 2).
+    fn wake_head(&self, q: &mut QueueGuard<'_, ()>, wakes: &mut WakeList) {
+        let Some(head) = q.front() else { return };
+        self.deadline
+            .store(Fairness::deadline(head), Ordering::Relaxed);
+        self.state.fetch_or(WOKEN, Ordering::Release);
+        q.wake_front(wakes);
     }
 }
 
@@ -279,6 +329,32 @@ impl Policy for RawMutex {
         }
     }
 
+    /// The woken head's look (under the queue lock): take the lock if it is
+    /// free, and either way clear `WOKEN` (the head has looked: the next
+    /// release must wake it again).
+    #[inline]
+    fn try_linked(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: &WaitCx<'_, '_>) -> Option<()> {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            let free = s & LOCKED == 0;
+            let new = if free {
+                (s | LOCKED) & !WOKEN
+            } else {
+                s & !WOKEN
+            };
+            if new == s {
+                return None; // held, and WOKEN already clear
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return free.then_some(()),
+                Err(x) => s = x,
+            }
+        }
+    }
+
     /// The only outcome: the lock was handed over.
     #[inline]
     fn take(&self, _: &(), outcome: u32) -> Taken<()> {
@@ -293,13 +369,37 @@ impl Policy for RawMutex {
     }
 
     /// A waiter left (it took the lock after an in-place wake-up, or was
-    /// cancelled): clear WAITERS if it was the last; if the lock is free,
-    /// the wake-up it may have had goes to the new head.
+    /// cancelled): clear WAITERS (and WOKEN) if it was the last. Otherwise,
+    /// if the head is not awake (the woken head may be the one that left):
+    /// with the lock free the wake-up goes to it; with the lock held a stale
+    /// `WOKEN` is cleared, so that the holder's release wakes it. A CAS
+    /// loop: a release may free the lock meanwhile without the queue lock.
     fn withdrawn(&self, q: &mut QueueGuard<'_, ()>, _: &(), wakes: &mut WakeList) {
         if q.is_empty() {
-            self.state.fetch_and(!WAITERS, Ordering::Relaxed);
-        } else if self.state.load(Ordering::Acquire) & LOCKED == 0 {
-            q.wake_front(wakes);
+            self.state.fetch_and(!(WAITERS | WOKEN), Ordering::Relaxed);
+            return;
+        }
+        let head_awake = q.front().is_some_and(|h| h.is_woken());
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            if s & LOCKED == 0 {
+                if !head_awake {
+                    self.wake_head(q, wakes);
+                }
+                return;
+            }
+            if s & WOKEN == 0 || head_awake {
+                return;
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s & !WOKEN,
+                Ordering::Relaxed,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(x) => s = x,
+            }
         }
     }
 }
