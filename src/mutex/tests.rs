@@ -103,6 +103,32 @@ fn loom_mutex_cancelled_future_fair() {
     cancelled_future_passes_on(true);
 }
 
+/// The holder releases (bounded barging: the queued task is woken in
+/// place), a newcomer thread may take the free lock, and the woken task's
+/// future is dropped before it looks, while a thread may wait behind it:
+/// every release must still reach the thread (a stale `WOKEN` would let a
+/// release free the lock without waking anyone and strand it).
+#[test]
+fn loom_mutex_woken_head_cancelled_under_a_barger() {
+    loom::model(|| {
+        let m = counter(false);
+        let held = m.lock().block();
+        let mut f = Box::pin(m.lock());
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(f.as_mut().poll(&mut cx).is_pending()); // queued first
+        let m2 = m.clone();
+        let waiter = loom::thread::spawn(move || bump(&m2));
+        drop(held); // wakes the task in place (or hands off: no)
+        let m3 = m.clone();
+        let barger = loom::thread::spawn(move || bump(&m3));
+        drop(f); // the woken head leaves before it looks
+        barger.join().unwrap();
+        waiter.join().unwrap();
+        assert_eq!(total(&m), 2);
+        assert_eq!(m.statistics().waiting, 0);
+    });
+}
+
 /// A `block_for` that times out (one look under loom) while the release
 /// races it, and a task waiter behind it: nothing is lost.
 fn timeout_races_release(fair: bool) {
