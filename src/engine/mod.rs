@@ -36,6 +36,11 @@ use std::time::Instant;
 
 /// Microseconds since the first call, wrapping every ~71 minutes: a compact
 /// timestamp for fairness bounds (compare with `wrapping_sub`).
+///
+/// Read by every release that has to decide whether a waiter may still be
+/// overtaken, so its cost is on the contended paths: on x86-64, where the
+/// kernel keeps time with the TSC, it is one `rdtsc` and a multiply (about
+/// 10 ns here, against 25 ns for `Instant::now`); elsewhere `Instant`.
 #[inline]
 pub(crate) fn now_micros() -> u32 {
     // Loom replays executions and needs them deterministic: no wall clock.
@@ -45,9 +50,76 @@ pub(crate) fn now_micros() -> u32 {
     }
     #[cfg(not(loom))]
     {
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        if let Some(tsc) = tsc::clock() {
+            return tsc.micros();
+        }
         static EPOCH: OnceLock<Instant> = OnceLock::new();
         let epoch = *EPOCH.get_or_init(Instant::now);
         Instant::now().saturating_duration_since(epoch).as_micros() as u32
+    }
+}
+
+/// The time-stamp counter as a microsecond clock.
+#[cfg(all(target_arch = "x86_64", not(loom), not(miri)))]
+mod tsc {
+    use std::sync::OnceLock;
+    use std::time::{Duration, Instant};
+
+    /// `micros = (rdtsc - base) * mult >> 32`.
+    pub(super) struct Tsc {
+        base: u64,
+        mult: u64,
+    }
+
+    impl Tsc {
+        #[inline]
+        pub(super) fn micros(&self) -> u32 {
+            let ticks = read().wrapping_sub(self.base);
+            ((u128::from(ticks) * u128::from(self.mult)) >> 32) as u32
+        }
+    }
+
+    #[inline]
+    fn read() -> u64 {
+        // SAFETY: `rdtsc` exists on every x86-64 processor and has no
+        // preconditions; it only reads the counter.
+        unsafe { core::arch::x86_64::_rdtsc() }
+    }
+
+    /// The calibrated clock, or `None` where the TSC may not be trusted.
+    #[inline]
+    pub(super) fn clock() -> Option<&'static Tsc> {
+        static TSC: OnceLock<Option<Tsc>> = OnceLock::new();
+        TSC.get_or_init(calibrate).as_ref()
+    }
+
+    /// Used only where the kernel's own clocksource is the TSC: the kernel
+    /// chose it because it is invariant and synchronized across CPUs, so
+    /// stamps taken on different CPUs compare. Calibrated once against
+    /// `Instant` over 50 µs (about 0.1 % off, far inside what a 500 µs
+    /// bound needs).
+    #[cold]
+    fn calibrate() -> Option<Tsc> {
+        let source = std::fs::read_to_string(
+            "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+        )
+        .ok()?;
+        if source.trim() != "tsc" {
+            return None;
+        }
+        let (i0, t0) = (Instant::now(), read());
+        while i0.elapsed() < Duration::from_micros(50) {
+            core::hint::spin_loop();
+        }
+        let (t1, i1) = (read(), Instant::now());
+        let ticks = t1.checked_sub(t0).filter(|&t| t > 0)?;
+        let nanos = i1.duration_since(i0).as_nanos();
+        let mult = (nanos << 32) / (u128::from(ticks) * 1000);
+        Some(Tsc {
+            base: t0,
+            mult: u64::try_from(mult).ok().filter(|&m| m > 0)?,
+        })
     }
 }
 

@@ -131,6 +131,29 @@ mod unit {
     use crate::engine::queue::{LOCKED, QueueGuard, WaitQueue};
     use crate::engine::wake::{INLINE_WAKES, WakeList};
 
+    /// The fairness clock (the TSC where the kernel uses it, else
+    /// `Instant`) keeps pace with `Instant` across threads: a 20 ms sleep
+    /// reads as 20 ms, and a stamp taken on another thread compares.
+    #[test]
+    #[cfg_attr(miri, ignore)] // sleeps
+    fn now_micros_keeps_pace_with_instant() {
+        use crate::engine::now_micros;
+        use std::time::{Duration, Instant};
+        let (t0, i0) = (now_micros(), Instant::now());
+        let other = std::thread::spawn(now_micros).join().unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let (t1, elapsed) = (now_micros(), i0.elapsed().as_micros() as u32);
+        let measured = t1.wrapping_sub(t0);
+        assert!(
+            measured >= 19_000 && measured <= elapsed + 1_000,
+            "clock says {measured} us, Instant {elapsed} us"
+        );
+        assert!(
+            other.wrapping_sub(t0) <= elapsed,
+            "a stamp from another thread"
+        );
+    }
+
     fn ids(q: &QueueGuard<'_, u32>) -> Vec<u32> {
         q.iter().map(|n| n.data).collect()
     }
