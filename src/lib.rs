@@ -131,8 +131,8 @@ mod semaphore;
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use channel::{
-    ChannelRecv, ChannelRecvMany, ChannelSend, ChannelStatistics, Receiver, Sender, channel,
-    unbounded_channel,
+    ChannelRecv, ChannelRecvMany, ChannelReserve, ChannelReserveOwned, ChannelSend,
+    ChannelStatistics, OwnedSendPermit, Receiver, SendPermit, Sender, channel, unbounded_channel,
 };
 pub use condition::{
     Condition, ConditionGuard, ConditionStatistics, ConditionWait, WaitTimeoutResult, WaitWhile,
@@ -140,9 +140,10 @@ pub use condition::{
 pub use error::{
     AcquireError, AcquireTimeoutError, AcquireTokenTimeoutError, AlreadyBorrowed,
     BarrierTimeoutError, BrokenBarrier, BusyResource, GetError, GetTimeoutError, NotBorrowed,
-    PutError, PutTimeoutError, RecvError, RecvTimeoutError, ReleaseError, SendError,
-    SendTimeoutError, TaskDoneError, Timeout, TryAcquireError, TryAcquireTokenError, TryGetError,
-    TryPutError, TryRecvError, TrySendError, TryWaitError, ZeroParties, ZeroTokens,
+    PutError, PutTimeoutError, RecvError, RecvTimeoutError, ReleaseError, ReserveError,
+    ReserveTimeoutError, SendError, SendTimeoutError, TaskDoneError, Timeout, TryAcquireError,
+    TryAcquireTokenError, TryGetError, TryPutError, TryRecvError, TryReserveError, TrySendError,
+    TryWaitError, ZeroParties, ZeroTokens,
 };
 pub use event::{Event, EventStatistics, EventWait};
 pub use limiter::{Borrower, CapacityLimiter, LimiterAcquire, LimiterStatistics, LimiterToken};
