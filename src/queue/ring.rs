@@ -161,6 +161,12 @@ impl<T> Ring<T> {
     }
 
     fn build(cap: usize, reservable: bool) -> Self {
+        Self::build_at(cap, reservable, 0)
+    }
+
+    /// A ring whose positions start at lap `first_lap` (tests: the wrap of
+    /// the positions, masked or at 2^64, is reached in a few pushes).
+    fn build_at(cap: usize, reservable: bool, first_lap: usize) -> Self {
         assert!((1..=usize::MAX / 4).contains(&cap));
         let closed = (cap + 1).next_power_of_two();
         let (pos, rshift) = if reservable {
@@ -169,15 +175,16 @@ impl<T> Ring<T> {
         } else {
             (!0, usize::BITS - 1) // `tail & !pos` is 0: any shift reads R = 0
         };
+        let start = first_lap.wrapping_mul(closed * 2) & pos;
         let slots = (0..cap)
             .map(|i| Slot {
-                stamp: AtomicUsize::new(i),
+                stamp: AtomicUsize::new(start + i),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
             })
             .collect();
         Ring {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicUsize::new(start)),
+            tail: CachePadded::new(AtomicUsize::new(start)),
             slots,
             cap,
             closed,
