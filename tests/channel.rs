@@ -320,13 +320,16 @@ enum Mode {
 
 const MODES: [Mode; 2] = [Mode::Thread, Mode::Task];
 
+/// The end of a party started on a thread or a task: its result.
+type Joined<T> = Box<dyn FnOnce(&tokio::runtime::Runtime) -> T>;
+
 /// Sends `item` on a thread or a tokio task; the handle gives the result.
 fn spawn_send(
     rt: &tokio::runtime::Runtime,
     mode: Mode,
     tx: Sender<u32>,
     item: u32,
-) -> Box<dyn FnOnce(&tokio::runtime::Runtime) -> Result<(), SendError<u32>>> {
+) -> Joined<Result<(), SendError<u32>>> {
     match mode {
         Mode::Thread => {
             let h = std::thread::spawn(move || tx.send(item).block());
@@ -344,7 +347,7 @@ fn spawn_recv(
     rt: &tokio::runtime::Runtime,
     mode: Mode,
     rx: Receiver<u32>,
-) -> Box<dyn FnOnce(&tokio::runtime::Runtime) -> Result<u32, RecvError>> {
+) -> Joined<Result<u32, RecvError>> {
     match mode {
         Mode::Thread => {
             let h = std::thread::spawn(move || rx.recv().block());
@@ -579,7 +582,7 @@ fn rendezvous_reserve_claims_a_waiting_receiver() {
         // A reserve that waits for a receiver, in a task and on a thread.
         for mode in MODES {
             let tx2 = tx.clone();
-            let reserver: Box<dyn FnOnce(&tokio::runtime::Runtime)> = match mode {
+            let reserver: Joined<()> = match mode {
                 Mode::Thread => {
                     let h = std::thread::spawn(move || {
                         tx2.reserve().block().unwrap().send(5);
@@ -682,7 +685,7 @@ fn rendezvous_mixed_with_timeouts_loses_nothing() {
                     let mut n = 0u32;
                     loop {
                         n += 1;
-                        let r = if n % 4 == 0 {
+                        let r = if n.is_multiple_of(4) {
                             match tokio::time::timeout(Duration::from_micros(30), rx.recv()).await {
                                 Ok(r) => r,
                                 Err(_) => continue, // dropped: passes on what it got

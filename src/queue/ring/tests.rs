@@ -296,3 +296,34 @@ mod unit {
         assert_eq!(r.reserved(), 0);
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_models {
+    //! The reservation count in the tail word against a concurrent pop: a
+    //! plain push must count the held slot (the ring never holds more
+    //! items and held slots than its capacity), and a permit's push always
+    //! finds its slot. An item lost, duplicated or read while being written
+    //! fails the model.
+
+    use std::sync::Arc;
+
+    use crate::queue::ring::*;
+
+    #[test]
+    fn loom_ring_held_slot_against_push_and_pop() {
+        crate::engine::loom_model(|| {
+            let r = Arc::new(Ring::reservable(2).unwrap());
+            r.try_push(1u32).ok().unwrap();
+            r.try_reserve().ok().unwrap(); // full: one item, one held slot
+            let r1 = r.clone();
+            let popper = loom::thread::spawn(move || r1.try_pop().ok());
+            let plain = r.try_push(4).is_ok(); // only once the pop is done
+            assert!(r.len() + r.reserved() <= 2, "over capacity");
+            r.push_reserved(3).ok().unwrap(); // the held slot: never full
+            assert_eq!(popper.join().unwrap(), Some(1));
+            assert_eq!(r.reserved(), 0);
+            let rest: Vec<u32> = core::iter::from_fn(|| r.try_pop().ok()).collect();
+            assert_eq!(rest, if plain { vec![4, 3] } else { vec![3] });
+        });
+    }
+}
