@@ -557,7 +557,7 @@ impl<T, O: Order<T>> Queue<T, O> {
 
     /// A get that does not wait: pops (serving a putter after it), or on a
     /// rendezvous queue takes the item of the front putter.
-    #[inline]
+    #[inline(always)]
     fn take_item(&self) -> Result<T, PopError> {
         match self.store.try_pop() {
             Ok(t) => {

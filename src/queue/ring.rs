@@ -114,6 +114,9 @@ pub struct Ring<T> {
     pos: usize,
     /// Where `R` starts in `tail` (reservable rings only).
     rshift: u32,
+    /// `closed | !pos`: a `tail` with any of these bits set takes the
+    /// out-of-line push (closed, or slots held).
+    slow: usize,
 }
 
 // SAFETY: values move between threads through the slots (T: Send); access to
@@ -191,6 +194,7 @@ impl<T> Ring<T> {
             lap: closed * 2,
             pos,
             rshift,
+            slow: closed | !pos,
         }
     }
 
@@ -248,11 +252,20 @@ impl<T> Ring<T> {
         if r >= self.cap {
             return Room::Full;
         }
-        let target = if r == 0 { p } else { self.advance(p, r) };
+        let target = self.advance(p, r);
         let stamp = self.slot(target).stamp.load(Ordering::Acquire);
         if stamp == target {
             Room::Free
-        } else if self.lap_after(stamp) == target + 1 {
+        } else {
+            self.not_free(target, stamp)
+        }
+    }
+
+    /// Why the slot for position `target`, whose stamp is `stamp`, is not
+    /// free for it.
+    #[inline]
+    fn not_free(&self, target: usize, stamp: usize) -> Room {
+        if self.lap_after(stamp) == target + 1 {
             // The slot still holds last lap's item: full, unless a pop of
             // it is under way.
             fence(Ordering::SeqCst);
@@ -268,10 +281,51 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Pushes at the tail, or gives the item back.
+    /// Pushes at the tail, or gives the item back. With no slot held (`R =
+    /// 0`) this is Vyukov's push: the bits that say "closed" or "slots
+    /// held" are tested together, so the fast path costs what it did
+    /// before reservations.
     #[inline]
     pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        self.push(item, false)
+        let backoff = Backoff::new();
+        let mut tail = self.tail.load(Ordering::Relaxed);
+        loop {
+            if tail & self.slow != 0 {
+                return self.push_slow(item, false);
+            }
+            let slot = self.slot(tail);
+            let stamp = slot.stamp.load(Ordering::Acquire);
+            if stamp == tail {
+                match self.tail.compare_exchange_weak(
+                    tail,
+                    self.next(tail),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        // SAFETY: we won position `tail` while its slot was
+                        // empty for it: the value is ours until the stamp
+                        // store below (invariant 1).
+                        unsafe { (*slot.value.get()).write(item) };
+                        slot.stamp.store(tail + 1, Ordering::Release);
+                        #[cfg(loom)]
+                        fence(Ordering::SeqCst); // loom models SeqCst RMWs as AcqRel
+                        return Ok(());
+                    }
+                    Err(t) => {
+                        tail = t;
+                        relax(&backoff);
+                    }
+                }
+            } else {
+                match self.not_free(tail, stamp) {
+                    Room::Full => return Err(PushError::Full(item)),
+                    Room::Popping => relax(&backoff),
+                    _ => spin_step(&backoff),
+                }
+                tail = self.tail.load(Ordering::Relaxed);
+            }
+        }
     }
 
     /// Pushes into a slot held by [`try_reserve`](Self::try_reserve),
@@ -279,7 +333,7 @@ impl<T> Ring<T> {
     /// back and the slot is released all the same.
     #[inline]
     pub(crate) fn push_reserved(&self, item: T) -> Result<(), T> {
-        match self.push(item, true) {
+        match self.push_slow(item, true) {
             Ok(()) => Ok(()),
             Err(PushError::Closed(t) | PushError::Full(t)) => {
                 self.unreserve();
@@ -288,9 +342,14 @@ impl<T> Ring<T> {
         }
     }
 
-    /// A push; `held`: into a slot a permit holds (no room check).
-    #[inline(always)]
-    fn push(&self, item: T, held: bool) -> Result<(), PushError<T>> {
+    /// A push while the ring is closed or slots are held (`R > 0`), or
+    /// `held`: into a slot a permit holds (no room check). The room check
+    /// looks `R` slots past the tail, and the push may win a position
+    /// whose slot a pop is still reading: it waits for that pop
+    /// (invariant 2).
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&self, item: T, held: bool) -> Result<(), PushError<T>> {
         let backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
@@ -323,23 +382,20 @@ impl<T> Ring<T> {
                 Ordering::Relaxed,
             ) {
                 Ok(_) => {
+                    // Invariant 2: the pop of the slot's previous lap won
+                    // its CAS; wait until it has read the value.
                     let slot = self.slot(p);
-                    if r != 0 {
-                        // Invariant 2: the pop of the slot's previous lap
-                        // won its CAS; wait until it has read the value.
-                        let wait = Backoff::new();
-                        while slot.stamp.load(Ordering::Acquire) != p {
-                            spin_step(&wait);
-                        }
+                    let wait = Backoff::new();
+                    while slot.stamp.load(Ordering::Acquire) != p {
+                        spin_step(&wait);
                     }
                     // SAFETY: we won position `p` and its slot is empty for
-                    // it (its stamp said so, before the CAS or just now):
-                    // the value is ours until the stamp store below
-                    // (invariant 1).
+                    // it (its stamp says so): the value is ours until the
+                    // stamp store below (invariant 1).
                     unsafe { (*slot.value.get()).write(item) };
                     slot.stamp.store(p + 1, Ordering::Release);
                     #[cfg(loom)]
-                    fence(Ordering::SeqCst); // loom models SeqCst RMWs as AcqRel
+                    fence(Ordering::SeqCst);
                     return Ok(());
                 }
                 Err(t) => {

@@ -206,10 +206,24 @@ unsafe impl<B: Send> Sync for Locked<B> {}
 /// What a [`Locked`] store keeps under its lock.
 struct Inner<B> {
     buf: B,
+    /// How many items fit: the capacity (for a rendezvous store, the
+    /// receivers waiting) less the held slots, kept up to date by the
+    /// (rare) changes of those two, so that a push compares one number.
+    limit: usize,
     /// Slots held by send permits.
     reserved: usize,
     /// Rendezvous only: getters linked now (the room).
     receivers: usize,
+}
+
+impl<B> Inner<B> {
+    /// Recomputes `limit` after `reserved` or `receivers` changed. A
+    /// rendezvous store whose claimed receivers left can hold more slots
+    /// than receivers: no room then.
+    #[inline]
+    fn set_limit(&mut self, cap: usize) {
+        self.limit = (cap + self.receivers).saturating_sub(self.reserved);
+    }
 }
 
 impl<B> Locked<B> {
@@ -227,6 +241,7 @@ impl<B> Locked<B> {
                 lock: WaitQueue::new(),
                 buf: UnsafeCell::new(Inner {
                     buf,
+                    limit: cap,
                     reserved: 0,
                     receivers: 0,
                 }),
@@ -252,14 +267,13 @@ impl<B> Locked<B> {
         f(unsafe { &mut *self.buf.get() })
     }
 
-    /// Under the lock: whether one more item fits beside the held slots
-    /// (`receivers` is 0 unless rendezvous, where `cap` is 0).
+    /// Under the lock: whether one more item fits beside the held slots.
     #[inline]
     fn fits<T>(&self, i: &Inner<B>) -> bool
     where
         B: Plain<T>,
     {
-        i.buf.len() + i.reserved < self.cap + i.receivers
+        i.buf.len() < i.limit
     }
 }
 
@@ -339,6 +353,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
                 Err(PushError::Full(()))
             } else {
                 i.reserved += 1;
+                i.set_limit(self.cap);
                 Ok(())
             }
         })
@@ -348,6 +363,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
         let r = self.with(|i| {
             debug_assert!(i.reserved > 0, "no slot was held");
             i.reserved -= 1;
+            i.set_limit(self.cap);
             if self.closed.load(Ordering::Relaxed) {
                 Err(item)
             } else {
@@ -363,6 +379,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
         self.with(|i| {
             debug_assert!(i.reserved > 0, "no slot was held");
             i.reserved -= 1;
+            i.set_limit(self.cap);
         });
         fence(Ordering::SeqCst); // a free slot: as after a pop
     }
@@ -378,14 +395,20 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
 
     fn add_receiver(&self) {
         if self.is_rendezvous() {
-            self.with(|i| i.receivers += 1);
+            self.with(|i| {
+                i.receivers += 1;
+                i.set_limit(self.cap);
+            });
             fence(Ordering::SeqCst); // room: as after a pop
         }
     }
 
     fn remove_receivers(&self, n: usize) {
         if n > 0 && self.is_rendezvous() {
-            self.with(|i| i.receivers -= n);
+            self.with(|i| {
+                i.receivers -= n;
+                i.set_limit(self.cap);
+            });
         }
     }
 }
