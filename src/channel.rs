@@ -68,6 +68,24 @@ use crate::error::{
 };
 use crate::queue::{Get, PushError, Put, Queue};
 
+/// For a channel operation that is a queue operation (its field `$field`,
+/// structurally pinned: never moved out of the pinned operation, which has
+/// no `Drop` of its own) mapped to the channel's output: the
+/// [`Waitable`] methods that are the field's. Expands inside the
+/// `impl Waitable`.
+macro_rules! wait_through {
+    ($field:ident) => {
+        fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
+            // SAFETY: structural pinning of the field (see the macro).
+            unsafe { self.map_unchecked(|s| &s.$field) }.wait_state()
+        }
+
+        fn is_terminated(&self) -> bool {
+            self.$field.is_terminated()
+        }
+    };
+}
+
 mod permit;
 mod sink;
 
@@ -362,6 +380,14 @@ impl<T> Sender<T> {
     }
 
     /// [`try_reserve`](Self::try_reserve) for an [`OwnedSendPermit`].
+    ///
+    /// ```
+    /// let (tx, rx) = dualsync::channel(1);
+    /// let permit = tx.try_reserve_owned().unwrap();
+    /// assert!(tx.try_reserve_owned().is_err()); // the only slot is held
+    /// std::thread::spawn(move || drop(permit.send(1))).join().unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
     #[inline]
     pub fn try_reserve_owned(&self) -> Result<OwnedSendPermit<T>, TryReserveError> {
         self.try_reserve().map(SendPermit::into_owned)
@@ -500,14 +526,7 @@ impl<T> Waitable for ChannelSend<'_, T> {
             .map(|r| r.map_err(|PutError::ShutDown(t)| SendError::Disconnected(t)))
     }
 
-    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
-        // SAFETY: structural pinning, as in `put`.
-        unsafe { self.map_unchecked(|s| &s.put) }.wait_state()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.put.is_terminated()
-    }
+    wait_through!(put);
 }
 
 impl_future!(impl['a, T] ChannelSend<'a, T> => Result<(), SendError<T>>);
@@ -714,14 +733,7 @@ impl<T> Waitable for ChannelRecv<'_, T> {
             .map(|r| r.map_err(RecvError::from))
     }
 
-    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
-        // SAFETY: as in `poll_wait`.
-        unsafe { self.map_unchecked(|s| &s.get) }.wait_state()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.get.is_terminated()
-    }
+    wait_through!(get);
 }
 
 impl_operation!(impl['a, T] ChannelRecv<'a, T> => Result<T, RecvError>, timed: RecvTimeoutError);
@@ -775,14 +787,7 @@ impl<T> Waitable for ChannelRecvMany<'_, T> {
         }
     }
 
-    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
-        // SAFETY: as in `poll_wait`.
-        unsafe { self.map_unchecked(|s| &s.first) }.wait_state()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.first.is_terminated()
-    }
+    wait_through!(first);
 }
 
 impl_operation!(impl['a, T] ChannelRecvMany<'a, T> => usize);

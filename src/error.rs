@@ -10,7 +10,8 @@
 //! otherwise gives [`Timeout`]; one that can gives an enum with a `Timeout`
 //! variant next to its own failures ([`AcquireTimeoutError`],
 //! [`AcquireTokenTimeoutError`], [`BarrierTimeoutError`],
-//! [`GetTimeoutError`], [`PutTimeoutError`]). Each converts from `Timeout`
+//! [`GetTimeoutError`], [`PutTimeoutError`], [`SendTimeoutError`],
+//! [`RecvTimeoutError`], [`ReserveTimeoutError`]). Each converts from `Timeout`
 //! and from the operation's untimed error, so `?` works across them.
 
 use std::borrow::Cow;

@@ -22,7 +22,9 @@
 //! one `SeqCst` load of the other side's waiter-queue word: when nobody
 //! waits that is the whole operation. The three waiter queues have their
 //! own locks, never nested in each other; the only nesting is a putters
-//! lock around a store push (lock order: putters -> store).
+//! lock around a store push or reservation, and (rendezvous) a getters
+//! lock around the store's count of receivers (lock order: putters ->
+//! store, getters -> store).
 //!
 //! `unfinished_tasks` is not stored: it is `store.pushed() - done`, where
 //! `pushed` is derived from the ring's tail (or a counter the locked store
@@ -48,6 +50,33 @@
 //!   putter is completed with `NOTIFIED` and pushes when it runs. (Moving a
 //!   task's item would finish a put whose future may then be dropped
 //!   unpolled: the caller would see a cancelled put whose item was sent.)
+//!   A queued *reservation* is given the slot there (`GRANTED`), thread or
+//!   task: one dropped before it runs releases it again, which serves the
+//!   next putter.
+//!
+//! # A channel's queue: reservations and the rendezvous
+//!
+//! A channel makes its queue with `for_channel`, whose store can *hold*
+//! slots for send permits: `reserve` waits among the putters (a
+//! `Reservers` policy on the same waiter queue, so puts and reservations
+//! are served in one order), `send_reserved` pushes into a held slot
+//! without a room check, `unreserve` frees one and serves the front
+//! putter, as a pop does. A held slot counts as taken for every push.
+//!
+//! Capacity 0 is the **rendezvous** store, whose room is the number of
+//! getters linked in the getters queue (counted in by `Getters::enqueue`,
+//! out by `withdrawn` and by every completion of a getter). So:
+//!
+//! * a push succeeds only while a linked getter has no item yet, and the
+//!   `after_push` that follows completes a getter, which pops it: the
+//!   store holds only items handed to a getter that has not run (or that
+//!   gave up: the next getter pops those, invariant 2);
+//! * a getter that finds the store empty takes the item of the front
+//!   putter itself, thread or task (`take_from_putter`, `DONE`: the put is
+//!   done once a getter has its item);
+//! * a getter that links brings room, so its re-check first serves the
+//!   front putter (its item moves into the store, or a reservation takes
+//!   the slot: a reservation needs a getter that waits).
 //!
 //! # Invariants
 //!
@@ -58,13 +87,17 @@
 //!    next to a sleeping waiter.
 //! 3. An item lives in exactly one place: the caller, a `Put`'s node
 //!    (`PutSlot`), the store, or a `Get`'s return value. A thread putter's
-//!    item moves node -> store under the putters lock while the node is
-//!    `QUEUED`; otherwise only the node's owner touches its slot.
+//!    item (any putter's on a rendezvous queue) moves node -> store, or
+//!    node -> a rendezvous getter, under the putters lock while the node
+//!    is `QUEUED`; otherwise only the node's owner touches its slot.
 //! 4. `done <= pushed` always: `task_done` only increments `done` below
 //!    `pushed`, and `shutdown(true)` adds the discarded items clamped to it.
 //!    A joiner is completed when `pushed - done` is seen at 0 (an event, as
 //!    in asyncio: it returns even if new items arrive before it runs).
 //! 5. Items are dropped with no lock held (a `Drop` may re-enter the queue).
+//! 6. Every held slot has one owner (a channel's permit), which fills it
+//!    or releases it once; a slot `GRANTED` to a reservation that is then
+//!    dropped is released by its `pass_on`.
 //!
 //! # Order and fairness
 //!
@@ -73,7 +106,9 @@
 //! while a notified waiter has not run yet may take the item/slot first
 //! (barging, as in asyncio); the notified waiter then re-queues at the
 //! *front*, so nobody starves while the queue makes progress. Thread
-//! putters are served strictly in order (their items move in directly).
+//! putters are served strictly in order (their items move in directly), as
+//! are reservations (the slot is taken for them), which wait in the same
+//! order as the puts.
 
 mod ring;
 mod store;
@@ -924,15 +959,47 @@ struct Getters<'a, T, O: Order<T>>(&'a Queue<T, O>);
 /// Blocked `join`s.
 struct Joiners<'a, T, O: Order<T>>(&'a Queue<T, O>);
 
-impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
-    type Data = PutSlot<T>;
-    type Output = Result<(), PutError<T>>;
-    const RECHECK: bool = true;
+/// What the two waits in the putters' queue (puts and reservations) do
+/// alike: they wait for room, spin on a hint of it, re-check it after
+/// linking, and need no fix-up when they leave. Expands inside the
+/// `impl Policy`.
+macro_rules! put_side {
+    () => {
+        type Data = PutSlot<T>;
+        const RECHECK: bool = true;
 
-    #[inline]
-    fn queue(&self) -> &WaitQueue<PutSlot<T>> {
-        &self.0.putters
-    }
+        #[inline]
+        fn queue(&self) -> &WaitQueue<PutSlot<T>> {
+            &self.0.putters
+        }
+
+        #[inline]
+        fn spin_check(&self, _: &PutSlot<T>) -> Option<bool> {
+            Some(self.0.store.peek_room())
+        }
+
+        fn enqueue(
+            &self,
+            _: &mut QueueGuard<'_, PutSlot<T>>,
+            _: &PutSlot<T>,
+            _: bool,
+            _: &mut WakeList,
+        ) -> Link<Self::Output> {
+            Link::Wait
+        }
+
+        #[inline]
+        fn still_blocked(&self, _: &PutSlot<T>) -> bool {
+            !self.0.store.has_room() && !self.0.store.is_closed()
+        }
+
+        fn withdrawn(&self, _: &mut QueueGuard<'_, PutSlot<T>>, _: &PutSlot<T>, _: &mut WakeList) {}
+    };
+}
+
+impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
+    type Output = Result<(), PutError<T>>;
+    put_side!();
 
     #[inline]
     fn try_now(&self, slot: &PutSlot<T>, cx: &WaitCx<'_, '_>) -> Option<Self::Output> {
@@ -957,26 +1024,6 @@ impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
     }
 
     #[inline]
-    fn spin_check(&self, _: &PutSlot<T>) -> Option<bool> {
-        Some(self.0.store.peek_room())
-    }
-
-    fn enqueue(
-        &self,
-        _: &mut QueueGuard<'_, PutSlot<T>>,
-        _: &PutSlot<T>,
-        _: bool,
-        _: &mut WakeList,
-    ) -> Link<Self::Output> {
-        Link::Wait
-    }
-
-    #[inline]
-    fn still_blocked(&self, _: &PutSlot<T>) -> bool {
-        !self.0.store.has_room() && !self.0.store.is_closed()
-    }
-
-    #[inline]
     fn take(&self, _: &PutSlot<T>, outcome: u32) -> Taken<Self::Output> {
         if outcome == DONE {
             Taken::Done(Ok(())) // a consumer moved the item in
@@ -991,19 +1038,11 @@ impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
             self.0.serve_putter();
         }
     }
-
-    fn withdrawn(&self, _: &mut QueueGuard<'_, PutSlot<T>>, _: &PutSlot<T>, _: &mut WakeList) {}
 }
 
 impl<T, O: Order<T>> Policy for Reservers<'_, T, O> {
-    type Data = PutSlot<T>;
     type Output = Result<(), ShutDown>;
-    const RECHECK: bool = true;
-
-    #[inline]
-    fn queue(&self) -> &WaitQueue<PutSlot<T>> {
-        &self.0.putters
-    }
+    put_side!();
 
     #[inline]
     fn try_now(&self, _: &PutSlot<T>, _: &WaitCx<'_, '_>) -> Option<Self::Output> {
@@ -1012,26 +1051,6 @@ impl<T, O: Order<T>> Policy for Reservers<'_, T, O> {
             Err(PushError::Closed(())) => Some(Err(ShutDown)),
             Err(PushError::Full(())) => None,
         }
-    }
-
-    #[inline]
-    fn spin_check(&self, _: &PutSlot<T>) -> Option<bool> {
-        Some(self.0.store.peek_room())
-    }
-
-    fn enqueue(
-        &self,
-        _: &mut QueueGuard<'_, PutSlot<T>>,
-        _: &PutSlot<T>,
-        _: bool,
-        _: &mut WakeList,
-    ) -> Link<Self::Output> {
-        Link::Wait
-    }
-
-    #[inline]
-    fn still_blocked(&self, _: &PutSlot<T>) -> bool {
-        !self.0.store.has_room() && !self.0.store.is_closed()
     }
 
     #[inline]
@@ -1052,8 +1071,6 @@ impl<T, O: Order<T>> Policy for Reservers<'_, T, O> {
             self.0.serve_putter();
         }
     }
-
-    fn withdrawn(&self, _: &mut QueueGuard<'_, PutSlot<T>>, _: &PutSlot<T>, _: &mut WakeList) {}
 }
 
 impl<T, O: Order<T>> Policy for Getters<'_, T, O> {

@@ -53,14 +53,7 @@ impl<'a, T> Waitable for ChannelReserve<'a, T> {
         })
     }
 
-    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
-        // SAFETY: structural pinning, as in `reserve`.
-        unsafe { self.map_unchecked(|s| &s.reserve) }.wait_state()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.reserve.is_terminated()
-    }
+    wait_through!(reserve);
 }
 
 impl_operation!(impl['a, T] ChannelReserve<'a, T> => Result<SendPermit<'a, T>, ReserveError>, timed: ReserveTimeoutError);
@@ -103,14 +96,7 @@ impl<T> Waitable for ChannelReserveOwned<'_, T> {
             .map(|r| r.map(SendPermit::into_owned))
     }
 
-    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
-        // SAFETY: structural pinning, as in `reserve`.
-        unsafe { self.map_unchecked(|s| &s.reserve) }.wait_state()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.reserve.is_terminated()
-    }
+    wait_through!(reserve);
 }
 
 impl_operation!(impl['a, T] ChannelReserveOwned<'a, T> => Result<OwnedSendPermit<T>, ReserveError>, timed: ReserveTimeoutError);

@@ -9,13 +9,30 @@
 #[cfg(loom)]
 mod loom_models {
     use core::future::Future;
-    use core::task::{Context, Waker};
+    use core::pin::Pin;
+    use core::task::{Context, Poll, Waker};
     use std::time::Duration;
 
     use crate::channel::{Receiver, Sender, channel};
     use crate::engine::loom_model as model;
 
     const ONE_LOOK: Duration = Duration::from_millis(1);
+
+    /// `op`, boxed and polled once by a task whose waker does nothing: it
+    /// waits (queued) when this returns.
+    fn queued<F: Future>(op: F) -> Pin<Box<F>> {
+        let mut op = Box::pin(op);
+        assert!(poll_again(&mut op).is_none(), "it waits first");
+        op
+    }
+
+    /// One more poll of a task's operation: its output, if it has one.
+    fn poll_again<F: Future>(op: &mut Pin<Box<F>>) -> Option<F::Output> {
+        match op.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => Some(v),
+            Poll::Pending => None,
+        }
+    }
 
     /// Nothing is left behind: no item, no waiter, no held slot.
     fn quiet<T>(tx: &Sender<T>, rx: &Receiver<T>) {
@@ -41,18 +58,13 @@ mod loom_models {
     fn loom_rendezvous_item_handed_to_a_dropped_receiver_passes_on() {
         model(|| {
             let (tx, rx) = channel::<u32>(0);
-            let mut task = Box::pin(rx.recv());
-            let mut cx = Context::from_waker(Waker::noop());
-            assert!(task.as_mut().poll(&mut cx).is_pending()); // waits first
+            let mut task = queued(rx.recv());
             let tx1 = tx.clone();
             let sender = loom::thread::spawn(move || tx1.send(1).block());
             let rx1 = rx.clone();
             let thread = loom::thread::spawn(move || rx1.recv().block());
             // The task looks once more, then goes away.
-            let by_task = match task.as_mut().poll(&mut cx) {
-                core::task::Poll::Ready(r) => Some(r.unwrap()),
-                core::task::Poll::Pending => None,
-            };
+            let by_task = poll_again(&mut task).map(Result::unwrap);
             drop(task);
             if by_task.is_some() {
                 tx.send(2).block().unwrap();
@@ -99,14 +111,12 @@ mod loom_models {
     fn loom_rendezvous_reserve_claims_a_receiver_that_goes_away() {
         model(|| {
             let (tx, rx) = channel::<u32>(0);
-            let mut task = Box::pin(rx.recv());
-            let mut cx = Context::from_waker(Waker::noop());
-            assert!(task.as_mut().poll(&mut cx).is_pending()); // waits first
+            let mut task = queued(rx.recv());
             let tx1 = tx.clone();
             let reserver = loom::thread::spawn(move || tx1.reserve().block().unwrap().send(1));
-            let got = match task.as_mut().poll(&mut cx) {
-                core::task::Poll::Ready(r) => r.unwrap(),
-                core::task::Poll::Pending => {
+            let got = match poll_again(&mut task) {
+                Some(r) => r.unwrap(),
+                None => {
                     drop(task);
                     rx.recv().block().unwrap()
                 }
@@ -126,9 +136,7 @@ mod loom_models {
         model(|| {
             let (tx, rx) = channel::<u32>(1);
             tx.try_send(0).unwrap();
-            let mut reserve = Box::pin(tx.reserve());
-            let mut cx = Context::from_waker(Waker::noop());
-            assert!(reserve.as_mut().poll(&mut cx).is_pending()); // queued first
+            let reserve = queued(tx.reserve()); // queued first
             let tx1 = tx.clone();
             let sender = loom::thread::spawn(move || tx1.send(1).block());
             let rx1 = rx.clone();

@@ -141,6 +141,8 @@ enum Room {
     Free,
     /// Items and held slots fill the ring.
     Full,
+    /// The ring is closed.
+    Closed,
     /// The slot's last item is being popped: look again soon.
     Popping,
     /// The tail read is stale (another push moved it): read it again.
@@ -321,7 +323,7 @@ impl<T> Ring<T> {
                 match self.not_free(tail, stamp) {
                     Room::Full => return Err(PushError::Full(item)),
                     Room::Popping => relax(&backoff),
-                    _ => spin_step(&backoff),
+                    _ => spin_step(&backoff), // Stale
                 }
                 tail = self.tail.load(Ordering::Relaxed);
             }
@@ -350,60 +352,35 @@ impl<T> Ring<T> {
     #[cold]
     #[inline(never)]
     fn push_slow(&self, item: T, held: bool) -> Result<(), PushError<T>> {
-        let backoff = Backoff::new();
-        let mut tail = self.tail.load(Ordering::Relaxed);
-        loop {
-            if tail & self.closed != 0 {
-                return Err(PushError::Closed(item));
-            }
-            let p = tail & self.pos;
-            let r = self.reserved_in(tail);
-            let room = if held { Room::Free } else { self.room(p, r) };
-            match room {
-                Room::Free => {}
-                Room::Full => return Err(PushError::Full(item)),
-                Room::Popping => {
-                    relax(&backoff);
-                    tail = self.tail.load(Ordering::Relaxed);
-                    continue;
-                }
-                Room::Stale => {
-                    spin_step(&backoff);
-                    tail = self.tail.load(Ordering::Relaxed);
-                    continue;
+        let won = self.cas_tail(|tail| {
+            let (p, r) = (tail & self.pos, self.reserved_in(tail));
+            if !held {
+                match self.room(p, r) {
+                    Room::Free => {}
+                    other => return Err(other),
                 }
             }
             debug_assert!(!held || r > 0, "a held slot is counted in R");
-            let r_after = r - usize::from(held);
-            match self.tail.compare_exchange_weak(
-                tail,
-                self.next(p) | r_after << self.rshift,
-                Ordering::SeqCst,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    // Invariant 2: the pop of the slot's previous lap won
-                    // its CAS; wait until it has read the value.
-                    let slot = self.slot(p);
-                    let wait = Backoff::new();
-                    while slot.stamp.load(Ordering::Acquire) != p {
-                        spin_step(&wait);
-                    }
-                    // SAFETY: we won position `p` and its slot is empty for
-                    // it (its stamp says so): the value is ours until the
-                    // stamp store below (invariant 1).
-                    unsafe { (*slot.value.get()).write(item) };
-                    slot.stamp.store(p + 1, Ordering::Release);
-                    #[cfg(loom)]
-                    fence(Ordering::SeqCst);
-                    return Ok(());
-                }
-                Err(t) => {
-                    tail = t;
-                    relax(&backoff);
-                }
-            }
+            Ok(self.next(p) | (r - usize::from(held)) << self.rshift)
+        });
+        let p = match won {
+            Ok(tail) => tail & self.pos,
+            Err(PushError::Full(())) => return Err(PushError::Full(item)),
+            Err(PushError::Closed(())) => return Err(PushError::Closed(item)),
+        };
+        // Invariant 2: the pop of the slot's previous lap won its CAS; wait
+        // until it has read the value.
+        let slot = self.slot(p);
+        let wait = Backoff::new();
+        while slot.stamp.load(Ordering::Acquire) != p {
+            spin_step(&wait);
         }
+        // SAFETY: we won position `p` and its slot is empty for it (its
+        // stamp says so): the value is ours until the stamp store below
+        // (invariant 1).
+        unsafe { (*slot.value.get()).write(item) };
+        slot.stamp.store(p + 1, Ordering::Release);
+        Ok(())
     }
 
     /// Holds one slot for a later [`push_reserved`](Self::push_reserved):
@@ -411,39 +388,53 @@ impl<T> Ring<T> {
     /// rings only.
     pub(crate) fn try_reserve(&self) -> Result<(), PushError<()>> {
         debug_assert_ne!(self.pos, !0, "a ring made without reservations");
+        self.cas_tail(
+            |tail| match self.room(tail & self.pos, self.reserved_in(tail)) {
+                Room::Free => Ok(tail + (1 << self.rshift)),
+                other => Err(other),
+            },
+        )
+        .map(drop)
+    }
+
+    /// The CAS loop on `tail` of the out-of-line push and of a
+    /// reservation: `new` gives the word to put in place of an open `tail`
+    /// word, or the [`Room`] that stops it (full) or makes it wait (a pop
+    /// or a push under way). Returns the `tail` word it replaced.
+    #[inline]
+    fn cas_tail(&self, new: impl Fn(usize) -> Result<usize, Room>) -> Result<usize, PushError<()>> {
         let backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
-            if tail & self.closed != 0 {
-                return Err(PushError::Closed(()));
-            }
-            match self.room(tail & self.pos, self.reserved_in(tail)) {
-                Room::Free => match self.tail.compare_exchange_weak(
+            let word = if tail & self.closed != 0 {
+                Err(Room::Closed)
+            } else {
+                new(tail)
+            };
+            match word {
+                Ok(word) => match self.tail.compare_exchange_weak(
                     tail,
-                    tail + (1 << self.rshift),
+                    word,
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
                         #[cfg(loom)]
-                        fence(Ordering::SeqCst);
-                        return Ok(());
+                        fence(Ordering::SeqCst); // loom models SeqCst RMWs as AcqRel
+                        return Ok(tail);
                     }
                     Err(t) => {
                         tail = t;
                         relax(&backoff);
+                        continue;
                     }
                 },
-                Room::Full => return Err(PushError::Full(())),
-                Room::Popping => {
-                    relax(&backoff);
-                    tail = self.tail.load(Ordering::Relaxed);
-                }
-                Room::Stale => {
-                    spin_step(&backoff);
-                    tail = self.tail.load(Ordering::Relaxed);
-                }
+                Err(Room::Full) => return Err(PushError::Full(())),
+                Err(Room::Closed) => return Err(PushError::Closed(())),
+                Err(Room::Popping | Room::Free) => relax(&backoff),
+                Err(Room::Stale) => spin_step(&backoff),
             }
+            tail = self.tail.load(Ordering::Relaxed);
         }
     }
 

@@ -32,27 +32,22 @@ mod unit {
         }
     }
 
-    /// Two producers and two consumers on a ring of 2 (Miri checks the slot
-    /// hand-over for data races): every item comes out exactly once.
-    #[test]
-    fn mpmc_threads_deliver_each_item_once() {
+    /// Two producer threads push `N` boxed items each with `push` (which
+    /// retries until it succeeds), two consumer threads pop `N` each: every
+    /// item comes out exactly once. Returns the ring.
+    fn two_by_two(
+        r: Ring<Box<usize>>,
+        push: fn(&Ring<Box<usize>>, Box<usize>, usize),
+    ) -> std::sync::Arc<Ring<Box<usize>>> {
         use std::sync::Arc;
-        const N: usize = 150;
-        let r = Arc::new(Ring::new(2));
+        const N: usize = 120;
+        let r = Arc::new(r);
         let producers: Vec<_> = (0..2)
             .map(|p| {
                 let r = r.clone();
                 std::thread::spawn(move || {
                     for i in 0..N {
-                        let mut item = Box::new(p * N + i);
-                        loop {
-                            match r.try_push(item) {
-                                Ok(()) => break,
-                                Err(PushError::Full(b)) => item = b,
-                                Err(PushError::Closed(_)) => unreachable!(),
-                            }
-                            std::thread::yield_now();
-                        }
+                        push(&r, Box::new(p * N + i), i);
                     }
                 })
             })
@@ -82,6 +77,26 @@ mod unit {
         all.sort_unstable();
         assert!(all.into_iter().eq(0..2 * N));
         assert_eq!(r.pushed(), 2 * N);
+        r
+    }
+
+    /// A plain push, retried (yielding) while the ring is full.
+    fn push_retrying(r: &Ring<Box<usize>>, mut item: Box<usize>, _: usize) {
+        loop {
+            match r.try_push(item) {
+                Ok(()) => return,
+                Err(PushError::Full(b)) => item = b,
+                Err(PushError::Closed(_)) => unreachable!(),
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// Two producers and two consumers on a ring of 2 (Miri checks the slot
+    /// hand-over for data races): every item comes out exactly once.
+    #[test]
+    fn mpmc_threads_deliver_each_item_once() {
+        two_by_two(Ring::new(2), push_retrying);
     }
 
     #[test]
@@ -240,59 +255,16 @@ mod unit {
     /// once, and no slot stays held.
     #[test]
     fn permits_and_plain_pushes_from_threads_deliver_each_item_once() {
-        use std::sync::Arc;
-        const N: usize = 120;
-        let r = Arc::new(Ring::reservable(2).unwrap());
-        let producers: Vec<_> = (0..2)
-            .map(|p| {
-                let r = r.clone();
-                std::thread::spawn(move || {
-                    for i in 0..N {
-                        let item = Box::new(p * N + i);
-                        if (p + i) % 2 == 0 {
-                            while r.try_reserve().is_err() {
-                                std::thread::yield_now();
-                            }
-                            r.push_reserved(item).ok().unwrap();
-                        } else {
-                            let mut item = item;
-                            loop {
-                                match r.try_push(item) {
-                                    Ok(()) => break,
-                                    Err(PushError::Full(b)) => item = b,
-                                    Err(PushError::Closed(_)) => unreachable!(),
-                                }
-                                std::thread::yield_now();
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        let consumers: Vec<_> = (0..2)
-            .map(|_| {
-                let r = r.clone();
-                std::thread::spawn(move || {
-                    let mut got = vec![];
-                    while got.len() < N {
-                        match r.try_pop() {
-                            Ok(b) => got.push(*b),
-                            Err(_) => std::thread::yield_now(),
-                        }
-                    }
-                    got
-                })
-            })
-            .collect();
-        for p in producers {
-            p.join().unwrap();
-        }
-        let mut all: Vec<usize> = consumers
-            .into_iter()
-            .flat_map(|c| c.join().unwrap())
-            .collect();
-        all.sort_unstable();
-        assert!(all.into_iter().eq(0..2 * N));
+        let r = two_by_two(Ring::reservable(2).unwrap(), |r, item, i| {
+            if i % 2 == 0 {
+                while r.try_reserve().is_err() {
+                    std::thread::yield_now();
+                }
+                r.push_reserved(item).ok().unwrap();
+            } else {
+                push_retrying(r, item, i);
+            }
+        });
         assert_eq!(r.reserved(), 0);
     }
 }
