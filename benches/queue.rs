@@ -13,9 +13,18 @@
 //!   API) feeding a consumer task (async API).
 //! * `mpmc2x2_sync`, `mpmc2x2_async`: two producers, two consumers, capacity
 //!   1024 (std and tokio's channels have a single receiver: not in these).
+//! * `spsc_cap0_sync`, `spsc_cap0_async`, `spsc_cap0_mixed`: rendezvous
+//!   channels (capacity 0: a send completes when the receiver has the
+//!   item), 2 threads, 2 tasks, thread -> task; the peers that have one
+//!   (std `sync_channel(0)` and crossbeam on threads, flume, kanal;
+//!   async-channel and tokio refuse capacity 0, and a dualsync `Queue`
+//!   has none: only the channel runs there).
 //!
 //! `dualsync_channel` is the same path through `dualsync::channel` (the
-//! memory object stream halves, built on the same `Queue`).
+//! memory object stream halves, built on the same `Queue`), and
+//! `dualsync_channel_reserve` sends each item through a permit
+//! (`reserve()`, then `SendPermit::send`): the path whose sender can be
+//! cancelled while it waits without risking its item.
 //!
 //! Run: `cargo bench --bench queue -- --warm-up-time 1 --measurement-time 3`,
 //! then `python3 scripts/ratios.py`.
@@ -149,14 +158,16 @@ fn dq(cap: usize) -> (Arc<Queue<u64>>, Arc<Queue<u64>>) {
 
 fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
     let mut g = c.benchmark_group(name);
-    g.bench_function("dualsync", |b| {
-        b.iter_custom(|n| {
-            threads!(n, p, cn, dq(cap), |q, v| q.put(v).block().unwrap(), |q| q
-                .get()
-                .block()
-                .unwrap())
-        })
-    });
+    if cap > 0 {
+        g.bench_function("dualsync", |b| {
+            b.iter_custom(|n| {
+                threads!(n, p, cn, dq(cap), |q, v| q.put(v).block().unwrap(), |q| q
+                    .get()
+                    .block()
+                    .unwrap())
+            })
+        });
+    }
     g.bench_function("dualsync_channel", |b| {
         b.iter_custom(|n| {
             threads!(
@@ -165,6 +176,18 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
                 cn,
                 dualsync::channel::<u64>(cap),
                 |tx, v| tx.send(v).block().unwrap(),
+                |rx| rx.recv().block().unwrap()
+            )
+        })
+    });
+    g.bench_function("dualsync_channel_reserve", |b| {
+        b.iter_custom(|n| {
+            threads!(
+                n,
+                p,
+                cn,
+                dualsync::channel::<u64>(cap),
+                |tx, v| tx.reserve().block().unwrap().send(v),
                 |rx| rx.recv().block().unwrap()
             )
         })
@@ -223,18 +246,20 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
             )
         })
     });
-    g.bench_function("async_channel", |b| {
-        b.iter_custom(|n| {
-            threads!(
-                n,
-                p,
-                cn,
-                async_channel::bounded::<u64>(cap),
-                |tx, v| tx.send_blocking(v).unwrap(),
-                |rx| rx.recv_blocking().unwrap()
-            )
-        })
-    });
+    if cap > 0 {
+        g.bench_function("async_channel", |b| {
+            b.iter_custom(|n| {
+                threads!(
+                    n,
+                    p,
+                    cn,
+                    async_channel::bounded::<u64>(cap),
+                    |tx, v| tx.send_blocking(v).unwrap(),
+                    |rx| rx.recv_blocking().unwrap()
+                )
+            })
+        });
+    }
     g.bench_function("kanal", |b| {
         b.iter_custom(|n| {
             threads!(
@@ -247,7 +272,7 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
             )
         })
     });
-    if p == 1 && cn == 1 {
+    if p == 1 && cn == 1 && cap > 0 {
         g.bench_function("tokio", |b| {
             b.iter_custom(|n| {
                 let n = n.max(1);
@@ -283,14 +308,16 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
 fn async_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
     let rt = runtime();
     let mut g = c.benchmark_group(name);
-    g.bench_function("dualsync", |b| {
-        b.iter_custom(|n| {
-            tasks!(rt, n, p, cn, dq(cap), |q, v| q.put(v).await.unwrap(), |q| q
-                .get()
-                .await
-                .unwrap())
-        })
-    });
+    if cap > 0 {
+        g.bench_function("dualsync", |b| {
+            b.iter_custom(|n| {
+                tasks!(rt, n, p, cn, dq(cap), |q, v| q.put(v).await.unwrap(), |q| q
+                    .get()
+                    .await
+                    .unwrap())
+            })
+        });
+    }
     g.bench_function("dualsync_channel", |b| {
         b.iter_custom(|n| {
             tasks!(
@@ -300,6 +327,19 @@ fn async_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
                 cn,
                 dualsync::channel::<u64>(cap),
                 |tx, v| tx.send(v).await.unwrap(),
+                |rx| rx.recv().await.unwrap()
+            )
+        })
+    });
+    g.bench_function("dualsync_channel_reserve", |b| {
+        b.iter_custom(|n| {
+            tasks!(
+                rt,
+                n,
+                p,
+                cn,
+                dualsync::channel::<u64>(cap),
+                |tx, v| tx.reserve().await.unwrap().send(v),
                 |rx| rx.recv().await.unwrap()
             )
         })
@@ -317,19 +357,21 @@ fn async_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
             )
         })
     });
-    g.bench_function("async_channel", |b| {
-        b.iter_custom(|n| {
-            tasks!(
-                rt,
-                n,
-                p,
-                cn,
-                async_channel::bounded::<u64>(cap),
-                |tx, v| tx.send(v).await.unwrap(),
-                |rx| rx.recv().await.unwrap()
-            )
-        })
-    });
+    if cap > 0 {
+        g.bench_function("async_channel", |b| {
+            b.iter_custom(|n| {
+                tasks!(
+                    rt,
+                    n,
+                    p,
+                    cn,
+                    async_channel::bounded::<u64>(cap),
+                    |tx, v| tx.send(v).await.unwrap(),
+                    |rx| rx.recv().await.unwrap()
+                )
+            })
+        });
+    }
     g.bench_function("kanal", |b| {
         b.iter_custom(|n| {
             tasks!(
@@ -343,7 +385,7 @@ fn async_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
             )
         })
     });
-    if p == 1 && cn == 1 {
+    if p == 1 && cn == 1 && cap > 0 {
         g.bench_function("tokio", |b| {
             b.iter_custom(|n| {
                 let n = n.max(1);
@@ -375,14 +417,16 @@ fn async_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
 fn mixed_group(c: &mut Criterion, name: &str, cap: usize) {
     let rt = runtime();
     let mut g = c.benchmark_group(name);
-    g.bench_function("dualsync", |b| {
-        b.iter_custom(|n| {
-            mixed!(rt, n, dq(cap), |tx, v| tx.put(v).block().unwrap(), |rx| rx
-                .get()
-                .await
-                .unwrap())
-        })
-    });
+    if cap > 0 {
+        g.bench_function("dualsync", |b| {
+            b.iter_custom(|n| {
+                mixed!(rt, n, dq(cap), |tx, v| tx.put(v).block().unwrap(), |rx| rx
+                    .get()
+                    .await
+                    .unwrap())
+            })
+        });
+    }
     g.bench_function("dualsync_channel", |b| {
         b.iter_custom(|n| {
             mixed!(
@@ -390,6 +434,17 @@ fn mixed_group(c: &mut Criterion, name: &str, cap: usize) {
                 n,
                 dualsync::channel::<u64>(cap),
                 |tx, v| tx.send(v).block().unwrap(),
+                |rx| rx.recv().await.unwrap()
+            )
+        })
+    });
+    g.bench_function("dualsync_channel_reserve", |b| {
+        b.iter_custom(|n| {
+            mixed!(
+                rt,
+                n,
+                dualsync::channel::<u64>(cap),
+                |tx, v| tx.reserve().block().unwrap().send(v),
                 |rx| rx.recv().await.unwrap()
             )
         })
@@ -405,17 +460,19 @@ fn mixed_group(c: &mut Criterion, name: &str, cap: usize) {
             )
         })
     });
-    g.bench_function("async_channel", |b| {
-        b.iter_custom(|n| {
-            mixed!(
-                rt,
-                n,
-                async_channel::bounded::<u64>(cap),
-                |tx, v| tx.send_blocking(v).unwrap(),
-                |rx| rx.recv().await.unwrap()
-            )
-        })
-    });
+    if cap > 0 {
+        g.bench_function("async_channel", |b| {
+            b.iter_custom(|n| {
+                mixed!(
+                    rt,
+                    n,
+                    async_channel::bounded::<u64>(cap),
+                    |tx, v| tx.send_blocking(v).unwrap(),
+                    |rx| rx.recv().await.unwrap()
+                )
+            })
+        });
+    }
     g.bench_function("kanal", |b| {
         b.iter_custom(|n| {
             let (tx, rx) = kanal::bounded::<u64>(cap);
@@ -428,17 +485,19 @@ fn mixed_group(c: &mut Criterion, name: &str, cap: usize) {
             )
         })
     });
-    g.bench_function("tokio", |b| {
-        b.iter_custom(|n| {
-            mixed!(
-                rt,
-                n,
-                tokio::sync::mpsc::channel::<u64>(cap),
-                |tx, v| tx.blocking_send(v).unwrap(),
-                |rx| rx.recv().await.unwrap()
-            )
-        })
-    });
+    if cap > 0 {
+        g.bench_function("tokio", |b| {
+            b.iter_custom(|n| {
+                mixed!(
+                    rt,
+                    n,
+                    tokio::sync::mpsc::channel::<u64>(cap),
+                    |tx, v| tx.blocking_send(v).unwrap(),
+                    |rx| rx.recv().await.unwrap()
+                )
+            })
+        });
+    }
     g.finish();
 }
 
@@ -455,5 +514,8 @@ fn main() {
     mixed_group(&mut c, "queue/spsc_cap1_mixed", 1);
     sync_group(&mut c, "queue/mpmc2x2_sync", 1024, 2, 2);
     async_group(&mut c, "queue/mpmc2x2_async", 1024, 2, 2);
+    sync_group(&mut c, "queue/spsc_cap0_sync", 0, 1, 1);
+    async_group(&mut c, "queue/spsc_cap0_async", 0, 1, 1);
+    mixed_group(&mut c, "queue/spsc_cap0_mixed", 0);
     c.final_summary();
 }

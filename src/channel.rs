@@ -1,5 +1,7 @@
 //! Memory object streams (anyio): a channel with cloneable send and receive
-//! halves, shared by threads and tasks, built on [`Queue`].
+//! halves, shared by threads and tasks, built on [`Queue`]: bounded,
+//! unbounded, or a rendezvous (capacity 0); send permits (`reserve`); a
+//! `Stream` of the items and a `Sink` for them.
 //!
 //! # Layout
 //!
@@ -21,6 +23,18 @@
 //! | the last `Sender` goes | `shutdown(false)` | receivers drain what is buffered, then `Disconnected` (the end of the stream) |
 //! | the last `Receiver` goes | `shutdown(true)` (buffered items dropped) | every send, blocked or not, fails at once with its item back |
 //!
+//! The queue is made by `Queue::for_channel`: its store takes
+//! reservations (a bounded channel's ring keeps the count of held slots in
+//! its tail word, so a plain send or receive costs what a queue's does),
+//! and capacity 0 is the queue's rendezvous store, whose room is the
+//! receivers waiting (see `queue/store.rs`).
+//!
+//! | channel operation | queue |
+//! |---|---|
+//! | `reserve` / `try_reserve` | a reservation waiting among the putters / `try_reserve` |
+//! | `SendPermit::send` / drop | `send_reserved` (no room check) / `unreserve` (the slot goes to the front putter) |
+//! | `Sink::poll_ready` / `start_send` | `poll_reserve_with` (a waiter boxed in the `Sender`) / `send_reserved` |
+//!
 //! # Invariants
 //!
 //! 1. `senders` (`receivers`) counts the live `Sender` (`Receiver`) values;
@@ -29,7 +43,14 @@
 //!    live half).
 //! 2. A receiver's `Stream` wait is a waiter node boxed in the `Receiver`
 //!    (pinned on the heap, reused across items); the receiver cancels it
-//!    before it lets go of the channel.
+//!    before it lets go of the channel. A sender's `Sink` wait likewise.
+//! 3. Every held slot belongs to exactly one owner: a `SendPermit`, an
+//!    `OwnedSendPermit`, or a `Sender` whose `Sink` is ready. The owner
+//!    fills it (`send_reserved`) or releases it (`unreserve`) exactly once,
+//!    and a borrowed permit keeps its `Sender` alive, an owned one holds a
+//!    clone: so while a slot is held the senders count is not 0, and only
+//!    the *receivers* can shut the queue down under it (the permit's item
+//!    is then dropped, as buffered items are).
 
 use core::fmt;
 use core::pin::Pin;
@@ -43,9 +64,32 @@ use crate::engine::sync::{AtomicUsize, Ordering};
 use crate::engine::waiter::Waiter;
 use crate::error::{
     GetError, PutError, PutTimeoutError, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
-    TryGetError, TryPutError, TryRecvError, TrySendError,
+    TryGetError, TryPutError, TryRecvError, TryReserveError, TrySendError,
 };
-use crate::queue::{Get, Put, Queue};
+use crate::queue::{Get, PushError, Put, Queue};
+
+/// For a channel operation that is a queue operation (its field `$field`,
+/// structurally pinned: never moved out of the pinned operation, which has
+/// no `Drop` of its own) mapped to the channel's output: the
+/// [`Waitable`] methods that are the field's. Expands inside the
+/// `impl Waitable`.
+macro_rules! wait_through {
+    ($field:ident) => {
+        fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
+            // SAFETY: structural pinning of the field (see the macro).
+            unsafe { self.map_unchecked(|s| &s.$field) }.wait_state()
+        }
+
+        fn is_terminated(&self) -> bool {
+            self.$field.is_terminated()
+        }
+    };
+}
+
+mod permit;
+mod sink;
+
+pub use permit::{ChannelReserve, ChannelReserveOwned, OwnedSendPermit, SendPermit};
 
 struct Shared<T> {
     queue: Queue<T>,
@@ -63,10 +107,42 @@ struct Shared<T> {
 /// * When every `Receiver` is gone, every send fails at once with its item
 ///   given back ([`SendError::Disconnected`]).
 ///
-/// # Panics
+/// # Capacity 0: a rendezvous channel
 ///
-/// If `capacity` is 0: a rendezvous channel (anyio's default) is not
-/// available yet; use [`unbounded_channel`] or a capacity of at least 1.
+/// `channel(0)` (anyio's default, trio's) buffers nothing: a send
+/// completes only once a receiver has its item.
+///
+/// * A `send` that finds a receiver waiting hands the item to it and
+///   returns at once; otherwise it waits until a receiver takes the item
+///   from it. [`Sender::try_send`] succeeds only when a receiver is waiting
+///   (one that no other send or permit has claimed), else
+///   [`TrySendError::Full`]; [`Receiver::try_recv`] succeeds only when a
+///   send is waiting, else [`TryRecvError::Empty`].
+/// * A send dropped or timed out while it waits did not deliver:
+///   [`ChannelSend::cancel`] gives the item back, `block_for` returns it in
+///   [`SendTimeoutError::Timeout`]. Once a receiver took the item the send
+///   is done: `cancel` says `None`, `block_for` returns `Ok`, a dropped
+///   send future simply did not see its `Ok`.
+/// * A receiver handed an item that gives up before it runs (a dropped
+///   `recv`, a timed-out `block_for`) passes the item to the next waiting
+///   receiver; when none waits, the item stays in the channel and the next
+///   `recv` or `try_recv` gets it. That is the only time a rendezvous
+///   channel holds an item ([`ChannelStatistics::current_buffer_used`]
+///   counts it). Nothing is lost or received twice.
+/// * [`Sender::reserve`] waits until a receiver is waiting that no other
+///   send or permit has claimed, and claims it: the permit's `send` hands
+///   the item over without waiting (if that receiver gave up meanwhile,
+///   the item waits in the channel for the next one, as above).
+///
+/// ```
+/// let (tx, rx) = dualsync::channel(0);
+/// assert!(tx.try_send(1).is_err()); // nobody is receiving
+/// let t = std::thread::spawn(move || tx.send(2).block()); // waits for a receiver
+/// assert_eq!(rx.recv().block(), Ok(2)); // takes the item from the send
+/// t.join().unwrap().unwrap();
+/// ```
+///
+/// A bounded channel:
 ///
 /// ```
 /// let (tx, rx) = dualsync::channel(8);
@@ -86,15 +162,12 @@ struct Shared<T> {
 /// assert_eq!(got, [0, 1, 2, 3, 4]);
 /// ```
 pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    assert!(
-        capacity != 0,
-        "channel(0): rendezvous channels are not available; use a capacity of at least 1"
-    );
-    halves(Queue::bounded(capacity))
+    halves(Queue::for_channel(Some(capacity)))
 }
 
 /// A channel without a size limit: `send` never waits (it fails only once
-/// every receiver is gone).
+/// every receiver is gone); nor does [`Sender::reserve`], whose permits
+/// limit nothing (they are only counted in the statistics).
 ///
 /// ```
 /// let (tx, rx) = dualsync::unbounded_channel();
@@ -103,7 +176,7 @@ pub fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 /// assert_eq!(rx.iter().collect::<Vec<_>>(), ["a"]);
 /// ```
 pub fn unbounded_channel<T>() -> (Sender<T>, Receiver<T>) {
-    halves(Queue::unbounded())
+    halves(Queue::for_channel(None))
 }
 
 fn halves<T>(queue: Queue<T>) -> (Sender<T>, Receiver<T>) {
@@ -115,6 +188,7 @@ fn halves<T>(queue: Queue<T>) -> (Sender<T>, Receiver<T>) {
     (
         Sender {
             shared: shared.clone(),
+            sink: sink::SinkState::new(),
         },
         Receiver {
             stream: None,
@@ -128,10 +202,15 @@ fn halves<T>(queue: Queue<T>) -> (Sender<T>, Receiver<T>) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ChannelStatistics {
-    /// Items buffered now.
+    /// Items buffered now (on a rendezvous channel: items handed to a
+    /// receiver that has not taken them yet).
     pub current_buffer_used: usize,
-    /// The capacity; `None` when unbounded.
+    /// The capacity (`Some(0)` for a rendezvous channel); `None` when
+    /// unbounded.
     pub max_buffer_size: Option<usize>,
+    /// Slots held by send permits ([`Sender::reserve`]) and by ready
+    /// `Sink`s; they count as taken for other sends.
+    pub send_permits: usize,
     /// Live `Sender` clones.
     pub open_send_streams: usize,
     /// Live `Receiver` clones.
@@ -148,6 +227,7 @@ impl<T> Shared<T> {
         ChannelStatistics {
             current_buffer_used: q.len,
             max_buffer_size: q.capacity,
+            send_permits: self.queue.reserved(),
             open_send_streams: self.senders.load(Ordering::Relaxed),
             open_receive_streams: self.receivers.load(Ordering::Relaxed),
             senders_waiting: q.putters_waiting,
@@ -161,8 +241,15 @@ impl<T> Shared<T> {
 /// The send half of a [`channel`]. `Clone` for more producers; the channel
 /// ends for the receivers when the last clone is dropped (or
 /// [`close`](Self::close)d).
+///
+/// Sending: [`send`](Self::send) (waits for room), [`try_send`](Self::try_send),
+/// or a permit first ([`reserve`](Self::reserve), [`try_reserve`](Self::try_reserve),
+/// [`reserve_owned`](Self::reserve_owned)) so that a send that is given up
+/// never risks its item; and the `futures_sink::Sink` impl.
 pub struct Sender<T> {
     shared: Arc<Shared<T>>,
+    /// The `Sink`'s state: its wait is boxed on first use (invariant 2).
+    sink: sink::SinkState<T>,
 }
 
 impl<T> Sender<T> {
@@ -170,12 +257,15 @@ impl<T> Sender<T> {
     /// it, or `.block()`, `.block_for(d)`, `.block_until(t)` on a thread.
     /// Fails with [`SendError::Disconnected`] (the item back) once every
     /// receiver is gone, including for a send blocked when that happens.
-    /// Blocked senders are served in arrival order.
+    /// Blocked senders (and [`reserve`](Self::reserve)s) are served in
+    /// arrival order. On a rendezvous channel (`channel(0)`) it waits for a
+    /// receiver to take the item (see [`channel`]).
     ///
     /// **Cancel-safety**: the channel is left as if the send never
     /// happened, but a dropped pending send drops its item: pin it and use
     /// [`ChannelSend::cancel`] to get the item back (a timed-out `block_for` gives
-    /// it back by itself).
+    /// it back by itself), or take a permit first with
+    /// [`reserve`](Self::reserve): a dropped `reserve` loses no item.
     ///
     /// ```
     /// let (tx, rx) = dualsync::channel(1);
@@ -190,13 +280,117 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Sends `item` if there is room right now; never waits.
+    /// Sends `item` if there is room right now; never waits. On a
+    /// rendezvous channel: if a receiver is waiting (it is handed the item).
+    ///
+    /// ```
+    /// use dualsync::TrySendError;
+    /// let (tx, rx) = dualsync::channel(1);
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
     #[inline]
     pub fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
         self.shared.queue.try_put(item).map_err(|e| match e {
             TryPutError::Full(t) => TrySendError::Full(t),
             TryPutError::ShutDown(t) => TrySendError::Disconnected(t),
         })
+    }
+
+    /// Waits for a free slot and holds it: `.await` it, or `.block()`,
+    /// `.block_for(d)`, `.block_until(t)` on a thread. The
+    /// [`SendPermit`] then sends one item without waiting and without
+    /// failing ([`SendPermit::send`]); dropping it unused gives the slot to
+    /// the next waiting sender. Fails with [`ReserveError::Disconnected`](crate::ReserveError::Disconnected)
+    /// once every receiver is gone. Waiting reservations and sends are
+    /// served together, in arrival order.
+    ///
+    /// **Cancel-safety**: the point of it. A `reserve` carries no item, so
+    /// dropping it while it waits (a lost `select!` branch, a timeout)
+    /// loses nothing but its place; a slot it was handed just before it
+    /// was dropped goes to the next waiting sender. Only once the slot is
+    /// held is the item given, to a send that cannot wait.
+    ///
+    /// * Unbounded channel: never waits; permits limit nothing.
+    /// * Rendezvous channel (`channel(0)`): waits until a receiver is
+    ///   waiting that no other send or permit has claimed, and claims it
+    ///   (see [`channel`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, rx) = dualsync::channel(1);
+    /// let permit = tx.reserve().block().unwrap(); // holds the only slot
+    /// assert!(tx.try_send(0).is_err());           // so the channel is full
+    /// assert!(tx.reserve().block_for(Duration::from_millis(1)).is_err());
+    /// permit.send(1);                             // cannot wait, cannot fail
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// futures::executor::block_on(async {
+    ///     let permit = tx.reserve().await.unwrap();
+    ///     drop(permit);                           // unused: the slot is free again
+    ///     tx.send(2).await.unwrap();
+    /// });
+    /// assert_eq!(rx.try_recv(), Ok(2));
+    /// ```
+    #[inline]
+    pub fn reserve(&self) -> ChannelReserve<'_, T> {
+        ChannelReserve::new(self)
+    }
+
+    /// Holds a free slot if there is one right now; never waits (on a
+    /// rendezvous channel: claims a waiting receiver, if one is free).
+    ///
+    /// ```
+    /// use dualsync::TryReserveError;
+    /// let (tx, rx) = dualsync::channel(1);
+    /// let permit = tx.try_reserve().unwrap();
+    /// assert_eq!(tx.try_reserve().unwrap_err(), TryReserveError::Full);
+    /// permit.send("x");
+    /// assert_eq!(rx.try_recv(), Ok("x"));
+    /// ```
+    #[inline]
+    pub fn try_reserve(&self) -> Result<SendPermit<'_, T>, TryReserveError> {
+        match self.shared.queue.try_reserve() {
+            Ok(()) => Ok(SendPermit::new(self)),
+            Err(PushError::Full(())) => Err(TryReserveError::Full),
+            Err(PushError::Closed(())) => Err(TryReserveError::Disconnected),
+        }
+    }
+
+    /// [`reserve`](Self::reserve) for a permit that owns a clone of this
+    /// sender ([`OwnedSendPermit`]: `'static`, to move into a callback or
+    /// another task). The same waiting, errors and cancel-safety.
+    ///
+    /// ```
+    /// let (tx, rx) = dualsync::channel(1);
+    /// let permit = tx.reserve_owned().block().unwrap();
+    /// drop(tx); // the permit's clone keeps the channel open
+    /// std::thread::spawn(move || {
+    ///     let tx = permit.send(5); // gives the clone back
+    ///     drop(tx);
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(rx.iter().collect::<Vec<_>>(), [5]);
+    /// ```
+    #[inline]
+    pub fn reserve_owned(&self) -> ChannelReserveOwned<'_, T> {
+        ChannelReserveOwned::new(self)
+    }
+
+    /// [`try_reserve`](Self::try_reserve) for an [`OwnedSendPermit`].
+    ///
+    /// ```
+    /// let (tx, rx) = dualsync::channel(1);
+    /// let permit = tx.try_reserve_owned().unwrap();
+    /// assert!(tx.try_reserve_owned().is_err()); // the only slot is held
+    /// std::thread::spawn(move || drop(permit.send(1))).join().unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    #[inline]
+    pub fn try_reserve_owned(&self) -> Result<OwnedSendPermit<T>, TryReserveError> {
+        self.try_reserve().map(SendPermit::into_owned)
     }
 
     /// Whether every receiver is gone (sends fail).
@@ -206,9 +400,19 @@ impl<T> Sender<T> {
 
     /// Closes this send half (anyio's `close()`): the same as dropping it.
     /// When it was the last, receivers drain what is left, then see the end
-    /// of the stream.
+    /// of the stream. (The `Sink` impl's `poll_close` does the same
+    /// without consuming the value.)
     pub fn close(self) {
         drop(self);
+    }
+
+    /// Stops counting this value as an open send half (its `Drop`, or a
+    /// `Sink`'s `poll_close`): the last one ends the stream.
+    fn release_half(&self) {
+        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // The last producer: receivers drain, then the stream ends.
+            self.shared.queue.shutdown(false);
+        }
     }
 
     /// A snapshot of the channel (anyio's `statistics()`).
@@ -222,21 +426,30 @@ impl<T> Sender<T> {
     }
 }
 
+/// A clone is a new open send half; the clone of a `Sink` closed with
+/// `poll_close` is closed too (it does not count, and its `Sink` fails).
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        let mut sink = sink::SinkState::new();
+        if self.sink.is_closed() {
+            sink.mark_closed();
+        } else {
+            self.shared.senders.fetch_add(1, Ordering::Relaxed);
+        }
         Sender {
             shared: self.shared.clone(),
+            sink,
         }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        if self.shared.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            // The last producer: receivers drain, then the stream ends.
-            self.shared.queue.shutdown(false);
-        }
+        // Invariants 2 and 3: the `Sink`'s wait and slot go first.
+        self.sink.release(&self.shared.queue);
+        if !self.sink.is_closed() {
+            self.release_half();
+        } // else `poll_close` released the half already
     }
 }
 
@@ -246,6 +459,7 @@ impl<T> fmt::Debug for Sender<T> {
         f.debug_struct("Sender")
             .field("buffered", &st.current_buffer_used)
             .field("capacity", &st.max_buffer_size)
+            .field("permits", &st.send_permits)
             .field("disconnected", &self.is_disconnected())
             .finish_non_exhaustive()
     }
@@ -312,14 +526,7 @@ impl<T> Waitable for ChannelSend<'_, T> {
             .map(|r| r.map_err(|PutError::ShutDown(t)| SendError::Disconnected(t)))
     }
 
-    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
-        // SAFETY: structural pinning, as in `put`.
-        unsafe { self.map_unchecked(|s| &s.put) }.wait_state()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.put.is_terminated()
-    }
+    wait_through!(put);
 }
 
 impl_future!(impl['a, T] ChannelSend<'a, T> => Result<(), SendError<T>>);
@@ -348,8 +555,10 @@ impl<T> Receiver<T> {
     /// it, or `.block()`, `.block_for(d)`, `.block_until(t)` on a thread.
     /// After the last sender is gone it returns what is left, then
     /// [`RecvError`]. Cancel-safe in tokio's sense too: an item is only
-    /// taken in the poll that returns it. Blocked receivers are served in
-    /// arrival order.
+    /// taken in the poll that returns it (one handed to a receiver that is
+    /// dropped first goes to the next receiver). Blocked receivers are
+    /// served in arrival order. On a rendezvous channel a waiting receiver
+    /// is what lets a send complete (see [`channel`]).
     ///
     /// ```
     /// use std::time::Duration;
@@ -368,7 +577,18 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Receives an item if one is buffered; never waits.
+    /// Receives an item if one is buffered (on a rendezvous channel: if a
+    /// send is waiting, whose item it takes); never waits.
+    ///
+    /// ```
+    /// use dualsync::TryRecvError;
+    /// let (tx, rx) = dualsync::channel(2);
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.try_send(1).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
     #[inline]
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.shared.queue.try_get().map_err(|e| match e {
@@ -513,14 +733,7 @@ impl<T> Waitable for ChannelRecv<'_, T> {
             .map(|r| r.map_err(RecvError::from))
     }
 
-    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
-        // SAFETY: as in `poll_wait`.
-        unsafe { self.map_unchecked(|s| &s.get) }.wait_state()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.get.is_terminated()
-    }
+    wait_through!(get);
 }
 
 impl_operation!(impl['a, T] ChannelRecv<'a, T> => Result<T, RecvError>, timed: RecvTimeoutError);
@@ -574,14 +787,7 @@ impl<T> Waitable for ChannelRecvMany<'_, T> {
         }
     }
 
-    fn wait_state(self: Pin<&Self>) -> &crate::engine::sync::AtomicU32 {
-        // SAFETY: as in `poll_wait`.
-        unsafe { self.map_unchecked(|s| &s.first) }.wait_state()
-    }
-
-    fn is_terminated(&self) -> bool {
-        self.first.is_terminated()
-    }
+    wait_through!(first);
 }
 
 impl_operation!(impl['a, T] ChannelRecvMany<'a, T> => usize);

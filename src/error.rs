@@ -10,7 +10,8 @@
 //! otherwise gives [`Timeout`]; one that can gives an enum with a `Timeout`
 //! variant next to its own failures ([`AcquireTimeoutError`],
 //! [`AcquireTokenTimeoutError`], [`BarrierTimeoutError`],
-//! [`GetTimeoutError`], [`PutTimeoutError`]). Each converts from `Timeout`
+//! [`GetTimeoutError`], [`PutTimeoutError`], [`SendTimeoutError`],
+//! [`RecvTimeoutError`], [`ReserveTimeoutError`]). Each converts from `Timeout`
 //! and from the operation's untimed error, so `?` works across them.
 
 use std::borrow::Cow;
@@ -629,5 +630,61 @@ timeout_error!(RecvTimeoutError {
 impl From<RecvError> for RecvTimeoutError {
     fn from(_: RecvError) -> Self {
         RecvTimeoutError::Disconnected
+    }
+}
+
+/// The error of [`Sender::reserve`](crate::Sender::reserve) and
+/// [`Sender::reserve_owned`](crate::Sender::reserve_owned): every
+/// [`Receiver`](crate::Receiver) is gone, so no slot will ever be free.
+/// Also the error of the [`Sender`](crate::Sender)'s `Sink` impl, where it
+/// means the same, or that this send half was closed with `poll_close`
+/// (as for a closed `futures::channel::mpsc::Sender`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReserveError {
+    /// Every receiver is gone (or, for the `Sink`, this half was closed).
+    Disconnected,
+}
+
+timeout_error_display!(ReserveError {
+    Disconnected => "the channel is disconnected",
+});
+
+/// The error of [`Sender::try_reserve`](crate::Sender::try_reserve) and
+/// [`Sender::try_reserve_owned`](crate::Sender::try_reserve_owned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TryReserveError {
+    /// No free slot right now (on a rendezvous channel: no receiver
+    /// waiting that no send or permit has claimed).
+    Full,
+    /// Every receiver is gone.
+    Disconnected,
+}
+
+timeout_error_display!(TryReserveError {
+    Full => "the channel is full",
+    Disconnected => "the channel is disconnected",
+});
+
+/// The error of [`ChannelReserve::block_for`](crate::ChannelReserve::block_for)
+/// / `block_until` (and the same of
+/// [`ChannelReserveOwned`](crate::ChannelReserveOwned)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReserveTimeoutError {
+    /// The time ran out while the channel was full; no slot is held.
+    Timeout,
+    /// Every receiver is gone (as [`ReserveError::Disconnected`]).
+    Disconnected,
+}
+
+timeout_error!(ReserveTimeoutError {
+    Timeout => "the operation timed out",
+    Disconnected => "the channel is disconnected",
+});
+
+impl From<ReserveError> for ReserveTimeoutError {
+    fn from(e: ReserveError) -> Self {
+        match e {
+            ReserveError::Disconnected => ReserveTimeoutError::Disconnected,
+        }
     }
 }

@@ -67,6 +67,9 @@
 //! | [`Queue::put`] | `Result<(), PutError<T>>` | [`PutTimeoutError<T>`] (item back) | [`Queue::try_put`] | **the item** ([`Put::cancel`] gives it back) |
 //! | [`Queue::get`] | `Result<T, GetError>` | [`GetTimeoutError`] | [`Queue::try_get`] | nothing (no item is taken until it returns) |
 //! | [`Queue::join`] | `()` | [`Timeout`] | – | nothing |
+//! | [`Sender::send`] | `Result<(), SendError<T>>` | [`SendTimeoutError<T>`] (item back) | [`Sender::try_send`] | **the item** ([`ChannelSend::cancel`] gives it back; [`Sender::reserve`] first risks none) |
+//! | [`Sender::reserve`] / [`Sender::reserve_owned`] | `Result<SendPermit, ReserveError>` | [`ReserveTimeoutError`] | [`Sender::try_reserve`] | its place (a slot it was handed passes on) |
+//! | [`Receiver::recv`] / [`Receiver::recv_many`] | `Result<T, RecvError>` / count | [`RecvTimeoutError`] / [`Timeout`] | [`Receiver::try_recv`] | nothing (an item handed to it passes on) |
 //! | [`ResourceGuard::enter`] | – | – | `Result<token, BusyResource>` | – |
 //!
 //! ## Names
@@ -100,6 +103,10 @@
 //! | [`Queue::task_done`] / [`Queue::join`] | `task_done()` / `await q.join()` | – | – |
 //! | [`Queue::shutdown`] | `q.shutdown(immediate)` (3.13) | `close()` | – |
 //! | `Queue<T, Lifo>` / `Queue<T, Priority>` | `LifoQueue` / `PriorityQueue` | – | – |
+//! | [`channel`] / [`Sender::send`] / [`Receiver::recv`] | `create_memory_object_stream(n)` / `send` / `receive` (anyio) | `mpsc::channel(n)` / `send` / `recv` | `crossbeam_channel::bounded(n)`, `std::sync::mpsc::sync_channel(n)` |
+//! | `channel(0)` | `create_memory_object_stream()` (anyio's default; trio) | – | `bounded(0)` / `sync_channel(0)` |
+//! | [`Sender::reserve`] / [`SendPermit::send`] | – | `Sender::reserve` / `Permit::send` | – |
+//! | [`Sender::close`] / `Sink` / `Stream` | `aclose()` (anyio) | drop / `PollSender` / `ReceiverStream` | drop |
 //! | [`ResourceGuard::enter`] | `with ResourceGuard(action):` (anyio, `BusyResourceError`) | – | – |
 //!
 //! ## The C ABI
@@ -131,8 +138,8 @@ mod semaphore;
 
 pub use barrier::{Barrier, BarrierWait, BarrierWaitResult};
 pub use channel::{
-    ChannelRecv, ChannelRecvMany, ChannelSend, ChannelStatistics, Receiver, Sender, channel,
-    unbounded_channel,
+    ChannelRecv, ChannelRecvMany, ChannelReserve, ChannelReserveOwned, ChannelSend,
+    ChannelStatistics, OwnedSendPermit, Receiver, SendPermit, Sender, channel, unbounded_channel,
 };
 pub use condition::{
     Condition, ConditionGuard, ConditionStatistics, ConditionWait, WaitTimeoutResult, WaitWhile,
@@ -140,9 +147,10 @@ pub use condition::{
 pub use error::{
     AcquireError, AcquireTimeoutError, AcquireTokenTimeoutError, AlreadyBorrowed,
     BarrierTimeoutError, BrokenBarrier, BusyResource, GetError, GetTimeoutError, NotBorrowed,
-    PutError, PutTimeoutError, RecvError, RecvTimeoutError, ReleaseError, SendError,
-    SendTimeoutError, TaskDoneError, Timeout, TryAcquireError, TryAcquireTokenError, TryGetError,
-    TryPutError, TryRecvError, TrySendError, TryWaitError, ZeroParties, ZeroTokens,
+    PutError, PutTimeoutError, RecvError, RecvTimeoutError, ReleaseError, ReserveError,
+    ReserveTimeoutError, SendError, SendTimeoutError, TaskDoneError, Timeout, TryAcquireError,
+    TryAcquireTokenError, TryGetError, TryPutError, TryRecvError, TryReserveError, TrySendError,
+    TryWaitError, ZeroParties, ZeroTokens,
 };
 pub use event::{Event, EventStatistics, EventWait};
 pub use limiter::{Borrower, CapacityLimiter, LimiterAcquire, LimiterStatistics, LimiterToken};

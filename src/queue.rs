@@ -22,7 +22,9 @@
 //! one `SeqCst` load of the other side's waiter-queue word: when nobody
 //! waits that is the whole operation. The three waiter queues have their
 //! own locks, never nested in each other; the only nesting is a putters
-//! lock around a store push (lock order: putters -> store).
+//! lock around a store push or reservation, and (rendezvous) a getters
+//! lock around the store's count of receivers (lock order: putters ->
+//! store, getters -> store).
 //!
 //! `unfinished_tasks` is not stored: it is `store.pushed() - done`, where
 //! `pushed` is derived from the ring's tail (or a counter the locked store
@@ -48,6 +50,33 @@
 //!   putter is completed with `NOTIFIED` and pushes when it runs. (Moving a
 //!   task's item would finish a put whose future may then be dropped
 //!   unpolled: the caller would see a cancelled put whose item was sent.)
+//!   A queued *reservation* is given the slot there (`GRANTED`), thread or
+//!   task: one dropped before it runs releases it again, which serves the
+//!   next putter.
+//!
+//! # A channel's queue: reservations and the rendezvous
+//!
+//! A channel makes its queue with `for_channel`, whose store can *hold*
+//! slots for send permits: `reserve` waits among the putters (a
+//! `Reservers` policy on the same waiter queue, so puts and reservations
+//! are served in one order), `send_reserved` pushes into a held slot
+//! without a room check, `unreserve` frees one and serves the front
+//! putter, as a pop does. A held slot counts as taken for every push.
+//!
+//! Capacity 0 is the **rendezvous** store, whose room is the number of
+//! getters linked in the getters queue (counted in by `Getters::enqueue`,
+//! out by `withdrawn` and by every completion of a getter). So:
+//!
+//! * a push succeeds only while a linked getter has no item yet, and the
+//!   `after_push` that follows completes a getter, which pops it: the
+//!   store holds only items handed to a getter that has not run (or that
+//!   gave up: the next getter pops those, invariant 2);
+//! * a getter that finds the store empty takes the item of the front
+//!   putter itself, thread or task (`take_from_putter`, `DONE`: the put is
+//!   done once a getter has its item);
+//! * a getter that links brings room, so its re-check first serves the
+//!   front putter (its item moves into the store, or a reservation takes
+//!   the slot: a reservation needs a getter that waits).
 //!
 //! # Invariants
 //!
@@ -58,13 +87,17 @@
 //!    next to a sleeping waiter.
 //! 3. An item lives in exactly one place: the caller, a `Put`'s node
 //!    (`PutSlot`), the store, or a `Get`'s return value. A thread putter's
-//!    item moves node -> store under the putters lock while the node is
-//!    `QUEUED`; otherwise only the node's owner touches its slot.
+//!    item (any putter's on a rendezvous queue) moves node -> store, or
+//!    node -> a rendezvous getter, under the putters lock while the node
+//!    is `QUEUED`; otherwise only the node's owner touches its slot.
 //! 4. `done <= pushed` always: `task_done` only increments `done` below
 //!    `pushed`, and `shutdown(true)` adds the discarded items clamped to it.
 //!    A joiner is completed when `pushed - done` is seen at 0 (an event, as
 //!    in asyncio: it returns even if new items arrive before it runs).
 //! 5. Items are dropped with no lock held (a `Drop` may re-enter the queue).
+//! 6. Every held slot has one owner (a channel's permit), which fills it
+//!    or releases it once; a slot `GRANTED` to a reservation that is then
+//!    dropped is released by its `pass_on`.
 //!
 //! # Order and fairness
 //!
@@ -73,7 +106,9 @@
 //! while a notified waiter has not run yet may take the item/slot first
 //! (barging, as in asyncio); the notified waiter then re-queues at the
 //! *front*, so nobody starves while the queue makes progress. Thread
-//! putters are served strictly in order (their items move in directly).
+//! putters are served strictly in order (their items move in directly), as
+//! are reservations (the slot is taken for them), which wait in the same
+//! order as the puts.
 
 mod ring;
 mod store;
@@ -99,10 +134,19 @@ use crate::engine::wake::WakeList;
 use crate::error::{
     GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
 };
-use store::{FifoStore, Locked, PopError, PushError, Stack, Store};
+pub(crate) use store::PushError;
+use store::{FifoStore, Locked, PopError, Stack, Store};
 
-/// Outcome of a thread putter whose item was moved into the store.
+/// Outcome of a putter whose item was moved into the store (a thread's
+/// put; any put on a rendezvous queue) or taken by a receiver (rendezvous).
 const DONE: u32 = NOTIFIED + 1;
+/// Outcome of a reservation that was given a slot while it waited.
+const GRANTED: u32 = DONE + 1;
+
+/// A reservation failed: the queue is shut down (a channel maps it to its
+/// own error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ShutDown;
 
 mod sealed {
     pub trait Sealed {}
@@ -152,11 +196,14 @@ pub type LifoQueue<T> = Queue<T, Lifo>;
 /// A priority queue, smallest first (asyncio's `PriorityQueue`).
 pub type PriorityQueue<T> = Queue<T, Priority>;
 
-/// A blocked putter's payload: its item, and whether a consumer may move
-/// the item into the store for it (thread putters only).
-struct PutSlot<T> {
+/// A blocked putter's payload: its item (none for a reservation), whether
+/// a consumer may move the item into the store for it (thread putters; any
+/// putter of a rendezvous queue), and whether it is a reservation (which a
+/// consumer always serves in place: it takes a slot for it).
+pub(crate) struct PutSlot<T> {
     item: UnsafeCell<Option<T>>,
     refill: Cell<bool>,
+    reserve: bool,
 }
 
 // SAFETY: the slot is touched by the node's owner while the node is not
@@ -166,6 +213,26 @@ struct PutSlot<T> {
 unsafe impl<T: Send> Sync for PutSlot<T> {}
 
 impl<T> PutSlot<T> {
+    /// The payload of a put of `item`.
+    #[inline]
+    fn put(item: T) -> Self {
+        PutSlot {
+            item: UnsafeCell::new(Some(item)),
+            refill: Cell::new(false),
+            reserve: false,
+        }
+    }
+
+    /// The payload of a reservation.
+    #[inline]
+    fn reservation() -> Self {
+        PutSlot {
+            item: UnsafeCell::new(None),
+            refill: Cell::new(true),
+            reserve: true,
+        }
+    }
+
     /// Takes the item. Caller: the node's owner while it is not queued, or
     /// a putters-lock holder while it is.
     #[inline]
@@ -263,6 +330,13 @@ impl<T> Queue<T, Fifo> {
     /// [`with_maxsize`](Self::with_maxsize) for how 0 reads in C).
     pub fn bounded(capacity: usize) -> Self {
         Self::make(Some(capacity))
+    }
+
+    /// A channel's queue: capacity `Some(0)` is a rendezvous, a bounded one
+    /// takes reservations (see `FifoStore::for_channel`); `None` is
+    /// unbounded.
+    pub(crate) fn for_channel(capacity: Option<usize>) -> Self {
+        Self::from_store(FifoStore::for_channel(capacity))
     }
 
     loom_const_fn! {
@@ -395,10 +469,7 @@ impl<T, O: Order<T>> Queue<T, O> {
     pub fn put(&self, item: T) -> Put<'_, T, O> {
         Put {
             queue: self,
-            waiter: Waiter::new(PutSlot {
-                item: UnsafeCell::new(Some(item)),
-                refill: Cell::new(false),
-            }),
+            waiter: Waiter::new(PutSlot::put(item)),
         }
     }
 
@@ -424,7 +495,8 @@ impl<T, O: Order<T>> Queue<T, O> {
         }
     }
 
-    /// After a successful pop: serve a putter if one waits.
+    /// After a slot was freed (a pop, a released reservation, a rendezvous
+    /// receiver come to wait): serve a putter if one waits.
     #[inline]
     fn after_pop(&self) {
         if self.putters.has_waiters_seqcst() {
@@ -434,17 +506,28 @@ impl<T, O: Order<T>> Queue<T, O> {
 
     #[cold]
     fn notify_getter(&self) {
-        self.getters
-            .with_lock(|g, wakes| g.complete_front(NOTIFIED, wakes));
+        self.getters.with_lock(|g, wakes| {
+            if g.complete_front(NOTIFIED, wakes) {
+                self.store.remove_receivers(1);
+            }
+        });
     }
 
-    /// A slot was freed: move the front thread putter's item into the store
-    /// (`DONE`), or wake the front task putter (`NOTIFIED`).
+    /// A slot was freed: take it for the front reservation (`GRANTED`),
+    /// move the front thread putter's item into the store (`DONE`; any
+    /// putter's on a rendezvous queue), or wake the front task putter
+    /// (`NOTIFIED`).
     #[cold]
     fn serve_putter(&self) {
         let served = self.putters.with_lock(|p, wakes| {
             p.pop_front(wakes, |head| {
                 let slot = &head.data;
+                if slot.reserve {
+                    // A reservation handed to a waiter that is then dropped
+                    // is released again (`Reservers::pass_on`). A full or
+                    // closed store leaves it queued (shutdown wakes it).
+                    return self.store.try_reserve().is_ok().then_some(GRANTED);
+                }
                 if !slot.refill.get() {
                     return Some(NOTIFIED);
                 }
@@ -500,14 +583,52 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// [`TryGetError::ShutDown`] once shut down and empty.
     #[inline]
     pub fn try_get(&self) -> Result<T, TryGetError> {
+        match self.take_item() {
+            Ok(t) => Ok(t),
+            Err(PopError::Empty) => Err(TryGetError::Empty),
+            Err(PopError::Closed) => Err(TryGetError::ShutDown),
+        }
+    }
+
+    /// A get that does not wait: pops (serving a putter after it), or on a
+    /// rendezvous queue takes the item of the front putter.
+    #[inline(always)]
+    fn take_item(&self) -> Result<T, PopError> {
         match self.store.try_pop() {
             Ok(t) => {
                 self.after_pop();
                 Ok(t)
             }
-            Err(PopError::Empty) => Err(TryGetError::Empty),
-            Err(PopError::Closed) => Err(TryGetError::ShutDown),
+            Err(PopError::Empty) if self.store.is_rendezvous() => {
+                self.take_from_putter().ok_or(PopError::Empty)
+            }
+            Err(e) => Err(e),
         }
+    }
+
+    /// Rendezvous: takes the item of the front putter (a thread's or a
+    /// task's), which is then done (`DONE`): its send happened. `None` when
+    /// no putter waits, or the front one is a reservation (which needs a
+    /// receiver that waits: the getter queues and serves it).
+    #[cold]
+    fn take_from_putter(&self) -> Option<T> {
+        if !self.putters.has_waiters_seqcst() {
+            return None;
+        }
+        let mut item = None;
+        self.putters.with_lock(|p, wakes| {
+            p.pop_front(wakes, |head| {
+                if head.data.reserve {
+                    return None;
+                }
+                // SAFETY: the head is queued and we hold the putters lock:
+                // its slot is ours to use (invariant 3).
+                item = unsafe { head.data.take() };
+                debug_assert!(item.is_some(), "a queued putter holds its item");
+                Some(DONE)
+            })
+        });
+        item
     }
 
     /// A `get` driven through a waiter that the caller keeps (pinned, and
@@ -530,6 +651,77 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// got passes on, as for a dropped [`Get`]).
     pub(crate) fn cancel_get_with(&self, waiter: Pin<&Waiter<()>>) {
         waiter.get_ref().cancel(&Getters(self));
+    }
+
+    // ------------------------------------------------------------ reservations
+    //
+    // A channel's send permits: a slot held in the store (counted as taken
+    // by every other push) until the permit's item fills it or the permit
+    // lets it go. Reservations wait in the putters' queue, in order with
+    // the puts. Only a channel's store (`FifoStore::for_channel`) or a
+    // locked one takes them.
+
+    /// Waits for a free slot and holds it: the operation's `Ok` means the
+    /// caller holds one slot.
+    #[inline]
+    pub(crate) fn reserve(&self) -> Reserve<'_, T, O> {
+        Reserve {
+            queue: self,
+            waiter: Self::reservation(),
+        }
+    }
+
+    /// A waiter for [`poll_reserve_with`](Self::poll_reserve_with).
+    #[inline]
+    pub(crate) fn reservation() -> Waiter<PutSlot<T>> {
+        Waiter::new(PutSlot::reservation())
+    }
+
+    /// Holds a free slot now, if there is one.
+    #[inline]
+    pub(crate) fn try_reserve(&self) -> Result<(), PushError<()>> {
+        self.store.try_reserve()
+    }
+
+    /// Fills a held slot with `item`; never waits. The item comes back when
+    /// the queue is shut down (the slot is released all the same).
+    #[inline]
+    pub(crate) fn send_reserved(&self, item: T) -> Result<(), T> {
+        self.store.push_reserved(item)?;
+        self.after_push();
+        Ok(())
+    }
+
+    /// Releases a held slot: it goes to the front putter.
+    pub(crate) fn unreserve(&self) {
+        self.store.unreserve();
+        self.after_pop();
+    }
+
+    /// Slots held now.
+    pub(crate) fn reserved(&self) -> usize {
+        self.store.reserved()
+    }
+
+    /// A [`reserve`](Self::reserve) driven through a waiter the caller keeps
+    /// (pinned, reused: a channel `Sink`'s `poll_ready`). Cancel with
+    /// [`cancel_reserve_with`](Self::cancel_reserve_with).
+    pub(crate) fn poll_reserve_with(
+        &self,
+        waiter: Pin<&Waiter<PutSlot<T>>>,
+        cx: &mut WaitCx<'_, '_>,
+    ) -> Poll<Result<(), ShutDown>> {
+        let waiter = waiter.get_ref();
+        if waiter.is_finished() {
+            waiter.reuse();
+        }
+        waiter.poll(&Reservers(self), cx)
+    }
+
+    /// Cancels a [`poll_reserve_with`](Self::poll_reserve_with) wait (a
+    /// slot it was handed is released and passed on).
+    pub(crate) fn cancel_reserve_with(&self, waiter: Pin<&Waiter<PutSlot<T>>>) {
+        waiter.get_ref().cancel(&Reservers(self));
     }
 
     // ------------------------------------------------------------ join side
@@ -653,8 +845,10 @@ impl<T, O: Order<T>> Queue<T, O> {
                 }
             }
         }
-        self.getters
-            .with_lock(|g, wakes| g.complete_all(NOTIFIED, wakes));
+        self.getters.with_lock(|g, wakes| {
+            let n = g.complete_all(NOTIFIED, wakes);
+            self.store.remove_receivers(n);
+        });
         self.putters
             .with_lock(|p, wakes| p.complete_all(NOTIFIED, wakes));
     }
@@ -757,20 +951,55 @@ pub struct QueueStatistics {
 
 /// Blocked `put`s.
 struct Putters<'a, T, O: Order<T>>(&'a Queue<T, O>);
+/// Blocked reservations (a channel's send permits): in the putters' queue,
+/// served in the same order as the puts.
+struct Reservers<'a, T, O: Order<T>>(&'a Queue<T, O>);
 /// Blocked `get`s.
 struct Getters<'a, T, O: Order<T>>(&'a Queue<T, O>);
 /// Blocked `join`s.
 struct Joiners<'a, T, O: Order<T>>(&'a Queue<T, O>);
 
-impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
-    type Data = PutSlot<T>;
-    type Output = Result<(), PutError<T>>;
-    const RECHECK: bool = true;
+/// What the two waits in the putters' queue (puts and reservations) do
+/// alike: they wait for room, spin on a hint of it, re-check it after
+/// linking, and need no fix-up when they leave. Expands inside the
+/// `impl Policy`.
+macro_rules! put_side {
+    () => {
+        type Data = PutSlot<T>;
+        const RECHECK: bool = true;
 
-    #[inline]
-    fn queue(&self) -> &WaitQueue<PutSlot<T>> {
-        &self.0.putters
-    }
+        #[inline]
+        fn queue(&self) -> &WaitQueue<PutSlot<T>> {
+            &self.0.putters
+        }
+
+        #[inline]
+        fn spin_check(&self, _: &PutSlot<T>) -> Option<bool> {
+            Some(self.0.store.peek_room())
+        }
+
+        fn enqueue(
+            &self,
+            _: &mut QueueGuard<'_, PutSlot<T>>,
+            _: &PutSlot<T>,
+            _: bool,
+            _: &mut WakeList,
+        ) -> Link<Self::Output> {
+            Link::Wait
+        }
+
+        #[inline]
+        fn still_blocked(&self, _: &PutSlot<T>) -> bool {
+            !self.0.store.has_room() && !self.0.store.is_closed()
+        }
+
+        fn withdrawn(&self, _: &mut QueueGuard<'_, PutSlot<T>>, _: &PutSlot<T>, _: &mut WakeList) {}
+    };
+}
+
+impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
+    type Output = Result<(), PutError<T>>;
+    put_side!();
 
     #[inline]
     fn try_now(&self, slot: &PutSlot<T>, cx: &WaitCx<'_, '_>) -> Option<Self::Output> {
@@ -784,32 +1013,14 @@ impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
             Err(PushError::Closed(t)) => Some(Err(PutError::ShutDown(t))),
             Err(PushError::Full(t)) => {
                 // SAFETY: as above. A consumer may move a *thread*'s item in
-                // for it once it is queued.
+                // for it once it is queued (any putter's on a rendezvous
+                // queue, where a send is done once a receiver has its item).
                 unsafe { slot.set(t) };
-                slot.refill.set(cx.is_thread());
+                slot.refill
+                    .set(cx.is_thread() || self.0.store.is_rendezvous());
                 None
             }
         }
-    }
-
-    #[inline]
-    fn spin_check(&self, _: &PutSlot<T>) -> Option<bool> {
-        Some(self.0.store.peek_room())
-    }
-
-    fn enqueue(
-        &self,
-        _: &mut QueueGuard<'_, PutSlot<T>>,
-        _: &PutSlot<T>,
-        _: bool,
-        _: &mut WakeList,
-    ) -> Link<Self::Output> {
-        Link::Wait
-    }
-
-    #[inline]
-    fn still_blocked(&self, _: &PutSlot<T>) -> bool {
-        !self.0.store.has_room() && !self.0.store.is_closed()
     }
 
     #[inline]
@@ -827,8 +1038,39 @@ impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
             self.0.serve_putter();
         }
     }
+}
 
-    fn withdrawn(&self, _: &mut QueueGuard<'_, PutSlot<T>>, _: &PutSlot<T>, _: &mut WakeList) {}
+impl<T, O: Order<T>> Policy for Reservers<'_, T, O> {
+    type Output = Result<(), ShutDown>;
+    put_side!();
+
+    #[inline]
+    fn try_now(&self, _: &PutSlot<T>, _: &WaitCx<'_, '_>) -> Option<Self::Output> {
+        match self.0.store.try_reserve() {
+            Ok(()) => Some(Ok(())),
+            Err(PushError::Closed(())) => Some(Err(ShutDown)),
+            Err(PushError::Full(())) => None,
+        }
+    }
+
+    #[inline]
+    fn take(&self, _: &PutSlot<T>, outcome: u32) -> Taken<Self::Output> {
+        if outcome == GRANTED {
+            Taken::Done(Ok(())) // a consumer took a slot for us
+        } else {
+            Taken::Retry // shutdown: look again
+        }
+    }
+
+    /// A slot taken for a reservation that went away is released, and goes
+    /// to the next putter (invariant 2).
+    fn pass_on(&self, _: &PutSlot<T>, outcome: u32) {
+        if outcome == GRANTED {
+            self.0.unreserve();
+        } else if self.0.store.has_room() {
+            self.0.serve_putter();
+        }
+    }
 }
 
 impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
@@ -843,11 +1085,8 @@ impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
 
     #[inline]
     fn try_now(&self, _: &(), _: &WaitCx<'_, '_>) -> Option<Self::Output> {
-        match self.0.store.try_pop() {
-            Ok(t) => {
-                self.0.after_pop();
-                Some(Ok(t))
-            }
+        match self.0.take_item() {
+            Ok(t) => Some(Ok(t)),
             Err(PopError::Closed) => Some(Err(GetError::ShutDown)),
             Err(PopError::Empty) => None,
         }
@@ -855,9 +1094,13 @@ impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
 
     #[inline]
     fn spin_check(&self, _: &()) -> Option<bool> {
-        Some(self.0.store.peek_item())
+        Some(
+            self.0.store.peek_item()
+                || (self.0.store.is_rendezvous() && !self.0.putters.is_empty_hint()),
+        )
     }
 
+    /// A rendezvous getter is room for one item while it is linked.
     fn enqueue(
         &self,
         _: &mut QueueGuard<'_, ()>,
@@ -865,11 +1108,18 @@ impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
         _: bool,
         _: &mut WakeList,
     ) -> Link<Self::Output> {
+        self.0.store.add_receiver();
         Link::Wait
     }
 
+    /// Rendezvous: the room this getter brought goes to a putter that
+    /// queued before it could see it (its item comes into the store and
+    /// wakes a getter; a reservation takes the slot).
     #[inline]
     fn still_blocked(&self, _: &()) -> bool {
+        if self.0.store.is_rendezvous() {
+            self.0.after_pop();
+        }
         !self.0.store.has_item() && !self.0.store.is_closed()
     }
 
@@ -885,7 +1135,10 @@ impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
         }
     }
 
-    fn withdrawn(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: &mut WakeList) {}
+    /// A rendezvous getter that leaves takes its room with it.
+    fn withdrawn(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: &mut WakeList) {
+        self.0.store.remove_receivers(1);
+    }
 }
 
 impl<T, O: Order<T>> Policy for Joiners<'_, T, O> {
@@ -1085,6 +1338,15 @@ queue_operation!(
 );
 
 impl_operation!(impl['a, T, O: Order<T>] Join<'a, T, O> => ());
+
+queue_operation!(
+    /// A reservation of one slot (the waiting half of a channel's
+    /// `reserve`): finishes holding the slot, which
+    /// [`Queue::send_reserved`] fills or [`Queue::unreserve`] releases.
+    /// Dropping it while it waits takes no slot (one it was handed is
+    /// released and passed on).
+    Reserve, PutSlot<T>, Result<(), ShutDown>, Reservers
+);
 
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,14 @@
 //! send half dropped), after they have drained what is buffered.
 //!
 //! Told three times: all tasks, all threads, then producer and consumer 1
-//! as tasks and 2 as threads. The printout is deterministic: it reports
-//! totals, not which consumer got which item.
+//! as tasks and 2 as threads; and each time twice: through a channel of
+//! capacity 4, then through a rendezvous channel (capacity 0, anyio's
+//! default), where every send waits for a receiver to take its item.
+//! Producer 1 sends plainly; producer 2 first takes a permit for a slot
+//! (`reserve`) and only then makes its item and sends it through the
+//! permit, which cannot wait or fail: a producer that gives up while it
+//! waits for room never has an item at risk. The printout is
+//! deterministic: it reports totals, not which consumer got which item.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,13 +24,21 @@ use crate::story::{self, Handle, Mode, join_all, runtime};
 const ITEMS: u64 = 100;
 
 pub fn run() {
-    story::by_mode(story);
+    story::by_mode(|mode_of| {
+        for capacity in [4, 0] {
+            story(mode_of, capacity);
+        }
+    });
 }
 
-fn story(mode_of: fn(usize) -> Mode) {
+fn story(mode_of: fn(usize) -> Mode, capacity: usize) {
     let rt = runtime();
-    let (tx, rx) = channel::<u64>(4);
-    println!("a channel of capacity 4: {:?}", tx.statistics());
+    let (tx, rx) = channel::<u64>(capacity);
+    if capacity == 0 {
+        println!("a rendezvous channel (capacity 0): a send waits for a receiver");
+    } else {
+        println!("a channel of capacity {capacity}: {:?}", tx.statistics());
+    }
     let sum = Arc::new(AtomicU64::new(0));
     let mut handles = Vec::new();
     for id in 1..=2 {
@@ -35,6 +49,7 @@ fn story(mode_of: fn(usize) -> Mode) {
     for id in 1..=2 {
         handles.push(consumer(&rt, mode_of(id), rx.clone(), sum.clone()));
     }
+    let stats_rx = rx.clone();
     drop(rx);
     join_all(&rt, handles);
     let n = 2 * ITEMS;
@@ -43,30 +58,53 @@ fn story(mode_of: fn(usize) -> Mode) {
         n * (n + 1) / 2,
         "an item lost or doubled"
     );
+    let st = stats_rx.statistics();
+    assert_eq!((st.current_buffer_used, st.send_permits), (0, 0));
     println!(
-        "the stream ended: {n} items received once each, sum {} (expected {})",
+        "the stream ended: {n} items received once each, sum {} (expected {}); \
+         {} buffered, {} slots held",
         sum.load(Ordering::Relaxed),
-        n * (n + 1) / 2
+        n * (n + 1) / 2,
+        st.current_buffer_used,
+        st.send_permits
     );
 }
 
-/// Sends its share of the items, then drops its send half.
+/// Sends its share of the items, then drops its send half. Producer 2
+/// takes a permit for each item before it makes it.
 fn producer(rt: &tokio::runtime::Runtime, mode: Mode, id: u64, tx: Sender<u64>) -> Handle {
     let first = (id - 1) * ITEMS + 1;
+    let items = first..first + ITEMS;
+    let permits = id == 2;
     println!(
-        "producer {id} ({}) sends items {first}..={}",
+        "producer {id} ({}) sends items {first}..={}{}",
         mode.name(),
-        first + ITEMS - 1
+        first + ITEMS - 1,
+        if permits {
+            ", each through a permit (reserve, then send)"
+        } else {
+            ""
+        }
     );
     match mode {
         Mode::Task => Handle::Task(rt.spawn(async move {
-            for i in first..first + ITEMS {
-                tx.send(i).await.expect("the consumers are there");
+            for i in items {
+                if permits {
+                    let permit = tx.reserve().await.expect("the consumers are there");
+                    permit.send(i); // never waits, never fails
+                } else {
+                    tx.send(i).await.expect("the consumers are there");
+                }
             }
         })),
         Mode::Thread => Handle::Thread(std::thread::spawn(move || {
-            for i in first..first + ITEMS {
-                tx.send(i).block().expect("the consumers are there");
+            for i in items {
+                if permits {
+                    let permit = tx.reserve().block().expect("the consumers are there");
+                    permit.send(i);
+                } else {
+                    tx.send(i).block().expect("the consumers are there");
+                }
             }
         })),
     }

@@ -1,12 +1,177 @@
-//! Loom models of the channel's disconnection (`RUSTFLAGS="--cfg loom"`):
-//! the last half of one side going away while the other side waits, with a
-//! thread and a task waiter. A waiter left asleep is a loom deadlock; a lost
-//! or duplicated item fails the counts.
+//! Loom models of the channel (`RUSTFLAGS="--cfg loom"`): disconnection
+//! (the last half of one side going away while the other side waits), the
+//! rendezvous hand-off and send permits, each with a thread and a task
+//! waiter and a cancellation (a thread's timed wait is one look under
+//! loom, then a cancellation). A waiter left asleep is a loom deadlock; a
+//! lost or duplicated item fails the counts; a slot left held fails the
+//! statistics.
 
 #[cfg(loom)]
 mod loom_models {
-    use crate::channel::channel;
+    use core::future::Future;
+    use core::pin::Pin;
+    use core::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    use crate::channel::{Receiver, Sender, channel};
     use crate::engine::loom_model as model;
+
+    const ONE_LOOK: Duration = Duration::from_millis(1);
+
+    /// `op`, boxed and polled once by a task whose waker does nothing: it
+    /// waits (queued) when this returns.
+    fn queued<F: Future>(op: F) -> Pin<Box<F>> {
+        let mut op = Box::pin(op);
+        assert!(poll_again(&mut op).is_none(), "it waits first");
+        op
+    }
+
+    /// One more poll of a task's operation: its output, if it has one.
+    fn poll_again<F: Future>(op: &mut Pin<Box<F>>) -> Option<F::Output> {
+        match op.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => Some(v),
+            Poll::Pending => None,
+        }
+    }
+
+    /// Nothing is left behind: no item, no waiter, no held slot.
+    fn quiet<T>(tx: &Sender<T>, rx: &Receiver<T>) {
+        let st = tx.statistics();
+        assert_eq!(
+            (
+                st.current_buffer_used,
+                st.senders_waiting,
+                st.receivers_waiting,
+                st.send_permits
+            ),
+            (0, 0, 0, 0)
+        );
+        assert!(rx.try_recv().is_err());
+    }
+
+    /// Rendezvous: a task receiver is handed an item (by a thread send)
+    /// and may be dropped before it takes it, while a thread receiver
+    /// waits: the item reaches exactly one of them (passed on, or left in
+    /// the channel for the thread); if the task kept it, a second item
+    /// releases the thread.
+    #[test]
+    fn loom_rendezvous_item_handed_to_a_dropped_receiver_passes_on() {
+        model(|| {
+            let (tx, rx) = channel::<u32>(0);
+            let mut task = queued(rx.recv());
+            let tx1 = tx.clone();
+            let sender = loom::thread::spawn(move || tx1.send(1).block());
+            let rx1 = rx.clone();
+            let thread = loom::thread::spawn(move || rx1.recv().block());
+            // The task looks once more, then goes away.
+            let by_task = poll_again(&mut task).map(Result::unwrap);
+            drop(task);
+            if by_task.is_some() {
+                tx.send(2).block().unwrap();
+            }
+            sender.join().unwrap().unwrap();
+            let by_thread = thread.join().unwrap().unwrap();
+            match by_task {
+                Some(x) => assert_eq!((x, by_thread), (1, 2)),
+                None => assert_eq!(by_thread, 1),
+            }
+            quiet(&tx, &rx);
+        });
+    }
+
+    /// Rendezvous: a thread send that gives up races a task receiver. The
+    /// send either delivered (`Ok`: the task has the item) or did not (the
+    /// item comes back; a second send releases the task): never both.
+    #[test]
+    fn loom_rendezvous_send_that_gives_up() {
+        model(|| {
+            let (tx, rx) = channel::<u32>(0);
+            let tx1 = tx.clone();
+            let quitter = loom::thread::spawn(move || tx1.send(1).block_for(ONE_LOOK));
+            let rx1 = rx.clone();
+            let task = loom::thread::spawn(move || loom::future::block_on(rx1.recv()));
+            let sent = match quitter.join().unwrap() {
+                Ok(()) => 1,
+                Err(e) => {
+                    assert_eq!(e.into_inner(), 1);
+                    tx.send(2).block().unwrap();
+                    2
+                }
+            };
+            assert_eq!(task.join().unwrap(), Ok(sent));
+            quiet(&tx, &rx);
+        });
+    }
+
+    /// Rendezvous: a thread reservation claims a task receiver that may
+    /// be dropped before the permit sends; the permit's item then waits in
+    /// the channel for the next receiver (the main thread, whose wait also
+    /// lets a reservation that found no receiver go through).
+    #[test]
+    fn loom_rendezvous_reserve_claims_a_receiver_that_goes_away() {
+        model(|| {
+            let (tx, rx) = channel::<u32>(0);
+            let mut task = queued(rx.recv());
+            let tx1 = tx.clone();
+            let reserver = loom::thread::spawn(move || tx1.reserve().block().unwrap().send(1));
+            let got = match poll_again(&mut task) {
+                Some(r) => r.unwrap(),
+                None => {
+                    drop(task);
+                    rx.recv().block().unwrap()
+                }
+            };
+            assert_eq!(got, 1);
+            reserver.join().unwrap();
+            quiet(&tx, &rx);
+        });
+    }
+
+    /// A task reservation queued first on a full channel is granted the
+    /// slot a receiver frees, and is dropped before it runs: the slot goes
+    /// on to the thread send queued behind it (else that thread sleeps
+    /// next to a free slot: a loom deadlock).
+    #[test]
+    fn loom_granted_reserve_dropped_passes_the_slot_on() {
+        model(|| {
+            let (tx, rx) = channel::<u32>(1);
+            tx.try_send(0).unwrap();
+            let reserve = queued(tx.reserve()); // queued first
+            let tx1 = tx.clone();
+            let sender = loom::thread::spawn(move || tx1.send(1).block());
+            let rx1 = rx.clone();
+            let getter = loom::thread::spawn(move || rx1.try_recv());
+            let got = getter.join().unwrap();
+            drop(reserve); // granted or not: cancelled now
+            if got.is_err() {
+                // The getter ran before anything: free the slot now.
+                assert_eq!(rx.try_recv(), Ok(0));
+            }
+            sender.join().unwrap().unwrap();
+            assert_eq!(rx.try_recv(), Ok(1));
+            quiet(&tx, &rx);
+        });
+    }
+
+    /// A thread waits for a slot with a reservation while a task receives
+    /// from the full channel: the freed slot reaches the reservation (or
+    /// its look), and its permit's item reaches the task.
+    #[test]
+    fn loom_thread_permit_and_task_receiver() {
+        model(|| {
+            let (tx, rx) = channel::<u32>(1);
+            tx.try_send(0).unwrap();
+            let tx1 = tx.clone();
+            let sender = loom::thread::spawn(move || tx1.reserve().block().unwrap().send(1));
+            let rx1 = rx.clone();
+            let task = loom::thread::spawn(move || {
+                loom::future::block_on(async { (rx1.recv().await, rx1.recv().await) })
+            });
+            sender.join().unwrap();
+            assert_eq!(task.join().unwrap(), (Ok(0), Ok(1)));
+            quiet(&tx, &rx);
+        });
+    }
 
     /// The last sender goes while a thread receiver and a task receiver
     /// wait on an empty channel: both see the end of the stream.

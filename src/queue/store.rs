@@ -7,7 +7,19 @@
 //! * [`Ring`]: lock-free, bounded FIFO (capacity up to [`RING_MAX`]).
 //! * [`Locked`]: a short spin lock around a plain buffer (`VecDeque`, `Vec`
 //!   or a binary heap): LIFO, priority, unbounded FIFO and very large
-//!   bounded FIFO queues.
+//!   bounded FIFO queues, and a channel's rendezvous store.
+//!
+//! A channel's store also lets a send permit *hold* a slot
+//! (`try_reserve`, then `push_reserved` or `unreserve`): held slots count
+//! as taken for every other push. A queue never holds slots.
+//!
+//! The **rendezvous** store (a channel of capacity 0) is a [`Locked`]
+//! `VecDeque` whose room is the number of receivers waiting: the queue
+//! counts a getter in (`add_receiver`) while it is linked, so that a push
+//! succeeds only when a waiting receiver has no item yet, and the getter it
+//! then wakes takes the item. The buffer holds only items handed to a
+//! receiver that has not run yet (or that gave up: the next receiver takes
+//! those).
 //!
 //! Ordering contract (what `Queue`'s lost-wake-up argument needs): a
 //! successful `try_push` / `try_pop` is followed by a `SeqCst` ordering point
@@ -68,6 +80,31 @@ pub trait Store<T> {
     /// Pushes ever accepted.
     #[doc(hidden)]
     fn pushed(&self) -> usize;
+    /// Holds one slot for a later [`push_reserved`](Self::push_reserved):
+    /// `Full` while the items and the held slots fill the capacity.
+    #[doc(hidden)]
+    fn try_reserve(&self) -> Result<(), PushError<()>>;
+    /// Pushes into a held slot, releasing it: never `Full`. When the store
+    /// is closed the item comes back (and the slot is released).
+    #[doc(hidden)]
+    fn push_reserved(&self, item: T) -> Result<(), T>;
+    /// Releases a held slot.
+    #[doc(hidden)]
+    fn unreserve(&self);
+    /// Slots held now.
+    #[doc(hidden)]
+    fn reserved(&self) -> usize;
+    /// Whether this is a rendezvous store (room = receivers waiting).
+    #[doc(hidden)]
+    fn is_rendezvous(&self) -> bool {
+        false
+    }
+    /// Rendezvous: a getter is linked (one more unit of room).
+    #[doc(hidden)]
+    fn add_receiver(&self) {}
+    /// Rendezvous: `n` getters left the queue (completed or withdrawn).
+    #[doc(hidden)]
+    fn remove_receivers(&self, _n: usize) {}
 }
 
 /// A plain single-threaded buffer in some order.
@@ -149,9 +186,10 @@ impl<T: Ord> Plain<T> for BinaryHeap<Reverse<T>> {
 #[doc(hidden)]
 pub struct Locked<B> {
     lock: WaitQueue<()>,
-    buf: UnsafeCell<B>,
+    buf: UnsafeCell<Inner<B>>,
     /// The most items it holds (`usize::MAX` when unbounded, which no
-    /// buffer reaches).
+    /// buffer reaches; 0 for a rendezvous store, whose room is its waiting
+    /// receivers).
     cap: usize,
     /// Made with a capacity, even `usize::MAX`: reported as asked.
     bounded: bool,
@@ -165,28 +203,77 @@ unsafe impl<B: Send> Send for Locked<B> {}
 // SAFETY: as above.
 unsafe impl<B: Send> Sync for Locked<B> {}
 
+/// What a [`Locked`] store keeps under its lock.
+struct Inner<B> {
+    buf: B,
+    /// How many items fit: the capacity (for a rendezvous store, the
+    /// receivers waiting) less the held slots, kept up to date by the
+    /// (rare) changes of those two, so that a push compares one number.
+    limit: usize,
+    /// Slots held by send permits.
+    reserved: usize,
+    /// Rendezvous only: getters linked now (the room).
+    receivers: usize,
+}
+
+impl<B> Inner<B> {
+    /// Recomputes `limit` after `reserved` or `receivers` changed. A
+    /// rendezvous store whose claimed receivers left can hold more slots
+    /// than receivers: no room then.
+    #[inline]
+    fn set_limit(&mut self, cap: usize) {
+        self.limit = (cap + self.receivers).saturating_sub(self.reserved);
+    }
+}
+
 impl<B> Locked<B> {
     loom_const_fn! {
         /// An unbounded store around an empty `buf`; `const`, for queues in a
         /// `static`.
         pub(crate) fn unbounded(buf: B) -> Self {
+            Self::with_cap(buf, usize::MAX, false)
+        }
+    }
+
+    loom_const_fn! {
+        fn with_cap(buf: B, cap: usize, bounded: bool) -> Self {
             Locked {
                 lock: WaitQueue::new(),
-                buf: UnsafeCell::new(buf),
-                cap: usize::MAX,
-                bounded: false,
+                buf: UnsafeCell::new(Inner {
+                    buf,
+                    limit: cap,
+                    reserved: 0,
+                    receivers: 0,
+                }),
+                cap,
+                bounded,
                 closed: AtomicBool::new(false),
                 pushed: AtomicUsize::new(0),
             }
         }
     }
 
+    /// A rendezvous store around an empty `buf` (capacity 0: its room is
+    /// the receivers waiting).
+    pub(crate) fn rendezvous(buf: B) -> Self {
+        Self::with_cap(buf, 0, true)
+    }
+
     /// Runs `f` on the buffer with the lock held.
     #[inline]
-    fn with<R>(&self, f: impl FnOnce(&mut B) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Inner<B>) -> R) -> R {
         let _g = self.lock.lock();
         // SAFETY: the lock is held until `_g` drops, after `f` returns.
         f(unsafe { &mut *self.buf.get() })
+    }
+
+    /// Under the lock: whether one more item fits beside the held slots.
+    #[inline]
+    fn fits<T>(&self, i: &Inner<B>) -> bool
+    where
+        B: Plain<T>,
+    {
+        i.buf.len() < i.limit
     }
 }
 
@@ -196,27 +283,18 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
             Some(c) => (c, c.min(PREALLOC)),
             None => (usize::MAX, 0),
         };
-        Locked {
-            lock: WaitQueue::new(),
-            buf: UnsafeCell::new(B::with_capacity(pre)),
-            cap,
-            bounded: capacity.is_some(),
-            closed: AtomicBool::new(false),
-            pushed: AtomicUsize::new(0),
-        }
+        Self::with_cap(B::with_capacity(pre), cap, capacity.is_some())
     }
 
     #[inline]
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        let r = self.with(|b| {
+        let r = self.with(|i| {
             if self.closed.load(Ordering::Relaxed) {
                 Err(PushError::Closed(item))
-            } else if b.len() >= self.cap {
+            } else if !self.fits::<T>(i) {
                 Err(PushError::Full(item))
             } else {
-                b.push(item);
-                let n = self.pushed.load(Ordering::Relaxed);
-                self.pushed.store(n.wrapping_add(1), Ordering::Relaxed);
+                self.push_locked(i, item);
                 Ok(())
             }
         });
@@ -228,7 +306,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
 
     #[inline]
     fn try_pop(&self) -> Result<T, PopError> {
-        let r = self.with(|b| match b.pop() {
+        let r = self.with(|i| match i.buf.pop() {
             Some(t) => Ok(t),
             None if self.closed.load(Ordering::Relaxed) => Err(PopError::Closed),
             None => Err(PopError::Empty),
@@ -248,15 +326,15 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
     }
 
     fn has_item(&self) -> bool {
-        self.with(|b| b.len() > 0)
+        self.with(|i| i.buf.len() > 0)
     }
 
     fn has_room(&self) -> bool {
-        self.with(|b| b.len() < self.cap)
+        self.with(|i| self.fits::<T>(i))
     }
 
     fn len(&self) -> usize {
-        self.with(|b| b.len())
+        self.with(|i| i.buf.len())
     }
 
     fn capacity(&self) -> Option<usize> {
@@ -265,6 +343,86 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
 
     fn pushed(&self) -> usize {
         self.pushed.load(Ordering::SeqCst)
+    }
+
+    fn try_reserve(&self) -> Result<(), PushError<()>> {
+        self.with(|i| {
+            if self.closed.load(Ordering::Relaxed) {
+                Err(PushError::Closed(()))
+            } else if !self.fits::<T>(i) {
+                Err(PushError::Full(()))
+            } else {
+                i.reserved += 1;
+                i.set_limit(self.cap);
+                Ok(())
+            }
+        })
+    }
+
+    fn push_reserved(&self, item: T) -> Result<(), T> {
+        let r = self.with(|i| {
+            debug_assert!(i.reserved > 0, "no slot was held");
+            i.reserved -= 1;
+            i.set_limit(self.cap);
+            if self.closed.load(Ordering::Relaxed) {
+                Err(item)
+            } else {
+                self.push_locked(i, item);
+                Ok(())
+            }
+        });
+        fence(Ordering::SeqCst); // an item, or a free slot: as after a push
+        r
+    }
+
+    fn unreserve(&self) {
+        self.with(|i| {
+            debug_assert!(i.reserved > 0, "no slot was held");
+            i.reserved -= 1;
+            i.set_limit(self.cap);
+        });
+        fence(Ordering::SeqCst); // a free slot: as after a pop
+    }
+
+    fn reserved(&self) -> usize {
+        self.with(|i| i.reserved)
+    }
+
+    #[inline]
+    fn is_rendezvous(&self) -> bool {
+        self.bounded && self.cap == 0
+    }
+
+    fn add_receiver(&self) {
+        if self.is_rendezvous() {
+            self.with(|i| {
+                i.receivers += 1;
+                i.set_limit(self.cap);
+            });
+            fence(Ordering::SeqCst); // room: as after a pop
+        }
+    }
+
+    fn remove_receivers(&self, n: usize) {
+        if n > 0 && self.is_rendezvous() {
+            self.with(|i| {
+                i.receivers -= n;
+                i.set_limit(self.cap);
+            });
+        }
+    }
+}
+
+impl<B> Locked<B> {
+    /// Pushes under the lock (room checked or held) and counts it.
+    #[inline]
+    fn push_locked<T>(&self, i: &mut Inner<B>, item: T)
+    where
+        B: Plain<T>,
+    {
+        i.buf.push(item);
+        let n = self.pushed.load(Ordering::Relaxed);
+        self.pushed.store(n.wrapping_add(1), Ordering::Relaxed);
     }
 }
 
@@ -286,6 +444,21 @@ macro_rules! fifo_dispatch {
             FifoStore::Locked($x) => $e,
         }
     };
+}
+
+impl<T> FifoStore<T> {
+    /// A channel's store: a rendezvous store for `Some(0)`, a ring whose
+    /// slots permits can hold when bounded and small enough, else locked.
+    pub(crate) fn for_channel(capacity: Option<usize>) -> Self {
+        match capacity {
+            Some(0) => FifoStore::Locked(Locked::rendezvous(VecDeque::new())),
+            Some(c) if c <= RING_MAX => match Ring::reservable(c) {
+                Some(ring) => FifoStore::Ring(ring),
+                None => FifoStore::Locked(Locked::make(capacity)),
+            },
+            _ => FifoStore::Locked(Locked::make(capacity)),
+        }
+    }
 }
 
 impl<T> Store<T> for FifoStore<T> {
@@ -334,5 +507,35 @@ impl<T> Store<T> for FifoStore<T> {
     }
     fn pushed(&self) -> usize {
         fifo_dispatch!(self, s => s.pushed())
+    }
+    fn try_reserve(&self) -> Result<(), PushError<()>> {
+        fifo_dispatch!(self, s => s.try_reserve())
+    }
+    #[inline]
+    fn push_reserved(&self, item: T) -> Result<(), T> {
+        fifo_dispatch!(self, s => s.push_reserved(item))
+    }
+    fn unreserve(&self) {
+        fifo_dispatch!(self, s => s.unreserve())
+    }
+    fn reserved(&self) -> usize {
+        fifo_dispatch!(self, s => s.reserved())
+    }
+    #[inline]
+    fn is_rendezvous(&self) -> bool {
+        match self {
+            FifoStore::Ring(_) => false,
+            FifoStore::Locked(l) => Store::<T>::is_rendezvous(l),
+        }
+    }
+    fn add_receiver(&self) {
+        if let FifoStore::Locked(l) = self {
+            Store::<T>::add_receiver(l);
+        }
+    }
+    fn remove_receivers(&self, n: usize) {
+        if let FifoStore::Locked(l) = self {
+            Store::<T>::remove_receivers(l, n);
+        }
     }
 }
