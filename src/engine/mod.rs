@@ -101,11 +101,18 @@ mod tsc {
     /// bound needs).
     #[cold]
     fn calibrate() -> Option<Tsc> {
-        let source = std::fs::read_to_string(
-            "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+        // Read into a stack buffer: no heap allocation (the operations'
+        // "one allocation per wait" holds from the first wait on).
+        let mut buf = [0u8; 16];
+        let n = std::io::Read::read(
+            &mut std::fs::File::open(
+                "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            )
+            .ok()?,
+            &mut buf,
         )
         .ok()?;
-        if source.trim() != "tsc" {
+        if buf[..n].trim_ascii() != b"tsc" {
             return None;
         }
         let (i0, t0) = (Instant::now(), read());
