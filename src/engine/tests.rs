@@ -152,6 +152,15 @@ mod unit {
             other.wrapping_sub(t0) <= elapsed,
             "a stamp from another thread"
         );
+        // Where the kernel keeps time with the TSC, the clock is the TSC.
+        #[cfg(target_arch = "x86_64")]
+        if std::fs::read_to_string(
+            "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+        )
+        .is_ok_and(|s| s.trim() == "tsc")
+        {
+            assert!(crate::engine::tsc::clock().is_some(), "TSC not calibrated");
+        }
     }
 
     fn ids(q: &QueueGuard<'_, u32>) -> Vec<u32> {
