@@ -58,7 +58,10 @@ use raw::RawMutex;
 /// the head runs may take it (this avoids lock convoys), but only while the
 /// head has waited less than [`FAIRNESS_BOUND`] (500 µs); after that the
 /// release hands the lock to the head directly, so nobody is overtaken for
-/// longer than the bound. [`Mutex::new_fair`] hands off on every release
+/// longer than the bound (plus one hold; a release beside a head that was
+/// woken and has not run yet reads the clock only every few releases, at
+/// a rate set by their pace, so holds that suddenly grow longer can add up
+/// to 7 more). [`Mutex::new_fair`] hands off on every release
 /// with waiters: strict FIFO, nobody barges, slower under contention.
 ///
 /// ```

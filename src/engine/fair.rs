@@ -31,8 +31,21 @@ use super::node::Node;
 /// [`BoundedSemaphore`](crate::BoundedSemaphore),
 /// [`CapacityLimiter`](crate::CapacityLimiter) and
 /// [`RwLock`](crate::RwLock)).
+///
+/// The Mutex's releases beside a head that was woken and has not run yet
+/// read the clock only every few releases, as many as the pace of the
+/// previous ones says fit into half the time the head has left: at a steady
+/// pace the bound holds as stated; if holds suddenly grow longer, the head
+/// may be overtaken by up to 7 more of them.
 pub const FAIRNESS_BOUND: Duration = Duration::from_micros(BOUND_US as u64);
 const BOUND_US: u32 = 500;
+
+/// At most this many releases in a row, by barging holders beside a head
+/// that was woken and has not run yet, free the lock without reading the
+/// clock ([`Fairness::allowance`]): a clock read is most of such a release's
+/// cost. So the head can be overtaken past the bound only if the holds
+/// suddenly grow longer, and then by at most this many holds.
+pub(crate) const MAX_ALLOWANCE: u8 = 7;
 
 /// Whether a primitive lets newcomers barge (within the bound) or hands off
 /// strictly.
@@ -82,6 +95,23 @@ impl Fairness {
     #[inline]
     pub(crate) fn before(now: u32, deadline: u32) -> bool {
         (deadline.wrapping_sub(now) as i32) > 0
+    }
+
+    /// How many of the next releases beside a woken head may skip the
+    /// clock (see [`MAX_ALLOWANCE`]). A release that has just read `now`
+    /// (before `deadline`) gives the next ones as many as fit, at the pace
+    /// of the last `releases` releases (which took `since` µs), into half
+    /// the time the head has left. At a steady pace no release skips past
+    /// the deadline; the half is the margin for a pace that slows down
+    /// gradually.
+    #[inline]
+    pub(crate) fn allowance(now: u32, deadline: u32, since: u32, releases: u32) -> u8 {
+        let left = u64::from(deadline.wrapping_sub(now));
+        if since == 0 {
+            return MAX_ALLOWANCE;
+        }
+        let fit = left * u64::from(releases) / (2 * u64::from(since));
+        fit.min(u64::from(MAX_ALLOWANCE)) as u8
     }
 
     /// A clock for one serving pass that reads the time only if a decision

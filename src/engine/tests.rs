@@ -131,6 +131,35 @@ mod unit {
     use crate::engine::queue::{LOCKED, QueueGuard, WaitQueue};
     use crate::engine::wake::{INLINE_WAKES, WakeList};
 
+    /// The clock-free releases beside a woken head: as many as fit, at the
+    /// measured pace, into half the time left; none when the pace says one
+    /// more would not fit; never more than `MAX_ALLOWANCE`.
+    #[test]
+    fn fairness_allowance_follows_the_pace() {
+        use crate::engine::fair::{Fairness, MAX_ALLOWANCE};
+        // Sub-microsecond releases: the most.
+        assert_eq!(Fairness::allowance(100, 600, 0, 8), MAX_ALLOWANCE);
+        // 20 us per release, 500 us left: 12 fit in half, capped at 7.
+        assert_eq!(Fairness::allowance(100, 600, 20, 1), MAX_ALLOWANCE);
+        // 20 us per release, 100 us left: 2 fit in half.
+        assert_eq!(Fairness::allowance(500, 600, 160, 8), 2);
+        // 20 us per release, 30 us left: none; the next release reads.
+        assert_eq!(Fairness::allowance(570, 600, 20, 1), 0);
+        // Across the clock's wrap.
+        assert_eq!(Fairness::allowance(u32::MAX - 9, 90, 50, 1), 1);
+        // At a steady pace the releases it allows end before the deadline.
+        for pace in [1u32, 3, 20, 70, 499] {
+            let (mut now, deadline, mut since, mut n) = (0u32, 500u32, pace, 1u32);
+            while Fairness::before(now, deadline) {
+                let a = u32::from(Fairness::allowance(now, deadline, since, n));
+                now += pace * (a + 1);
+                since = pace * (a + 1);
+                n = a + 1;
+                assert!(now <= deadline + pace, "pace {pace}: overshoot to {now}");
+            }
+        }
+    }
+
     /// The fairness clock (the TSC where the kernel uses it, else
     /// `Instant`) keeps pace with `Instant` across threads: a 20 ms sleep
     /// reads as 20 ms, and a stamp taken on another thread compares.

@@ -6,10 +6,10 @@
 //! # State word
 //!
 //! ```text
-//!    7 ............ 3    2        1         0
-//!  +----------------+-------+---------+--------+
-//!  |     unused     | WOKEN | WAITERS | LOCKED |
-//!  +----------------+-------+---------+--------+
+//!    7     6    5 ...... 3    2        1         0
+//!  +------------+-----------+-------+---------+--------+
+//!  |   unused   |   ALLOW   | WOKEN | WAITERS | LOCKED |
+//!  +------------+-----------+-------+---------+--------+
 //! ```
 //!
 //! * `LOCKED`: someone owns the lock (a guard exists, or ownership was handed
@@ -24,22 +24,31 @@
 //!   is already on its way). Set with `deadline` under the queue lock;
 //!   cleared by the head's look (under the queue lock), by a hand-off, and
 //!   when the woken head leaves.
+//! * `ALLOW` (3 bits, only with `WOKEN`): how many of the next such
+//!   releases may skip the clock read too
+//!   ([`MAX_ALLOWANCE`](crate::engine::fair::MAX_ALLOWANCE)). Each release
+//!   that reads the clock sets it from the pace of the releases since the
+//!   previous reading (`checked`, beside the word) and the time the head
+//!   has left; each release that skips the clock takes one. Cleared with
+//!   `WOKEN`, and when `WOKEN` is set.
 //!
 //! | word                      | meaning                                            |
 //! |---------------------------|----------------------------------------------------|
 //! | `0`                       | free, nobody waits                                 |
 //! | `LOCKED`                  | held, nobody waits                                 |
 //! | `LOCKED\|WAITERS`         | held, waiters queued, the head asleep (or not told yet) |
-//! | `LOCKED\|WAITERS\|WOKEN`  | held (by a barging newcomer), waiters queued, the head woken and not looked yet |
-//! | `WAITERS` / `WAITERS\|WOKEN` | free, waiters queued: a barging release woke the head in place, which has not looked yet |
+//! | `LOCKED\|WAITERS\|WOKEN` (+ `ALLOW`) | held (by a barging newcomer), waiters queued, the head woken and not looked yet |
+//! | `WAITERS` / `WAITERS\|WOKEN` (+ `ALLOW`) | free, waiters queued: a barging release woke the head in place, which has not looked yet |
 //!
-//! `WOKEN` without `WAITERS` never exists. In strict mode only `0`,
-//! `LOCKED` and `LOCKED|WAITERS` exist.
+//! `WOKEN` without `WAITERS` never exists, nor a non-zero `ALLOW` without
+//! `WOKEN` (whatever clears `WOKEN` clears `ALLOW` in the same write). In
+//! strict mode only `0`, `LOCKED` and `LOCKED|WAITERS` exist.
 //!
 //! Uncontended, `lock` is one CAS `0 -> LOCKED` and `unlock` one CAS
 //! `LOCKED -> 0`; neither touches the queue. A barging holder's `unlock`
-//! while the woken head has not run yet is a clock read and one CAS
-//! `LOCKED|WAITERS|WOKEN -> WAITERS|WOKEN`.
+//! while the woken head has not run yet is one CAS
+//! `LOCKED|WAITERS|WOKEN|ALLOW -> WAITERS|WOKEN|ALLOW-1`, with a clock read
+//! when `ALLOW` is 0.
 //!
 //! # Invariants
 //!
@@ -70,14 +79,17 @@
 //! The engine's policy ([`crate::engine::fair`]): a release wakes the head
 //! and lets a newcomer barge while the head has waited less than
 //! [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND); after that, or always in
-//! strict mode, it hands the lock to the head.
+//! strict mode, it hands the lock to the head. A release beside a woken
+//! head reads the clock only when `ALLOW` is spent: at a steady pace of
+//! releases the bound holds exactly; if the holds grow suddenly the head
+//! can be overtaken by at most `MAX_ALLOWANCE` more holds.
 
 use crate::engine::driver::{Waitable, impl_future};
 use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicU8, AtomicU32, Ordering};
+use crate::engine::sync::{AtomicU8, AtomicU16, AtomicU32, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
 
@@ -87,6 +99,9 @@ use core::task::Poll;
 const LOCKED: u8 = 1;
 const WAITERS: u8 = 2;
 const WOKEN: u8 = 4;
+/// `ALLOW`'s unit and mask.
+const ALLOW_ONE: u8 = 8;
+const ALLOW: u8 = 7 * ALLOW_ONE;
 
 /// Node outcome: the lock was handed over; the waiter owns it.
 const GRANTED: u32 = 3;
@@ -99,6 +114,12 @@ pub struct RawMutex {
     /// ([`Fairness::deadline`]). In the padding before `queue`: the size
     /// stays two words.
     deadline: AtomicU32,
+    /// While `WOKEN` is set: the low 13 bits of the time of the last clock
+    /// read by a release beside the woken head, and the `ALLOW` it gave
+    /// (`time << 3 | allow`): the pace [`Fairness::allowance`] needs. A
+    /// heuristic (a stale value only changes how often the clock is read);
+    /// also in the padding.
+    checked: AtomicU16,
     queue: WaitQueue<()>,
 }
 
@@ -109,12 +130,15 @@ impl RawMutex {
                 state: AtomicU8::new(0),
                 fairness,
                 deadline: AtomicU32::new(0),
+                checked: AtomicU16::new(0),
                 queue: WaitQueue::new(),
             }
         }
     }
 
-    /// Takes the lock if it is free right now.
+    /// Takes the lock if it is free right now, whatever the other bits say
+    /// (a free lock with `WAITERS` exists only in bounded-barging mode,
+    /// where newcomers may barge; the release enforces the bound).
     #[inline]
     pub(crate) fn try_lock(&self) -> bool {
         let mut s = self.state.load(Ordering::Relaxed);
@@ -159,15 +183,30 @@ impl RawMutex {
         self.queue.lock().len()
     }
 
-    /// Releases a lock the caller owns.
+    /// Releases a lock the caller owns: one CAS, `LOCKED -> 0` with nobody
+    /// queued, or beside a woken head with `ALLOW` left (no clock, no queue
+    /// lock); the slow path otherwise.
     #[inline]
     pub(crate) fn unlock(&self) {
-        if self
+        let Err(s) = self
             .state
             .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
-            .is_err()
+        else {
+            return;
+        };
+        // ALLOW implies WOKEN and WAITERS; the caller holds LOCKED.
+        if s & ALLOW == 0
+            || self
+                .state
+                .compare_exchange(
+                    s,
+                    s - LOCKED - ALLOW_ONE,
+                    Ordering::Release,
+                    Ordering::Relaxed,
+                )
+                .is_err()
         {
-            self.unlock_slow();
+            self.unlock_slow(self.state.load(Ordering::Relaxed));
         }
     }
 
@@ -175,7 +214,7 @@ impl RawMutex {
     /// the C ABI). Returns `false`, changing nothing, if it was not locked.
     pub(crate) fn unlock_checked(&self) -> bool {
         self.unlock_checked_fast()
-            .unwrap_or_else(|| self.unlock_slow())
+            .unwrap_or_else(|| self.unlock_slow(self.state.load(Ordering::Relaxed)))
     }
 
     /// [`unlock_checked`](Self::unlock_checked) while nobody is queued: one
@@ -208,20 +247,28 @@ impl RawMutex {
     /// The release with waiters: hand the lock to the head, or free it and
     /// wake the head in place to compete for it (the fairness policy
     /// decides). With the head already woken and within the bound, only
-    /// free it (invariant 4).
+    /// free it (invariant 4): without reading the clock while `ALLOW` lasts.
     #[cold]
-    fn unlock_slow(&self) -> bool {
-        let now = self.fairness.now();
-        let s = self.state.load(Ordering::Relaxed);
-        if s == LOCKED | WAITERS | WOKEN
-            && Fairness::before(now, self.deadline.load(Ordering::Relaxed))
-            && self
-                .state
-                .compare_exchange(s, WAITERS | WOKEN, Ordering::Release, Ordering::Relaxed)
-                .is_ok()
-        {
-            return true;
+    fn unlock_slow(&self, s: u8) -> bool {
+        if s & !ALLOW == LOCKED | WAITERS | WOKEN {
+            if s & ALLOW != 0 {
+                if self
+                    .state
+                    .compare_exchange(
+                        s,
+                        s - LOCKED - ALLOW_ONE,
+                        Ordering::Release,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+                {
+                    return true;
+                }
+            } else if self.release_beside_woken(s) {
+                return true;
+            }
         }
+        let now = self.fairness.now();
         self.queue.with_lock(|q, wakes| {
             if self.state.load(Ordering::Relaxed) & LOCKED == 0 {
                 return false;
@@ -241,8 +288,7 @@ impl RawMutex {
             } else {
                 // Free the lock first, then wake the head (it stays queued,
                 // and stays the head the bound is measured on).
-                self.deadline
-                    .store(Fairness::deadline(head), Ordering::Relaxed);
+                self.mark_woken(head, now);
                 self.state.store(WAITERS | WOKEN, Ordering::Release);
                 q.wake_front(wakes);
             }
@@ -250,15 +296,62 @@ impl RawMutex {
         })
     }
 
+    /// A release beside a woken head with `ALLOW` spent (`s` is
+    /// `LOCKED|WAITERS|WOKEN`): reads the clock; within the bound, frees
+    /// the lock and sets `ALLOW` from the pace since the last reading.
+    /// `false`, nothing changed, if the queue lock is needed.
+    #[inline]
+    fn release_beside_woken(&self, s: u8) -> bool {
+        let now = self.fairness.now();
+        let deadline = self.deadline.load(Ordering::Relaxed);
+        if !Fairness::before(now, deadline) {
+            return false;
+        }
+        let checked = self.checked.load(Ordering::Relaxed);
+        let since = (now.wrapping_sub(u32::from(checked >> 3))) & TIME_MASK;
+        let allow = Fairness::allowance(now, deadline, since, u32::from(checked & 7) + 1);
+        self.checked
+            .store(pack_checked(now, allow), Ordering::Relaxed);
+        self.state
+            .compare_exchange(
+                s,
+                WAITERS | WOKEN | (allow * ALLOW_ONE),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+    }
+
+    /// Under the queue lock, as `WOKEN` is set for `head`: its deadline,
+    /// and a fresh pace record (`ALLOW` starts at 0).
+    #[inline]
+    fn mark_woken(&self, head: &crate::engine::node::Node<()>, now: u32) {
+        self.deadline
+            .store(Fairness::deadline(head), Ordering::Relaxed);
+        self.checked.store(pack_checked(now, 0), Ordering::Relaxed);
+    }
+
     /// Under the queue lock, with the lock free and waiters queued: the head
     /// must be awake to take it (invariant 2).
     fn wake_head(&self, q: &mut QueueGuard<'_, ()>, wakes: &mut WakeList) {
         let Some(head) = q.front() else { return };
-        self.deadline
-            .store(Fairness::deadline(head), Ordering::Relaxed);
-        self.state.fetch_or(WOKEN, Ordering::Release);
+        self.mark_woken(head, self.fairness.now());
+        let _ = self
+            .state
+            .fetch_update(Ordering::Release, Ordering::Relaxed, |s| {
+                Some((s & !ALLOW) | WOKEN)
+            });
         q.wake_front(wakes);
     }
+}
+
+/// `checked`'s time field: 13 bits of microseconds (8 ms; a woken head's
+/// readings are less than the bound apart).
+const TIME_MASK: u32 = (1 << 13) - 1;
+
+#[inline]
+fn pack_checked(now: u32, allow: u8) -> u16 {
+    (((now & TIME_MASK) as u16) << 3) | u16::from(allow)
 }
 
 /// `WAITERS` if the queue is not empty.
@@ -338,9 +431,9 @@ impl Policy for RawMutex {
         loop {
             let free = s & LOCKED == 0;
             let new = if free {
-                (s | LOCKED) & !WOKEN
+                (s | LOCKED) & !(WOKEN | ALLOW)
             } else {
-                s & !WOKEN
+                s & !(WOKEN | ALLOW)
             };
             if new == s {
                 return None; // held, and WOKEN already clear
@@ -376,7 +469,8 @@ impl Policy for RawMutex {
     /// loop: a release may free the lock meanwhile without the queue lock.
     fn withdrawn(&self, q: &mut QueueGuard<'_, ()>, _: &(), wakes: &mut WakeList) {
         if q.is_empty() {
-            self.state.fetch_and(!(WAITERS | WOKEN), Ordering::Relaxed);
+            self.state
+                .fetch_and(!(WAITERS | WOKEN | ALLOW), Ordering::Relaxed);
             return;
         }
         let head_awake = q.front().is_some_and(|h| h.is_woken());
@@ -393,7 +487,7 @@ impl Policy for RawMutex {
             }
             match self.state.compare_exchange_weak(
                 s,
-                s & !WOKEN,
+                s & !(WOKEN | ALLOW),
                 Ordering::Relaxed,
                 Ordering::Acquire,
             ) {
