@@ -127,6 +127,18 @@ pub(crate) trait Policy {
         None
     }
 
+    /// The longest gap between two [`spin_check`](Self::spin_check)s, as
+    /// a power of two of pause instructions. The spin lasts as long
+    /// whatever this is; only how often it looks changes. The default
+    /// lets the gaps keep doubling (few looks: for a primitive whose look
+    /// touches a contended word). A primitive whose partner comes back
+    /// within a microsecond (a queue in lock-step with its consumer) caps
+    /// it, so that a late look does not add the gap to every hand-off.
+    #[inline]
+    fn spin_gap(&self) -> u32 {
+        u32::MAX
+    }
+
     /// Under the queue lock, just before the node is linked (at the back,
     /// or at the `front` for a waiter that lost a race after a wake-up):
     /// the last look at the state, and the bookkeeping that says "someone
@@ -326,7 +338,7 @@ impl<D> Waiter<D> {
             }
             if cx.is_thread() && !spun {
                 spun = true;
-                if spin_until(|| p.spin_check(&node.data)) {
+                if spin_until(|| p.spin_check(&node.data), p.spin_gap()) {
                     continue;
                 }
             }
@@ -438,19 +450,30 @@ impl<D> Waiter<D> {
 /// their executor. Short on purpose: once a consumer sleeps, a producer runs
 /// ahead and the consumer later drains a batch, which beats both sides
 /// spinning in lock-step on the same cache lines.
+///
+/// The rounds double, up to `2^max_gap` pauses ([`Policy::spin_gap`]);
+/// the whole spin is [`SPIN_PAUSES`] pauses either way.
 #[inline(never)]
-fn spin_until(check: impl Fn() -> Option<bool>) -> bool {
+fn spin_until(check: impl Fn() -> Option<bool>, max_gap: u32) -> bool {
     #[cfg(not(loom))]
-    for step in 0..SPIN_STEPS {
-        match check() {
-            Some(true) => return true,
-            None => return false,
-            Some(false) => {}
-        }
-        for _ in 0..1u32 << step {
-            core::hint::spin_loop();
+    {
+        let (mut left, mut step) = (SPIN_PAUSES, 0u32);
+        while left > 0 {
+            match check() {
+                Some(true) => return true,
+                None => return false,
+                Some(false) => {}
+            }
+            let n = (1u32 << step.min(max_gap)).min(left);
+            for _ in 0..n {
+                core::hint::spin_loop();
+            }
+            left -= n;
+            step += 1;
         }
     }
+    #[cfg(loom)]
+    let _ = max_gap;
     #[cfg(loom)]
     {
         if check().is_some() {
@@ -460,9 +483,10 @@ fn spin_until(check: impl Fn() -> Option<bool>) -> bool {
     check() == Some(true)
 }
 
-/// Spin rounds of [`spin_until`] (doubling: about 2^SPIN_STEPS pauses).
+/// Pauses [`spin_until`] spins at most (ten doubling rounds: 1 + 2 + ...
+/// + 512).
 #[cfg(not(loom))]
-const SPIN_STEPS: u32 = 10;
+const SPIN_PAUSES: u32 = (1 << 10) - 1;
 
 #[cfg(not(loom))]
 const _: () = assert!(FINISHED > QUEUED && size_of::<AtomicU32>() == 4);
