@@ -158,8 +158,10 @@
 //!    woken waiter (in the CAS that enters, or alone when it cannot enter),
 //!    a hand-off (in the CAS that grants), a waiter leaving the queue (its
 //!    `withdrawn`, before serving), an upgrade linking at the front (in the
-//!    CAS that sets its flags), a downgrade (in the CAS that exchanges the
-//!    holder bits), and a serve that wakes nobody. A writer's release that
+//!    CAS that sets its flags), and a downgrade (in the CAS that exchanges
+//!    the holder bits). A serve that wakes nobody also clears it, in its
+//!    last CAS; any `WOKEN` it finds there belongs to a head still queued
+//!    and awake, so that needs no care. A writer's release that
 //!    finds `WOKEN` and the head within the deadline frees the lock
 //!    *without* the queue lock, in one CAS from a word with `WOKEN`, which
 //!    fails if any of those came first (it then serves under the queue
