@@ -94,8 +94,9 @@ use raw::{As, Kind, RawRwLock};
 /// releases the upgradable lock it consumed (see
 /// [`RwLockUpgradableReadGuard::upgrade`]).
 ///
-/// `size_of::<RwLock<()>>()` is 16 bytes: a 4-byte state word, the fairness
-/// mode and the one-word waiter queue.
+/// `size_of::<RwLock<()>>()` is 16 bytes: a 4-byte state word, a 4-byte word
+/// with the fairness mode, the count of queued writers and the woken first
+/// waiter's deadline, and the one-word waiter queue.
 ///
 /// ```
 /// use dualsync::RwLock;
@@ -218,6 +219,11 @@ impl<T: ?Sized> RwLock<T> {
     /// [`RwLock`]). Cancel-safe: dropped while pending, the caller loses only
     /// its place; the readers it was holding back enter at once, and a lock
     /// already handed to it passes on.
+    ///
+    /// # Panics
+    ///
+    /// If it has to wait while `2^20 - 1` (1,048,575) writers already wait
+    /// for this lock.
     ///
     /// ```
     /// use dualsync::RwLock;

@@ -1214,6 +1214,83 @@ fn a_lock_handed_to_a_dropped_future_passes_on() {
     }
 }
 
+/// Writers barging beside a woken head (default mode): a release wakes the
+/// queued task writer in place; newcomer writers that take the free lock
+/// before it looks leave it woken; a look that finds the lock taken sends
+/// it back to sleep, and the next release must wake it again; a woken head
+/// dropped while a barger holds the lock passes its turn to the reader
+/// behind it. (Past the fairness bound, on a slow machine, the lock is
+/// handed over instead and nobody barges; what is checked holds either
+/// way.)
+#[test]
+fn writers_barging_beside_a_woken_head() {
+    within(30, || {
+        let l = RwLock::new(0u32);
+        let (woken, waker) = counting();
+        let mut cx = Context::from_waker(&waker);
+        let wakes = || woken.0.load(Ordering::SeqCst);
+
+        // 1. Barging writers beside the woken head, then a failed look.
+        let held = l.write().block();
+        let mut head = Box::pin(l.write());
+        assert!(head.as_mut().poll(&mut cx).is_pending());
+        drop(held);
+        assert_eq!(wakes(), 1, "woken in place, or handed the lock");
+        let mut barged = 0;
+        while barged < 3
+            && let Some(mut g) = l.try_write()
+        {
+            *g += 1;
+            barged += 1;
+        }
+        if let Some(mut g) = l.try_write() {
+            assert!(head.as_mut().poll(&mut cx).is_pending(), "a barger holds");
+            *g += 1;
+            barged += 1;
+            let before = wakes();
+            drop(g);
+            assert_eq!(wakes(), before + 1, "the head looked: the release wakes it");
+        }
+        let Poll::Ready(mut g) = head.as_mut().poll(&mut cx) else {
+            panic!("the woken head comes in when it looks: {l:?}")
+        };
+        *g += 1;
+        assert_eq!(*g, barged + 1);
+        drop(g);
+        drop(head);
+        quiescent(&l);
+
+        // 2. The woken head leaves while a barger holds the lock.
+        let held = l.write().block();
+        let mut head = Box::pin(l.write());
+        assert!(head.as_mut().poll(&mut cx).is_pending());
+        let (reader_woken, reader_waker) = counting();
+        let mut reader = Box::pin(l.read());
+        assert!(
+            reader
+                .as_mut()
+                .poll(&mut Context::from_waker(&reader_waker))
+                .is_pending(),
+            "behind a queued writer"
+        );
+        drop(held);
+        let barger = l.try_write();
+        drop(head);
+        drop(barger);
+        assert_eq!(
+            reader_woken.0.load(Ordering::SeqCst),
+            1,
+            "the reader is the head now"
+        );
+        let Poll::Ready(r) = poll_once(reader.as_mut()) else {
+            panic!("the reader comes in: {l:?}")
+        };
+        assert_eq!(*r, barged + 1);
+        drop(r);
+        quiescent(&l);
+    });
+}
+
 /// Tasks that are cancelled at random await points under contention (by
 /// `select!` against a short timer) lose nothing and leave nobody queued.
 #[test]

@@ -36,7 +36,10 @@ use super::node::Node;
 /// read the clock only every few releases, as many as the pace of the
 /// previous ones says fit into half the time the head has left: at a steady
 /// pace the bound holds as stated; if holds suddenly grow longer, the head
-/// may be overtaken by up to 7 more of them.
+/// may be overtaken by up to 7 more of them. The RwLock keeps the woken
+/// head's deadline in 11 bits of 32 µs (it has no room for more): should
+/// that head not run for ~65 ms while no writer releases, barging writers
+/// may overtake it for one more bound per ~65 ms.
 pub const FAIRNESS_BOUND: Duration = Duration::from_micros(BOUND_US as u64);
 const BOUND_US: u32 = 500;
 
@@ -46,6 +49,16 @@ const BOUND_US: u32 = 500;
 /// cost. So the head can be overtaken past the bound only if the holds
 /// suddenly grow longer, and then by at most this many holds.
 pub(crate) const MAX_ALLOWANCE: u8 = 7;
+
+/// Bits of a [`Fairness::short_deadline`].
+pub(crate) const SHORT_DEADLINE_BITS: u32 = 11;
+const SHORT_MASK: u32 = (1 << SHORT_DEADLINE_BITS) - 1;
+/// A short deadline's unit: 2^5 µs.
+const SHORT_UNIT_SHIFT: u32 = 5;
+/// The bound in short units, rounded up: how far ahead of the time a
+/// short deadline taken within the bound can be.
+const SHORT_BOUND: u32 = BOUND_US.div_ceil(1 << SHORT_UNIT_SHIFT);
+const _: () = assert!(SHORT_BOUND < SHORT_MASK / 64);
 
 /// Whether a primitive lets newcomers barge (within the bound) or hands off
 /// strictly.
@@ -112,6 +125,31 @@ impl Fairness {
         }
         let fit = left * u64::from(releases) / (2 * u64::from(since));
         fit.min(u64::from(MAX_ALLOWANCE)) as u8
+    }
+
+    /// [`deadline`](Self::deadline) squeezed into [`SHORT_DEADLINE_BITS`]
+    /// bits, for a primitive with no room for a whole word beside its state
+    /// (the [`RwLock`](crate::RwLock)): counted in 32 µs units and rounded
+    /// down (it comes early, never late), wrapping every ~65 ms. Compare it
+    /// with [`before_short`](Self::before_short) only.
+    #[inline]
+    pub(crate) fn short_deadline<D>(head: &Node<D>) -> u32 {
+        (Self::deadline(head) >> SHORT_UNIT_SHIFT) & SHORT_MASK
+    }
+
+    /// Whether `now` (from [`now`](Self::now)) comes before a
+    /// [`short_deadline`](Self::short_deadline) taken while the head was
+    /// within the bound. A short deadline is believed only in the bound's
+    /// span before it (where every deadline taken within the bound lies,
+    /// from the moment it is taken): once it has passed it reads as passed
+    /// for the next ~65 ms less one bound, then (if it is still looked at)
+    /// as ahead again for one bound, and so on. So it may only stand for a
+    /// deadline that someone clears or replaces when it passes (in practice:
+    /// at the first release after it).
+    #[inline]
+    pub(crate) fn before_short(now: u32, deadline: u32) -> bool {
+        let left = deadline.wrapping_sub(now >> SHORT_UNIT_SHIFT) & SHORT_MASK;
+        left != 0 && left <= SHORT_BOUND
     }
 
     /// A clock for one serving pass that reads the time only if a decision

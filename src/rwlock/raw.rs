@@ -5,10 +5,10 @@
 //! # State word
 //!
 //! ```text
-//!   31 ...................... 5     4        3       2          1          0
-//!  +---------------------------+---------+------+---------+------------+--------+
-//!  |     readers (27 bits)     | WQUEUED | FIFO | WAITERS | UPGRADABLE | WRITER |
-//!  +---------------------------+---------+------+---------+------------+--------+
+//!   31 ................ 6     5       4        3       2          1          0
+//!  +---------------------+-------+---------+------+---------+------------+--------+
+//!  |  readers (26 bits)  | WOKEN | WQUEUED | FIFO | WAITERS | UPGRADABLE | WRITER |
+//!  +---------------------+-------+---------+------+---------+------------+--------+
 //! ```
 //!
 //! * `readers`: read locks held (one handed to a waiter that has not picked
@@ -24,11 +24,38 @@
 //! * `FIFO`: every newcomer queues (fast paths fail): in strict mode whenever
 //!   `WAITERS` is set; in bounded-barging mode when the head has waited past
 //!   [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND).
+//! * `WOKEN` (bounded-barging mode only): a release woke the head group in
+//!   place and its head has not looked since. While it is set, and the head
+//!   is within the fairness bound (the deadline in `aux`), a writer's release
+//!   only frees the lock: one CAS, no queue lock, nobody to wake (the head
+//!   is already on its way). See invariant 6 for who sets and clears it.
 //!
-//! `WAITERS`, `WQUEUED` and `FIFO` are set and cleared only under the queue
-//! lock; `WQUEUED` and `FIFO` never without `WAITERS`. Beside the word, a
-//! second one (`aux`) holds the count of queued writers and upgrades
-//! (`WQUEUED` says whether it is zero) and the constant `STRICT` bit;
+//! `WAITERS`, `WQUEUED`, `FIFO` and `WOKEN` are set and cleared only under
+//! the queue lock; `WQUEUED`, `FIFO` and `WOKEN` never without `WAITERS`.
+//! Beside the word, a second one (`aux`), written only under the queue lock:
+//!
+//! ```text
+//!     31      30 .............. 20   19 ........................ 0
+//!  +--------+----------------------+------------------------------+
+//!  | STRICT | deadline (11 bits)   | queued writers (20 bits)     |
+//!  +--------+----------------------+------------------------------+
+//! ```
+//!
+//! * `STRICT`: strict hand-off mode (constant).
+//! * `deadline`: while `WOKEN` is set, when the woken head reaches the
+//!   fairness bound, as a [`Fairness::short_deadline`] (32 µs units, rounded
+//!   down, wrapping every ~65 ms: a whole `u32` as the mutex keeps has no
+//!   room here). The first writer's release past it serves under the queue
+//!   lock, which hands the lock to the head and clears `WOKEN`, as before.
+//!   Only if no writer releases between the deadline and ~65 ms after it
+//!   (while the woken head, off its core or not polled, has still not
+//!   looked) can a release in the bound's span before the wrap take it for
+//!   ahead again: barging writers may then overtake that head for up to
+//!   one more bound, per ~65 ms it stays unlooked.
+//! * `queued writers`: the number of queued `Write` and `Upgrade` nodes
+//!   (`WQUEUED` says whether it is zero); at most `2^20 - 1`, one more
+//!   queued writer panics.
+//!
 //! `size_of::<RwLock<()>>()` is 16.
 //!
 //! Holders (flags aside):
@@ -48,10 +75,17 @@
 //! | `WAITERS`                  | only readers or upgradable readers queued (behind a writer that holds, or woken to come in): newcomers that fit come in |
 //! | `WAITERS\|WQUEUED`         | a writer or upgrade queued: readers and upgradable readers queue; a writer may barge into a free lock |
 //! | `WAITERS\|FIFO` (`\|WQUEUED`) | every newcomer queues (strict mode, or the head waited past the bound) |
+//! | `WAITERS\|WOKEN` (`\|WQUEUED`) | as without `WOKEN`, and the head group was woken in place within the bound and its head has not looked yet: a writer's release only frees the lock |
+//!
+//! `WOKEN` with `FIFO` never exists (a release that finds the head past the
+//! bound hands the lock over, which clears `WOKEN`). In strict mode
+//! `WOKEN` never exists.
 //!
 //! Uncontended: `read` is a load and a CAS adding one reader, its release
 //! one `fetch_sub`; `write` is one CAS `0 -> WRITER`, its release one CAS
-//! `WRITER -> 0`. None touches the queue.
+//! `WRITER -> 0`. None touches the queue. A barging writer's release while
+//! the woken head has not run yet is a load of `aux`, a clock read and one
+//! CAS `WRITER|WAITERS|WOKEN(|WQUEUED) -> WAITERS|WOKEN(|WQUEUED)`.
 //!
 //! # The queue and who is served
 //!
@@ -91,15 +125,17 @@
 //!    blocked by has not changed). Every release that can let a waiter in
 //!    (a writer's, an upgradable reader's, a downgrade) sees `WAITERS` and
 //!    serves the head group under the queue lock, in the same critical
-//!    section as the release. A read release can only let in a writer or an
+//!    section as the release, unless the head group is already awake
+//!    (invariant 6). A read release can only let in a writer or an
 //!    upgrade (nobody else waits for readers to leave), so it is the *last*
 //!    reader's release that finds `WQUEUED` that serves, after its
 //!    `fetch_sub` (a writer linking in between would find the lock free of
 //!    readers at its last look). So a queued waiter is never stranded.
 //! 3. Outside the queue lock the word changes only by fast-path acquires
 //!    (which fail while a holder bit, `WQUEUED` or `FIFO` says so), by read
-//!    releases, and by writers barging into a free lock (`FIFO` clear). The
-//!    serving code CASes and re-reads.
+//!    releases, by writers barging into a free lock (`FIFO` clear), and by
+//!    writers' releases beside a woken head (invariant 6). The serving code
+//!    CASes and re-reads.
 //! 4. A waiter that leaves the queue (cancelled, timed out, or woken and now
 //!    holding the lock) re-runs the serving step under the same lock: the
 //!    readers a cancelled writer held back come in at once (the parking_lot
@@ -107,20 +143,45 @@
 //!    cancelled waiter that had been `GRANTED` releases what it was given
 //!    through the ordinary release path (an `Upgrade` goes back to
 //!    upgradable-held, which its operation then releases).
-//! 5. A woken (`WOKEN`) node is one of the head group and looks past the
-//!    newcomers' gates (`WQUEUED`, `FIFO`), not past the holders.
+//! 5. A node woken in place (node flag `WOKEN`) is one of the head group
+//!    and looks past the newcomers' gates (`WQUEUED`, `FIFO`), not past the
+//!    holders.
+//! 6. The word's `WOKEN` is set only while the queue's head was woken in
+//!    place by a serve that found the lock open to it and has not looked
+//!    since (its node flag is set, or it cleared it and waits for the queue
+//!    lock to look), and `aux`'s deadline is that head's: so a release that
+//!    sees it can skip the wake-up. Only [`serve`](RawRwLock::serve) sets
+//!    it, under the queue lock, with the deadline stored first and after
+//!    waking the group, in one `Release` CAS (`FIFO` clear). Whoever stops
+//!    the head from being that woken, unlooked waiter clears it under the
+//!    queue lock, *before* deciding anything from the word: the look of a
+//!    woken waiter (in the CAS that enters, or alone when it cannot enter),
+//!    a hand-off (in the CAS that grants), a waiter leaving the queue (its
+//!    `withdrawn`, before serving), an upgrade linking at the front (in the
+//!    CAS that sets its flags), and a downgrade (in the CAS that exchanges
+//!    the holder bits). A serve that wakes nobody also clears it, in its
+//!    last CAS; any `WOKEN` it finds there belongs to a head still queued
+//!    and awake, so that needs no care. A writer's release that
+//!    finds `WOKEN` and the head within the deadline frees the lock
+//!    *without* the queue lock, in one CAS from a word with `WOKEN`, which
+//!    fails if any of those came first (it then serves under the queue
+//!    lock); if it comes first, the clearer finds the lock free and serves
+//!    it. While a writer holds the lock no head group can be let in, so no
+//!    serve sets `WOKEN` after the one that may be waking the head as the
+//!    writer arrived: the deadline a writer reads after seeing `WOKEN`
+//!    (`Acquire`) is the one stored with it.
 
 use core::pin::Pin;
 use core::task::Poll;
 
 use crate::engine::driver::{Waitable, impl_future};
-use crate::engine::fair::Fairness;
-use crate::engine::loom_const_fn;
+use crate::engine::fair::{Fairness, SHORT_DEADLINE_BITS};
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU32, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
+use crate::engine::{loom_const_fn, now_micros};
 
 #[cfg(doc)]
 use crate::engine::waiter::Link::WaitFirst;
@@ -130,16 +191,22 @@ const UPGRADABLE: u32 = 2;
 const WAITERS: u32 = 4;
 const FIFO: u32 = 8;
 const WQUEUED: u32 = 16;
-const SHIFT: u32 = 5;
+const WOKEN: u32 = 32;
+const SHIFT: u32 = 6;
 const ONE_READER: u32 = 1 << SHIFT;
 const READERS: u32 = !(ONE_READER - 1);
 
 /// `aux`: strict hand-off mode (constant).
 const STRICT: u32 = 1 << 31;
+/// `aux`: the woken head's [`Fairness::short_deadline`], while `WOKEN` is
+/// set.
+const DEADLINE_SHIFT: u32 = 20;
+const DEADLINE: u32 = STRICT - (1 << DEADLINE_SHIFT);
 /// `aux`: the number of queued `Write` and `Upgrade` nodes.
-const QUEUED_WRITERS: u32 = STRICT - 1;
+const QUEUED_WRITERS: u32 = (1 << DEADLINE_SHIFT) - 1;
+const _: () = assert!(DEADLINE >> DEADLINE_SHIFT == (1 << SHORT_DEADLINE_BITS) - 1);
 
-/// The most read locks one `RwLock` can hold at once (`2^27 - 1`); one more
+/// The most read locks one `RwLock` can hold at once (`2^26 - 1`); one more
 /// `read()` panics.
 pub const MAX_READERS: usize = (u32::MAX >> SHIFT) as usize;
 
@@ -299,12 +366,12 @@ impl RawRwLock {
         self.try_enter_slow(Kind::Upgrade)
     }
 
-    /// The CAS loop of a newcomer of `kind` (gated), or of a woken head
-    /// (`gate == 0`).
+    /// The CAS loop of a newcomer of `kind`, stopped by the holders and by
+    /// its [`gate`].
     #[inline]
-    fn enter(&self, kind: Kind, gate: u32) -> bool {
+    fn try_enter_slow(&self, kind: Kind) -> bool {
         let mut s = self.state.load(Ordering::Relaxed);
-        while let Some(new) = entered(kind, s, gate) {
+        while let Some(new) = entered(kind, s, gate(kind)) {
             match self
                 .state
                 .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
@@ -314,11 +381,6 @@ impl RawRwLock {
             }
         }
         false
-    }
-
-    #[inline]
-    fn try_enter_slow(&self, kind: Kind) -> bool {
-        self.enter(kind, gate(kind))
     }
 
     // ------------------------------------------------------------ release
@@ -343,7 +405,48 @@ impl RawRwLock {
             .compare_exchange(WRITER, 0, Ordering::Release, Ordering::Relaxed)
             .is_err()
         {
+            self.unlock_write_slow();
+        }
+    }
+
+    /// A write release that found waiters: beside a woken head within the
+    /// bound it only frees the lock (invariant 6); otherwise it serves.
+    #[cold]
+    fn unlock_write_slow(&self) {
+        if !self.unlock_write_beside_woken() {
             self.serve_slow(WRITER);
+        }
+    }
+
+    /// Frees the write lock the caller holds if the head group is woken and
+    /// has not looked yet, within the fairness bound: one CAS from a word
+    /// with `WOKEN`, the call's last access to the lock (invariant 6).
+    /// `false`, nothing changed, otherwise: the release must serve.
+    #[inline]
+    fn unlock_write_beside_woken(&self) -> bool {
+        // Acquire: pairs with the serve that set WOKEN after storing the
+        // deadline (invariant 6).
+        const BESIDE_WOKEN: u32 = WRITER | WOKEN | FIFO;
+        let mut s = self.state.load(Ordering::Acquire);
+        if s & BESIDE_WOKEN != WRITER | WOKEN {
+            return false;
+        }
+        let deadline = (self.aux.load(Ordering::Relaxed) & DEADLINE) >> DEADLINE_SHIFT;
+        if !Fairness::before_short(now_micros(), deadline) {
+            return false;
+        }
+        loop {
+            match self.state.compare_exchange_weak(
+                s,
+                s & !WRITER,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                // Newcomers' flags may change meanwhile; WOKEN may only go.
+                Err(x) if x & BESIDE_WOKEN == WRITER | WOKEN => s = x,
+                Err(_) => return false,
+            }
         }
     }
 
@@ -418,9 +521,11 @@ impl RawRwLock {
         self.queue.with_lock(|q, wakes| {
             let mut s = self.state.load(Ordering::Relaxed);
             loop {
+                // The holders change: the serve below decides WOKEN anew
+                // (invariant 6).
                 match self.state.compare_exchange_weak(
                     s,
-                    s - from + to,
+                    (s - from + to) & !WOKEN,
                     Ordering::Release,
                     Ordering::Relaxed,
                 ) {
@@ -494,10 +599,10 @@ impl RawRwLock {
     }
 
     /// [`unlock_write_checked`](Self::unlock_write_checked) while nobody is
-    /// queued: one CAS (or the load that finds no writer), the call's last
-    /// access to the lock (the C ABI relies on it: such a release is not
-    /// counted as a call in progress). `None`, nothing changed, when
-    /// waiters must be served.
+    /// queued, or beside a woken head (invariant 6): one CAS (or the load
+    /// that finds no writer), the call's last access to the lock (the C ABI
+    /// relies on it: such a release is not counted as a call in progress).
+    /// `None`, nothing changed, when waiters must be served.
     #[inline]
     pub(crate) fn unlock_write_checked_fast(&self) -> Option<bool> {
         let mut s = self.state.load(Ordering::Relaxed);
@@ -506,7 +611,7 @@ impl RawRwLock {
                 return Some(false);
             }
             if s & WAITERS != 0 {
-                return None;
+                return self.unlock_write_beside_woken().then_some(true);
             }
             match self.state.compare_exchange_weak(
                 s,
@@ -549,6 +654,8 @@ impl RawRwLock {
         let strict = self.fairness().is_strict();
         let clock = self.fairness().clock();
         let mut s = self.state.load(Ordering::Acquire);
+        // The woken head's deadline, if the head group is woken in place.
+        let mut woken = None;
         if let Some(head) = q.front() {
             let kind = head.data;
             if entered(kind, s & !clear, 0).is_some() {
@@ -558,6 +665,7 @@ impl RawRwLock {
                     // Bounded barging: free the lock first, then wake the
                     // head group in place (it stays queued, and the bound
                     // stays measured on its head).
+                    woken = Some(Fairness::short_deadline(head));
                     if clear != 0 {
                         s = self.state.fetch_and(!clear, Ordering::Release) & !clear;
                     }
@@ -583,22 +691,35 @@ impl RawRwLock {
         }
         // WAITERS iff queued; WQUEUED iff a writer or upgrade is queued; FIFO
         // iff queued and newcomers may not overtake the head (strict mode,
-        // or a head past the bound).
-        let queued_writers = self.aux.load(Ordering::Relaxed) & QUEUED_WRITERS != 0;
+        // or a head past the bound); WOKEN iff the head group was just woken
+        // in place (within the bound, so without FIFO), with its deadline
+        // stored first (invariant 6).
+        let aux = self.aux.load(Ordering::Relaxed);
+        let queued_writers = aux & QUEUED_WRITERS != 0;
         let flags = match q.front() {
             None => 0,
             Some(_) if strict => WAITERS | FIFO,
+            Some(_) if woken.is_some() => WAITERS | WOKEN,
             Some(_) if !release => WAITERS | (s & FIFO),
             Some(head) if head.data != Kind::Upgrade && clock.must_hand_off(head) => WAITERS | FIFO,
             Some(_) => WAITERS,
         } | if queued_writers { WQUEUED } else { 0 };
         debug_assert!(flags & WAITERS != 0 || !queued_writers);
+        if let Some(d) = woken {
+            self.aux
+                .store((aux & !DEADLINE) | (d << DEADLINE_SHIFT), Ordering::Relaxed);
+        }
+        const FLAGS: u32 = WAITERS | WQUEUED | FIFO | WOKEN;
         let mut s = self.state.load(Ordering::Relaxed);
-        while s & (WAITERS | WQUEUED | FIFO) != flags {
+        // Clearing a WOKEN found here is safe: whoever removed the head it
+        // was set for cleared it first (invariant 6), so its head is still
+        // queued and awake, and a writer that frees the lock beside it
+        // meanwhile strands nobody.
+        while s & FLAGS != flags {
             match self.state.compare_exchange_weak(
                 s,
-                (s & !(WAITERS | WQUEUED | FIFO)) | flags,
-                Ordering::Relaxed,
+                (s & !FLAGS) | flags,
+                Ordering::Release,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => break,
@@ -619,7 +740,9 @@ impl RawRwLock {
     ) -> u32 {
         while let Some(head) = q.front() {
             let kind = head.data;
-            let Some(new) = entered(kind, s & !clear, 0) else {
+            // The head group is let in: the head it woke is gone (the
+            // first CAS clears WOKEN, invariant 6).
+            let Some(new) = entered(kind, s & !clear, 0).map(|n| n & !WOKEN) else {
                 break;
             };
             match self
@@ -685,6 +808,13 @@ fn too_many_readers() -> ! {
     panic!("RwLock: too many read locks (MAX_READERS)")
 }
 
+/// `aux` counts queued writers in 20 bits.
+#[cold]
+#[track_caller]
+fn too_many_writers() -> ! {
+    panic!("RwLock: too many queued writers (2^20 - 1)")
+}
+
 impl Policy for RawRwLock {
     type Data = Kind;
     type Output = ();
@@ -709,6 +839,8 @@ impl Policy for RawRwLock {
     /// A waiter woken in place (one of the head group) looks past the
     /// newcomers' gates: they are there to keep newcomers behind it
     /// (invariant 5).
+    /// Either way it clears the word's `WOKEN`: it has looked, so the next
+    /// release must wake it again (invariant 6).
     #[inline]
     fn try_linked(
         &self,
@@ -716,7 +848,21 @@ impl Policy for RawRwLock {
         kind: &Kind,
         _: &WaitCx<'_, '_>,
     ) -> Option<()> {
-        self.enter(*kind, 0).then_some(())
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            let (new, entered) = match entered(*kind, s, 0) {
+                Some(new) => (new & !WOKEN, true),
+                None if s & WOKEN != 0 => (s & !WOKEN, false),
+                None => return None,
+            };
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return entered.then_some(()),
+                Err(x) => s = x,
+            }
+        }
     }
 
     /// A thread spins before it queues while nobody is queued and the lock
@@ -752,8 +898,14 @@ impl Policy for RawRwLock {
             flags |= FIFO;
         }
         if stops_readers(kind) {
+            if self.aux.load(Ordering::Relaxed) & QUEUED_WRITERS == QUEUED_WRITERS {
+                too_many_writers();
+            }
             flags |= WQUEUED;
         }
+        // An upgrade becomes the head in front of a woken group: WOKEN goes
+        // (invariant 6).
+        let unwoken = if kind == Kind::Upgrade { !WOKEN } else { !0 };
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             // Under the queue lock the flags say exactly who is queued, so
@@ -772,13 +924,11 @@ impl Policy for RawRwLock {
             }
             // Blocked: say so in the same CAS that checks the state we were
             // blocked by (invariant 2).
-            if s & flags != flags
-                && let Err(x) = self.state.compare_exchange_weak(
-                    s,
-                    s | flags,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
+            let new = (s | flags) & unwoken;
+            if new != s
+                && let Err(x) =
+                    self.state
+                        .compare_exchange_weak(s, new, Ordering::Relaxed, Ordering::Relaxed)
             {
                 s = x;
                 continue;
@@ -816,9 +966,16 @@ impl Policy for RawRwLock {
 
     /// A waiter left (cancelled, timed out, or woken and now holding the
     /// lock): whoever it held back is served now (invariant 4).
+    /// The woken head may be the one that left: `WOKEN` goes first, before
+    /// serving looks at the word (invariant 6), so that a writer's release
+    /// from then on serves under the queue lock, and one that came before
+    /// leaves the lock free for this serve to see.
     fn withdrawn(&self, q: &mut QueueGuard<'_, Kind>, kind: &Kind, wakes: &mut WakeList) {
         if stops_readers(*kind) {
             self.aux.fetch_sub(1, Ordering::Relaxed);
+        }
+        if self.state.load(Ordering::Relaxed) & WOKEN != 0 {
+            self.state.fetch_and(!WOKEN, Ordering::Relaxed);
         }
         self.serve(q, 0, false, wakes);
     }
@@ -947,4 +1104,4 @@ impl Drop for RawAcquire<'_> {
 impl_future!(impl['a] RawAcquire<'a> => ());
 
 #[cfg(not(loom))]
-const _: () = assert!(MAX_READERS == (1 << 27) - 1);
+const _: () = assert!(MAX_READERS == (1 << 26) - 1);

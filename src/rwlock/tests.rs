@@ -326,6 +326,42 @@ mod loom_tests {
         upgrade_races_readers(true);
     }
 
+    /// A writer releases (bounded barging: the queued task writer is woken
+    /// in place), a newcomer writer (a thread) may barge into the free lock,
+    /// and the woken task's future is dropped before it looks, while a
+    /// thread reader may wait behind it: every release must still reach the
+    /// reader. A stale `WOKEN` after the head left would let the barger's
+    /// release free the lock without the queue lock and without waking
+    /// anyone, and strand the reader (a loom deadlock).
+    #[test]
+    fn loom_rwlock_woken_head_cancelled_under_a_barger() {
+        model(|| {
+            let l = shared(false);
+            let held = l.write().block();
+            let mut f = Box::pin(l.write());
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(f.as_mut().poll(&mut cx).is_pending(), "queued first");
+            let l2 = l.clone();
+            let reader = loom::thread::spawn(move || {
+                let g = l2.read().block();
+                // SAFETY: a read guard; loom checks it.
+                g.with(|p| unsafe { *p })
+            });
+            drop(held); // wakes the task in place (never a hand-off here)
+            let l3 = l.clone();
+            let barger = loom::thread::spawn(move || {
+                let g = l3.write().block();
+                // SAFETY: the write guard; loom checks it.
+                g.with_mut(|p| unsafe { *p += 1 });
+            });
+            drop(f); // the woken head leaves before it looks
+            barger.join().unwrap();
+            assert!(reader.join().unwrap() <= 1);
+            assert_eq!(value(&l), 1);
+            quiescent(&l);
+        });
+    }
+
     /// A pending upgrade (polled once: a reader is inside) is dropped while
     /// that reader leaves on another thread (so the upgrade may be handed
     /// the write lock just then): the upgradable lock and any write lock it
