@@ -1,5 +1,8 @@
-//! Minimal reproductions of a loom 0.7 defect that dualsync's models ran
-//! into, using loom's own APIs only (no dualsync code).
+//! Minimal reproductions of loom 0.7 defects that dualsync's models ran
+//! into, using loom's own APIs only (no dualsync code). Two defects: an
+//! unpark that ends a `join` (this text), and a load that reads its own
+//! read-modify-write's value past a newer store it is ordered after
+//! ([`loom_defect_load_sees_own_rmw_over_a_newer_store`]).
 //!
 //! loom's `Thread::unpark` ends whatever blocking its target is in, not only
 //! a `thread::park`: `rt::thread::Thread::set_unparked` turns any `Blocked`
@@ -65,6 +68,44 @@ fn loom_defect_late_unpark_after_flag() {
             thread::park();
         }
         let _ = lock.load(Ordering::Acquire);
+        h.join().unwrap();
+    });
+}
+
+/// A thread's read-modify-write that finds the value it writes (here a
+/// `fetch_or` of a bit already set, as a one-instruction `try_lock` does on
+/// a held lock) is followed, in modification order, by another thread's
+/// store; the first thread then acquires a flag the storer released after
+/// its store, and loads. C11 coherence says the load reads that store (or
+/// later): the store happens-before the load and comes after the RMW in
+/// modification order. loom 0.7.2 returns the RMW's own older value, and a
+/// CAS against it then succeeds.
+///
+/// What it broke: a mutex lock made of one `fetch_or(LOCKED)` (tried in
+/// session 6: 5 ns faster under contention) deadlocks in
+/// `loom_mutex_cancelled_future_fair`: the waiter's failed `fetch_or`, then
+/// under the queue lock its last look reads the lock as still held (its
+/// own write) although the releaser stored `0` under the queue lock before,
+/// so it parks on a free lock. With std atomics the program is correct.
+/// Until loom is fixed the mutex keeps a CAS loop (a load, no write, on a
+/// held lock), which loom checks correctly.
+#[test]
+#[should_panic(expected = "loaded 1 after the newer store of 0")]
+fn loom_defect_load_sees_own_rmw_over_a_newer_store() {
+    use loom::sync::atomic::AtomicU8;
+    bounded().check(|| {
+        let x = Arc::new(AtomicU8::new(1));
+        let stored = Arc::new(AtomicBool::new(false));
+        let (x1, s1) = (x.clone(), stored.clone());
+        let h = thread::spawn(move || {
+            x1.store(0, Ordering::Relaxed);
+            s1.store(true, Ordering::Release);
+        });
+        let old = x.fetch_or(1, Ordering::Relaxed);
+        if old == 1 && stored.load(Ordering::Acquire) {
+            let v = x.load(Ordering::Relaxed);
+            assert_eq!(v, 0, "loaded {v} after the newer store of 0");
+        }
         h.join().unwrap();
     });
 }
