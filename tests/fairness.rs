@@ -11,15 +11,26 @@
 //! between its failed try and its queueing owes its delay to the scheduler,
 //! not to the lock; once queued, nothing but the bound lets it be
 //! overtaken.
+//!
+//! The tests run one at a time (`ONE_AT_A_TIME`): each sets up its own
+//! oversubscription (one busy thread per core, the holder and the caller).
+//! Run side by side, the ten of them made 40 runnable threads on 2 cores;
+//! a caller then went off the CPU for milliseconds in its pre-queue window
+//! often enough that two calls in fifteen were overtaken 77 and 160 times
+//! (a ThreadSanitizer CI run, where everything is 5-15x slower), which
+//! measures the scheduler, not the lock.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
 use dualsync::{BoundedSemaphore, CapacityLimiter, FAIRNESS_BOUND, Mutex, RwLock, Semaphore};
 
 const HOLD: Duration = Duration::from_micros(20);
 const CALLS: usize = 15;
+
+/// Held by each test for its whole measurement (see the module docs).
+static ONE_AT_A_TIME: StdMutex<()> = StdMutex::new(());
 
 fn spin_for(d: Duration) {
     let t = Instant::now();
@@ -51,6 +62,10 @@ fn overtakes<L: Send + Sync + 'static>(
     hold_once: fn(&L, Duration),
     acquire_once: fn(&L),
 ) -> u64 {
+    // A test that failed still released it: its poisoning is not ours.
+    let _one = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let lock = Arc::new(lock);
     let stop = Arc::new(AtomicBool::new(false));
     let relocks = Arc::new(AtomicU64::new(0));
