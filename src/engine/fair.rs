@@ -104,8 +104,9 @@ impl Fairness {
     }
 
     /// Whether `now` comes before `deadline` (both from [`now`](Self::now),
-    /// less than ~35 minutes apart).
-    #[inline]
+    /// less than ~35 minutes apart). The primitives keep short deadlines
+    /// ([`short_left`](Self::short_left)); the tests check them against this.
+    #[cfg(test)]
     pub(crate) fn before(now: u32, deadline: u32) -> bool {
         (deadline.wrapping_sub(now) as i32) > 0
     }
@@ -150,6 +151,18 @@ impl Fairness {
     pub(crate) fn before_short(now: u32, deadline: u32) -> bool {
         let left = deadline.wrapping_sub(now >> SHORT_UNIT_SHIFT) & SHORT_MASK;
         left != 0 && left <= SHORT_BOUND
+    }
+
+    /// The time left before a short deadline, in µs, when
+    /// [`before_short`](Self::before_short) says it has not passed: rounded
+    /// down to whole 32 µs units less one, so it is never more than the
+    /// time really left before the full [`deadline`](Self::deadline) (what
+    /// [`allowance`](Self::allowance) needs: `now + left` stands for the
+    /// deadline there). `None` when it has passed.
+    #[inline]
+    pub(crate) fn short_left(now: u32, deadline: u32) -> Option<u32> {
+        let left = deadline.wrapping_sub(now >> SHORT_UNIT_SHIFT) & SHORT_MASK;
+        (left != 0 && left <= SHORT_BOUND).then(|| (left - 1) << SHORT_UNIT_SHIFT)
     }
 
     /// A clock for one serving pass that reads the time only if a decision

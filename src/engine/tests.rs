@@ -160,6 +160,29 @@ mod unit {
         }
     }
 
+    /// A short deadline's time left never exceeds the full deadline's, and
+    /// is there exactly while `before_short` says so.
+    #[test]
+    fn short_deadline_time_left_is_never_more_than_the_real_one() {
+        use crate::engine::fair::Fairness;
+        use crate::engine::node::Node;
+        for arrival in [0u32, 31, 32, 1000, 65_535, u32::MAX - 300] {
+            let head = Node::new(());
+            head.set_arrival(arrival);
+            let (full, short) = (Fairness::deadline(&head), Fairness::short_deadline(&head));
+            for dt in (0..700u32).step_by(7) {
+                let now = arrival.wrapping_add(dt);
+                let left = Fairness::short_left(now, short);
+                assert_eq!(left.is_some(), Fairness::before_short(now, short));
+                if let Some(left) = left {
+                    assert!(Fairness::before(now, full), "{arrival}+{dt}");
+                    assert!(left <= full.wrapping_sub(now), "{arrival}+{dt}: {left}");
+                    assert!(left + 64 > full.wrapping_sub(now), "{arrival}+{dt}: {left}");
+                }
+            }
+        }
+    }
+
     /// The fairness clock (the TSC where the kernel uses it, else
     /// `Instant`) keeps pace with `Instant` across threads: a 20 ms sleep
     /// reads as 20 ms, and a stamp taken on another thread compares.

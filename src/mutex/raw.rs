@@ -45,10 +45,23 @@
 //! strict mode only `0`, `LOCKED` and `LOCKED|WAITERS` exist.
 //!
 //! Uncontended, `lock` is one CAS `0 -> LOCKED` and `unlock` one CAS
-//! `LOCKED -> 0`; neither touches the queue. A barging holder's `unlock`
-//! while the woken head has not run yet is one CAS
-//! `LOCKED|WAITERS|WOKEN|ALLOW -> WAITERS|WOKEN|ALLOW-1`, with a clock read
-//! when `ALLOW` is 0.
+//! `LOCKED -> 0`; neither touches the queue. While the woken head has not
+//! run yet, a barging newcomer's `lock` is the failed CAS `0 -> LOCKED`
+//! and a second one `WAITERS|WOKEN|ALLOW -> LOCKED|WAITERS|WOKEN|ALLOW`
+//! from the word the first returned (its cache line is already ours), and
+//! its `unlock` one CAS `LOCKED|WAITERS|WOKEN|ALLOW -> WAITERS|WOKEN|ALLOW-1`,
+//! with a clock read when `ALLOW` is 0.
+//!
+//! The unlock knows the word to expect without reading it: `last`, beside
+//! the word, holds the word as the last release left it (`0`, or
+//! `WAITERS|WOKEN|ALLOW`), and the unlock tries `last|LOCKED ->` its
+//! successor. `last` is only a hint: every change of the word is still a
+//! CAS from the exact value (or a write under the queue lock), so a stale
+//! `last` makes that CAS fail and the unlock read the word and go on as
+//! without it; it never makes a transition the tables above do not have.
+//! Writers of `last`: releases (just before their CAS), the hand-off and
+//! the woken head that takes the lock (to `0`), and the release that
+//! wakes the head in place.
 //!
 //! # Invariants
 //!
@@ -89,7 +102,7 @@ use crate::engine::fair::Fairness;
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicU8, AtomicU16, AtomicU32, Ordering};
+use crate::engine::sync::{AtomicU8, AtomicU16, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter};
 use crate::engine::wake::WakeList;
 
@@ -110,16 +123,25 @@ const GRANTED: u32 = 3;
 pub struct RawMutex {
     state: AtomicU8,
     fairness: Fairness,
-    /// While `WOKEN` is set: when the woken head reaches the fairness bound
-    /// ([`Fairness::deadline`]). In the padding before `queue`: the size
-    /// stays two words.
-    deadline: AtomicU32,
+    /// While `WOKEN` is set: when the woken head reaches the fairness bound,
+    /// as a [`Fairness::short_deadline`] (compared with
+    /// [`Fairness::short_left`]; the first release after it passes hands
+    /// off and clears `WOKEN`, as a short deadline requires). In the padding
+    /// before `queue`, with `checked` and `last`: the size stays two words.
+    deadline: AtomicU16,
     /// While `WOKEN` is set: the low 13 bits of the time of the last clock
     /// read by a release beside the woken head, and the `ALLOW` it gave
     /// (`time << 3 | allow`): the pace [`Fairness::allowance`] needs. A
     /// heuristic (a stale value only changes how often the clock is read);
     /// also in the padding.
     checked: AtomicU16,
+    /// The word as the last release left it (without `LOCKED`): `0` when
+    /// nobody waits, `WAITERS|WOKEN|ALLOW` while newcomers barge beside a
+    /// woken head. A hint, written by whoever frees or takes over the lock:
+    /// an unlock tries `last|LOCKED ->` the next word, one CAS that fails
+    /// (and falls back to reading the word) if the hint is stale. So a
+    /// barging holder's unlock is one CAS, as an uncontended one is.
+    last: AtomicU8,
     queue: WaitQueue<()>,
 }
 
@@ -129,8 +151,9 @@ impl RawMutex {
             RawMutex {
                 state: AtomicU8::new(0),
                 fairness,
-                deadline: AtomicU32::new(0),
+                deadline: AtomicU16::new(0),
                 checked: AtomicU16::new(0),
+                last: AtomicU8::new(0),
                 queue: WaitQueue::new(),
             }
         }
@@ -141,7 +164,21 @@ impl RawMutex {
     /// where newcomers may barge; the release enforces the bound).
     #[inline]
     pub(crate) fn try_lock(&self) -> bool {
-        let mut s = self.state.load(Ordering::Relaxed);
+        match self
+            .state
+            .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+        {
+            Ok(_) => true,
+            Err(s) => self.try_lock_from(s),
+        }
+    }
+
+    /// [`try_lock`](Self::try_lock) when the word was not `0`: a CAS loop
+    /// from the word `s` it found. (The failed CAS took the cache line, so
+    /// this one is local: cheaper than reading `last` first, which costs a
+    /// second transfer of the line when another core touches it between.)
+    #[inline(never)]
+    fn try_lock_from(&self, mut s: u8) -> bool {
         loop {
             if s & LOCKED != 0 {
                 return false;
@@ -185,29 +222,32 @@ impl RawMutex {
 
     /// Releases a lock the caller owns: one CAS, `LOCKED -> 0` with nobody
     /// queued, or beside a woken head with `ALLOW` left (no clock, no queue
-    /// lock); the slow path otherwise.
+    /// lock), from the word `last` predicts; the slow path otherwise.
     #[inline]
     pub(crate) fn unlock(&self) {
-        let Err(s) = self
-            .state
-            .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
-        else {
-            return;
-        };
-        // ALLOW implies WOKEN and WAITERS; the caller holds LOCKED.
-        if s & ALLOW == 0
-            || self
+        let h = self.last.load(Ordering::Relaxed);
+        if h == 0 {
+            if self
                 .state
-                .compare_exchange(
-                    s,
-                    s - LOCKED - ALLOW_ONE,
-                    Ordering::Release,
-                    Ordering::Relaxed,
-                )
-                .is_err()
-        {
-            self.unlock_slow(self.state.load(Ordering::Relaxed));
+                .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        } else if h & ALLOW != 0 {
+            // Beside a woken head (ALLOW implies WOKEN and WAITERS), if the
+            // word is still what the lock found plus LOCKED (invariant 4).
+            let next = h - ALLOW_ONE;
+            self.last.store(next, Ordering::Relaxed);
+            if self
+                .state
+                .compare_exchange(h | LOCKED, next, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
         }
+        self.unlock_slow(self.state.load(Ordering::Relaxed));
     }
 
     /// Releases the lock on behalf of anyone (asyncio's `Lock.release()`,
@@ -249,9 +289,21 @@ impl RawMutex {
     /// decides). With the head already woken and within the bound, only
     /// free it (invariant 4): without reading the clock while `ALLOW` lasts.
     #[cold]
-    fn unlock_slow(&self, s: u8) -> bool {
+    fn unlock_slow(&self, mut s: u8) -> bool {
+        if s == LOCKED {
+            // `last` was stale: nobody waits after all.
+            self.last.store(0, Ordering::Relaxed);
+            match self
+                .state
+                .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(x) => s = x, // a waiter linked meanwhile
+            }
+        }
         if s & !ALLOW == LOCKED | WAITERS | WOKEN {
             if s & ALLOW != 0 {
+                self.last.store(s - LOCKED - ALLOW_ONE, Ordering::Relaxed);
                 if self
                     .state
                     .compare_exchange(
@@ -277,11 +329,13 @@ impl RawMutex {
                 // Nobody queued (a racing cancel emptied it): plain release.
                 // With LOCKED set, nobody else changes the word without the
                 // queue lock.
+                self.last.store(0, Ordering::Relaxed);
                 self.state.store(0, Ordering::Release);
                 return true;
             };
             if self.fairness.must_hand_off(head, now) {
                 q.pop_front(wakes, |_| Some(GRANTED));
+                self.last.store(0, Ordering::Relaxed);
                 // Invariant 1: until we unlock the queue the word still has
                 // WAITERS, so the head cannot release the lock under us.
                 self.state.store(LOCKED | waiters_bit(q), Ordering::Relaxed);
@@ -289,6 +343,7 @@ impl RawMutex {
                 // Free the lock first, then wake the head (it stays queued,
                 // and stays the head the bound is measured on).
                 self.mark_woken(head, now);
+                self.last.store(WAITERS | WOKEN, Ordering::Relaxed);
                 self.state.store(WAITERS | WOKEN, Ordering::Release);
                 q.wake_front(wakes);
             }
@@ -303,22 +358,20 @@ impl RawMutex {
     #[inline]
     fn release_beside_woken(&self, s: u8) -> bool {
         let now = self.fairness.now();
-        let deadline = self.deadline.load(Ordering::Relaxed);
-        if !Fairness::before(now, deadline) {
+        let deadline = u32::from(self.deadline.load(Ordering::Relaxed));
+        let Some(left) = Fairness::short_left(now, deadline) else {
             return false;
-        }
+        };
         let checked = self.checked.load(Ordering::Relaxed);
         let since = (now.wrapping_sub(u32::from(checked >> 3))) & TIME_MASK;
-        let allow = Fairness::allowance(now, deadline, since, u32::from(checked & 7) + 1);
+        let releases = u32::from(checked & 7) + 1;
+        let allow = Fairness::allowance(now, now.wrapping_add(left), since, releases);
         self.checked
             .store(pack_checked(now, allow), Ordering::Relaxed);
+        let next = WAITERS | WOKEN | (allow * ALLOW_ONE);
+        self.last.store(next, Ordering::Relaxed);
         self.state
-            .compare_exchange(
-                s,
-                WAITERS | WOKEN | (allow * ALLOW_ONE),
-                Ordering::Release,
-                Ordering::Relaxed,
-            )
+            .compare_exchange(s, next, Ordering::Release, Ordering::Relaxed)
             .is_ok()
     }
 
@@ -327,7 +380,7 @@ impl RawMutex {
     #[inline]
     fn mark_woken(&self, head: &crate::engine::node::Node<()>, now: u32) {
         self.deadline
-            .store(Fairness::deadline(head), Ordering::Relaxed);
+            .store(Fairness::short_deadline(head) as u16, Ordering::Relaxed);
         self.checked.store(pack_checked(now, 0), Ordering::Relaxed);
     }
 
@@ -372,13 +425,6 @@ impl Policy for RawMutex {
 
     #[inline]
     fn try_now(&self, _: &(), _: &WaitCx<'_, '_>) -> Option<()> {
-        if self
-            .state
-            .compare_exchange_weak(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            return Some(());
-        }
         self.try_lock().then_some(())
     }
 
@@ -442,7 +488,12 @@ impl Policy for RawMutex {
                 .state
                 .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
             {
-                Ok(_) => return free.then_some(()),
+                Ok(_) if free => {
+                    // Ours now: the word no longer has WOKEN.
+                    self.last.store(0, Ordering::Relaxed);
+                    return Some(());
+                }
+                Ok(_) => return None,
                 Err(x) => s = x,
             }
         }
