@@ -12,7 +12,7 @@
  * 3. Counts, as in Rust: releasing above a bounded semaphore's initial
  *    value is OVER_RELEASE (any count, even SIZE_MAX) and changes nothing;
  *    an unbounded one refuses to go past DUALSYNC_SEMAPHORE_MAX_PERMITS
- *    (SIZE_MAX >> 4) with OVERFLOW, also for a count above it; 0 permits
+ *    (SIZE_MAX >> 8) with OVERFLOW, also for a count above it; 0 permits
  *    is a no-op that succeeds (release(0) like Rust's add_permits(0),
  *    acquire_many(0) like Rust's acquire_many(0)); asking for more than
  *    DUALSYNC_SEMAPHORE_MAX_PERMITS at once is INVALID_ARGUMENT.
@@ -168,7 +168,7 @@ int main(void) {
            DUALSYNC_INVALID_ARGUMENT);
     expect("try_acquire_many(SIZE_MAX)", dualsync_semaphore_try_acquire_many(sem, SIZE_MAX),
            DUALSYNC_INVALID_ARGUMENT);
-    printf("MAX_PERMITS == SIZE_MAX >> 4: %d\n", DUALSYNC_SEMAPHORE_MAX_PERMITS == SIZE_MAX >> 4);
+    printf("MAX_PERMITS == SIZE_MAX >> 8: %d\n", DUALSYNC_SEMAPHORE_MAX_PERMITS == SIZE_MAX >> 8);
     dualsync_semaphore_t *unb = dualsync_semaphore_new(DUALSYNC_SEMAPHORE_MAX_PERMITS, false);
     expect("release past MAX_PERMITS", dualsync_semaphore_release(unb, 1), DUALSYNC_OVERFLOW);
     expect("release(SIZE_MAX)", dualsync_semaphore_release(unb, SIZE_MAX), DUALSYNC_OVERFLOW);

@@ -11,9 +11,9 @@
 
 /**
  * The largest number of permits a semaphore holds (Rust's
- * `dualsync::MAX_PERMITS`, `usize::MAX >> 4`).
+ * `dualsync::MAX_PERMITS`, `usize::MAX >> 8`).
  */
-#define DUALSYNC_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 4)
+#define DUALSYNC_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 8)
 
 /**
  * `timeout_ns` value meaning "wait forever".

@@ -4,13 +4,13 @@
 //! # State word
 //!
 //! ```text
-//!   63 .......................... 4     3       2        1         0
-//!  +-------------------------------+--------+------+---------+--------+
-//!  |      available permits        | STRICT | FIFO | WAITERS | CLOSED |
-//!  +-------------------------------+--------+------+---------+--------+
+//!   63 ................. 8   7 ... 5    4       3       2        1         0
+//!  +----------------------+---------+-------+--------+------+---------+--------+
+//!  |  available permits   |  ALLOW  | WOKEN | STRICT | FIFO | WAITERS | CLOSED |
+//!  +----------------------+---------+-------+--------+------+---------+--------+
 //! ```
 //!
-//! * `permits` (`usize >> 4`, so at most [`MAX_PERMITS`]): permits nobody
+//! * `permits` (`usize >> 8`, so at most [`MAX_PERMITS`]): permits nobody
 //!   holds. Permits granted to a waiter that has not picked them up yet are
 //!   already subtracted (they are held by that waiter).
 //! * `WAITERS`: the wait queue is not empty. Set and cleared only under the
@@ -21,35 +21,61 @@
 //!   only under the queue lock.
 //! * `STRICT`: the semaphore was made with `new_fair` (constant).
 //! * `CLOSED`: [`Semaphore::close`] was called; never cleared.
+//! * `WOKEN` (bounded-barging mode only): a serve woke the head in place to
+//!   take the free permits and it has not looked since (invariant 6). While
+//!   it is set, a release with `ALLOW` left only adds its permits: one CAS,
+//!   no queue lock, no clock, nobody to wake (the head is already on its
+//!   way). Set only under the queue lock, by the serve that wakes the head
+//!   ([`Semaphore::serve_locked`]); cleared in the head's look (its CAS,
+//!   under the queue lock, whether it takes the permits or not), by a
+//!   hand-off to the head, when a waiter leaves and the head does not fit
+//!   any more, when the queue empties, and by `close`.
+//! * `ALLOW` (3 bits, only with `WOKEN`): how many of the next releases
+//!   beside the woken head may skip the queue lock
+//!   ([`MAX_ALLOWANCE`](crate::engine::fair::MAX_ALLOWANCE)). A release
+//!   that finds it spent serves under the queue lock, reads the clock, and
+//!   (the head still within the bound) sets it from the pace of the
+//!   releases since the previous reading (a [`Pace`] record in the head's
+//!   node) and the time the head has left; each release that skips the
+//!   lock takes one. Cleared with `WOKEN`, and 0 when `WOKEN` is set anew.
 //!
 //! | flags                 | meaning                                                    |
 //! |-----------------------|------------------------------------------------------------|
 //! | none                  | nobody waits; acquire/release are one CAS                  |
-//! | `WAITERS`             | barging mode: waiters queued, newcomers may take free permits |
+//! | `WAITERS`             | barging mode: waiters queued, the head asleep (or not told yet); newcomers may take free permits |
+//! | `WAITERS\|WOKEN` (+ `ALLOW`) | barging mode: as `WAITERS`, and the head was woken in place within the bound and has not looked yet: a release with `ALLOW` left only adds its permits |
 //! | `WAITERS\|FIFO`       | waiters queued, newcomers queue behind them                |
 //! | `CLOSED`              | closed: every acquire fails; releases still count          |
 //!
 //! `FIFO` without `WAITERS`, and `WAITERS` or `FIFO` with `CLOSED`, never
-//! exist outside the queue lock.
+//! exist outside the queue lock. `WOKEN` never exists without `WAITERS`,
+//! with `FIFO` or in strict mode (outside the queue lock), nor a non-zero
+//! `ALLOW` without `WOKEN` (whatever clears `WOKEN` clears `ALLOW` in the
+//! same write).
 //!
 //! Uncontended, `acquire` is one CAS subtracting from the count and a release
 //! one CAS adding to it (a CAS rather than a `fetch_add` so that the count can
 //! saturate with an error instead of wrapping); neither touches the queue.
+//! A barging holder's release while the woken head has not run yet is one
+//! CAS too, `+n permits, ALLOW-1`, with the queue lock and a clock read
+//! when `ALLOW` is 0.
 //!
 //! # Invariants
 //!
 //! 1. `WAITERS` is set iff the queue is non-empty, whenever the queue lock is
 //!    not held.
-//! 2. A release that finds `WAITERS` takes the queue lock and serves from the
-//!    head: the head is handed its permits (`GRANTED`) when the fairness
-//!    policy says hand off (strict mode, or it waited past the bound), or,
-//!    when they are free for it, woken *in place* to take them (barging
-//!    mode: it stays the head, and when it leaves the next one is looked
-//!    at); serving stops at the first waiter that does not fit, so a
-//!    release costs O(1 + waiters served), never a walk of the queue.
+//! 2. A release that finds `WAITERS` (and no `ALLOW`: invariant 6) takes
+//!    the queue lock and serves from the head: the head is handed its
+//!    permits (`GRANTED`) when the fairness policy says hand off (strict
+//!    mode, or it waited past the bound), or, when they are free for it,
+//!    woken *in place* to take them (barging mode: it stays the head, and
+//!    when it leaves the next one is looked at); serving stops at the first
+//!    waiter that does not fit, so a release costs O(1 + waiters served),
+//!    never a walk of the queue.
 //! 3. Outside the queue lock the word changes without it only by fast-path
-//!    acquires (which fail while `FIFO` is set) and fast-path releases (which
-//!    fail while `WAITERS` is set); the serving code CASes and re-reads.
+//!    acquires (which fail while `FIFO` is set), fast-path releases (which
+//!    fail while `WAITERS` is set, unless they take one of `ALLOW`); the
+//!    serving code CASes and re-reads.
 //! 4. A node's payload (the permits it asks for, and the bound it may refill
 //!    up to) is fixed before it is linked. Outcome `GRANTED` means those
 //!    permits were moved to it; `CLOSED_OUT` means the semaphore closed while
@@ -60,6 +86,29 @@
 //!    intrusive semaphores), and a woken head that leaves passes its wake-up
 //!    on the same way. A cancelled waiter that had been `GRANTED` gives its
 //!    permits back through the ordinary release path.
+//! 6. `WOKEN` is set only while the queue's head is woken in place (node
+//!    flag `WOKEN`) or about to look (it cleared its node flag and waits
+//!    for the queue lock to look), within the bound as of the last clock
+//!    read: so a release that sees it may add its permits without waking
+//!    anyone, since the head will look after them. Whoever changes that
+//!    under the queue lock clears it in the same critical section: the
+//!    head's look (in the CAS that takes its permits or finds too few), a
+//!    hand-off (in the CAS that moves the permits), a waiter's leaving
+//!    (the serve after it cannot tell whether the woken head left: it
+//!    clears `WOKEN` first, in one RMW whose result it decides from, then
+//!    wakes the head again if it fits, which a woken head ignores), and
+//!    `close`. A release that adds permits
+//!    without the queue lock does so in one CAS from a word with `WOKEN`
+//!    and `ALLOW`, which fails if any of them came first; it then serves
+//!    under the queue lock as in invariant 2.
+//!
+//! # Fairness
+//!
+//! The engine's policy ([`crate::engine::fair`]), as the
+//! [`Mutex`](crate::Mutex) applies it: a release beside a woken head skips
+//! the clock only while `ALLOW` lasts, so at a steady pace of releases the
+//! bound holds exactly; if the holds grow suddenly the head can be
+//! overtaken by at most `MAX_ALLOWANCE` more holds.
 
 use core::fmt;
 use core::pin::Pin;
@@ -67,11 +116,11 @@ use core::task::Poll;
 use std::sync::Arc;
 
 use crate::engine::driver::{Waitable, impl_operation};
-use crate::engine::fair::Fairness;
+use crate::engine::fair::{Fairness, MAX_ALLOWANCE, Pace};
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicUsize, Ordering};
+use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
 use crate::engine::waiter::{Link, Policy, Taken, Waiter, polled_after_completion};
 use crate::engine::wake::WakeList;
 use crate::error::{AcquireError, AcquireTimeoutError, ReleaseError, TryAcquireError};
@@ -80,13 +129,18 @@ const CLOSED: usize = 1;
 const WAITERS: usize = 2;
 const FIFO: usize = 4;
 const STRICT: usize = 8;
-const SHIFT: u32 = 4;
+const WOKEN: usize = 16;
+/// `ALLOW`'s unit and mask.
+const ALLOW_ONE: usize = 32;
+const ALLOW: usize = 7 * ALLOW_ONE;
+const SHIFT: u32 = 8;
 const FLAGS: usize = (1 << SHIFT) - 1;
+const _: () = assert!(ALLOW / ALLOW_ONE == MAX_ALLOWANCE as usize && ALLOW < 1 << SHIFT);
 
-/// The largest number of permits a semaphore can hold (`usize::MAX >> 4`).
+/// The largest number of permits a semaphore can hold (`usize::MAX >> 8`).
 ///
-/// Permit counts are `usize` (not `u32` as in tokio): four bits of the state
-/// word are flags, the rest is the count.
+/// Permit counts are `usize` (not `u32` as in tokio): eight bits of the
+/// state word are flags, the rest is the count.
 pub const MAX_PERMITS: usize = usize::MAX >> SHIFT;
 
 /// Node outcome: the requested permits were moved to the waiter.
@@ -100,10 +154,25 @@ const fn permits(s: usize) -> usize {
 }
 
 /// A waiter's payload: what it asks for, and what its permit may refill up
-/// to (a bounded semaphore's bound, else [`MAX_PERMITS`]).
+/// to (a bounded semaphore's bound, else [`MAX_PERMITS`]); while it is the
+/// head woken in place, the pace of the releases beside it.
 pub(crate) struct Request {
     n: usize,
     limit: usize,
+    /// A [`Pace`] record, written and read only under the queue lock while
+    /// the node is the woken head (`WOKEN`).
+    pace: AtomicU32,
+}
+
+impl Request {
+    #[inline]
+    fn new(n: usize, limit: usize) -> Request {
+        Request {
+            n,
+            limit,
+            pace: AtomicU32::new(0),
+        }
+    }
 }
 
 /// A counting semaphore that threads and async tasks share (asyncio's
@@ -134,8 +203,11 @@ pub(crate) struct Request {
 /// releaser often takes its permit straight back, which avoids a convoy of
 /// context switches), but only while the head has waited less than
 /// [`FAIRNESS_BOUND`](crate::FAIRNESS_BOUND) (500 µs); after that the release hands the permits to
-/// the head and newcomers queue behind it until it is served.
-/// [`Semaphore::new_fair`] hands off on every release: strict FIFO, and
+/// the head and newcomers queue behind it until it is served. (Releases
+/// beside a head that was woken and has not run yet check the time only
+/// every few releases, at the pace of the previous ones: if the holds
+/// suddenly grow longer, the head may be overtaken by up to 7 more of
+/// them.) [`Semaphore::new_fair`] hands off on every release: strict FIFO, and
 /// `try_acquire` fails while anyone waits.
 ///
 /// **Cancel-safety**: dropping an acquire operation (or a `block_for`
@@ -212,10 +284,7 @@ macro_rules! acquire_api {
             assert!(n <= MAX_PERMITS, "acquire_many: more than MAX_PERMITS");
             SemaphoreAcquire {
                 sem: self.core(),
-                waiter: Waiter::new(Request {
-                    n,
-                    limit: self.limit(),
-                }),
+                waiter: Waiter::new(Request::new(n, self.limit())),
             }
         }
 
@@ -231,10 +300,7 @@ macro_rules! acquire_api {
             assert!(n <= MAX_PERMITS, "acquire_many_arc: more than MAX_PERMITS");
             SemaphoreAcquireArc {
                 sem: Some(Self::owned(self)),
-                waiter: Waiter::new(Request {
-                    n,
-                    limit: self.limit(),
-                }),
+                waiter: Waiter::new(Request::new(n, self.limit())),
             }
         }
 
@@ -425,8 +491,9 @@ impl Semaphore {
 
     fn close_core(&self) {
         self.queue.with_lock(|q, wakes| {
-            // Clear WAITERS and FIFO: the queue is emptied below.
-            self.state.fetch_and(!(WAITERS | FIFO), Ordering::Relaxed);
+            // Clear the waiters' flags: the queue is emptied below.
+            self.state
+                .fetch_and(!(WAITERS | FIFO | WOKEN | ALLOW), Ordering::Relaxed);
             self.state.fetch_or(CLOSED, Ordering::Release);
             q.complete_all(CLOSED_OUT, wakes);
         });
@@ -444,16 +511,10 @@ impl Semaphore {
         }
     }
 
-    /// Takes `n` permits without waiting.
+    /// Takes `n` permits without waiting, unless `FIFO` holds newcomers
+    /// back.
     #[inline]
     pub(crate) fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
-        self.take(n, FIFO)
-    }
-
-    /// Takes `n` permits unless the word has one of `blocked` (`FIFO` for
-    /// newcomers; nothing for the queue's head, which nobody waits before).
-    #[inline]
-    fn take(&self, n: usize, blocked: usize) -> Result<(), TryAcquireError> {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s & CLOSED != 0 {
@@ -462,7 +523,7 @@ impl Semaphore {
             if n == 0 {
                 return Ok(());
             }
-            if s & blocked != 0 || permits(s) < n {
+            if s & FIFO != 0 || permits(s) < n {
                 return Err(TryAcquireError::NoPermits);
             }
             match self.state.compare_exchange_weak(
@@ -488,10 +549,12 @@ impl Semaphore {
         }
     }
 
-    /// [`give`](Self::give) while nobody waits: one CAS (or the load that
-    /// refuses the count), the call's last access to the semaphore (the C
-    /// ABI relies on it: such a release is not counted as a call in
-    /// progress). `None`, nothing changed, when waiters must be served.
+    /// [`give`](Self::give) while nobody waits, or beside a woken head
+    /// with `ALLOW` left (invariant 6: it takes one, and wakes nobody):
+    /// one CAS (or the load that refuses the count), the call's last access
+    /// to the semaphore (the C ABI relies on it: such a release is not
+    /// counted as a call in progress). `None`, nothing changed, when waiters
+    /// must be served.
     #[inline]
     pub(crate) fn give_fast(
         &self,
@@ -501,16 +564,19 @@ impl Semaphore {
     ) -> Option<Result<(), ReleaseError>> {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
-            if s & WAITERS != 0 {
-                return None;
-            }
+            // ALLOW implies WOKEN and WAITERS.
+            let flags = match (s & WAITERS != 0, s & ALLOW != 0) {
+                (false, _) => s & FLAGS,
+                (true, true) => (s & FLAGS) - ALLOW_ONE,
+                (true, false) => return None,
+            };
             let new = match new_count(permits(s), n, limit, clamp) {
                 Ok(new) => new,
                 Err(e) => return Some(Err(e)),
             };
             match self.state.compare_exchange_weak(
                 s,
-                (new << SHIFT) | (s & FLAGS),
+                (new << SHIFT) | flags,
                 Ordering::Release,
                 Ordering::Relaxed,
             ) {
@@ -542,22 +608,39 @@ impl Semaphore {
     }
 
     /// Under the queue lock: serves from the head while the free permits
-    /// cover it (invariant 2), then recomputes `WAITERS` and `FIFO`. Looks
-    /// at one waiter more than it serves: O(1) when nobody can be served.
+    /// cover it (invariant 2), then recomputes `WAITERS`, `FIFO`, `WOKEN`
+    /// and `ALLOW`. Looks at one waiter more than it serves: O(1) when
+    /// nobody can be served.
     ///
-    /// `release`: called for a release (or close), which also recomputes
-    /// `FIFO` from the head's wait; a waiter leaving keeps `FIFO` as it was
+    /// `release`: called for a release, which also recomputes `FIFO` from
+    /// the head's wait, and finds a `WOKEN` it did not clear still true
+    /// (invariant 6): it only refreshes `ALLOW` then. Called for a waiter
+    /// that left (`release == false`), it cannot tell whether the woken
+    /// head is the one that left, so it clears `WOKEN` before it looks
+    /// (else a release beside the stale `WOKEN` could add permits after
+    /// the look, waking nobody), then wakes the head again if it fits (a
+    /// head already woken is not woken twice); it keeps `FIFO` as it was
     /// (a release will recompute it), so a cancel that serves nobody reads
     /// no clock.
     fn serve_locked(&self, q: &mut QueueGuard<'_, Request>, release: bool, wakes: &mut WakeList) {
         let mut s = self.state.load(Ordering::Acquire);
+        if !release && s & WOKEN != 0 {
+            // The woken head may be the one that left: clear WOKEN before
+            // deciding (invariant 6), so that a release after this serves
+            // under the queue lock, and the permits of one before it are
+            // in the word read here.
+            s = self.state.fetch_and(!(WOKEN | ALLOW), Ordering::AcqRel) & !(WOKEN | ALLOW);
+        }
         if q.is_empty() {
-            if s & (WAITERS | FIFO) != 0 {
-                self.state.fetch_and(!(WAITERS | FIFO), Ordering::Relaxed);
+            if s & (WAITERS | FIFO | WOKEN | ALLOW) != 0 {
+                self.state
+                    .fetch_and(!(WAITERS | FIFO | WOKEN | ALLOW), Ordering::Relaxed);
             }
             return;
         }
         let clock = Self::fairness(s).clock();
+        // What the head's in-place wake-up leaves in the word.
+        let mut woken = Woken::Clear;
         loop {
             if s & CLOSED != 0 {
                 return; // `close` emptied the queue; nothing to serve
@@ -565,47 +648,125 @@ impl Semaphore {
             let Some(head) = q.front() else { break };
             let n = head.data.n;
             if n > permits(s) {
+                if release && s & WOKEN != 0 {
+                    woken = Woken::Keep; // still on its way to look
+                }
                 break;
             }
             if !clock.must_hand_off(head) {
-                // Free for it: wake it in place to take them (it stays the
-                // head; when it leaves, the next one is looked at).
-                q.wake_front(wakes);
+                // Free for it: it takes them itself (it stays the head;
+                // when it leaves, the next one is looked at).
+                woken = self.mark_woken(q, release && s & WOKEN != 0, clock.now(), wakes);
                 break;
             }
-            if let Err(x) = self.state.compare_exchange_weak(
-                s,
-                s - (n << SHIFT),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
+            // Hand them over; the next head is not woken.
+            let new = (s - (n << SHIFT)) & !(WOKEN | ALLOW);
+            if let Err(x) =
+                self.state
+                    .compare_exchange_weak(s, new, Ordering::AcqRel, Ordering::Acquire)
+            {
                 s = x;
                 continue;
             }
-            s -= n << SHIFT;
+            s = new;
             q.pop_front(wakes, |_| Some(GRANTED));
         }
         // The flags: WAITERS iff queued; FIFO iff queued and the head may not
-        // be overtaken any more.
-        let flags = match q.front() {
-            None => 0,
-            Some(_) if !release => WAITERS | (s & FIFO),
-            Some(head) if clock.must_hand_off(head) => WAITERS | FIFO,
-            Some(_) => WAITERS,
+        // be overtaken any more (then it is not left woken either).
+        let (flags, woken) = match q.front() {
+            None => (0, Woken::Clear),
+            Some(_) if !release => (WAITERS | (s & FIFO), woken),
+            Some(head) if clock.must_hand_off(head) => (WAITERS | FIFO, Woken::Clear),
+            Some(_) => (WAITERS, woken),
         };
+        // A CAS loop: fast acquires and releases (which may take one of
+        // ALLOW) change the word meanwhile.
         let mut s = self.state.load(Ordering::Relaxed);
-        while s & (WAITERS | FIFO) != flags {
-            match self.state.compare_exchange_weak(
-                s,
-                (s & !(WAITERS | FIFO)) | flags,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
+        loop {
+            let new = (s & !(WAITERS | FIFO | WOKEN | ALLOW))
+                | flags
+                | match woken {
+                    Woken::Clear => 0,
+                    Woken::Keep => s & (WOKEN | ALLOW),
+                    Woken::Set(bits) => bits,
+                };
+            if new == s {
+                break;
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
                 Ok(_) => break,
                 Err(x) => s = x,
             }
         }
     }
+
+    /// Under the queue lock, for a head within the bound that the free
+    /// permits cover: wakes it in place (`already`: it was woken and has
+    /// not looked yet, so it needs no second wake-up) and says what to set
+    /// in the word: `WOKEN`, with the `ALLOW` its pace record gives when
+    /// it was already woken (a fresh record otherwise: `ALLOW` 0).
+    #[inline]
+    fn mark_woken(
+        &self,
+        q: &mut QueueGuard<'_, Request>,
+        already: bool,
+        now: u32,
+        wakes: &mut WakeList,
+    ) -> Woken {
+        let Some(head) = q.front() else {
+            return Woken::Clear;
+        };
+        let pace = &head.data.pace;
+        if already {
+            let (allow, next) =
+                Pace(pace.load(Ordering::Relaxed)).recheck(now, Fairness::deadline(head));
+            pace.store(next.0, Ordering::Relaxed);
+            return Woken::Set(WOKEN | (usize::from(allow) * ALLOW_ONE));
+        }
+        pace.store(Pace::woken(now).0, Ordering::Relaxed);
+        q.wake_front(wakes);
+        Woken::Set(WOKEN)
+    }
+
+    /// The woken head's look, under the queue lock: takes its `n` permits
+    /// if they are free, and either way clears `WOKEN` and `ALLOW` in the
+    /// same CAS (it has looked: the next release must serve it again).
+    #[inline]
+    fn look(&self, n: usize) -> Option<Result<(), AcquireError>> {
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            if s & CLOSED != 0 {
+                return Some(Err(AcquireError::Closed));
+            }
+            let fits = permits(s) >= n;
+            let taken = if fits { s - (n << SHIFT) } else { s };
+            let new = taken & !(WOKEN | ALLOW);
+            if new == s {
+                return None; // not enough, and WOKEN already clear
+            }
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return fits.then_some(Ok(())),
+                Err(x) => s = x,
+            }
+        }
+    }
+}
+
+/// What [`Semaphore::serve_locked`] leaves of `WOKEN` and `ALLOW`.
+#[derive(Clone, Copy)]
+enum Woken {
+    /// Clear both: nobody is woken in place (or the head is past the bound).
+    Clear,
+    /// Leave them as they are now: the woken head is still on its way.
+    Keep,
+    /// Set these (`WOKEN`, and `ALLOW`).
+    Set(usize),
 }
 
 impl Policy for Semaphore {
@@ -623,7 +784,8 @@ impl Policy for Semaphore {
         taken(self.try_take(r.n))
     }
 
-    /// The head woken in place: `FIFO` holds newcomers back, not the head.
+    /// The head woken in place looks (`FIFO` holds newcomers back, not the
+    /// head), and clears `WOKEN` (invariant 6).
     #[inline]
     fn try_linked(
         &self,
@@ -631,7 +793,7 @@ impl Policy for Semaphore {
         r: &Request,
         _: &WaitCx<'_, '_>,
     ) -> Option<Self::Output> {
-        taken(self.take(r.n, 0))
+        self.look(r.n)
     }
 
     /// A thread spins while nobody is queued and the permits may come back

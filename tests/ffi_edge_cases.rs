@@ -894,7 +894,7 @@ fn header_documents_the_edge_cases() {
         .join(" ");
     for needle in [
         // Semaphore counts.
-        "#define DUALSYNC_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 4)",
+        "#define DUALSYNC_SEMAPHORE_MAX_PERMITS (SIZE_MAX >> 8)",
         "`n == 0` changes nothing and returns `DUALSYNC_OK` (Rust's `add_permits(0)`)",
         "`DUALSYNC_SEMAPHORE_MAX_PERMITS` (`DUALSYNC_OVERFLOW`; also for any `n` above it)",
         // Queue capacity and NULL items.

@@ -32,11 +32,11 @@ use super::node::Node;
 /// [`CapacityLimiter`](crate::CapacityLimiter) and
 /// [`RwLock`](crate::RwLock)).
 ///
-/// The Mutex's releases beside a head that was woken and has not run yet
-/// read the clock only every few releases, as many as the pace of the
-/// previous ones says fit into half the time the head has left: at a steady
-/// pace the bound holds as stated; if holds suddenly grow longer, the head
-/// may be overtaken by up to 7 more of them. The RwLock keeps the woken
+/// The Mutex's and the Semaphore's releases beside a head that was woken
+/// and has not run yet read the clock only every few releases, as many as
+/// the pace of the previous ones says fit into half the time the head has
+/// left: at a steady pace the bound holds as stated; if holds suddenly grow
+/// longer, the head may be overtaken by up to 7 more of them. The RwLock keeps the woken
 /// head's deadline in 11 bits of 32 µs (it has no room for more): should
 /// that head not run for ~65 ms while no writer releases, barging writers
 /// may overtake it for one more bound per ~65 ms.
@@ -177,6 +177,38 @@ impl Fairness {
     }
 }
 
+/// The pace record of a release beside a head that was woken in place and
+/// has not run yet, for a primitive that keeps it under its queue lock (the
+/// [`Semaphore`](crate::Semaphore) keeps it in the woken head's node): the
+/// low 29 bits of the time of the last clock read by such a release, and the
+/// allowance it gave (`time << 3 | allow`). A heuristic: a stale record only
+/// changes how often the clock is read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pace(pub(crate) u32);
+
+impl Pace {
+    const TIME_MASK: u32 = (1 << 29) - 1;
+
+    /// A fresh record, as the head is woken at `now`: no allowance yet.
+    #[inline]
+    pub(crate) fn woken(now: u32) -> Pace {
+        Pace((now & Self::TIME_MASK) << 3)
+    }
+
+    /// A release beside the woken head read `now`, before `deadline`: the
+    /// allowance for the next releases ([`Fairness::allowance`], at the
+    /// pace of the releases since the last reading) and the new record.
+    #[inline]
+    pub(crate) fn recheck(self, now: u32, deadline: u32) -> (u8, Pace) {
+        let since = now.wrapping_sub(self.0 >> 3) & Self::TIME_MASK;
+        let allow = Fairness::allowance(now, deadline, since, (self.0 & 7) + 1);
+        (
+            allow,
+            Pace(((now & Self::TIME_MASK) << 3) | u32::from(allow)),
+        )
+    }
+}
+
 /// See [`Fairness::clock`].
 pub(crate) struct Clock {
     fairness: Fairness,
@@ -187,17 +219,20 @@ impl Clock {
     /// [`Fairness::must_hand_off`], with the time read at the first call.
     #[inline]
     pub(crate) fn must_hand_off<D>(&self, head: &Node<D>) -> bool {
-        if self.fairness.is_strict() {
-            return true;
-        }
-        let now = match self.now.get() {
+        self.fairness.is_strict() || self.fairness.must_hand_off(head, self.now())
+    }
+
+    /// The time read by an earlier [`must_hand_off`](Self::must_hand_off)
+    /// (or now, if none read it yet).
+    #[inline]
+    pub(crate) fn now(&self) -> u32 {
+        match self.now.get() {
             Some(t) => t,
             None => {
                 let t = super::now_micros();
                 self.now.set(Some(t));
                 t
             }
-        };
-        self.fairness.must_hand_off(head, now)
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! Permit counts are `size_t`, as in Rust (`usize`), with the same rules:
 //! a count of 0 is a no-op that succeeds (`acquire_many(0)`,
 //! `release(0)`: Rust's `acquire_many(0)` / `add_permits(0)`); a semaphore
-//! holds at most `DUALSYNC_SEMAPHORE_MAX_PERMITS` (`SIZE_MAX >> 4`, Rust's
+//! holds at most `DUALSYNC_SEMAPHORE_MAX_PERMITS` (`SIZE_MAX >> 8`, Rust's
 //! `MAX_PERMITS`). Asking for more than that at once is
 //! `DUALSYNC_INVALID_ARGUMENT` (Rust panics: it could never be met);
 //! releasing past it is `DUALSYNC_OVERFLOW` (Rust's
@@ -24,9 +24,9 @@ use super::{
 use crate::error::{AcquireError, AcquireTimeoutError, ReleaseError, TryAcquireError};
 use crate::semaphore::{BoundedSemaphore, MAX_PERMITS, Permit, Semaphore, SemaphoreAcquire};
 
-/// The largest number of permits a semaphore holds (`SIZE_MAX >> 4`; Rust's
+/// The largest number of permits a semaphore holds (`SIZE_MAX >> 8`; Rust's
 /// `dualsync::MAX_PERMITS`).
-pub const DUALSYNC_SEMAPHORE_MAX_PERMITS: usize = usize::MAX >> 4;
+pub const DUALSYNC_SEMAPHORE_MAX_PERMITS: usize = usize::MAX >> 8;
 // Spelled out above for cbindgen, which only reads `src/ffi`.
 const _: () = assert!(DUALSYNC_SEMAPHORE_MAX_PERMITS == MAX_PERMITS);
 

@@ -118,6 +118,38 @@ mod loom_tests {
         woken_head_cancelled(true);
     }
 
+    /// The holder releases (bounded barging: the queued task is woken in
+    /// place, `WOKEN`), a try by the main thread releases beside it under
+    /// the queue lock (which gives `ALLOW`), a barging thread may take the
+    /// permit and give it back with one CAS beside the woken head, and the
+    /// woken task's future is dropped before it looks, while a thread may
+    /// wait behind it: every permit must still reach the thread (a stale
+    /// `WOKEN` would let a release add its permit without waking anyone and
+    /// strand it).
+    #[test]
+    fn loom_semaphore_woken_head_cancelled_under_a_barger() {
+        model(|| {
+            let s = Arc::new(Semaphore::new(1));
+            let held = s.acquire().block().unwrap();
+            let mut f = Box::pin(s.acquire());
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(f.as_mut().poll(&mut cx).is_pending()); // queued first
+            let s1 = s.clone();
+            let waiter = loom::thread::spawn(move || drop(s1.acquire().block().unwrap()));
+            drop(held); // wakes the task in place
+            if let Ok(p) = s.try_acquire() {
+                drop(p); // beside the woken head: sets ALLOW
+            }
+            let s2 = s.clone();
+            let barger = loom::thread::spawn(move || drop(s2.acquire().block().unwrap()));
+            drop(f); // the woken head leaves before it looks
+            barger.join().unwrap();
+            waiter.join().unwrap();
+            assert_eq!(s.available_permits(), 1);
+            assert_eq!(s.statistics().waiting, 0);
+        });
+    }
+
     #[test]
     fn loom_semaphore_close_wakes_thread_and_task() {
         model(|| {
