@@ -1553,7 +1553,7 @@ enum dualsync_status dualsync_rwlock_write_start(const struct dualsync_rwlock_t 
  * fails while anyone waits). When `bounded` is nonzero,
  * releasing above `initial` is refused with `DUALSYNC_OVER_RELEASE`.
  * Returns NULL if `initial` is above `DUALSYNC_SEMAPHORE_MAX_PERMITS`
- * (`SIZE_MAX >> 4`) or allocation fails.
+ * (`SIZE_MAX >> 8`) or allocation fails.
  * Free it with `dualsync_semaphore_free`.
  */
 struct dualsync_semaphore_t *dualsync_semaphore_new(size_t initial, bool bounded);

@@ -497,7 +497,7 @@ fn release_status(r: Result<(), ReleaseError>) -> dualsync_status {
 #[test]
 fn semaphore_counts_agree_with_rust() {
     assert_eq!(DUALSYNC_SEMAPHORE_MAX_PERMITS, MAX_PERMITS);
-    assert_eq!(MAX_PERMITS, usize::MAX >> 4);
+    assert_eq!(MAX_PERMITS, usize::MAX >> 8);
     // (initial, bounded, permits taken first, release n)
     let cases = [
         (0, false, 0, 0),

@@ -177,7 +177,7 @@ fn acquire(s: &dualsync_semaphore_t, n: usize, timeout_ns: u64) -> dualsync_stat
 /// fails while anyone waits). When `bounded` is nonzero,
 /// releasing above `initial` is refused with `DUALSYNC_OVER_RELEASE`.
 /// Returns NULL if `initial` is above `DUALSYNC_SEMAPHORE_MAX_PERMITS`
-/// (`SIZE_MAX >> 4`) or allocation fails.
+/// (`SIZE_MAX >> 8`) or allocation fails.
 /// Free it with `dualsync_semaphore_free`.
 #[unsafe(no_mangle)]
 pub extern "C" fn dualsync_semaphore_new(
