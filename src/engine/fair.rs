@@ -36,10 +36,10 @@ use super::node::Node;
 /// and has not run yet read the clock only every few releases, as many as
 /// the pace of the previous ones says fit into half the time the head has
 /// left: at a steady pace the bound holds as stated; if holds suddenly grow
-/// longer, the head may be overtaken by up to 7 more of them. The RwLock keeps the woken
-/// head's deadline in 11 bits of 32 µs (it has no room for more): should
-/// that head not run for ~65 ms while no writer releases, barging writers
-/// may overtake it for one more bound per ~65 ms.
+/// longer, the head may be overtaken by up to 7 more of them. The RwLock
+/// keeps the woken head's deadline in 11 bits of 32 µs (it has no room for
+/// more): should that head not run for ~65 ms while no writer releases,
+/// barging writers may overtake it for one more bound per ~65 ms.
 pub const FAIRNESS_BOUND: Duration = Duration::from_micros(BOUND_US as u64);
 const BOUND_US: u32 = 500;
 
