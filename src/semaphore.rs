@@ -722,11 +722,11 @@ impl Semaphore {
         let pace = &head.data.pace;
         if already {
             let (allow, next) =
-                Pace(pace.load(Ordering::Relaxed)).recheck(now, Fairness::deadline(head));
+                Pace::<29>(pace.load(Ordering::Relaxed)).recheck(now, Fairness::deadline(head));
             pace.store(next.0, Ordering::Relaxed);
             return Woken::Set(WOKEN | (usize::from(allow) * ALLOW_ONE));
         }
-        pace.store(Pace::woken(now).0, Ordering::Relaxed);
+        pace.store(Pace::<29>::woken(now).0, Ordering::Relaxed);
         q.wake_front(wakes);
         Woken::Set(WOKEN)
     }

@@ -178,20 +178,22 @@ impl Fairness {
 }
 
 /// The pace record of a release beside a head that was woken in place and
-/// has not run yet, for a primitive that keeps it under its queue lock (the
-/// [`Semaphore`](crate::Semaphore) keeps it in the woken head's node): the
-/// low 29 bits of the time of the last clock read by such a release, and the
-/// allowance it gave (`time << 3 | allow`). A heuristic: a stale record only
-/// changes how often the clock is read.
+/// has not run yet: the low `TIME_BITS` bits of the time (µs) of the last
+/// clock read by such a release, and the allowance it gave
+/// (`time << 3 | allow`). The [`Semaphore`](crate::Semaphore) keeps a
+/// `Pace<29>` in the woken head's node (under its queue lock); the
+/// [`Mutex`](crate::Mutex) a `Pace<13>` in the 16 bits of padding it has
+/// (8 ms of time: a woken head's bound is 0.5 ms). A heuristic: a stale
+/// record only changes how often the clock is read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Pace(pub(crate) u32);
+pub(crate) struct Pace<const TIME_BITS: u32>(pub(crate) u32);
 
-impl Pace {
-    const TIME_MASK: u32 = (1 << 29) - 1;
+impl<const TIME_BITS: u32> Pace<TIME_BITS> {
+    const TIME_MASK: u32 = (1 << TIME_BITS) - 1;
 
     /// A fresh record, as the head is woken at `now`: no allowance yet.
     #[inline]
-    pub(crate) fn woken(now: u32) -> Pace {
+    pub(crate) fn woken(now: u32) -> Self {
         Pace((now & Self::TIME_MASK) << 3)
     }
 
@@ -199,7 +201,7 @@ impl Pace {
     /// allowance for the next releases ([`Fairness::allowance`], at the
     /// pace of the releases since the last reading) and the new record.
     #[inline]
-    pub(crate) fn recheck(self, now: u32, deadline: u32) -> (u8, Pace) {
+    pub(crate) fn recheck(self, now: u32, deadline: u32) -> (u8, Self) {
         let since = now.wrapping_sub(self.0 >> 3) & Self::TIME_MASK;
         let allow = Fairness::allowance(now, deadline, since, (self.0 & 7) + 1);
         (

@@ -98,7 +98,7 @@
 //! can be overtaken by at most `MAX_ALLOWANCE` more holds.
 
 use crate::engine::driver::{Waitable, impl_future};
-use crate::engine::fair::Fairness;
+use crate::engine::fair::{Fairness, Pace};
 use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
@@ -129,11 +129,11 @@ pub struct RawMutex {
     /// off and clears `WOKEN`, as a short deadline requires). In the padding
     /// before `queue`, with `checked` and `last`: the size stays two words.
     deadline: AtomicU16,
-    /// While `WOKEN` is set: the low 13 bits of the time of the last clock
-    /// read by a release beside the woken head, and the `ALLOW` it gave
-    /// (`time << 3 | allow`): the pace [`Fairness::allowance`] needs. A
-    /// heuristic (a stale value only changes how often the clock is read);
-    /// also in the padding.
+    /// While `WOKEN` is set: the pace of the releases beside the woken head
+    /// (a [`Pace`] with 13 bits of time: the last clock read by such a
+    /// release and the `ALLOW` it gave), what [`Fairness::allowance`] needs.
+    /// A heuristic (a stale value only changes how often the clock is
+    /// read); also in the padding.
     checked: AtomicU16,
     /// The word as the last release left it (without `LOCKED`): `0` when
     /// nobody waits, `WAITERS|WOKEN|ALLOW` while newcomers barge beside a
@@ -362,12 +362,9 @@ impl RawMutex {
         let Some(left) = Fairness::short_left(now, deadline) else {
             return false;
         };
-        let checked = self.checked.load(Ordering::Relaxed);
-        let since = (now.wrapping_sub(u32::from(checked >> 3))) & TIME_MASK;
-        let releases = u32::from(checked & 7) + 1;
-        let allow = Fairness::allowance(now, now.wrapping_add(left), since, releases);
-        self.checked
-            .store(pack_checked(now, allow), Ordering::Relaxed);
+        let pace = Pace::<PACE_BITS>(u32::from(self.checked.load(Ordering::Relaxed)));
+        let (allow, pace) = pace.recheck(now, now.wrapping_add(left));
+        self.checked.store(pace.0 as u16, Ordering::Relaxed);
         let next = WAITERS | WOKEN | (allow * ALLOW_ONE);
         self.last.store(next, Ordering::Relaxed);
         self.state
@@ -381,7 +378,8 @@ impl RawMutex {
     fn mark_woken(&self, head: &crate::engine::node::Node<()>, now: u32) {
         self.deadline
             .store(Fairness::short_deadline(head) as u16, Ordering::Relaxed);
-        self.checked.store(pack_checked(now, 0), Ordering::Relaxed);
+        self.checked
+            .store(Pace::<PACE_BITS>::woken(now).0 as u16, Ordering::Relaxed);
     }
 
     /// Under the queue lock, with the lock free and waiters queued: the head
@@ -398,14 +396,10 @@ impl RawMutex {
     }
 }
 
-/// `checked`'s time field: 13 bits of microseconds (8 ms; a woken head's
-/// readings are less than the bound apart).
-const TIME_MASK: u32 = (1 << 13) - 1;
-
-#[inline]
-fn pack_checked(now: u32, allow: u8) -> u16 {
-    (((now & TIME_MASK) as u16) << 3) | u16::from(allow)
-}
+/// `checked` is a [`Pace`] with 13 bits of time (8 ms; a woken head's
+/// readings are less than the bound apart), so that it fits in 16 bits.
+const PACE_BITS: u32 = 13;
+const _: () = assert!(((((1u32 << PACE_BITS) - 1) << 3) | 7) <= u16::MAX as u32);
 
 /// `WAITERS` if the queue is not empty.
 #[inline]
