@@ -6,11 +6,14 @@
 //! # State word
 //!
 //! ```text
-//!    7     6    5 ...... 3    2        1         0
+//!   15 ...... 6   5 ...... 3    2        1         0
 //!  +------------+-----------+-------+---------+--------+
 //!  |   unused   |   ALLOW   | WOKEN | WAITERS | LOCKED |
 //!  +------------+-----------+-------+---------+--------+
 //! ```
+//!
+//! 16 bits for 6 used ones: `lock`'s `fetch_or(LOCKED)` is then one
+//! `lock bts` on x86-64, which has no 8-bit form.
 //!
 //! * `LOCKED`: someone owns the lock (a guard exists, or ownership was handed
 //!   to a waiter that has not picked it up yet).
@@ -44,13 +47,13 @@
 //! `WOKEN` (whatever clears `WOKEN` clears `ALLOW` in the same write). In
 //! strict mode only `0`, `LOCKED` and `LOCKED|WAITERS` exist.
 //!
-//! Uncontended, `lock` is one CAS `0 -> LOCKED` and `unlock` one CAS
+//! Uncontended, `lock` is one `fetch_or(LOCKED)` and `unlock` one CAS
 //! `LOCKED -> 0`; neither touches the queue. While the woken head has not
-//! run yet, a barging newcomer's `lock` is the failed CAS `0 -> LOCKED`
-//! and a second one `WAITERS|WOKEN|ALLOW -> LOCKED|WAITERS|WOKEN|ALLOW`
-//! from the word the first returned (its cache line is already ours), and
-//! its `unlock` one CAS `LOCKED|WAITERS|WOKEN|ALLOW -> WAITERS|WOKEN|ALLOW-1`,
-//! with a clock read when `ALLOW` is 0.
+//! run yet, a barging newcomer's `lock` is the same one `fetch_or` (it
+//! takes a free lock whatever the other bits are, and writes back an
+//! unchanged word when the lock is held), and its `unlock` one CAS
+//! `LOCKED|WAITERS|WOKEN|ALLOW -> WAITERS|WOKEN|ALLOW-1`, with a clock read
+//! when `ALLOW` is 0.
 //!
 //! The unlock knows the word to expect without reading it: `last`, beside
 //! the word, holds the word as the last release left it (`0`, or
@@ -109,19 +112,24 @@ use crate::engine::wake::WakeList;
 use core::pin::Pin;
 use core::task::Poll;
 
-const LOCKED: u8 = 1;
-const WAITERS: u8 = 2;
-const WOKEN: u8 = 4;
+/// The state word's type: 16 bits, of which 6 are used, so that `lock`'s
+/// `fetch_or` of one bit is one `lock bts` on x86-64 (there is no 8-bit
+/// form; an 8-bit `fetch_or` whose result is read is a CAS loop).
+type Word = u16;
+
+const LOCKED: Word = 1;
+const WAITERS: Word = 2;
+const WOKEN: Word = 4;
 /// `ALLOW`'s unit and mask.
-const ALLOW_ONE: u8 = 8;
-const ALLOW: u8 = 7 * ALLOW_ONE;
+const ALLOW_ONE: Word = 8;
+const ALLOW: Word = 7 * ALLOW_ONE;
 
 /// Node outcome: the lock was handed over; the waiter owns it.
 const GRANTED: u32 = 3;
 
 /// The mutex without its data.
 pub struct RawMutex {
-    state: AtomicU8,
+    state: AtomicU16,
     fairness: Fairness,
     /// While `WOKEN` is set: when the woken head reaches the fairness bound,
     /// as a [`Fairness::short_deadline`] (compared with
@@ -149,7 +157,7 @@ impl RawMutex {
     loom_const_fn! {
         pub(crate) fn new(fairness: Fairness) -> RawMutex {
             RawMutex {
-                state: AtomicU8::new(0),
+                state: AtomicU16::new(0),
                 fairness,
                 deadline: AtomicU16::new(0),
                 checked: AtomicU16::new(0),
@@ -162,37 +170,49 @@ impl RawMutex {
     /// Takes the lock if it is free right now, whatever the other bits say
     /// (a free lock with `WAITERS` exists only in bounded-barging mode,
     /// where newcomers may barge; the release enforces the bound).
+    ///
+    /// One `fetch_or(LOCKED)` (`lock bts`): it takes a free lock whatever
+    /// the other bits are (a barging newcomer beside a woken head), and on
+    /// a held lock it writes back the value it read, changing nothing. The
+    /// loom build does the same with CAS steps instead: loom 0.7 wrongly
+    /// lets a later load of the same thread return a value-preserving
+    /// RMW's value after a newer store (`engine/loom_defects.rs`),
+    /// which strands waiters in its models though no real execution can.
     #[inline]
     pub(crate) fn try_lock(&self) -> bool {
-        match self
-            .state
-            .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
+        #[cfg(not(loom))]
         {
-            Ok(_) => true,
-            Err(s) => self.try_lock_from(s),
+            self.state.fetch_or(LOCKED, Ordering::Acquire) & LOCKED == 0
+        }
+        #[cfg(loom)]
+        {
+            let mut s = 0;
+            loop {
+                match self.state.compare_exchange_weak(
+                    s,
+                    s | LOCKED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => return true,
+                    Err(x) if x & LOCKED != 0 => return false,
+                    Err(x) => s = x,
+                }
+            }
         }
     }
 
-    /// [`try_lock`](Self::try_lock) when the word was not `0`: a CAS loop
-    /// from the word `s` it found. (The failed CAS took the cache line, so
-    /// this one is local: cheaper than reading `last` first, which costs a
-    /// second transfer of the line when another core touches it between.)
-    #[inline(never)]
-    fn try_lock_from(&self, mut s: u8) -> bool {
-        loop {
-            if s & LOCKED != 0 {
-                return false;
-            }
-            match self.state.compare_exchange_weak(
-                s,
-                s | LOCKED,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(x) => s = x,
-            }
-        }
+    /// The `last` hint, as a word.
+    #[inline]
+    fn last(&self) -> Word {
+        Word::from(self.last.load(Ordering::Relaxed))
+    }
+
+    /// Sets the `last` hint (`w` is `0` or `WAITERS|WOKEN|ALLOW`: 6 bits).
+    #[inline]
+    fn set_last(&self, w: Word) {
+        debug_assert!(w & !(WAITERS | WOKEN | ALLOW) == 0);
+        self.last.store(w as u8, Ordering::Relaxed);
     }
 
     /// The lock operation (dual-mode, cancel-safe).
@@ -225,7 +245,7 @@ impl RawMutex {
     /// lock), from the word `last` predicts; the slow path otherwise.
     #[inline]
     pub(crate) fn unlock(&self) {
-        let h = self.last.load(Ordering::Relaxed);
+        let h = self.last();
         if h == 0 {
             if self
                 .state
@@ -238,7 +258,7 @@ impl RawMutex {
             // Beside a woken head (ALLOW implies WOKEN and WAITERS), if the
             // word is still what the lock found plus LOCKED (invariant 4).
             let next = h - ALLOW_ONE;
-            self.last.store(next, Ordering::Relaxed);
+            self.set_last(next);
             if self
                 .state
                 .compare_exchange(h | LOCKED, next, Ordering::Release, Ordering::Relaxed)
@@ -289,10 +309,10 @@ impl RawMutex {
     /// decides). With the head already woken and within the bound, only
     /// free it (invariant 4): without reading the clock while `ALLOW` lasts.
     #[cold]
-    fn unlock_slow(&self, mut s: u8) -> bool {
+    fn unlock_slow(&self, mut s: Word) -> bool {
         if s == LOCKED {
             // `last` was stale: nobody waits after all.
-            self.last.store(0, Ordering::Relaxed);
+            self.set_last(0);
             match self
                 .state
                 .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)
@@ -303,7 +323,7 @@ impl RawMutex {
         }
         if s & !ALLOW == LOCKED | WAITERS | WOKEN {
             if s & ALLOW != 0 {
-                self.last.store(s - LOCKED - ALLOW_ONE, Ordering::Relaxed);
+                self.set_last(s - LOCKED - ALLOW_ONE);
                 if self
                     .state
                     .compare_exchange(
@@ -329,13 +349,13 @@ impl RawMutex {
                 // Nobody queued (a racing cancel emptied it): plain release.
                 // With LOCKED set, nobody else changes the word without the
                 // queue lock.
-                self.last.store(0, Ordering::Relaxed);
+                self.set_last(0);
                 self.state.store(0, Ordering::Release);
                 return true;
             };
             if self.fairness.must_hand_off(head, now) {
                 q.pop_front(wakes, |_| Some(GRANTED));
-                self.last.store(0, Ordering::Relaxed);
+                self.set_last(0);
                 // Invariant 1: until we unlock the queue the word still has
                 // WAITERS, so the head cannot release the lock under us.
                 self.state.store(LOCKED | waiters_bit(q), Ordering::Relaxed);
@@ -343,7 +363,7 @@ impl RawMutex {
                 // Free the lock first, then wake the head (it stays queued,
                 // and stays the head the bound is measured on).
                 self.mark_woken(head, now);
-                self.last.store(WAITERS | WOKEN, Ordering::Relaxed);
+                self.set_last(WAITERS | WOKEN);
                 self.state.store(WAITERS | WOKEN, Ordering::Release);
                 q.wake_front(wakes);
             }
@@ -356,7 +376,7 @@ impl RawMutex {
     /// the lock and sets `ALLOW` from the pace since the last reading.
     /// `false`, nothing changed, if the queue lock is needed.
     #[inline]
-    fn release_beside_woken(&self, s: u8) -> bool {
+    fn release_beside_woken(&self, s: Word) -> bool {
         let now = self.fairness.now();
         let deadline = u32::from(self.deadline.load(Ordering::Relaxed));
         let Some(left) = Fairness::short_left(now, deadline) else {
@@ -365,8 +385,8 @@ impl RawMutex {
         let pace = Pace::<PACE_BITS>(u32::from(self.checked.load(Ordering::Relaxed)));
         let (allow, pace) = pace.recheck(now, now.wrapping_add(left));
         self.checked.store(pace.0 as u16, Ordering::Relaxed);
-        let next = WAITERS | WOKEN | (allow * ALLOW_ONE);
-        self.last.store(next, Ordering::Relaxed);
+        let next = WAITERS | WOKEN | (Word::from(allow) * ALLOW_ONE);
+        self.set_last(next);
         self.state
             .compare_exchange(s, next, Ordering::Release, Ordering::Relaxed)
             .is_ok()
@@ -403,7 +423,7 @@ const _: () = assert!(((((1u32 << PACE_BITS) - 1) << 3) | 7) <= u16::MAX as u32)
 
 /// `WAITERS` if the queue is not empty.
 #[inline]
-fn waiters_bit(q: &QueueGuard<'_, ()>) -> u8 {
+fn waiters_bit(q: &QueueGuard<'_, ()>) -> Word {
     if q.is_empty() { 0 } else { WAITERS }
 }
 
@@ -484,7 +504,7 @@ impl Policy for RawMutex {
             {
                 Ok(_) if free => {
                     // Ours now: the word no longer has WOKEN.
-                    self.last.store(0, Ordering::Relaxed);
+                    self.set_last(0);
                     return Some(());
                 }
                 Ok(_) => return None,
