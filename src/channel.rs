@@ -66,7 +66,7 @@ use crate::error::{
     GetError, PutError, PutTimeoutError, RecvError, RecvTimeoutError, SendError, SendTimeoutError,
     TryGetError, TryPutError, TryRecvError, TryReserveError, TrySendError,
 };
-use crate::queue::{Get, PushError, Put, Queue};
+use crate::queue::{Get, ItemCell, PushError, Put, Queue};
 
 /// For a channel operation that is a queue operation (its field `$field`,
 /// structurally pinned: never moved out of the pinned operation, which has
@@ -123,12 +123,13 @@ struct Shared<T> {
 ///   [`SendTimeoutError::Timeout`]. Once a receiver took the item the send
 ///   is done: `cancel` says `None`, `block_for` returns `Ok`, a dropped
 ///   send future simply did not see its `Ok`.
-/// * A receiver handed an item that gives up before it runs (a dropped
-///   `recv`, a timed-out `block_for`) passes the item to the next waiting
-///   receiver; when none waits, the item stays in the channel and the next
-///   `recv` or `try_recv` gets it. That is the only time a rendezvous
-///   channel holds an item ([`ChannelStatistics::current_buffer_used`]
-///   counts it). Nothing is lost or received twice.
+/// * A receiver handed an item that is dropped before it runs passes the
+///   item to the next waiting receiver; when none waits, the item stays in
+///   the channel and the next `recv` or `try_recv` gets it (a timed-out
+///   `block_for` handed an item as it gave up returns it). That is the
+///   only time a rendezvous channel holds an item
+///   ([`ChannelStatistics::current_buffer_used`] counts it). Nothing is
+///   lost or received twice.
 /// * [`Sender::reserve`] waits until a receiver is waiting that no other
 ///   send or permit has claimed, and claims it: the permit's `send` hands
 ///   the item over without waiting (if that receiver gave up meanwhile,
@@ -546,7 +547,7 @@ impl<T> fmt::Debug for ChannelSend<'_, T> {
 /// fails with its item back.
 pub struct Receiver<T> {
     /// The `Stream`'s wait, made on its first poll (invariant 2).
-    stream: Option<Pin<Box<Waiter<()>>>>,
+    stream: Option<Pin<Box<Waiter<ItemCell<T>>>>>,
     shared: Arc<Shared<T>>,
 }
 
@@ -554,10 +555,12 @@ impl<T> Receiver<T> {
     /// Receives the next item, waiting while the channel is empty: `.await`
     /// it, or `.block()`, `.block_for(d)`, `.block_until(t)` on a thread.
     /// After the last sender is gone it returns what is left, then
-    /// [`RecvError`]. Cancel-safe in tokio's sense too: an item is only
-    /// taken in the poll that returns it (one handed to a receiver that is
-    /// dropped first goes to the next receiver). Blocked receivers are
-    /// served in arrival order. On a rendezvous channel a waiting receiver
+    /// [`RecvError`]. Cancel-safe in tokio's sense too: a waiting receiver
+    /// is handed the oldest item as soon as one comes; dropped before it
+    /// runs, it passes the item to the next waiting receiver, or, when none
+    /// waits, back to the front of the channel (see [`Queue::get`]): nothing
+    /// is lost and the caller loses nothing. Blocked receivers are served
+    /// strictly in arrival order. On a rendezvous channel a waiting receiver
     /// is what lets a send complete (see [`channel`]).
     ///
     /// ```
@@ -688,7 +691,7 @@ impl<T> futures_core::Stream for Receiver<T> {
         let this = self.get_mut();
         let waiter = this
             .stream
-            .get_or_insert_with(|| Box::pin(Waiter::new(())))
+            .get_or_insert_with(|| Box::pin(Queue::<T>::get_waiter()))
             .as_ref();
         match this
             .shared

@@ -65,7 +65,7 @@
 //! | [`Condition::wait`] / `wait_while` | guard | `(guard, WaitTimeoutResult)` | – | the guard it was given (a notification it got passes on) |
 //! | [`Barrier::wait`] | `Result<BarrierWaitResult, BrokenBarrier>` | [`BarrierTimeoutError`] | [`Barrier::try_wait`] | its arrival, and its index if its round completed ([`BarrierWait::cancel`] tells) |
 //! | [`Queue::put`] | `Result<(), PutError<T>>` | [`PutTimeoutError<T>`] (item back) | [`Queue::try_put`] | **the item** ([`Put::cancel`] gives it back) |
-//! | [`Queue::get`] | `Result<T, GetError>` | [`GetTimeoutError`] | [`Queue::try_get`] | nothing (no item is taken until it returns) |
+//! | [`Queue::get`] | `Result<T, GetError>` | [`GetTimeoutError`] | [`Queue::try_get`] | nothing (an item handed to it passes on, or goes back to the front) |
 //! | [`Queue::join`] | `()` | [`Timeout`] | – | nothing |
 //! | [`Sender::send`] | `Result<(), SendError<T>>` | [`SendTimeoutError<T>`] (item back) | [`Sender::try_send`] | **the item** ([`ChannelSend::cancel`] gives it back; [`Sender::reserve`] first risks none) |
 //! | [`Sender::reserve`] / [`Sender::reserve_owned`] | `Result<SendPermit, ReserveError>` | [`ReserveTimeoutError`] | [`Sender::try_reserve`] | its place (a slot it was handed passes on) |

@@ -10,7 +10,8 @@
 //!  |        Fifo  -> lock-free ring (bounded <= 65536), else locked   |
 //!  |                 VecDeque; Lifo -> locked Vec; Priority -> locked |
 //!  |                 binary heap (see `store.rs`, `ring.rs`)          |
-//!  | getters: WaitQueue<()>          blocked `get`s                   |
+//!  | returned: Returned<T>           items given back by dropped gets |
+//!  | getters: WaitQueue<ItemCell<T>> blocked `get`s, items handed them|
 //!  | putters: WaitQueue<PutSlot<T>>  blocked `put`s, with their items |
 //!  | joiners: WaitQueue<()>          blocked `join`s                  |
 //!  | done: AtomicUsize               task_done calls + discarded items|
@@ -41,8 +42,15 @@
 //! with `SeqCst`. Store buffering is impossible between the two, so either
 //! the waiter sees the change or the changer sees the waiter.
 //!
-//! * A successful push with getters queued completes the front getter with
-//!   `NOTIFIED`; the getter pops when it runs.
+//! * A successful push with getters queued pops the oldest item for the
+//!   front getter, thread or task, and completes it with `DONE`, the item
+//!   in its node (`notify_getter`): its get is over before it runs, and the
+//!   slot is free for the next put at once, so a producer never waits for a
+//!   consumer's wake-up to put again. A getter handed an item and dropped
+//!   before it ran gives the item back (`give_back`): to the next waiting
+//!   getter, or, when none waits, into `returned`, whose items every pop
+//!   takes before the store's (they left the store before those). A timed-out
+//!   thread getter that was handed an item returns it.
 //! * A successful pop with putters queued serves the front putter: a
 //!   *thread* putter's item is moved from its node into the store right
 //!   there (`DONE`: the put is finished before the thread even wakes, so a
@@ -68,9 +76,11 @@
 //! out by `withdrawn` and by every completion of a getter). So:
 //!
 //! * a push succeeds only while a linked getter has no item yet, and the
-//!   `after_push` that follows completes a getter, which pops it: the
-//!   store holds only items handed to a getter that has not run (or that
-//!   gave up: the next getter pops those, invariant 2);
+//!   `after_push` that follows hands it to a getter: the store holds an
+//!   item from the push to that hand-off (or, if the getter it came for
+//!   withdrew meanwhile, until the next getter pops it); an item a dropped
+//!   getter gives back goes to the next getter or to `returned`, as on any
+//!   queue;
 //! * a getter that finds the store empty takes the item of the front
 //!   putter itself, thread or task (`take_from_putter`, `DONE`: the put is
 //!   done once a getter has its item);
@@ -84,12 +94,16 @@
 //!    after queueing; a putter only after it saw it full and open.
 //! 2. A `NOTIFIED` getter (putter) that is cancelled passes the wake-up to
 //!    the next one if the store has an item (room), so nothing is stranded
-//!    next to a sleeping waiter.
+//!    next to a sleeping waiter; a getter handed an item (`DONE`) that is
+//!    cancelled passes the item itself (`give_back`).
 //! 3. An item lives in exactly one place: the caller, a `Put`'s node
-//!    (`PutSlot`), the store, or a `Get`'s return value. A thread putter's
-//!    item (any putter's on a rendezvous queue) moves node -> store, or
-//!    node -> a rendezvous getter, under the putters lock while the node
-//!    is `QUEUED`; otherwise only the node's owner touches its slot.
+//!    (`PutSlot`), the store, `returned`, a `Get`'s node (`ItemCell`), or a
+//!    `Get`'s return value. A thread putter's item (any putter's on a
+//!    rendezvous queue) moves node -> store, or node -> a rendezvous
+//!    getter, under the putters lock while the node is `QUEUED`; an item
+//!    moves store/`returned` -> a getter's node under the getters lock
+//!    while that node is `QUEUED`; otherwise only the node's owner touches
+//!    its cell.
 //! 4. `done <= pushed` always: `task_done` only increments `done` below
 //!    `pushed`, and `shutdown(true)` adds the discarded items clamped to it.
 //!    A joiner is completed when `pushed - done` is seen at 0 (an event, as
@@ -101,14 +115,14 @@
 //!
 //! # Order and fairness
 //!
-//! Items come out in the store's order. Blocked getters, putters and
-//! joiners are each served in arrival order. A `get`/`put` that arrives
-//! while a notified waiter has not run yet may take the item/slot first
-//! (barging, as in asyncio); the notified waiter then re-queues at the
-//! *front*, so nobody starves while the queue makes progress. Thread
-//! putters are served strictly in order (their items move in directly), as
-//! are reservations (the slot is taken for them), which wait in the same
-//! order as the puts.
+//! Items come out in the store's order, items given back first. Blocked
+//! getters, putters and joiners are each served in arrival order. Getters
+//! are served strictly in order (each is handed its item), as are thread
+//! putters (their items move in directly) and reservations (the slot is
+//! taken for them), which wait in the same order as the puts. A `put` that
+//! arrives while a notified task putter has not run yet may take the slot
+//! first (barging, as in asyncio); the notified putter then re-queues at
+//! the *front*, so nobody starves while the queue makes progress.
 
 mod ring;
 mod store;
@@ -135,7 +149,7 @@ use crate::error::{
     GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
 };
 pub(crate) use store::PushError;
-use store::{FifoStore, Locked, PopError, Stack, Store};
+use store::{FifoStore, Locked, PopError, Returned, Stack, Store};
 
 /// Outcome of a putter whose item was moved into the store (a thread's
 /// put; any put on a rendezvous queue) or taken by a receiver (rendezvous).
@@ -196,20 +210,53 @@ pub type LifoQueue<T> = Queue<T, Lifo>;
 /// A priority queue, smallest first (asyncio's `PriorityQueue`).
 pub type PriorityQueue<T> = Queue<T, Priority>;
 
+/// The item a waiter's node carries: a blocked put's item, or the item
+/// handed to a blocked get. Touched by the node's owner while the node is
+/// not `QUEUED`, and by a server holding the node's waiter-queue lock while
+/// it is (invariant 3).
+pub(crate) struct ItemCell<T>(UnsafeCell<Option<T>>);
+
+// SAFETY: the cell is touched by the node's owner while the node is not
+// `QUEUED`, and by a server holding the queue's lock while it is; the
+// state word's Release/Acquire transitions and the lock order the two, so
+// accesses never overlap. Items only move between threads (`T: Send`).
+unsafe impl<T: Send> Sync for ItemCell<T> {}
+
+impl<T> ItemCell<T> {
+    #[inline]
+    const fn new(item: Option<T>) -> Self {
+        ItemCell(UnsafeCell::new(item))
+    }
+
+    /// Takes the item. Caller: the node's owner while it is not queued, or
+    /// a holder of the node's queue lock while it is.
+    #[inline]
+    unsafe fn take(&self) -> Option<T> {
+        // SAFETY: exclusive access per the caller contract above.
+        unsafe { (*self.0.get()).take() }
+    }
+
+    /// Puts an item in (same contract).
+    #[inline]
+    unsafe fn set(&self, item: T) {
+        // SAFETY: exclusive access per the caller contract.
+        unsafe { *self.0.get() = Some(item) }
+    }
+}
+
 /// A blocked putter's payload: its item (none for a reservation), whether
 /// a consumer may move the item into the store for it (thread putters; any
 /// putter of a rendezvous queue), and whether it is a reservation (which a
 /// consumer always serves in place: it takes a slot for it).
 pub(crate) struct PutSlot<T> {
-    item: UnsafeCell<Option<T>>,
+    item: ItemCell<T>,
     refill: Cell<bool>,
     reserve: bool,
 }
 
-// SAFETY: the slot is touched by the node's owner while the node is not
-// `QUEUED`, and by a server holding the putters lock while it is; the
-// state word's Release/Acquire transitions and the lock order the two, so
-// accesses never overlap. Items only move between threads (`T: Send`).
+// SAFETY: `refill` follows the item's rule (`ItemCell`): the owner writes
+// it while the node is not `QUEUED`, a putters-lock holder reads it while
+// it is.
 unsafe impl<T: Send> Sync for PutSlot<T> {}
 
 impl<T> PutSlot<T> {
@@ -217,7 +264,7 @@ impl<T> PutSlot<T> {
     #[inline]
     fn put(item: T) -> Self {
         PutSlot {
-            item: UnsafeCell::new(Some(item)),
+            item: ItemCell::new(Some(item)),
             refill: Cell::new(false),
             reserve: false,
         }
@@ -227,25 +274,10 @@ impl<T> PutSlot<T> {
     #[inline]
     fn reservation() -> Self {
         PutSlot {
-            item: UnsafeCell::new(None),
+            item: ItemCell::new(None),
             refill: Cell::new(true),
             reserve: true,
         }
-    }
-
-    /// Takes the item. Caller: the node's owner while it is not queued, or
-    /// a putters-lock holder while it is.
-    #[inline]
-    unsafe fn take(&self) -> Option<T> {
-        // SAFETY: exclusive access per the caller contract above.
-        unsafe { (*self.item.get()).take() }
-    }
-
-    /// Puts the item back (same contract).
-    #[inline]
-    unsafe fn set(&self, item: T) {
-        // SAFETY: exclusive access per the caller contract.
-        unsafe { *self.item.get() = Some(item) }
     }
 }
 
@@ -264,20 +296,21 @@ impl<T> PutSlot<T> {
 /// * A bounded FIFO queue of capacity up to 65536 is lock-free (a ring of
 ///   slots allocated up front); other queues use a short spin lock.
 ///
-/// **Cancel-safety**: dropping a `get` never loses an item (it only takes
-/// one in the poll that returns it; a wake-up it received passes to the next
-/// getter). Dropping a `put` drops its item, which was never enqueued: use
+/// **Cancel-safety**: dropping a `get` never loses an item (one handed to
+/// it while it waited goes to the next waiting getter, or back to the front
+/// of the queue). Dropping a `put` drops its item, which was never enqueued: use
 /// [`Put::cancel`] on a pinned put to get the item back (a timed-out
 /// [`Put::block_for`] gives it back by itself). Dropping a `join` has no
 /// effect on the queue.
 ///
 /// **Order**: items come out in the queue's order; blocked getters, blocked
-/// putters and joiners are each woken in arrival order. A `get` or `put`
-/// that arrives while a woken waiter has not run yet may take the item or
-/// the slot first (barging, as in asyncio); the woken waiter then re-queues
-/// at the *front*, so nobody starves while the queue makes progress. A
-/// blocked *thread* putter is served strictly in order: a consumer that
-/// frees a slot moves its item in directly.
+/// putters and joiners are each served in arrival order. A blocked getter
+/// is handed its item directly, so a `get` that arrives later cannot take
+/// it first; so is a blocked *thread* putter: a consumer that frees a slot
+/// moves its item in. A `put` that arrives while a woken *task* putter has
+/// not run yet may take the slot first (barging, as in asyncio); the woken
+/// putter then re-queues at the *front*, so nobody starves while the queue
+/// makes progress.
 ///
 /// ```
 /// use dualsync::Queue;
@@ -307,7 +340,10 @@ impl<T> PutSlot<T> {
 /// ```
 pub struct Queue<T, O: Order<T> = Fifo> {
     store: O::Store,
-    getters: WaitQueue<()>,
+    /// Items handed to getters that were dropped before they ran: they
+    /// come out first (`give_back`).
+    returned: Returned<T>,
+    getters: WaitQueue<ItemCell<T>>,
     putters: WaitQueue<PutSlot<T>>,
     joiners: WaitQueue<()>,
     done: AtomicUsize,
@@ -431,6 +467,7 @@ impl<T, O: Order<T>> Queue<T, O> {
         fn from_store(store: O::Store) -> Self {
             Queue {
                 store,
+                returned: Returned::new(),
                 getters: WaitQueue::new(),
                 putters: WaitQueue::new(),
                 joiners: WaitQueue::new(),
@@ -519,13 +556,55 @@ impl<T, O: Order<T>> Queue<T, O> {
         }
     }
 
+    /// An item came (or a wake-up was given up): hand the oldest item to
+    /// the front getter (`DONE`: its get is over before it even runs, and
+    /// the slot is free for the next put at once), then serve a putter for
+    /// the slot. The getter stays queued if a barging get took the item.
     #[cold]
     fn notify_getter(&self) {
-        self.getters.with_lock(|g, wakes| {
-            if g.complete_front(NOTIFIED, wakes) {
+        let handed = self.getters.with_lock(|g, wakes| {
+            let handed = g.pop_front(wakes, |head| {
+                let item = self.pop().ok()?;
+                // SAFETY: the head is queued and we hold the getters lock:
+                // its cell is ours to fill (invariant 3).
+                unsafe { head.data.set(item) };
+                Some(DONE)
+            });
+            if handed.is_some() {
                 self.store.remove_receivers(1);
             }
+            handed.is_some()
         });
+        if handed {
+            self.after_pop();
+        }
+    }
+
+    /// A getter handed `item` was dropped before it ran: the item goes to
+    /// the next waiting getter, or, when none waits, it is kept to come out
+    /// before every item in the store (FIFO holds: it left the store before
+    /// them). After `shutdown(true)` it is discarded instead.
+    #[cold]
+    fn give_back(&self, item: T) {
+        let mut item = Some(item);
+        self.getters.with_lock(|g, wakes| {
+            let handed = g.pop_front(wakes, |head| {
+                // SAFETY: as in `notify_getter`.
+                unsafe { head.data.set(item.take()?) };
+                Some(DONE)
+            });
+            if handed.is_some() {
+                self.store.remove_receivers(1);
+            } else if let Some(t) = item.take() {
+                // Under the getters lock: a getter that links after this
+                // sees it in its re-check (invariant 1).
+                item = self.returned.push(t).err();
+            }
+        });
+        if item.is_some() {
+            drop(item); // with no lock held (invariant 5)
+            self.count_discarded(1);
+        }
     }
 
     /// A slot was freed: take it for the front reservation (`GRANTED`),
@@ -548,7 +627,7 @@ impl<T, O: Order<T>> Queue<T, O> {
                 }
                 // SAFETY: the head is queued and we hold the putters lock:
                 // its slot is ours to use (invariant 3).
-                let item = unsafe { slot.take() }.expect("a queued putter holds its item");
+                let item = unsafe { slot.item.take() }.expect("a queued putter holds its item");
                 match self.store.try_push(item) {
                     Ok(()) => Some(DONE),
                     // A barging put took the slot, or shutdown began (which
@@ -556,7 +635,7 @@ impl<T, O: Order<T>> Queue<T, O> {
                     // place.
                     Err(PushError::Full(t) | PushError::Closed(t)) => {
                         // SAFETY: as above.
-                        unsafe { slot.set(t) };
+                        unsafe { slot.item.set(t) };
                         None
                     }
                 }
@@ -574,10 +653,21 @@ impl<T, O: Order<T>> Queue<T, O> {
     ///
     /// After `shutdown(false)` the remaining items are still handed out,
     /// then [`GetError::ShutDown`]; after `shutdown(true)` (or once drained)
-    /// it fails at once, and blocked getters wake with it. Cancel-safe, in
-    /// tokio's sense too: an item is only taken in the poll that returns it,
-    /// and a wake-up given to a cancelled getter passes to the next one.
-    /// Blocked getters are served in arrival order.
+    /// it fails at once, and blocked getters wake with it.
+    ///
+    /// **Cancel-safety**, in tokio's sense too: dropping a pending `get`
+    /// loses no item, and the caller loses nothing. A blocked getter is
+    /// handed the oldest item as soon as one comes (the get is over before
+    /// it runs); if it is dropped before it runs, the item goes to the next
+    /// waiting getter, or, when none waits, back to the front of the queue,
+    /// before every item still in it (several given back come out in the
+    /// order they were given back). Such an item holds no slot: for a
+    /// moment [`len`](Self::len) may pass the capacity by their number.
+    /// After `shutdown(true)` an item given back is discarded (counted
+    /// done). A timed-out [`Get::block_for`] that was handed an item just
+    /// as it gave up returns it.
+    ///
+    /// **Order**: blocked getters are served strictly in arrival order.
     ///
     /// ```
     /// use std::time::Duration;
@@ -590,7 +680,7 @@ impl<T, O: Order<T>> Queue<T, O> {
     pub fn get(&self) -> Get<'_, T, O> {
         Get {
             queue: self,
-            waiter: Waiter::new(()),
+            waiter: Self::get_waiter(),
         }
     }
 
@@ -605,11 +695,38 @@ impl<T, O: Order<T>> Queue<T, O> {
         }
     }
 
+    /// Pops the oldest item: one given back by a dropped getter, else the
+    /// store's front. Serves no putter (the caller does, after its locks).
+    #[inline(always)]
+    fn pop(&self) -> Result<T, PopError> {
+        if self.returned.is_empty_hint() {
+            self.store.try_pop()
+        } else {
+            self.pop_returned()
+        }
+    }
+
+    /// [`pop`](Self::pop) when items may have been given back.
+    #[cold]
+    #[inline(never)]
+    fn pop_returned(&self) -> Result<T, PopError> {
+        match self.returned.pop() {
+            Some(t) => Ok(t),
+            None => self.store.try_pop(),
+        }
+    }
+
+    /// Whether a get would find an item (`SeqCst`).
+    #[inline]
+    fn has_item(&self) -> bool {
+        self.store.has_item() || self.returned.len() != 0
+    }
+
     /// A get that does not wait: pops (serving a putter after it), or on a
     /// rendezvous queue takes the item of the front putter.
     #[inline(always)]
     fn take_item(&self) -> Result<T, PopError> {
-        match self.store.try_pop() {
+        match self.pop() {
             Ok(t) => {
                 self.after_pop();
                 Ok(t)
@@ -638,7 +755,7 @@ impl<T, O: Order<T>> Queue<T, O> {
                 }
                 // SAFETY: the head is queued and we hold the putters lock:
                 // its slot is ours to use (invariant 3).
-                item = unsafe { head.data.take() };
+                item = unsafe { head.data.item.take() };
                 debug_assert!(item.is_some(), "a queued putter holds its item");
                 Some(DONE)
             })
@@ -652,7 +769,7 @@ impl<T, O: Order<T>> Queue<T, O> {
     #[inline]
     pub(crate) fn poll_get_with(
         &self,
-        waiter: Pin<&Waiter<()>>,
+        waiter: Pin<&Waiter<ItemCell<T>>>,
         cx: &mut WaitCx<'_, '_>,
     ) -> Poll<Result<T, GetError>> {
         let waiter = waiter.get_ref();
@@ -662,9 +779,15 @@ impl<T, O: Order<T>> Queue<T, O> {
         waiter.poll(&Getters(self), cx)
     }
 
-    /// Cancels a [`poll_get_with`](Self::poll_get_with) wait (a wake-up it
-    /// got passes on, as for a dropped [`Get`]).
-    pub(crate) fn cancel_get_with(&self, waiter: Pin<&Waiter<()>>) {
+    /// A waiter for [`poll_get_with`](Self::poll_get_with).
+    #[inline]
+    pub(crate) fn get_waiter() -> Waiter<ItemCell<T>> {
+        Waiter::new(ItemCell::new(None))
+    }
+
+    /// Cancels a [`poll_get_with`](Self::poll_get_with) wait (an item it
+    /// was handed passes on, as for a dropped [`Get`]).
+    pub(crate) fn cancel_get_with(&self, waiter: Pin<&Waiter<ItemCell<T>>>) {
         waiter.get_ref().cancel(&Getters(self));
     }
 
@@ -837,28 +960,16 @@ impl<T, O: Order<T>> Queue<T, O> {
     pub fn shutdown(&self, immediate: bool) {
         self.store.close();
         if immediate {
-            // Closed: `pushed` is final now. Items are dropped as they come
-            // out, with no lock held.
+            // Closed: `pushed` is final now, and items given back from now
+            // on are discarded (`give_back`). Items are dropped as they
+            // come out, with no lock held.
+            self.returned.close();
             let mut discarded = 0usize;
-            while let Ok(item) = self.store.try_pop() {
+            while let Ok(item) = self.pop() {
                 drop(item);
                 discarded += 1;
             }
-            if discarded > 0 {
-                let pushed = self.store.pushed();
-                let mut done = self.done.load(Ordering::SeqCst);
-                while let Err(d) = self.done.compare_exchange_weak(
-                    done,
-                    done.saturating_add(discarded).min(pushed),
-                    Ordering::SeqCst,
-                    Ordering::SeqCst,
-                ) {
-                    done = d;
-                }
-                if self.unfinished() == 0 {
-                    self.finish_joiners();
-                }
-            }
+            self.count_discarded(discarded);
         }
         self.getters.with_lock(|g, wakes| {
             let n = g.complete_all(NOTIFIED, wakes);
@@ -866,6 +977,27 @@ impl<T, O: Order<T>> Queue<T, O> {
         });
         self.putters
             .with_lock(|p, wakes| p.complete_all(NOTIFIED, wakes));
+    }
+
+    /// `n` items were discarded: they count as done (clamped to `pushed`,
+    /// invariant 4); wakes the joiners if nothing is unfinished now.
+    fn count_discarded(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let pushed = self.store.pushed();
+        let mut done = self.done.load(Ordering::SeqCst);
+        while let Err(d) = self.done.compare_exchange_weak(
+            done,
+            done.saturating_add(n).min(pushed),
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            done = d;
+        }
+        if self.unfinished() == 0 {
+            self.finish_joiners();
+        }
     }
 
     /// Whether [`shutdown`](Self::shutdown) was called.
@@ -876,13 +1008,17 @@ impl<T, O: Order<T>> Queue<T, O> {
     // ------------------------------------------------------------ sizes
 
     /// Number of items in the queue now (asyncio's `qsize()`).
+    ///
+    /// Items that getters were handed and gave back (dropped before they
+    /// ran) count too, and hold no slot: for a moment the length may pass
+    /// the capacity by their number.
     pub fn len(&self) -> usize {
-        self.store.len()
+        self.store.len() + self.returned.len()
     }
 
     /// Whether the queue holds no item now.
     pub fn is_empty(&self) -> bool {
-        !self.store.has_item()
+        !self.has_item()
     }
 
     /// Whether the queue is at capacity now (never for an unbounded queue).
@@ -1032,7 +1168,7 @@ impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
     #[inline]
     fn try_now(&self, slot: &PutSlot<T>, cx: &WaitCx<'_, '_>) -> Option<Self::Output> {
         // SAFETY: the node is not queued: its slot is ours (invariant 3).
-        let item = unsafe { slot.take() }.expect("a put holds its item until it finishes");
+        let item = unsafe { slot.item.take() }.expect("a put holds its item until it finishes");
         match self.0.store.try_push(item) {
             Ok(()) => {
                 self.0.after_push();
@@ -1043,7 +1179,7 @@ impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
                 // SAFETY: as above. A consumer may move a *thread*'s item in
                 // for it once it is queued (any putter's on a rendezvous
                 // queue, where a send is done once a receiver has its item).
-                unsafe { slot.set(t) };
+                unsafe { slot.item.set(t) };
                 slot.refill
                     .set(cx.is_thread() || self.0.store.is_rendezvous());
                 None
@@ -1102,7 +1238,7 @@ impl<T, O: Order<T>> Policy for Reservers<'_, T, O> {
 }
 
 impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
-    type Data = ();
+    type Data = ItemCell<T>;
     type Output = Result<T, GetError>;
     const RECHECK: bool = true;
 
@@ -1112,12 +1248,12 @@ impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
     }
 
     #[inline]
-    fn queue(&self) -> &WaitQueue<()> {
+    fn queue(&self) -> &WaitQueue<ItemCell<T>> {
         &self.0.getters
     }
 
     #[inline]
-    fn try_now(&self, _: &(), _: &WaitCx<'_, '_>) -> Option<Self::Output> {
+    fn try_now(&self, _: &ItemCell<T>, _: &WaitCx<'_, '_>) -> Option<Self::Output> {
         match self.0.take_item() {
             Ok(t) => Some(Ok(t)),
             Err(PopError::Closed) => Some(Err(GetError::ShutDown)),
@@ -1130,19 +1266,19 @@ impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
     /// when a receiver gave one up, which the re-check after linking
     /// finds, so the spin does not take the store's lock to look).
     #[inline]
-    fn spin_check(&self, _: &()) -> Option<bool> {
+    fn spin_check(&self, _: &ItemCell<T>) -> Option<bool> {
         Some(if self.0.store.is_rendezvous() {
             !self.0.putters.is_empty_hint()
         } else {
-            self.0.store.peek_item()
+            self.0.store.peek_item() || !self.0.returned.is_empty_hint()
         })
     }
 
     /// A rendezvous getter is room for one item while it is linked.
     fn enqueue(
         &self,
-        _: &mut QueueGuard<'_, ()>,
-        _: &(),
+        _: &mut QueueGuard<'_, ItemCell<T>>,
+        _: &ItemCell<T>,
         _: bool,
         _: &mut WakeList,
     ) -> Link<Self::Output> {
@@ -1154,27 +1290,40 @@ impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
     /// queued before it could see it (its item comes into the store and
     /// wakes a getter; a reservation takes the slot).
     #[inline]
-    fn still_blocked(&self, _: &()) -> bool {
+    fn still_blocked(&self, _: &ItemCell<T>) -> bool {
         if self.0.store.is_rendezvous() {
             self.0.after_pop();
         }
-        !self.0.store.has_item() && !self.0.store.is_closed()
+        !self.0.has_item() && !self.0.store.is_closed()
     }
 
+    /// `DONE`: an item was handed to us; `NOTIFIED` (shutdown): look again.
     #[inline]
-    fn take(&self, _: &(), _: u32) -> Taken<Self::Output> {
-        Taken::Retry
+    fn take(&self, slot: &ItemCell<T>, outcome: u32) -> Taken<Self::Output> {
+        if outcome == DONE {
+            // SAFETY: the node is not queued: its cell is ours (invariant 3).
+            let item = unsafe { slot.take() }.expect("a handed getter holds its item");
+            Taken::Done(Ok(item))
+        } else {
+            Taken::Retry
+        }
     }
 
-    /// A wake-up for an item goes to the next getter (invariant 2).
-    fn pass_on(&self, _: &(), _: u32) {
-        if self.0.store.has_item() {
+    /// An item handed to us goes to the next getter, or back to the queue's
+    /// front (`give_back`); a wake-up for an item goes to the next getter
+    /// (invariant 2).
+    fn pass_on(&self, slot: &ItemCell<T>, outcome: u32) {
+        if outcome == DONE {
+            // SAFETY: the node left the queue: its cell is ours (invariant 3).
+            let item = unsafe { slot.take() }.expect("a handed getter holds its item");
+            self.0.give_back(item);
+        } else if self.0.has_item() {
             self.0.notify_getter();
         }
     }
 
     /// A rendezvous getter that leaves takes its room with it.
-    fn withdrawn(&self, _: &mut QueueGuard<'_, ()>, _: &(), _: &mut WakeList) {
+    fn withdrawn(&self, _: &mut QueueGuard<'_, ItemCell<T>>, _: &ItemCell<T>, _: &mut WakeList) {
         self.0.store.remove_receivers(1);
     }
 }
@@ -1350,7 +1499,7 @@ impl<T, O: Order<T>> Put<'_, T, O> {
         let done = this.waiter.withdraw(&Putters(this.queue)).is_some();
         // SAFETY: the waiter left the queue (or never joined it): the slot is
         // ours (invariant 3).
-        let item = unsafe { this.waiter.data().take() };
+        let item = unsafe { this.waiter.data().item.take() };
         this.waiter.retire();
         debug_assert!(!(done && item.is_some()), "an item both put and kept");
         item
@@ -1362,8 +1511,8 @@ impl_future!(impl['a, T, O: Order<T>] Put<'a, T, O> => Result<(), PutError<T>>);
 queue_operation!(
     /// The operation returned by [`Queue::get`]: `.await` it, or `.block()`,
     /// `.block_for(d)`, `.block_until(t)`. Dropping it cancels the get; no
-    /// item is lost.
-    Get, (), Result<T, GetError>, Getters
+    /// item is lost (one it was handed passes on, see [`Queue::get`]).
+    Get, ItemCell<T>, Result<T, GetError>, Getters
 );
 
 impl_operation!(impl['a, T, O: Order<T>] Get<'a, T, O> => Result<T, GetError>, timed: GetTimeoutError);

@@ -238,16 +238,72 @@ fn timed_put_gives_the_item_back() {
 }
 
 #[test]
-fn cancelled_notified_getter_passes_the_item_on() {
+fn cancelled_handed_getter_passes_the_item_on() {
     let q = Queue::unbounded();
     let mut g1 = Box::pin(q.get());
     let mut g2 = pin!(q.get());
     assert!(poll_once(g1.as_mut()).is_pending());
     assert!(poll_once(g2.as_mut()).is_pending());
-    q.try_put(7).unwrap(); // notifies g1
-    drop(g1); // cancelled after being woken: g2 must get the item
+    q.try_put(7).unwrap(); // handed to g1
+    drop(g1); // cancelled before it took the item: g2 must get it
     assert_eq!(poll_once(g2.as_mut()), Poll::Ready(Ok(7)));
     assert!(q.is_empty());
+}
+
+#[test]
+fn item_given_back_by_a_dropped_getter_comes_out_first() {
+    let q = Queue::bounded(2);
+    let mut g = Box::pin(q.get());
+    assert!(poll_once(g.as_mut()).is_pending());
+    q.try_put(1).unwrap(); // handed to g: the ring stays empty
+    assert_eq!(q.len(), 0);
+    q.try_put(2).unwrap();
+    q.try_put(3).unwrap();
+    assert_eq!(q.try_put(4), Err(TryPutError::Full(4)));
+    drop(g); // nobody waits: 1 is kept to come out first
+    assert_eq!(q.len(), 3, "a given-back item holds no slot");
+    assert_eq!(q.try_put(4), Err(TryPutError::Full(4)));
+    assert_eq!(q.statistics().unfinished_tasks, 3);
+    assert_eq!(q.try_get(), Ok(1));
+    assert_eq!(q.try_get(), Ok(2));
+    assert_eq!(q.get().block(), Ok(3));
+    assert!(q.is_empty());
+}
+
+#[test]
+fn item_given_back_after_an_immediate_shutdown_is_discarded() {
+    let q = Queue::bounded(1);
+    let mut g = Box::pin(q.get());
+    assert!(poll_once(g.as_mut()).is_pending());
+    q.try_put(String::from("x")).unwrap(); // handed to g
+    q.shutdown(true);
+    assert_eq!(q.statistics().unfinished_tasks, 1); // g holds it
+    drop(g); // given back after the discard: discarded too, and done
+    assert_eq!(q.len(), 0);
+    assert_eq!(q.statistics().unfinished_tasks, 0);
+    q.join().block();
+    assert_eq!(q.try_get(), Err(TryGetError::ShutDown));
+}
+
+#[test]
+fn timed_out_thread_getter_keeps_an_item_it_was_handed() {
+    // Whichever comes first, the put or the deadline, the item is in
+    // exactly one place: the getter's result or the queue.
+    for _ in 0..200 {
+        let q = Arc::new(Queue::bounded(1));
+        let q1 = q.clone();
+        let getter = thread::spawn(move || q1.get().block_for(Duration::from_micros(50)));
+        thread::sleep(Duration::from_micros(40));
+        q.try_put(5).unwrap();
+        match getter.join().unwrap() {
+            Ok(x) => {
+                assert_eq!(x, 5);
+                assert!(q.is_empty());
+            }
+            Err(GetTimeoutError::Timeout) => assert_eq!(q.try_get(), Ok(5)),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
 }
 
 #[test]
@@ -266,22 +322,18 @@ fn cancelled_notified_putter_passes_the_slot_on() {
 }
 
 #[test]
-fn barging_getter_does_not_strand_the_woken_one() {
+fn a_waiting_getter_is_handed_the_item_before_a_newcomer() {
     let q = Queue::unbounded();
     let mut g1 = pin!(q.get());
-    assert!(poll_once(g1.as_mut()).is_pending());
-    q.try_put(1).unwrap(); // notifies g1
-    assert_eq!(q.try_get(), Ok(1)); // a newcomer takes it first
-    assert!(poll_once(g1.as_mut()).is_pending()); // g1 re-queues (at the front)
     let mut g2 = pin!(q.get());
+    assert!(poll_once(g1.as_mut()).is_pending());
     assert!(poll_once(g2.as_mut()).is_pending());
-    q.try_put(2).unwrap();
-    assert_eq!(
-        poll_once(g1.as_mut()),
-        Poll::Ready(Ok(2)),
-        "g1 kept its place"
-    );
-    assert!(poll_once(g2.as_mut()).is_pending());
+    q.try_put(1).unwrap(); // handed to g1
+    assert_eq!(q.try_get(), Err(TryGetError::Empty), "no barging");
+    q.try_put(2).unwrap(); // handed to g2
+    assert_eq!(q.try_get(), Err(TryGetError::Empty));
+    assert_eq!(poll_once(g2.as_mut()), Poll::Ready(Ok(2)));
+    assert_eq!(poll_once(g1.as_mut()), Poll::Ready(Ok(1)));
 }
 
 #[test]

@@ -79,6 +79,42 @@ mod loom_models {
         });
     }
 
+    /// Capacity 1: a task receiver's `Stream`, queued on the empty
+    /// channel, is handed the item of a thread's `try_send`, and the receiver
+    /// clone is dropped before or after it looks again, while a thread
+    /// receiver waits or comes: an item the stream did not yield reaches
+    /// the thread (passed on, or kept for it to take first); if the stream
+    /// yielded it, a second item releases the thread.
+    #[test]
+    fn loom_channel_item_handed_to_a_dropped_stream_passes_on() {
+        use futures_core::Stream;
+        model(|| {
+            let (tx, rx) = channel::<u32>(1);
+            let mut stream = rx.clone();
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(Pin::new(&mut stream).poll_next(&mut cx).is_pending()); // queued first
+            let tx1 = tx.clone();
+            let sender = loom::thread::spawn(move || tx1.try_send(1));
+            let rx1 = rx.clone();
+            let thread = loom::thread::spawn(move || rx1.recv().block());
+            let by_task = match Pin::new(&mut stream).poll_next(&mut cx) {
+                Poll::Ready(x) => Some(x.unwrap()),
+                Poll::Pending => None,
+            };
+            drop(stream);
+            sender.join().unwrap().unwrap();
+            if by_task.is_some() {
+                tx.send(2).block().unwrap();
+            }
+            let by_thread = thread.join().unwrap().unwrap();
+            match by_task {
+                Some(x) => assert_eq!((x, by_thread), (1, 2)),
+                None => assert_eq!(by_thread, 1),
+            }
+            quiet(&tx, &rx);
+        });
+    }
+
     /// Rendezvous: a thread send that gives up races a task receiver. The
     /// send either delivered (`Ok`: the task has the item) or did not (the
     /// item comes back; a second send releases the task): never both.

@@ -252,7 +252,7 @@ impl<D> Waiter<D> {
 
     /// Polls the operation. The first try is inline; everything else is
     /// out of line.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn poll<P: Policy<Data = D>>(
         &self,
         p: &P,

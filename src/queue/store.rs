@@ -16,10 +16,10 @@
 //! The **rendezvous** store (a channel of capacity 0) is a [`Locked`]
 //! `VecDeque` whose room is the number of receivers waiting: the queue
 //! counts a getter in (`add_receiver`) while it is linked, so that a push
-//! succeeds only when a waiting receiver has no item yet, and the getter it
-//! then wakes takes the item. The buffer holds only items handed to a
-//! receiver that has not run yet (or that gave up: the next receiver takes
-//! those).
+//! succeeds only when a waiting receiver has no item yet, and the queue
+//! then hands the item to a waiting receiver: the buffer holds an item
+//! from the push to that hand-off (or, if the receiver it came for left
+//! meanwhile, until the next receiver takes it).
 //!
 //! Ordering contract (what `Queue`'s lost-wake-up argument needs): a
 //! successful `try_push` / `try_pop` is followed by a `SeqCst` ordering point
@@ -423,6 +423,70 @@ impl<B> Locked<B> {
         i.buf.push(item);
         let n = self.pushed.load(Ordering::Relaxed);
         self.pushed.store(n.wrapping_add(1), Ordering::Relaxed);
+    }
+}
+
+/// Items handed to getters that were dropped before they ran (see
+/// `Queue::give_back`): they come out before the store's items, in the
+/// order they were given back. A locked `VecDeque` (given back items are
+/// rare: a cancelled wait that was just served) with its length mirrored in
+/// an atomic, so that a pop looks at one word to know there are none.
+/// Closed by `shutdown(true)`: items given back afterwards are discarded.
+pub(crate) struct Returned<T> {
+    items: Locked<VecDeque<T>>,
+    /// The buffer's length, written under its lock.
+    len: AtomicUsize,
+}
+
+impl<T> Returned<T> {
+    loom_const_fn! {
+        pub(crate) fn new() -> Self {
+            Returned {
+                items: Locked::unbounded(VecDeque::new()),
+                len: AtomicUsize::new(0),
+            }
+        }
+    }
+
+    /// A hint for the pop fast path: none were given back (no ordering
+    /// promised; the `SeqCst` look is [`len`](Self::len)).
+    #[inline]
+    pub(crate) fn is_empty_hint(&self) -> bool {
+        self.len.load(Ordering::Relaxed) == 0
+    }
+
+    /// Items held now (`SeqCst`, the re-check of a getter that linked).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::SeqCst)
+    }
+
+    /// Keeps `item` behind those given back before; gives it back once
+    /// closed (discarding).
+    pub(crate) fn push(&self, item: T) -> Result<(), T> {
+        self.items.with(|i| {
+            if self.items.closed.load(Ordering::Relaxed) {
+                return Err(item);
+            }
+            i.buf.push_back(item);
+            self.len.store(i.buf.len(), Ordering::SeqCst);
+            Ok(())
+        })
+    }
+
+    /// The oldest item given back, if any.
+    #[cold]
+    pub(crate) fn pop(&self) -> Option<T> {
+        self.items.with(|i| {
+            let t = i.buf.pop_front();
+            self.len.store(i.buf.len(), Ordering::SeqCst);
+            t
+        })
+    }
+
+    /// From now on, items given back are discarded.
+    pub(crate) fn close(&self) {
+        Store::<T>::close(&self.items);
     }
 }
 

@@ -162,6 +162,46 @@ mod loom_tests {
         });
     }
 
+    /// Capacity 1: a task getter queued on the empty ring is handed the
+    /// item of a thread's `try_put`, and looks once more or is dropped before it
+    /// takes it, while a thread getter waits or comes: an item the task did
+    /// not take reaches the thread getter (passed on to it, or kept for it
+    /// to take first); a lost item leaves the thread asleep (a loom
+    /// deadlock). If the task kept it, a second put releases the thread.
+    #[test]
+    fn loom_queue_item_handed_to_a_dropped_task_getter_passes_on() {
+        use core::future::Future;
+        use core::task::{Context, Poll, Waker};
+        loom::model(|| {
+            let q: Arc<Queue<u32>> = Arc::new(Queue::bounded(1));
+            let mut task_get = Box::pin(q.get());
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(task_get.as_mut().poll(&mut cx).is_pending()); // queued first
+            let q1 = q.clone();
+            let putter = loom::thread::spawn(move || q1.try_put(1));
+            let q2 = q.clone();
+            let thread_get = loom::thread::spawn(move || q2.get().block());
+            let by_task = match task_get.as_mut().poll(&mut cx) {
+                Poll::Ready(r) => Some(r.unwrap()),
+                Poll::Pending => None,
+            };
+            drop(task_get);
+            putter.join().unwrap().unwrap();
+            if by_task.is_some() {
+                q.try_put(2).unwrap();
+            }
+            let by_thread = thread_get.join().unwrap().unwrap();
+            match by_task {
+                Some(x) => assert_eq!((x, by_thread), (1, 2)),
+                None => assert_eq!(by_thread, 1),
+            }
+            assert!(q.is_empty());
+            let s = q.statistics();
+            assert_eq!((s.getters_waiting, s.putters_waiting), (0, 0));
+            assert_eq!(s.unfinished_tasks, 1 + usize::from(by_task.is_some()));
+        });
+    }
+
     /// `join` in a task while a thread takes the item and marks it done.
     #[test]
     fn loom_queue_join_task_done() {
