@@ -53,7 +53,6 @@ use core::fmt;
 use core::pin::Pin;
 use core::task::Poll;
 
-use core::pin::pin;
 use std::time::{Duration, Instant};
 
 use crate::Timeout;
@@ -450,7 +449,7 @@ impl BarrierWait<'_> {
         self,
         deadline: Option<Instant>,
     ) -> Result<Result<BarrierWaitResult, BrokenBarrier>, Timeout> {
-        let mut op = pin!(self);
+        crate::engine::driver::pin_own_lines!(let mut op = self);
         if let Some(r) = block_pinned_until(op.as_mut(), deadline) {
             return Ok(r);
         }

@@ -39,7 +39,7 @@
 
 use core::fmt;
 use core::ops::DerefMut;
-use core::pin::{Pin, pin};
+use core::pin::Pin;
 use core::task::Poll;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -503,7 +503,7 @@ impl<G: ConditionGuard> ConditionWait<'_, G> {
     }
 
     fn block_deadline(self, deadline: Option<Instant>) -> (G, WaitTimeoutResult) {
-        let mut op = pin!(self);
+        crate::engine::driver::pin_own_lines!(let mut op = self);
         if let Ok(g) = block_until(Stage(op.as_mut()), deadline) {
             return (g, WaitTimeoutResult(false));
         }
@@ -650,7 +650,7 @@ where
     }
 
     fn block_deadline(self, deadline: Option<Instant>) -> (G, WaitTimeoutResult) {
-        let mut op = pin!(self);
+        crate::engine::driver::pin_own_lines!(let mut op = self);
         if let Ok(g) = block_until(Stage(op.as_mut()), deadline) {
             return (g, WaitTimeoutResult(false));
         }

@@ -131,7 +131,7 @@ use core::cell::{Cell, UnsafeCell};
 use core::cmp::Reverse;
 use core::fmt;
 use core::marker::PhantomData;
-use core::pin::{Pin, pin};
+use core::pin::Pin;
 use core::task::Poll;
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::{Duration, Instant};
@@ -1444,7 +1444,7 @@ impl<T, O: Order<T>> Put<'_, T, O> {
 
     #[inline(always)]
     fn block_inner(self, deadline: Option<Instant>) -> Result<(), PutTimeoutError<T>> {
-        let mut op = pin!(self);
+        crate::engine::driver::pin_own_lines!(let mut op = self);
         // The first attempt inline, so that a put that does not wait never
         // moves the operation or calls out of line.
         match op.as_mut().poll_wait(&mut WaitCx::Thread) {
