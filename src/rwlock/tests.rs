@@ -132,7 +132,7 @@ mod loom_tests {
     //! readers. A lost wake-up or a stranded waiter is a loom deadlock;
     //! exclusion is checked by loom's `UnsafeCell` tracking.
 
-    use core::task::{Context, Waker};
+    use core::task::{Context, Poll, Waker};
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -327,37 +327,45 @@ mod loom_tests {
     }
 
     /// A writer releases (bounded barging: the queued task writer is woken
-    /// in place), a newcomer writer (a thread) may barge into the free lock,
-    /// and the woken task's future is dropped before it looks, while a
-    /// thread reader may wait behind it: every release must still reach the
-    /// reader. A stale `WOKEN` after the head left would let the barger's
-    /// release free the lock without the queue lock and without waking
-    /// anyone, and strand the reader (a loom deadlock).
+    /// in place), a newcomer writer (a thread's `try_write`) may barge into
+    /// the free lock, and the woken writer's future is dropped before it
+    /// looks, with a reader's future queued behind it: every release must
+    /// still reach the reader, so that it finishes when polled again. A
+    /// stale `WOKEN` after the head left would let the barger's release
+    /// free the lock without the queue lock and without waking anyone
+    /// (the reader stays queued, and its poll is `Pending`).
+    ///
+    /// Two threads and no blocking wait: the stranding needs the barger's
+    /// release racing the head's withdrawal, nothing more (a blocking
+    /// barger and a blocking reader thread made this model cost minutes).
     #[test]
     fn loom_rwlock_woken_head_cancelled_under_a_barger() {
         model(|| {
             let l = shared(false);
             let held = l.write().block();
-            let mut f = Box::pin(l.write());
             let mut cx = Context::from_waker(Waker::noop());
+            let mut f = Box::pin(l.write());
             assert!(f.as_mut().poll(&mut cx).is_pending(), "queued first");
+            let mut r = Box::pin(l.read());
+            assert!(r.as_mut().poll(&mut cx).is_pending(), "behind the writer");
+            drop(held); // wakes the writer in place (never a hand-off here)
             let l2 = l.clone();
-            let reader = loom::thread::spawn(move || {
-                let g = l2.read().block();
-                // SAFETY: a read guard; loom checks it.
-                g.with(|p| unsafe { *p })
-            });
-            drop(held); // wakes the task in place (never a hand-off here)
-            let l3 = l.clone();
             let barger = loom::thread::spawn(move || {
-                let g = l3.write().block();
+                let Some(g) = l2.try_write() else {
+                    return 0;
+                };
                 // SAFETY: the write guard; loom checks it.
                 g.with_mut(|p| unsafe { *p += 1 });
+                1
             });
             drop(f); // the woken head leaves before it looks
-            barger.join().unwrap();
-            assert!(reader.join().unwrap() <= 1);
-            assert_eq!(value(&l), 1);
+            let wrote = barger.join().unwrap();
+            let Poll::Ready(g) = r.as_mut().poll(&mut cx) else {
+                panic!("the reader behind the cancelled head was stranded");
+            };
+            // SAFETY: a read guard; loom checks it.
+            assert_eq!(g.with(|p| unsafe { *p }), wrote);
+            drop(g);
             quiescent(&l);
         });
     }
