@@ -11,6 +11,12 @@
 //!   consumer task on a 2-worker tokio runtime.
 //! * `spsc_cap1024_mixed`, `spsc_cap1_mixed`: a producer thread (blocking
 //!   API) feeding a consumer task (async API).
+//! * `spsc_cap1024_sync_one_core`: as `spsc_cap1024_sync`, with the producer
+//!   and the consumer pinned to one CPU (the first this process may use;
+//!   Linux only, elsewhere unpinned): the two partners share a core, as
+//!   on a busy, oversubscribed machine, or as the scheduler sometimes
+//!   places two fresh threads (`spsc_cap1024_sync` is bimodal for that
+//!   reason: a waiter that never sleeps is never placed again).
 //! * `mpmc2x2_sync`, `mpmc2x2_async`: two producers, two consumers, capacity
 //!   1024 (std and tokio's channels have a single receiver: not in these).
 //! * `spsc_cap0_sync`, `spsc_cap0_async`, `spsc_cap0_mixed`: rendezvous
@@ -30,6 +36,7 @@
 //! then `python3 scripts/ratios.py`.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -44,6 +51,42 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("tokio runtime")
 }
 
+/// The CPU every bench thread of the `_one_core` groups pins itself to
+/// (`usize::MAX`: none); set around those groups only.
+static PIN: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Pins the calling thread to the CPU in [`PIN`], if any (Linux only).
+fn pin_here() {
+    let cpu = PIN.load(Ordering::Relaxed);
+    if cpu == usize::MAX {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    // SAFETY: `set` is a plain bit set, zeroed and then filled by libc's
+    // own macro; `sched_setaffinity` only reads it, for the calling thread.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set);
+    }
+}
+
+/// The first CPU this process may run on (0 where that cannot be asked).
+fn first_cpu() -> usize {
+    #[cfg(target_os = "linux")]
+    // SAFETY: as in `pin_here`; `sched_getaffinity` fills `set` for the
+    // calling thread, and `CPU_ISSET` only reads it.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) == 0
+            && let Some(c) = (0..libc::CPU_SETSIZE as usize).find(|&c| libc::CPU_ISSET(c, &set))
+        {
+            return c;
+        }
+    }
+    0
+}
+
 /// `P` producer threads each sending `n / P` items, `C` consumer threads each
 /// receiving `n / C`. Timed from a shared start barrier to the last join.
 macro_rules! threads {
@@ -56,6 +99,7 @@ macro_rules! threads {
         for _ in 0..p {
             let ($tx, start) = (tx0.clone(), start.clone());
             hs.push(thread::spawn(move || {
+                pin_here();
                 start.wait();
                 for $v in 0..n / p {
                     $send;
@@ -66,6 +110,7 @@ macro_rules! threads {
         for _ in 0..c {
             let ($rx, start) = (rx0.clone(), start.clone());
             hs.push(thread::spawn(move || {
+                pin_here();
                 start.wait();
                 let mut s = 0u64;
                 for _ in 0..n / c {
@@ -200,6 +245,7 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
                 let start = Arc::new(Barrier::new(3));
                 let s2 = start.clone();
                 let prod = thread::spawn(move || {
+                    pin_here();
                     s2.wait();
                     for v in 0..n {
                         tx.send(v).unwrap();
@@ -207,6 +253,7 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
                 });
                 let s3 = start.clone();
                 let cons = thread::spawn(move || {
+                    pin_here();
                     s3.wait();
                     let mut s = 0u64;
                     for _ in 0..n {
@@ -508,6 +555,9 @@ fn main() {
         .configure_from_args();
     sync_group(&mut c, "queue/spsc_cap1024_sync", 1024, 1, 1);
     sync_group(&mut c, "queue/spsc_cap1_sync", 1, 1, 1);
+    PIN.store(first_cpu(), Ordering::Relaxed);
+    sync_group(&mut c, "queue/spsc_cap1024_sync_one_core", 1024, 1, 1);
+    PIN.store(usize::MAX, Ordering::Relaxed);
     async_group(&mut c, "queue/spsc_cap1024_async", 1024, 1, 1);
     async_group(&mut c, "queue/spsc_cap1_async", 1, 1, 1);
     mixed_group(&mut c, "queue/spsc_cap1024_mixed", 1024);
