@@ -40,8 +40,9 @@
 //!   ([`fair`](super::fair)) is measured from that stamp.
 //! * **A caller that has to wait takes its place before it gives its core
 //!   away**: a thread only *spins* (no yield, no sleep) before it links,
-//!   and only when the policy allows barging; the driver's yields and
-//!   parking come after the node is queued.
+//!   and only when the policy allows barging and its core is not crowded
+//!   (its last yield ran another thread); the driver's yields and parking
+//!   come after the node is queued.
 //! * **Cancel** (the operation is dropped, or a `block_for` times out) is
 //!   O(1): unlink under the lock and let the policy fix its state, or pass
 //!   on an outcome that landed first. Nothing is lost either way.
@@ -452,11 +453,19 @@ impl<D> Waiter<D> {
 /// spinning in lock-step on the same cache lines.
 ///
 /// The rounds double, up to `2^max_gap` pauses ([`Policy::spin_gap`]);
-/// the whole spin is [`SPIN_PAUSES`] pauses either way.
+/// the whole spin is [`SPIN_PAUSES`] pauses either way. A thread whose
+/// core is crowded ([`crowded`](super::driver::crowded): its last yield
+/// ran another thread) does not spin here at all.
 #[inline(never)]
 fn spin_until(check: impl Fn() -> Option<bool>, max_gap: u32) -> bool {
     #[cfg(not(loom))]
     {
+        if super::driver::crowded() {
+            // Another runnable thread shares this core: spinning would
+            // only keep it from running. Queue now; the driver's short
+            // spin and its yields come after.
+            return false;
+        }
         let (mut left, mut step) = (SPIN_PAUSES, 0u32);
         while left > 0 {
             match check() {
