@@ -14,6 +14,8 @@ use core::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::node::{PARKED, QUEUED, WaitCx};
+#[cfg(not(loom))]
+use super::sync::spin_rounds;
 use super::sync::{AtomicU32, Ordering};
 use crate::error::Timeout;
 
@@ -139,9 +141,9 @@ pub(crate) fn deadline_after(d: Duration) -> Option<Instant> {
 const YIELDS: usize = 64;
 
 /// The spin of a queued thread before it yields: rounds of 1, 2, 4, ...
-/// 64 pauses, looking at its state word between them.
+/// 64 pauses ([`spin_rounds`]), looking at its state word before each.
 #[cfg(not(loom))]
-const SPIN_ROUNDS: u32 = 6;
+const QUEUED_SPIN_PAUSES: u32 = (1 << 7) - 1;
 
 /// A yield that kept the thread off its core this long (µs) means another
 /// runnable thread shares the core: see [`crowded`]. A yield with nobody
@@ -193,15 +195,11 @@ fn wait_on(state: &AtomicU32, deadline: Option<Instant>) -> bool {
     // Spin, then yield: an OS wake-up costs microseconds, a hand-off often
     // less. The yields are timed (`crowded`).
     if deadline.is_none_or(|d| d > Instant::now()) {
-        let mut round = 0;
-        while round <= SPIN_ROUNDS {
-            if !queued(state.load(Ordering::Acquire)) {
-                return true;
-            }
-            for _ in 0..1u32 << round {
-                core::hint::spin_loop();
-            }
-            round += 1;
+        let left = spin_rounds(QUEUED_SPIN_PAUSES, u32::MAX, || {
+            (!queued(state.load(Ordering::Acquire))).then_some(())
+        });
+        if left.is_some() {
+            return true;
         }
         for _ in 0..YIELDS {
             if !queued(state.load(Ordering::Acquire)) {

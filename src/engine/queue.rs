@@ -40,6 +40,8 @@ use core::task::Waker;
 
 use super::node::{IDLE, NOTIFIED, Node, Notifier, PARKED, QUEUED, WOKEN, WaitCx};
 #[cfg(not(loom))]
+use super::sync::spin_rounds;
+#[cfg(not(loom))]
 use super::sync::yield_now;
 use super::sync::{AtomicPtr, Ordering, fetch_or_addr};
 use super::wake::{Wake, WakeList};
@@ -64,9 +66,10 @@ pub(super) const LOCKED: usize = 1;
 const LOCK_SPIN_PAUSES: u32 = 1 << 11;
 
 /// The longest run of pauses between two looks at the lock word while
-/// spinning: short, so a freed lock is seen within about a microsecond.
+/// spinning, as a power of two (64): short, so a freed lock is seen within
+/// about a microsecond.
 #[cfg(not(loom))]
-const LOCK_SPIN_GAP: u32 = 64;
+const LOCK_SPIN_GAP: u32 = 6;
 
 /// The queue itself: one word (see the module docs).
 pub(crate) struct WaitQueue<D> {
@@ -168,36 +171,34 @@ impl<D> WaitQueue<D> {
     #[cfg(not(loom))]
     #[cold]
     fn lock_contended(&self) -> QueueGuard<'_, D> {
-        let (mut spun, mut gap) = (0u32, 1u32);
+        let take = || {
+            let mut w = self.word.load(Ordering::Relaxed);
+            while w.addr() & LOCKED == 0 {
+                match self.word.compare_exchange_weak(
+                    w,
+                    w.map_addr(|a| a | LOCKED),
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                ) {
+                    Ok(_) => {
+                        return Some(QueueGuard {
+                            queue: self,
+                            tail: w,
+                        });
+                    }
+                    Err(x) => w = x,
+                }
+            }
+            None
+        };
+        if let Some(g) = spin_rounds(LOCK_SPIN_PAUSES, LOCK_SPIN_GAP, take) {
+            return g;
+        }
         loop {
-            let w = self.word.load(Ordering::Relaxed);
-            if w.addr() & LOCKED == 0 {
-                if self
-                    .word
-                    .compare_exchange_weak(
-                        w,
-                        w.map_addr(|a| a | LOCKED),
-                        Ordering::Acquire,
-                        Ordering::Relaxed,
-                    )
-                    .is_ok()
-                {
-                    return QueueGuard {
-                        queue: self,
-                        tail: w,
-                    };
-                }
-                continue;
+            if let Some(g) = take() {
+                return g;
             }
-            if spun < LOCK_SPIN_PAUSES {
-                for _ in 0..gap {
-                    core::hint::spin_loop();
-                }
-                spun += gap;
-                gap = (gap * 2).min(LOCK_SPIN_GAP);
-            } else {
-                yield_now();
-            }
+            yield_now();
         }
     }
 

@@ -67,6 +67,35 @@ pub(crate) fn spin_step(backoff: &crossbeam_utils::Backoff) {
     }
 }
 
+/// The one pause loop of the engine (a thread before it queues,
+/// `waiter::spin_until`; after, `driver::wait_on`; a contended queue lock,
+/// `WaitQueue::lock_contended`): rounds of 1, 2, 4, ...
+/// pause instructions, each round at most `2^max_gap` pauses, `total`
+/// pauses in all. `look` runs before each round; the spin ends with its
+/// first `Some`. `None` when the pauses ran out first (the caller may look
+/// once more).
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn spin_rounds<R>(
+    total: u32,
+    max_gap: u32,
+    mut look: impl FnMut() -> Option<R>,
+) -> Option<R> {
+    let (mut left, mut step) = (total, 0u32);
+    while left > 0 {
+        if let Some(r) = look() {
+            return Some(r);
+        }
+        let n = (1u32 << step.min(max_gap)).min(left);
+        for _ in 0..n {
+            core::hint::spin_loop();
+        }
+        left -= n;
+        step += 1;
+    }
+    None
+}
+
 /// Gives the processor away after a bounded spin has not been enough.
 #[inline]
 #[cfg_attr(loom, allow(dead_code))] // the queue lock is a loom mutex there

@@ -466,19 +466,13 @@ fn spin_until(check: impl Fn() -> Option<bool>, max_gap: u32) -> bool {
             // spin and its yields come after.
             return false;
         }
-        let (mut left, mut step) = (SPIN_PAUSES, 0u32);
-        while left > 0 {
-            match check() {
-                Some(true) => return true,
-                None => return false,
-                Some(false) => {}
-            }
-            let n = (1u32 << step.min(max_gap)).min(left);
-            for _ in 0..n {
-                core::hint::spin_loop();
-            }
-            left -= n;
-            step += 1;
+        let verdict = super::sync::spin_rounds(SPIN_PAUSES, max_gap, || match check() {
+            Some(false) => None,
+            Some(true) => Some(true),
+            None => Some(false),
+        });
+        if let Some(try_again) = verdict {
+            return try_again;
         }
     }
     #[cfg(loom)]
