@@ -140,6 +140,15 @@ pub(crate) trait Policy {
         u32::MAX
     }
 
+    /// Pauses a spinning thread lets pass before its first
+    /// [`spin_check`](Self::spin_check) (on top of the spin itself). The
+    /// default looks at once; a queue delays its consumers' first look
+    /// while a producer streams into it, so that they drain batches.
+    #[inline]
+    fn spin_delay(&self) -> u32 {
+        0
+    }
+
     /// Under the queue lock, just before the node is linked (at the back,
     /// or at the `front` for a waiter that lost a race after a wake-up):
     /// the last look at the state, and the bookkeeping that says "someone
@@ -339,7 +348,7 @@ impl<D> Waiter<D> {
             }
             if cx.is_thread() && !spun {
                 spun = true;
-                if spin_until(|| p.spin_check(&node.data), p.spin_gap()) {
+                if spin_until(|| p.spin_check(&node.data), p.spin_gap(), p.spin_delay()) {
                     continue;
                 }
             }
@@ -453,11 +462,12 @@ impl<D> Waiter<D> {
 /// spinning in lock-step on the same cache lines.
 ///
 /// The rounds double, up to `2^max_gap` pauses ([`Policy::spin_gap`]);
-/// the whole spin is [`SPIN_PAUSES`] pauses either way. A thread whose
+/// the whole spin is [`SPIN_PAUSES`] pauses either way, after `delay`
+/// pauses before the first look ([`Policy::spin_delay`]). A thread whose
 /// core is crowded ([`crowded`](super::driver::crowded): its last yield
 /// ran another thread) does not spin here at all.
 #[inline(never)]
-fn spin_until(check: impl Fn() -> Option<bool>, max_gap: u32) -> bool {
+fn spin_until(check: impl Fn() -> Option<bool>, max_gap: u32, delay: u32) -> bool {
     #[cfg(not(loom))]
     {
         if super::driver::crowded() {
@@ -465,6 +475,9 @@ fn spin_until(check: impl Fn() -> Option<bool>, max_gap: u32) -> bool {
             // only keep it from running. Queue now; the driver's short
             // spin and its yields come after.
             return false;
+        }
+        for _ in 0..delay {
+            core::hint::spin_loop();
         }
         let verdict = super::sync::spin_rounds(SPIN_PAUSES, max_gap, || match check() {
             Some(false) => None,
@@ -476,7 +489,7 @@ fn spin_until(check: impl Fn() -> Option<bool>, max_gap: u32) -> bool {
         }
     }
     #[cfg(loom)]
-    let _ = max_gap;
+    let _ = (max_gap, delay);
     #[cfg(loom)]
     {
         if check().is_some() {

@@ -548,6 +548,30 @@ impl<T> Ring<T> {
         self.slot(target).stamp.load(Ordering::Relaxed) == target
     }
 
+    /// Another spinning hint: the slot after the head slot holds an item
+    /// too (at least two items: the producers are ahead of this consumer).
+    #[inline]
+    pub(crate) fn peek_items_ahead(&self) -> bool {
+        if self.cap < 2 {
+            return false;
+        }
+        let next = self.next(self.head.load(Ordering::Relaxed));
+        self.slot(next).stamp.load(Ordering::Relaxed) == next.wrapping_add(1)
+    }
+
+    /// The same for a producer: the slot after the one it needs is free
+    /// too (the consumers are ahead of this producer).
+    #[inline]
+    pub(crate) fn peek_room_ahead(&self) -> bool {
+        let tail = self.tail.load(Ordering::Relaxed);
+        let r = self.reserved_in(tail);
+        if tail & self.closed != 0 || r + 2 > self.cap {
+            return false;
+        }
+        let target = self.advance(tail & self.pos, r + 1);
+        self.slot(target).stamp.load(Ordering::Relaxed) == target
+    }
+
     /// Items in the ring (pushes under way included), a consistent snapshot.
     pub(crate) fn len(&self) -> usize {
         self.counts().0

@@ -72,6 +72,18 @@ pub trait Store<T> {
     fn peek_room(&self) -> bool {
         self.has_room()
     }
+    /// Spinning hints for [`Queue`](crate::Queue)'s spin delay: at least
+    /// two items / two free slots seem to be there (the other side is
+    /// ahead of this one by more than one). `false` where the store has
+    /// no cheap way to tell (then the delay stays 0).
+    #[doc(hidden)]
+    fn peek_items_ahead(&self) -> bool {
+        false
+    }
+    #[doc(hidden)]
+    fn peek_room_ahead(&self) -> bool {
+        false
+    }
     #[doc(hidden)]
     fn len(&self) -> usize;
     /// The capacity asked for; `None` when unbounded.
@@ -559,6 +571,20 @@ impl<T> Store<T> for FifoStore<T> {
     #[inline]
     fn peek_room(&self) -> bool {
         fifo_dispatch!(self, s => s.peek_room())
+    }
+    #[inline]
+    fn peek_items_ahead(&self) -> bool {
+        match self {
+            FifoStore::Ring(r) => r.peek_items_ahead(),
+            FifoStore::Locked(_) => false,
+        }
+    }
+    #[inline]
+    fn peek_room_ahead(&self) -> bool {
+        match self {
+            FifoStore::Ring(r) => r.peek_room_ahead(),
+            FifoStore::Locked(_) => false,
+        }
     }
     fn len(&self) -> usize {
         fifo_dispatch!(self, s => s.len())

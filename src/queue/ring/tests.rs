@@ -32,6 +32,55 @@ mod unit {
         }
     }
 
+    /// The spin-delay hints: `peek_items_ahead` says "two items or more"
+    /// and `peek_room_ahead` "two free slots or more" (held slots counted
+    /// as taken), at every fill level, across laps, every capacity.
+    #[test]
+    fn ahead_hints_count_two() {
+        for cap in [1, 2, 3, 5, 8] {
+            for reservable in [false, true] {
+                let r = if reservable {
+                    Ring::reservable(cap).unwrap()
+                } else {
+                    Ring::new(cap)
+                };
+                let mut next_out = 0u32;
+                let mut next_in = 0u32;
+                for round in 0..3 * cap + 2 {
+                    let held = if reservable { round % 2 } else { 0 }.min(cap);
+                    for _ in 0..held {
+                        r.try_reserve().ok().unwrap();
+                    }
+                    for len in 0..=cap - held {
+                        assert_eq!(r.peek_items_ahead(), len >= 2, "cap {cap} len {len}");
+                        let free = cap - held - len;
+                        assert_eq!(
+                            r.peek_room_ahead(),
+                            free >= 2,
+                            "cap {cap} held {held} len {len}"
+                        );
+                        if len < cap - held {
+                            assert!(r.try_push(next_in).is_ok());
+                            next_in += 1;
+                        }
+                    }
+                    for _ in 0..held {
+                        r.unreserve();
+                    }
+                    // Each round starts where the last one ended: the
+                    // positions go round the ring and across laps.
+                    while let Ok(x) = r.try_pop() {
+                        assert_eq!(x, next_out);
+                        next_out += 1;
+                    }
+                }
+                // Closed: a producer has nothing to wait for.
+                r.close();
+                assert!(!r.peek_room_ahead());
+            }
+        }
+    }
+
     /// Two producer threads push `N` boxed items each with `push` (which
     /// retries until it succeeds), two consumer threads pop `N` each: every
     /// item comes out exactly once. Returns the ring.
