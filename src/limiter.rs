@@ -67,7 +67,7 @@ use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
-use crate::engine::waiter::{Link, Policy, Taken, Waiter};
+use crate::engine::waiter::{Link, Policy, SpinPace, Taken, Waiter};
 use crate::engine::wake::WakeList;
 use crate::error::{
     AcquireTokenTimeoutError, AlreadyBorrowed, NotBorrowed, TryAcquireTokenError, ZeroTokens,
@@ -744,6 +744,10 @@ impl Policy for CapacityLimiter {
     ) -> Option<Self::Output> {
         self.take_locked(&mut self.locked(q), slot.get())
     }
+
+    /// As a lock: a first look that finds no tokens yet is the holders'
+    /// burst (see `engine::waiter::spin_until`).
+    const SPIN_PACE: SpinPace = SpinPace::Held;
 
     /// A thread spins while nobody is queued and the tokens may come back
     /// soon (barging mode only).

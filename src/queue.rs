@@ -142,8 +142,8 @@ use crate::engine::driver::{
 use crate::engine::loom_const_fn;
 use crate::engine::node::{NOTIFIED, WaitCx};
 use crate::engine::queue::{QueueGuard, WaitQueue};
-use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
-use crate::engine::waiter::{Link, Policy, Taken, Waiter};
+use crate::engine::sync::{AtomicUsize, Ordering};
+use crate::engine::waiter::{Link, MAX_SPIN_DELAY, Policy, SpinPace, Taken, Waiter};
 use crate::engine::wake::WakeList;
 use crate::error::{
     GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
@@ -156,12 +156,6 @@ use store::{FifoStore, Locked, PopError, Returned, Stack, Store};
 const DONE: u32 = NOTIFIED + 1;
 /// Outcome of a reservation that was given a slot while it waited.
 const GRANTED: u32 = DONE + 1;
-
-/// The longest spin delay ([`Queue::spin_found`]), in pauses: about 17 µs
-/// where a pause takes 34 ns. Measured at capacity 1024 (2 threads), ns
-/// per item with the delay fixed: 0: 38-53; 32: 29; 128: 25; 256: 23;
-/// 512: 20-21; 1024: 33 (the producer then fills the ring and waits too).
-const MAX_SPIN_DELAY: u32 = 512;
 
 /// A reservation failed: the queue is shut down (a channel maps it to its
 /// own error).
@@ -353,10 +347,6 @@ pub struct Queue<T, O: Order<T> = Fifo> {
     putters: WaitQueue<PutSlot<T>>,
     joiners: WaitQueue<()>,
     done: AtomicUsize,
-    /// How long a blocking `get` (`put`) that finds the queue empty (full)
-    /// pauses before it first looks again ([`Queue::spin_found`]).
-    get_delay: AtomicU32,
-    put_delay: AtomicU32,
     _order: PhantomData<fn() -> O>,
 }
 
@@ -482,8 +472,6 @@ impl<T, O: Order<T>> Queue<T, O> {
                 putters: WaitQueue::new(),
                 joiners: WaitQueue::new(),
                 done: AtomicUsize::new(0),
-                get_delay: AtomicU32::new(0),
-                put_delay: AtomicU32::new(0),
                 _order: PhantomData,
             }
         }
@@ -551,42 +539,22 @@ impl<T, O: Order<T>> Queue<T, O> {
         }
     }
 
-    /// The most a spin delay grows to: half the capacity in pauses (the
-    /// time the other side needs to move about that many items), at most
-    /// [`MAX_SPIN_DELAY`]; 0 at capacity 0 or 1, where every item is a
-    /// hand-off and a late look only adds latency.
+    /// The longest spin delay of a blocking `get` or `put` (see
+    /// `engine::waiter::spin_until`; [`SpinPace::Ahead`]): half the
+    /// capacity in pauses, about the time the other side needs to move that
+    /// many items, at most [`MAX_SPIN_DELAY`]; 0 at capacity 0 or 1, where
+    /// every item is a hand-off and a late look only adds latency. A
+    /// consumer behind a streaming producer then drains batches (measured
+    /// at capacity 1024, 2 threads: 38-53 ns per item with no delay, 20-22
+    /// with it; std 19), while a ping-pong over the queue (never two items
+    /// in it, so never "ahead") keeps looking at once (a probe over two
+    /// capacity-1024 queues: 0.2-0.6 µs per round trip, against 15 µs with a
+    /// fixed 512-pause delay; std 60-78 µs).
     #[inline]
     fn max_spin_delay(&self) -> u32 {
         match self.store.capacity() {
             Some(c) => (c / 2).min(MAX_SPIN_DELAY as usize) as u32,
             None => MAX_SPIN_DELAY,
-        }
-    }
-
-    /// A blocking `get` (`put`) spun and found an item (room): adapts
-    /// `delay`, the pauses such a waiter lets pass before it first looks.
-    ///
-    /// A consumer thread that looks every few pauses while a producer
-    /// thread streams into the queue takes each item as it lands: the two
-    /// sides then share the cache lines of every slot, one transfer per
-    /// item (measured at capacity 1024: 38-53 ns per item, against 18-20
-    /// with a first look 256-512 pauses later, when the consumer drains a
-    /// batch the producer wrote alone). A consumer whose look finds a
-    /// second item behind the first is behind a streaming producer, so
-    /// its next wait starts later (doubling); one that finds exactly one
-    /// item is answering a single message (a request, a reply), so the
-    /// delay shrinks back by an eighth and a ping-pong over the queue
-    /// keeps its latency. The same for a producer waiting for room.
-    #[cold]
-    fn spin_found(&self, delay: &AtomicU32, ahead: bool) {
-        let d = delay.load(Ordering::Relaxed);
-        let next = if ahead {
-            (d * 2 + 16).min(self.max_spin_delay())
-        } else {
-            d - d.div_ceil(8)
-        };
-        if next != d {
-            delay.store(next, Ordering::Relaxed);
         }
     }
 
@@ -1190,17 +1158,19 @@ macro_rules! put_side {
             if self.0.store.is_rendezvous() {
                 return None;
             }
-            let room = self.0.store.peek_room();
-            let q = self.0;
-            if room && q.max_spin_delay() > 0 {
-                q.spin_found(&q.put_delay, q.store.peek_room_ahead());
-            }
-            Some(room)
+            Some(self.0.store.peek_room())
+        }
+
+        const SPIN_PACE: SpinPace = SpinPace::Ahead;
+
+        #[inline]
+        fn max_spin_delay(&self) -> u32 {
+            self.0.max_spin_delay()
         }
 
         #[inline]
-        fn spin_delay(&self) -> u32 {
-            self.0.put_delay.load(Ordering::Relaxed)
+        fn spin_ahead(&self, _: &PutSlot<T>) -> bool {
+            self.0.store.peek_room_ahead()
         }
 
         fn enqueue(
@@ -1328,22 +1298,23 @@ impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
     /// finds, so the spin does not take the store's lock to look).
     #[inline]
     fn spin_check(&self, _: &ItemCell<T>) -> Option<bool> {
-        let q = self.0;
-        Some(if q.store.is_rendezvous() {
-            !q.putters.is_empty_hint()
-        } else if q.store.peek_item() {
-            if q.max_spin_delay() > 0 {
-                q.spin_found(&q.get_delay, q.store.peek_items_ahead());
-            }
-            true
+        Some(if self.0.store.is_rendezvous() {
+            !self.0.putters.is_empty_hint()
         } else {
-            !q.returned.is_empty_hint()
+            self.0.store.peek_item() || !self.0.returned.is_empty_hint()
         })
     }
 
+    const SPIN_PACE: SpinPace = SpinPace::Ahead;
+
     #[inline]
-    fn spin_delay(&self) -> u32 {
-        self.0.get_delay.load(Ordering::Relaxed)
+    fn max_spin_delay(&self) -> u32 {
+        self.0.max_spin_delay()
+    }
+
+    #[inline]
+    fn spin_ahead(&self, _: &ItemCell<T>) -> bool {
+        self.0.store.peek_items_ahead()
     }
 
     /// A rendezvous getter is room for one item while it is linked.

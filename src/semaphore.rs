@@ -121,7 +121,7 @@ use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU32, AtomicUsize, Ordering};
-use crate::engine::waiter::{Link, Policy, Taken, Waiter, polled_after_completion};
+use crate::engine::waiter::{Link, Policy, SpinPace, Taken, Waiter, polled_after_completion};
 use crate::engine::wake::WakeList;
 use crate::error::{AcquireError, AcquireTimeoutError, ReleaseError, TryAcquireError};
 
@@ -795,6 +795,10 @@ impl Policy for Semaphore {
     ) -> Option<Self::Output> {
         self.look(r.n)
     }
+
+    /// As a lock: a first look that finds no permits yet is the holders'
+    /// burst (see `engine::waiter::spin_until`).
+    const SPIN_PACE: SpinPace = SpinPace::Held;
 
     /// A thread spins while nobody is queued and the permits may come back
     /// soon (barging mode only).

@@ -131,6 +131,34 @@ mod unit {
     use crate::engine::queue::{LOCKED, QueueGuard, WaitQueue};
     use crate::engine::wake::{INLINE_WAKES, WakeList};
 
+    /// The spin delay doubles (plus 16) after each wait that met a burst,
+    /// up to the primitive's most, and loses an eighth (at least 1) after
+    /// each hand-off, down to 0.
+    #[test]
+    fn spin_delay_grows_on_bursts_and_shrinks_on_hand_offs() {
+        use crate::engine::waiter::{MAX_SPIN_DELAY, next_spin_delay};
+        for max in [0, 1, 32, MAX_SPIN_DELAY] {
+            let (mut d, mut seen) = (0, vec![]);
+            for _ in 0..12 {
+                d = next_spin_delay(d, true, max);
+                seen.push(d);
+            }
+            assert_eq!(d, max, "{seen:?}");
+            assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+            if max == MAX_SPIN_DELAY {
+                assert_eq!(&seen[..5], &[16, 48, 112, 240, 496]);
+            }
+            let mut n = 0;
+            while d > 0 {
+                let next = next_spin_delay(d, false, max);
+                assert!(next < d && next >= d * 7 / 8, "{d} -> {next}");
+                d = next;
+                n += 1;
+            }
+            assert!(n <= 64, "{n} hand-offs to come back from {max}");
+        }
+    }
+
     /// The clock-free releases beside a woken head: as many as fit, at the
     /// measured pace, into half the time left; none when the pace says one
     /// more would not fit; never more than `MAX_ALLOWANCE`.

@@ -106,7 +106,7 @@ use crate::engine::loom_const_fn;
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU8, AtomicU16, Ordering};
-use crate::engine::waiter::{Link, Policy, Taken, Waiter};
+use crate::engine::waiter::{Link, Policy, SpinPace, Taken, Waiter};
 use crate::engine::wake::WakeList;
 
 use core::pin::Pin;
@@ -441,6 +441,10 @@ impl Policy for RawMutex {
     fn try_now(&self, _: &(), _: &WaitCx<'_, '_>) -> Option<()> {
         self.try_lock().then_some(())
     }
+
+    /// A lock: a first look that finds it still taken is a holder's
+    /// burst (see `engine::waiter::spin_until`).
+    const SPIN_PACE: SpinPace = SpinPace::Held;
 
     #[inline]
     fn spin_check(&self, _: &()) -> Option<bool> {

@@ -179,7 +179,7 @@ use crate::engine::fair::{Fairness, SHORT_DEADLINE_BITS};
 use crate::engine::node::WaitCx;
 use crate::engine::queue::{QueueGuard, WaitQueue};
 use crate::engine::sync::{AtomicU32, Ordering};
-use crate::engine::waiter::{Link, Policy, Taken, Waiter};
+use crate::engine::waiter::{Link, Policy, SpinPace, Taken, Waiter};
 use crate::engine::wake::WakeList;
 use crate::engine::{loom_const_fn, now_micros};
 
@@ -865,6 +865,10 @@ impl Policy for RawRwLock {
         }
     }
 
+    /// A lock: a first look that finds it still taken is a holder's
+    /// burst (see `engine::waiter::spin_until`).
+    const SPIN_PACE: SpinPace = SpinPace::Held;
+
     /// A thread spins before it queues while nobody is queued and the lock
     /// may soon let it in (bounded-barging mode); an upgrade spins while
     /// readers are inside, in either mode (nobody can overtake it). A writer
@@ -1025,6 +1029,10 @@ impl<const K: u8> Policy for As<'_, K> {
     ) -> Option<()> {
         self.0.try_linked(q, kind, cx)
     }
+
+    /// A lock: a first look that finds it still taken is a holder's
+    /// burst (see `engine::waiter::spin_until`).
+    const SPIN_PACE: SpinPace = SpinPace::Held;
 
     #[inline]
     fn spin_check(&self, kind: &Kind) -> Option<bool> {
