@@ -17,6 +17,11 @@
 //!   on a busy, oversubscribed machine, or as the scheduler sometimes
 //!   places two fresh threads (`spsc_cap1024_sync` is bimodal for that
 //!   reason: a waiter that never sleeps is never placed again).
+//! * `pingpong_cap1024_sync`: a request/reply round trip between two
+//!   threads over two capacity-1024 channels, time per round trip: the
+//!   latency side of a large queue (a consumer that waited before its first
+//!   look, to drain batches in `spsc_cap1024_sync`, would add that wait to
+//!   every hop here).
 //! * `mpmc2x2_sync`, `mpmc2x2_async`: two producers, two consumers, capacity
 //!   1024 (std and tokio's channels have a single receiver: not in these).
 //! * `spsc_cap0_sync`, `spsc_cap0_async`, `spsc_cap0_mixed`: rendezvous
@@ -194,6 +199,106 @@ macro_rules! mixed {
         black_box($rt.block_on(consumer).unwrap());
         t.elapsed()
     }};
+}
+
+/// One thread sends `n` requests over one channel and waits for each
+/// reply on another; an echo thread answers each: the time of the `n`
+/// round trips. `$make` builds each of the two channels.
+macro_rules! ping_pong {
+    ($n:expr, $make:expr, |$tx:ident, $v:ident| $send:expr, |$rx:ident| $recv:expr) => {{
+        let n: u64 = $n;
+        let ((req_tx, req_rx), (rep_tx, rep_rx)) = ($make, $make);
+        let start = Arc::new(Barrier::new(2));
+        let s2 = start.clone();
+        let echo = thread::spawn(move || {
+            s2.wait();
+            for _ in 0..n {
+                let $v = {
+                    let $rx = &req_rx;
+                    $recv
+                };
+                let $tx = &rep_tx;
+                $send;
+            }
+        });
+        start.wait();
+        let t = Instant::now();
+        for $v in 0..n {
+            {
+                let $tx = &req_tx;
+                $send;
+            }
+            let $rx = &rep_rx;
+            black_box($recv);
+        }
+        let d = t.elapsed();
+        echo.join().unwrap();
+        d
+    }};
+}
+
+fn ping_pong_group(c: &mut Criterion) {
+    const CAP: usize = 1024;
+    let mut g = c.benchmark_group("queue/pingpong_cap1024_sync");
+    g.bench_function("dualsync", |b| {
+        b.iter_custom(|n| {
+            ping_pong!(n, dq(CAP), |q, v| q.put(v).block().unwrap(), |q| q
+                .get()
+                .block()
+                .unwrap())
+        })
+    });
+    g.bench_function("dualsync_channel", |b| {
+        b.iter_custom(|n| {
+            ping_pong!(
+                n,
+                dualsync::channel::<u64>(CAP),
+                |tx, v| tx.send(v).block().unwrap(),
+                |rx| rx.recv().block().unwrap()
+            )
+        })
+    });
+    g.bench_function("std", |b| {
+        b.iter_custom(|n| {
+            ping_pong!(
+                n,
+                std::sync::mpsc::sync_channel::<u64>(CAP),
+                |tx, v| tx.send(v).unwrap(),
+                |rx| rx.recv().unwrap()
+            )
+        })
+    });
+    g.bench_function("crossbeam", |b| {
+        b.iter_custom(|n| {
+            ping_pong!(
+                n,
+                crossbeam_channel::bounded::<u64>(CAP),
+                |tx, v| tx.send(v).unwrap(),
+                |rx| rx.recv().unwrap()
+            )
+        })
+    });
+    g.bench_function("flume", |b| {
+        b.iter_custom(|n| {
+            ping_pong!(
+                n,
+                flume::bounded::<u64>(CAP),
+                |tx, v| tx.send(v).unwrap(),
+                |rx| rx.recv().unwrap()
+            )
+        })
+    });
+    g.bench_function("kanal", |b| {
+        b.iter_custom(|n| {
+            ping_pong!(
+                n,
+                kanal::bounded::<u64>(CAP),
+                |tx, v| tx.send(v).unwrap(),
+                |rx| rx.recv().unwrap()
+            )
+        })
+    });
+    g.finish();
 }
 
 fn dq(cap: usize) -> (Arc<Queue<u64>>, Arc<Queue<u64>>) {
@@ -558,6 +663,7 @@ fn main() {
     PIN.store(first_cpu(), Ordering::Relaxed);
     sync_group(&mut c, "queue/spsc_cap1024_sync_one_core", 1024, 1, 1);
     PIN.store(usize::MAX, Ordering::Relaxed);
+    ping_pong_group(&mut c);
     async_group(&mut c, "queue/spsc_cap1024_async", 1024, 1, 1);
     async_group(&mut c, "queue/spsc_cap1_async", 1, 1, 1);
     mixed_group(&mut c, "queue/spsc_cap1024_mixed", 1024);
