@@ -736,6 +736,11 @@ impl<T> Waitable for ChannelRecv<'_, T> {
             .map(|r| r.map_err(RecvError::from))
     }
 
+    #[inline(always)]
+    fn try_unpinned(&mut self) -> Option<Self::Output> {
+        self.get.try_unpinned().map(|r| r.map_err(RecvError::from))
+    }
+
     wait_through!(get);
 }
 

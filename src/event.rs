@@ -286,6 +286,11 @@ impl Waitable for EventWait<'_> {
         this.waiter.poll(this.event, cx)
     }
 
+    #[inline(always)]
+    fn try_unpinned(&mut self) -> Option<()> {
+        self.waiter.try_unpinned(self.event)
+    }
+
     crate::engine::driver::waiter_methods!();
 }
 

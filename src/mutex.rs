@@ -323,6 +323,14 @@ impl<'a, T: ?Sized> Waitable for Lock<'a, T> {
             .map(|()| MutexGuard { mutex })
     }
 
+    #[inline(always)]
+    fn try_unpinned(&mut self) -> Option<MutexGuard<'a, T>> {
+        let mutex = self.mutex;
+        self.waiter
+            .try_unpinned(&mutex.raw)
+            .map(|()| MutexGuard { mutex })
+    }
+
     crate::engine::driver::waiter_methods!();
 }
 

@@ -1429,6 +1429,11 @@ macro_rules! queue_operation {
                 this.waiter.poll(&$policy(this.queue), cx)
             }
 
+            #[inline(always)]
+            fn try_unpinned(&mut self) -> Option<$out> {
+                self.waiter.try_unpinned(&$policy(self.queue))
+            }
+
             crate::engine::driver::waiter_methods!();
         }
 
@@ -1486,7 +1491,12 @@ impl<T, O: Order<T>> Put<'_, T, O> {
     }
 
     #[inline(always)]
-    fn block_inner(self, deadline: Option<Instant>) -> Result<(), PutTimeoutError<T>> {
+    fn block_inner(mut self, deadline: Option<Instant>) -> Result<(), PutTimeoutError<T>> {
+        match self.try_unpinned() {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(PutError::ShutDown(t))) => return Err(PutTimeoutError::ShutDown(t)),
+            None => {}
+        }
         crate::engine::driver::pin_own_lines!(let mut op = self);
         // The first attempt inline, so that a put that does not wait never
         // moves the operation or calls out of line.

@@ -534,6 +534,14 @@ macro_rules! rwlock_operation {
                     .map(|()| $guard { lock })
             }
 
+            #[inline(always)]
+            fn try_unpinned(&mut self) -> Option<$guard<'a, T>> {
+                let lock = self.lock;
+                self.waiter
+                    .try_unpinned(&As::<{ $k }>(&lock.raw))
+                    .map(|()| $guard { lock })
+            }
+
             fn wait_state(self: Pin<&Self>) -> &AtomicU32 {
                 self.get_ref().waiter.state_word()
             }

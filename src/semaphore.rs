@@ -1084,21 +1084,35 @@ pub struct SemaphoreAcquire<'a> {
     waiter: Waiter<Request>,
 }
 
+impl<'a> SemaphoreAcquire<'a> {
+    /// The permit of a finished acquire.
+    #[inline]
+    fn permit(&self) -> Permit<'a> {
+        let r = self.waiter.data();
+        Permit {
+            sem: self.sem,
+            limit: r.limit,
+            n: r.n,
+        }
+    }
+}
+
 impl<'a> Waitable for SemaphoreAcquire<'a> {
     type Output = Result<Permit<'a>, AcquireError>;
 
     #[inline]
     fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
         let this = self.into_ref().get_ref();
-        let sem = this.sem;
-        let r = this.waiter.data();
-        this.waiter.poll(sem, cx).map(|res| {
-            res.map(|()| Permit {
-                sem,
-                limit: r.limit,
-                n: r.n,
-            })
-        })
+        this.waiter
+            .poll(this.sem, cx)
+            .map(|res| res.map(|()| this.permit()))
+    }
+
+    #[inline(always)]
+    fn try_unpinned(&mut self) -> Option<Self::Output> {
+        let sem = self.sem;
+        let got = self.waiter.try_unpinned(sem)?;
+        Some(got.map(|()| self.permit()))
     }
 
     crate::engine::driver::waiter_methods!();

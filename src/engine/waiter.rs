@@ -275,6 +275,19 @@ impl<D> Waiter<D> {
         Poll::Ready(v)
     }
 
+    /// A blocking call's first try, on the operation before it is pinned
+    /// (`Waitable::try_unpinned`): `try_now` on an idle node, which links
+    /// nothing, so the node may still move afterwards.
+    #[inline(always)]
+    pub(crate) fn try_unpinned<P: Policy<Data = D>>(&mut self, p: &P) -> Option<P::Output> {
+        if self.node.state() != IDLE {
+            return None;
+        }
+        let v = p.try_now(&self.node.data, &WaitCx::Thread)?;
+        self.node.set_unlinked_state(FINISHED);
+        Some(v)
+    }
+
     /// Polls the operation. The first try is inline; everything else is
     /// out of line.
     #[inline(always)]

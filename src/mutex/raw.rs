@@ -583,6 +583,11 @@ impl Waitable for RawLock<'_> {
         this.waiter.poll(this.raw, cx)
     }
 
+    #[inline(always)]
+    fn try_unpinned(&mut self) -> Option<()> {
+        self.waiter.try_unpinned(self.raw)
+    }
+
     crate::engine::driver::waiter_methods!();
 }
 

@@ -223,9 +223,47 @@ mod loom_tests {
 #[cfg(all(test, not(loom)))]
 mod unit {
     use std::sync::Arc;
+    use std::time::Duration;
 
+    use crate::engine::driver::Waitable;
     use crate::engine::waiter::{MAX_SPIN_DELAY, spin_delay_now};
-    use crate::queue::Queue;
+    use crate::queue::{GetTimeoutError, PutTimeoutError, Queue};
+
+    /// A blocking call tries its operation before pinning it
+    /// (`Waitable::try_unpinned`): a try that succeeds finishes the
+    /// operation; one that fails links nothing and keeps the item, and the
+    /// operation then waits (here: times out) as a whole.
+    #[test]
+    fn a_blocking_call_tries_before_it_pins() {
+        let q = Queue::bounded(1);
+        let mut put = q.put(1);
+        assert!(matches!(put.try_unpinned(), Some(Ok(()))));
+        assert!(put.is_terminated());
+        drop(put);
+
+        let mut put = q.put(2);
+        assert!(put.try_unpinned().is_none());
+        assert!(!put.is_terminated());
+        assert_eq!(q.statistics().putters_waiting, 0);
+        let moved = put; // never linked: it may still move
+        assert_eq!(
+            moved.block_for(Duration::from_millis(1)),
+            Err(PutTimeoutError::Timeout(2))
+        );
+
+        let mut get = q.get();
+        assert_eq!(get.try_unpinned(), Some(Ok(1)));
+        assert!(get.is_terminated());
+        drop(get);
+        let mut get = q.get();
+        assert_eq!(get.try_unpinned(), None);
+        assert_eq!(q.statistics().getters_waiting, 0);
+        assert_eq!(
+            get.block_for(Duration::from_millis(1)),
+            Err(GetTimeoutError::Timeout)
+        );
+        assert_eq!(q.len(), 0);
+    }
 
     /// A blocking `get` or `put` lets at most half the capacity in pauses
     /// pass before its first look, at most `MAX_SPIN_DELAY`, none at
