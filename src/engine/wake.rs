@@ -96,12 +96,18 @@ impl WakeList {
     ///
     /// If a waker panics, the remaining wake-ups still run (while the panic
     /// unwinds), then the first panic goes on to the caller.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn wake_all(&mut self) {
         // Inline slots fill first: an empty inline part means nothing at all.
-        if self.len == 0 {
-            return;
+        // Most lists are empty: this test is all they cost, inlined at the
+        // caller (the run itself saves every register it uses).
+        if self.len != 0 {
+            self.run_all();
         }
+    }
+
+    #[inline(never)]
+    fn run_all(&mut self) {
         let resume = Resume(self);
         resume.0.run();
         core::mem::forget(resume);
@@ -153,7 +159,7 @@ impl Drop for Resume<'_> {
 }
 
 impl Drop for WakeList {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         self.wake_all();
     }
@@ -165,17 +171,22 @@ fn run_wake(w: Wake) {
         Wake::Task(waker) => waker.wake(),
         Wake::Drop(waker) => drop(waker),
         #[cfg(not(loom))]
-        Wake::Thread(key) => {
-            // SAFETY: `unpark_one` only uses the key as a hash-table key; it
-            // never dereferences it, so a node that has already been freed
-            // (its owner saw the outcome and returned) is harmless: at worst
-            // a thread now parked on a reused address wakes spuriously and
-            // re-checks its own state.
-            unsafe {
-                parking_lot_core::unpark_one(key, |_| parking_lot_core::DEFAULT_UNPARK_TOKEN);
-            }
-        }
+        Wake::Thread(key) => unpark(key),
         #[cfg(loom)]
         Wake::Thread(t) => t.unpark(),
+    }
+}
+
+/// Wakes the thread parked on `key` (out of line: the parking lot's
+/// lookup is long, and the task wake-ups beside it stay short).
+#[cfg(not(loom))]
+#[inline(never)]
+fn unpark(key: usize) {
+    // SAFETY: `unpark_one` only uses the key as a hash-table key; it never
+    // dereferences it, so a node that has already been freed (its owner saw
+    // the outcome and returned) is harmless: at worst a thread now parked on
+    // a reused address wakes spuriously and re-checks its own state.
+    unsafe {
+        parking_lot_core::unpark_one(key, |_| parking_lot_core::DEFAULT_UNPARK_TOKEN);
     }
 }
