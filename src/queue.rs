@@ -1490,16 +1490,21 @@ impl<T, O: Order<T>> Put<'_, T, O> {
         self.block_inner(Some(deadline))
     }
 
+    /// The unpinned try inline (a put that does not wait never moves the
+    /// operation), the rest out of line (as `engine::driver::block_until`).
     #[inline(always)]
     fn block_inner(mut self, deadline: Option<Instant>) -> Result<(), PutTimeoutError<T>> {
         match self.try_unpinned() {
-            Some(Ok(())) => return Ok(()),
-            Some(Err(PutError::ShutDown(t))) => return Err(PutTimeoutError::ShutDown(t)),
-            None => {}
+            Some(Ok(())) => Ok(()),
+            Some(Err(PutError::ShutDown(t))) => Err(PutTimeoutError::ShutDown(t)),
+            None => self.block_pinned(deadline),
         }
+    }
+
+    /// [`block_inner`](Self::block_inner) after its unpinned try.
+    #[inline(never)]
+    fn block_pinned(self, deadline: Option<Instant>) -> Result<(), PutTimeoutError<T>> {
         crate::engine::driver::pin_own_lines!(let mut op = self);
-        // The first attempt inline, so that a put that does not wait never
-        // moves the operation or calls out of line.
         match op.as_mut().poll_wait(&mut WaitCx::Thread) {
             Poll::Ready(Ok(())) => Ok(()),
             Poll::Ready(Err(PutError::ShutDown(t))) => Err(PutTimeoutError::ShutDown(t)),
