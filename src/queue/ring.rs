@@ -287,46 +287,98 @@ impl<T> Ring<T> {
     /// 0`) this is Vyukov's push: the bits that say "closed" or "slots
     /// held" are tested together, so the fast path costs what it did
     /// before reservations.
+    ///
+    /// The first attempt is inline (a few instructions in the caller);
+    /// anything else (a lost race, a full or closed ring, held slots) is
+    /// the out-of-line [`push_contended`](Self::push_contended).
     #[inline]
     pub(crate) fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & self.slow == 0
+            && self.slot(tail).stamp.load(Ordering::Acquire) == tail
+            && self.claim(&self.tail, tail)
+        {
+            // SAFETY: `claim` won position `tail` while its slot was empty
+            // for it.
+            unsafe { self.fill(tail, item) };
+            return Ok(());
+        }
+        self.push_contended(item)
+    }
+
+    /// Moves a position (`head` or `tail`) from `p` to the next one:
+    /// `true` if this thread won position `p`.
+    #[inline(always)]
+    fn claim(&self, position: &AtomicUsize, p: usize) -> bool {
+        position
+            .compare_exchange_weak(p, self.next(p), Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Writes `item` into the slot of position `p` and marks it full.
+    ///
+    /// # Safety
+    ///
+    /// The caller won position `p` (the `tail` CAS) and the slot's stamp
+    /// said "empty for `p`": the value is the caller's until the stamp store
+    /// (invariant 1).
+    #[inline(always)]
+    unsafe fn fill(&self, p: usize, item: T) {
+        let slot = self.slot(p);
+        // SAFETY: the caller's contract (invariant 1).
+        unsafe { (*slot.value.get()).write(item) };
+        slot.stamp.store(p + 1, Ordering::Release);
+        #[cfg(loom)]
+        fence(Ordering::SeqCst); // loom models SeqCst RMWs as AcqRel
+    }
+
+    /// Moves the item out of the slot of position `p` and marks the slot
+    /// empty for the next lap.
+    ///
+    /// # Safety
+    ///
+    /// The caller won position `p` (the `head` CAS) while the slot held the
+    /// item pushed there (invariant 1).
+    #[inline(always)]
+    unsafe fn take(&self, p: usize) -> T {
+        let slot = self.slot(p);
+        // SAFETY: the caller's contract (invariant 1): the value was written
+        // by the push of `p`, and nobody else reads it.
+        let item = unsafe { (*slot.value.get()).assume_init_read() };
+        slot.stamp.store(self.lap_after(p), Ordering::Release);
+        #[cfg(loom)]
+        fence(Ordering::SeqCst);
+        item
+    }
+
+    /// The push loop: retries a lost race, waits out a pop or a push under
+    /// way, and tells full and closed apart.
+    #[cold]
+    #[inline(never)]
+    fn push_contended(&self, item: T) -> Result<(), PushError<T>> {
         let backoff = Backoff::new();
         let mut tail = self.tail.load(Ordering::Relaxed);
         loop {
             if tail & self.slow != 0 {
                 return self.push_slow(item, false);
             }
-            let slot = self.slot(tail);
-            let stamp = slot.stamp.load(Ordering::Acquire);
+            let stamp = self.slot(tail).stamp.load(Ordering::Acquire);
             if stamp == tail {
-                match self.tail.compare_exchange_weak(
-                    tail,
-                    self.next(tail),
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        // SAFETY: we won position `tail` while its slot was
-                        // empty for it: the value is ours until the stamp
-                        // store below (invariant 1).
-                        unsafe { (*slot.value.get()).write(item) };
-                        slot.stamp.store(tail + 1, Ordering::Release);
-                        #[cfg(loom)]
-                        fence(Ordering::SeqCst); // loom models SeqCst RMWs as AcqRel
-                        return Ok(());
-                    }
-                    Err(t) => {
-                        tail = t;
-                        relax(&backoff);
-                    }
+                if self.claim(&self.tail, tail) {
+                    // SAFETY: we won position `tail` while its slot was
+                    // empty for it.
+                    unsafe { self.fill(tail, item) };
+                    return Ok(());
                 }
+                relax(&backoff);
             } else {
                 match self.not_free(tail, stamp) {
                     Room::Full => return Err(PushError::Full(item)),
                     Room::Popping => relax(&backoff),
                     _ => spin_step(&backoff), // Stale
                 }
-                tail = self.tail.load(Ordering::Relaxed);
             }
+            tail = self.tail.load(Ordering::Relaxed);
         }
     }
 
@@ -376,10 +428,8 @@ impl<T> Ring<T> {
             spin_step(&wait);
         }
         // SAFETY: we won position `p` and its slot is empty for it (its
-        // stamp says so): the value is ours until the stamp store below
-        // (invariant 1).
-        unsafe { (*slot.value.get()).write(item) };
-        slot.stamp.store(p + 1, Ordering::Release);
+        // stamp says so).
+        unsafe { self.fill(p, item) };
         Ok(())
     }
 
@@ -446,36 +496,36 @@ impl<T> Ring<T> {
         fence(Ordering::SeqCst);
     }
 
-    /// Pops at the head.
+    /// Pops at the head. The first attempt is inline; an empty or closed
+    /// ring, or a lost race, is [`pop_contended`](Self::pop_contended).
     #[inline]
     pub(crate) fn try_pop(&self) -> Result<T, PopError> {
+        let head = self.head.load(Ordering::Relaxed);
+        if self.slot(head).stamp.load(Ordering::Acquire) == head + 1 && self.claim(&self.head, head)
+        {
+            // SAFETY: we won position `head` while its slot held the item
+            // pushed there.
+            return Ok(unsafe { self.take(head) });
+        }
+        self.pop_contended()
+    }
+
+    /// The pop loop: retries a lost race, waits out a push or a pop under
+    /// way, and tells empty and closed apart.
+    #[cold]
+    #[inline(never)]
+    fn pop_contended(&self) -> Result<T, PopError> {
         let backoff = Backoff::new();
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
-            let slot = self.slot(head);
-            let stamp = slot.stamp.load(Ordering::Acquire);
+            let stamp = self.slot(head).stamp.load(Ordering::Acquire);
             if stamp == head + 1 {
-                match self.head.compare_exchange_weak(
-                    head,
-                    self.next(head),
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                ) {
-                    Ok(_) => {
-                        // SAFETY: we won position `head` while its slot held
-                        // the item pushed there (invariant 1): we move it out
-                        // and mark the slot empty for the next lap.
-                        let item = unsafe { (*slot.value.get()).assume_init_read() };
-                        slot.stamp.store(self.lap_after(head), Ordering::Release);
-                        #[cfg(loom)]
-                        fence(Ordering::SeqCst);
-                        return Ok(item);
-                    }
-                    Err(h) => {
-                        head = h;
-                        relax(&backoff);
-                    }
+                if self.claim(&self.head, head) {
+                    // SAFETY: we won position `head` while its slot held the
+                    // item pushed there.
+                    return Ok(unsafe { self.take(head) });
                 }
+                relax(&backoff);
             } else if stamp == head {
                 // Empty, unless a push of this position is under way.
                 fence(Ordering::SeqCst);
@@ -488,12 +538,11 @@ impl<T> Ring<T> {
                     });
                 }
                 spin_step(&backoff);
-                head = self.head.load(Ordering::Relaxed);
             } else {
                 // Another pop took this position and is reading.
                 spin_step(&backoff);
-                head = self.head.load(Ordering::Relaxed);
             }
+            head = self.head.load(Ordering::Relaxed);
         }
     }
 

@@ -513,6 +513,13 @@ pub enum FifoStore<T> {
     Locked(Locked<VecDeque<T>>),
 }
 
+/// Runs `f` in a call of its own: keeps a rarely taken arm of an inlined
+/// function out of its callers.
+#[inline(never)]
+fn out_of_line<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
 macro_rules! fifo_dispatch {
     ($s:expr, $x:ident => $e:expr) => {
         match $s {
@@ -544,13 +551,21 @@ impl<T> Store<T> for FifoStore<T> {
             _ => FifoStore::Locked(Locked::make(capacity)),
         }
     }
+    /// The ring's first attempt inline; the locked store out of line (its
+    /// lock would otherwise make every caller's frame save registers).
     #[inline]
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        fifo_dispatch!(self, s => s.try_push(item))
+        match self {
+            FifoStore::Ring(r) => r.try_push(item),
+            FifoStore::Locked(l) => out_of_line(|| l.try_push(item)),
+        }
     }
     #[inline]
     fn try_pop(&self) -> Result<T, PopError> {
-        fifo_dispatch!(self, s => s.try_pop())
+        match self {
+            FifoStore::Ring(r) => r.try_pop(),
+            FifoStore::Locked(l) => out_of_line(|| l.try_pop()),
+        }
     }
     fn close(&self) -> bool {
         fifo_dispatch!(self, s => s.close())
