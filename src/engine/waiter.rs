@@ -523,8 +523,9 @@ fn spin_until<P: Policy>(p: &P, data: &P::Data) -> bool {
     {
         if super::driver::crowded() {
             // Another runnable thread shares this core: spinning would
-            // only keep it from running. Queue now; the driver's short
-            // spin and its yields come after.
+            // only keep it from running. Queue now; the driver's yields
+            // come after (its short spin too, once the core is not
+            // crowded any more).
             return false;
         }
         let max = p.max_spin_delay();
