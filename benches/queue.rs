@@ -24,6 +24,13 @@
 //!   every hop here).
 //! * `mpmc2x2_sync`, `mpmc2x2_async`: two producers, two consumers, capacity
 //!   1024 (std and tokio's channels have a single receiver: not in these).
+//! * `spsc_cap1_async_one_thread`, `spsc_cap0_async_one_thread`: as
+//!   `spsc_cap1_async` and `spsc_cap0_async`, on a tokio *current-thread*
+//!   runtime: both tasks take turns on one thread, so no worker parks,
+//!   sleeps on a futex or steals, and the time per item is the CPU work of
+//!   the hand-off itself (the channel's and the executor's). These rows
+//!   move far less from run to run than the 2-worker ones, and show the
+//!   same ratios: they tell a library cost from a scheduling effect.
 //! * `spsc_cap0_sync`, `spsc_cap0_async`, `spsc_cap0_mixed`: rendezvous
 //!   channels (capacity 0: a send completes when the receiver has the
 //!   item), 2 threads, 2 tasks, thread -> task; the peers that have one
@@ -52,6 +59,14 @@ use dualsync::Queue;
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .build()
+        .expect("tokio runtime")
+}
+
+/// A tokio runtime that runs every task on the calling thread (the
+/// `_one_thread` groups).
+fn one_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("tokio runtime")
 }
@@ -457,8 +472,14 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
     g.finish();
 }
 
-fn async_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
-    let rt = runtime();
+fn async_group(
+    c: &mut Criterion,
+    name: &str,
+    rt: tokio::runtime::Runtime,
+    cap: usize,
+    p: u64,
+    cn: u64,
+) {
     let mut g = c.benchmark_group(name);
     if cap > 0 {
         g.bench_function("dualsync", |b| {
@@ -664,14 +685,17 @@ fn main() {
     sync_group(&mut c, "queue/spsc_cap1024_sync_one_core", 1024, 1, 1);
     PIN.store(usize::MAX, Ordering::Relaxed);
     ping_pong_group(&mut c);
-    async_group(&mut c, "queue/spsc_cap1024_async", 1024, 1, 1);
-    async_group(&mut c, "queue/spsc_cap1_async", 1, 1, 1);
+    async_group(&mut c, "queue/spsc_cap1024_async", runtime(), 1024, 1, 1);
+    async_group(&mut c, "queue/spsc_cap1_async", runtime(), 1, 1, 1);
     mixed_group(&mut c, "queue/spsc_cap1024_mixed", 1024);
     mixed_group(&mut c, "queue/spsc_cap1_mixed", 1);
     sync_group(&mut c, "queue/mpmc2x2_sync", 1024, 2, 2);
-    async_group(&mut c, "queue/mpmc2x2_async", 1024, 2, 2);
+    async_group(&mut c, "queue/mpmc2x2_async", runtime(), 1024, 2, 2);
     sync_group(&mut c, "queue/spsc_cap0_sync", 0, 1, 1);
-    async_group(&mut c, "queue/spsc_cap0_async", 0, 1, 1);
+    async_group(&mut c, "queue/spsc_cap0_async", runtime(), 0, 1, 1);
     mixed_group(&mut c, "queue/spsc_cap0_mixed", 0);
+    let one = one_thread_runtime;
+    async_group(&mut c, "queue/spsc_cap1_async_one_thread", one(), 1, 1, 1);
+    async_group(&mut c, "queue/spsc_cap0_async_one_thread", one(), 0, 1, 1);
     c.final_summary();
 }
