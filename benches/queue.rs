@@ -28,9 +28,10 @@
 //!   `spsc_cap1_async` and `spsc_cap0_async`, on a tokio *current-thread*
 //!   runtime: both tasks take turns on one thread, so no worker parks,
 //!   sleeps on a futex or steals, and the time per item is the CPU work of
-//!   the hand-off itself (the channel's and the executor's). These rows
-//!   move far less from run to run than the 2-worker ones, and show the
-//!   same ratios: they tell a library cost from a scheduling effect.
+//!   the hand-off itself (the channel's and the executor's): a gap that
+//!   shows here too is a library cost, not a scheduling effect. Less noisy
+//!   than the 2-worker rows, not free of noise (medians measured 3-30%
+//!   apart between two runs on a shared 2-core machine).
 //! * `spsc_cap0_sync`, `spsc_cap0_async`, `spsc_cap0_mixed`: rendezvous
 //!   channels (capacity 0: a send completes when the receiver has the
 //!   item), 2 threads, 2 tasks, thread -> task; the peers that have one
@@ -694,8 +695,9 @@ fn main() {
     sync_group(&mut c, "queue/spsc_cap0_sync", 0, 1, 1);
     async_group(&mut c, "queue/spsc_cap0_async", runtime(), 0, 1, 1);
     mixed_group(&mut c, "queue/spsc_cap0_mixed", 0);
-    let one = one_thread_runtime;
-    async_group(&mut c, "queue/spsc_cap1_async_one_thread", one(), 1, 1, 1);
-    async_group(&mut c, "queue/spsc_cap0_async_one_thread", one(), 0, 1, 1);
+    let name = "queue/spsc_cap1_async_one_thread";
+    async_group(&mut c, name, one_thread_runtime(), 1, 1, 1);
+    let name = "queue/spsc_cap0_async_one_thread";
+    async_group(&mut c, name, one_thread_runtime(), 0, 1, 1);
     c.final_summary();
 }
