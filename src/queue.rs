@@ -75,12 +75,17 @@
 //! getters linked in the getters queue (counted in by `Getters::enqueue`,
 //! out by `withdrawn` and by every completion of a getter). So:
 //!
-//! * a push succeeds only while a linked getter has no item yet, and the
-//!   `after_push` that follows hands it to a getter: the store holds an
-//!   item from the push to that hand-off (or, if the getter it came for
-//!   withdrew meanwhile, until the next getter pops it); an item a dropped
-//!   getter gives back goes to the next getter or to `returned`, as on any
-//!   queue;
+//! * a push succeeds only while a linked getter has no item yet. With a
+//!   getter queued and nothing buffered or given back before it, the item
+//!   goes straight into the front getter's node (`push_to_getter`, `DONE`,
+//!   under the getters lock): one store step takes that getter's unit of
+//!   room and its count (a permit's send takes its held slot instead).
+//!   Otherwise the item is pushed and the `after_push` that follows hands
+//!   it to a getter: the store holds it from the push to that hand-off
+//!   (or, if the getter it came for withdrew meanwhile, until the next
+//!   getter pops it), and items buffered come out first. An item a
+//!   dropped getter gives back goes to the next getter or to `returned`,
+//!   as on any queue;
 //! * a getter that finds the store empty takes the item of the front
 //!   putter itself, thread or task (`take_from_putter`, `DONE`: the put is
 //!   done once a getter has its item);
@@ -514,11 +519,8 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// back in [`TryPutError::Full`] or [`TryPutError::ShutDown`].
     #[inline]
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
-        match self.store.try_push(item) {
-            Ok(()) => {
-                self.after_push();
-                Ok(())
-            }
+        match self.push(item) {
+            Ok(()) => Ok(()),
             Err(PushError::Full(t)) => Err(TryPutError::Full(t)),
             Err(PushError::Closed(t)) => Err(TryPutError::ShutDown(t)),
         }
@@ -556,6 +558,57 @@ impl<T, O: Order<T>> Queue<T, O> {
             Some(c) => (c / 2).min(MAX_SPIN_DELAY as usize) as u32,
             None => MAX_SPIN_DELAY,
         }
+    }
+
+    /// One push that does not wait, and the hand-off to a waiting getter
+    /// it makes possible: the store's push, then [`after_push`](Self::after_push);
+    /// on a rendezvous queue with a getter waiting, the item goes straight
+    /// into that getter's node instead ([`push_to_getter`](Self::push_to_getter)).
+    #[inline(always)]
+    fn push(&self, item: T) -> Result<(), PushError<T>> {
+        let item = if self.store.is_rendezvous() {
+            match self.push_to_getter(item, false) {
+                Some(t) => t,
+                None => return Ok(()),
+            }
+        } else {
+            item
+        };
+        self.store.try_push(item)?;
+        self.after_push();
+        Ok(())
+    }
+
+    /// Rendezvous: hands `item` to the front getter (`DONE`) with one
+    /// store step (`push_to_receiver`: its room unit, or the slot `held`
+    /// by a permit, and the getter's count), where pushing it and popping
+    /// it back out for that getter would take three.
+    /// `Some(item)`: not handed; the store's push decides (no getter
+    /// waits, items given back or buffered must come out first, the room
+    /// is held by a permit, or closed).
+    #[inline(never)]
+    fn push_to_getter(&self, item: T, held: bool) -> Option<T> {
+        if !self.getters.has_waiters_seqcst() || !self.returned.is_empty_hint() {
+            return Some(item);
+        }
+        let mut item = Some(item);
+        self.getters.with_lock(|g, wakes| {
+            g.pop_front(wakes, |head| {
+                // Under the getters lock, where items are given back: one
+                // given back now comes out first (the getter that re-checks
+                // takes it).
+                if self.returned.len() != 0 {
+                    return None;
+                }
+                self.store.push_to_receiver(held).ok()?;
+                let t = item.take().expect("handed once");
+                // SAFETY: the head is queued and we hold the getters lock:
+                // its cell is ours to fill (invariant 3).
+                unsafe { head.data.set(t) };
+                Some(DONE)
+            })
+        });
+        item
     }
 
     /// After a successful push: wake a getter if one waits.
@@ -759,8 +812,12 @@ impl<T, O: Order<T>> Queue<T, O> {
 
     /// Rendezvous: takes the item of the front putter (a thread's or a
     /// task's), which is then done (`DONE`): its send happened. `None` when
-    /// no putter waits, or the front one is a reservation (which needs a
-    /// receiver that waits: the getter queues and serves it).
+    /// no putter waits, the front one is a reservation (which needs a
+    /// receiver that waits: the getter queues and serves it), or an item
+    /// was buffered or given back since the caller's pop: that one goes
+    /// first (the getter queues, and its re-check finds it), since it may
+    /// be an earlier item of the same sender (a permit's, buffered after
+    /// the receiver it claimed left).
     #[cold]
     fn take_from_putter(&self) -> Option<T> {
         if !self.putters.has_waiters_seqcst() {
@@ -769,7 +826,10 @@ impl<T, O: Order<T>> Queue<T, O> {
         let mut item = None;
         self.putters.with_lock(|p, wakes| {
             p.pop_front(wakes, |head| {
-                if head.data.reserve {
+                // A reservation needs a receiver that waits; an item
+                // buffered or given back since our pop goes first (it may
+                // be this putter's earlier one: a permit's, say).
+                if head.data.reserve || self.has_item() {
                     return None;
                 }
                 // SAFETY: the head is queued and we hold the putters lock:
@@ -844,6 +904,14 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// the queue is shut down (the slot is released all the same).
     #[inline]
     pub(crate) fn send_reserved(&self, item: T) -> Result<(), T> {
+        let item = if self.store.is_rendezvous() {
+            match self.push_to_getter(item, true) {
+                Some(t) => t,
+                None => return Ok(()),
+            }
+        } else {
+            item
+        };
         self.store.push_reserved(item)?;
         self.after_push();
         Ok(())
@@ -1200,11 +1268,8 @@ impl<T, O: Order<T>> Policy for Putters<'_, T, O> {
     fn try_now(&self, slot: &PutSlot<T>, cx: &WaitCx<'_, '_>) -> Option<Self::Output> {
         // SAFETY: the node is not queued: its slot is ours (invariant 3).
         let item = unsafe { slot.item.take() }.expect("a put holds its item until it finishes");
-        match self.0.store.try_push(item) {
-            Ok(()) => {
-                self.0.after_push();
-                Some(Ok(()))
-            }
+        match self.0.push(item) {
+            Ok(()) => Some(Ok(())),
             Err(PushError::Closed(t)) => Some(Err(PutError::ShutDown(t))),
             Err(PushError::Full(t)) => {
                 // SAFETY: as above. A consumer may move a *thread*'s item in

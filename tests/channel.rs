@@ -579,6 +579,24 @@ fn rendezvous_reserve_claims_a_waiting_receiver() {
         tx.try_send(1).unwrap();
         assert_eq!(recv(&rt), Ok(1));
 
+        // A permit's send goes to the receiver it claimed, and leaves
+        // nothing counted behind (no item, receiver or held slot).
+        for mode in MODES {
+            let recv = spawn_recv(&rt, mode, rx.clone());
+            eventually("a receiver", || rx.statistics().receivers_waiting == 1);
+            tx.try_reserve().unwrap().send(2);
+            assert_eq!(recv(&rt), Ok(2));
+            let st = tx.statistics();
+            assert_eq!(
+                (
+                    st.current_buffer_used,
+                    st.receivers_waiting,
+                    st.send_permits
+                ),
+                (0, 0, 0)
+            );
+        }
+
         // A reserve that waits for a receiver, in a task and on a thread.
         for mode in MODES {
             let tx2 = tx.clone();

@@ -163,6 +163,34 @@ mod loom_models {
         });
     }
 
+    /// Rendezvous: one sender's items arrive in the order it sent them
+    /// when the first one is buffered and the second could go straight to
+    /// a waiting receiver. A permit claims a task receiver's room, the task
+    /// is dropped, and the permit sends while a thread receiver comes: its
+    /// item goes straight to the thread if it is queued, else it waits in
+    /// the channel. The same sender then sends a second item: if the thread
+    /// queued after the first was buffered (and has not looked again), the
+    /// second must not be handed to it ahead of the first
+    /// (`push_to_receiver` refuses while an item is buffered).
+    #[test]
+    fn loom_rendezvous_buffered_item_goes_before_a_direct_send() {
+        model(|| {
+            let (tx, rx) = channel::<u32>(0);
+            let task = queued(rx.recv());
+            let permit = tx.try_reserve().expect("the task receiver is room");
+            let rx1 = rx.clone();
+            let thread = loom::thread::spawn(move || {
+                let a = rx1.recv().block().unwrap();
+                (a, rx1.recv().block().unwrap())
+            });
+            drop(task);
+            permit.send(1);
+            tx.send(2).block().unwrap();
+            assert_eq!(thread.join().unwrap(), (1, 2));
+            quiet(&tx, &rx);
+        });
+    }
+
     /// A task reservation queued first on a full channel is granted the
     /// slot a receiver frees, and is dropped before it runs: the slot goes
     /// on to the thread send queued behind it (else that thread sleeps

@@ -34,7 +34,7 @@ use super::ring::Ring;
 pub(crate) use super::ring::{PopError, PushError};
 use crate::engine::loom_const_fn;
 use crate::engine::queue::WaitQueue;
-use crate::engine::sync::{AtomicBool, AtomicUsize, Ordering, fence};
+use crate::engine::sync::{AtomicUsize, Ordering, fence};
 
 /// Bounded FIFO queues up to this capacity use the lock-free ring (which
 /// allocates every slot up front); larger ones a locked `VecDeque`.
@@ -117,6 +117,17 @@ pub trait Store<T> {
     /// Rendezvous: `n` getters left the queue (completed or withdrawn).
     #[doc(hidden)]
     fn remove_receivers(&self, _n: usize) {}
+    /// Rendezvous: a push that goes straight to a linked getter, which
+    /// the caller then completes under the getters lock: takes one unit
+    /// of room (`held`: the slot a permit holds, as `push_reserved`) and
+    /// that getter's count (`remove_receivers(1)`) in one step, and counts
+    /// the push. `Full` when an item is buffered (it must go first: the
+    /// caller pushes instead) or, unheld, the room is held by permits;
+    /// `Closed` when closed. Never `Ok` on other stores.
+    #[doc(hidden)]
+    fn push_to_receiver(&self, _held: bool) -> Result<(), PushError<()>> {
+        Err(PushError::Full(()))
+    }
 }
 
 /// A plain single-threaded buffer in some order.
@@ -193,8 +204,25 @@ impl<T: Ord> Plain<T> for BinaryHeap<Reverse<T>> {
 }
 
 /// A plain buffer behind a spin lock (the lock bit of a `WaitQueue` word
-/// that never holds waiters). `closed` and `pushed` are written under the
-/// lock and mirrored in atomics for lock-free reads.
+/// that never holds waiters). What the lock-free readers need is written
+/// under the lock and mirrored in atomics: `pushed`, and the [`Look`] word.
+///
+/// ```text
+///   look: usize            written only under the lock, after each change
+///   +-------------+------+------+--------+
+///   |     0 ...   | ROOM | ITEM | CLOSED |
+///   +-------------+------+------+--------+
+///    ITEM: the buffer holds an item; ROOM: one more fits beside the held
+///    slots (for a rendezvous store: a waiting receiver has none yet);
+///    CLOSED: closed to pushes (set once, never cleared)
+/// ```
+///
+/// So `has_item` / `has_room` / `is_closed` are one load, and a push that
+/// finds no room or a pop that finds nothing (a rendezvous store's usual
+/// answers: its receivers wait, its senders wait) fail without the lock.
+/// The three flags come from one store, so a failure reads a state the
+/// store was in (empty *and* open, say), as it would under the lock: each
+/// locked change takes effect, for these readers, at its `look` store.
 #[doc(hidden)]
 pub struct Locked<B> {
     lock: WaitQueue<()>,
@@ -205,9 +233,17 @@ pub struct Locked<B> {
     cap: usize,
     /// Made with a capacity, even `usize::MAX`: reported as asked.
     bounded: bool,
-    closed: AtomicBool,
+    /// The flags [`CLOSED`] | [`ITEM`] | [`ROOM`] (see the type's docs).
+    look: AtomicUsize,
     pushed: AtomicUsize,
 }
+
+/// [`Locked`]'s `look`: closed to pushes.
+const CLOSED: usize = 1;
+/// [`Locked`]'s `look`: the buffer holds an item.
+const ITEM: usize = 2;
+/// [`Locked`]'s `look`: one more item fits.
+const ROOM: usize = 4;
 
 // SAFETY: `buf` is only touched with `lock` held, which serializes threads;
 // the items it holds move between threads, hence `B: Send`.
@@ -259,7 +295,7 @@ impl<B> Locked<B> {
                 }),
                 cap,
                 bounded,
-                closed: AtomicBool::new(false),
+                look: AtomicUsize::new(if cap > 0 { ROOM } else { 0 }),
                 pushed: AtomicUsize::new(0),
             }
         }
@@ -271,12 +307,43 @@ impl<B> Locked<B> {
         Self::with_cap(buf, 0, true)
     }
 
-    /// Runs `f` on the buffer with the lock held.
+    /// Runs `f` on the buffer with the lock held, then publishes the
+    /// `look` flags of what it left.
     #[inline]
-    fn with<R>(&self, f: impl FnOnce(&mut Inner<B>) -> R) -> R {
+    fn with<T, R>(&self, f: impl FnOnce(&mut Inner<B>) -> R) -> R
+    where
+        B: Plain<T>,
+    {
         let _g = self.lock.lock();
-        // SAFETY: the lock is held until `_g` drops, after `f` returns.
-        f(unsafe { &mut *self.buf.get() })
+        // SAFETY: the lock is held until `_g` drops, after `f` returns and
+        // the flags are read off the buffer.
+        let i = unsafe { &mut *self.buf.get() };
+        let r = f(i);
+        let mut look = self.look.load(Ordering::Relaxed) & CLOSED;
+        if i.buf.len() > 0 {
+            look |= ITEM;
+        }
+        if self.fits::<T>(i) {
+            look |= ROOM;
+        }
+        // Only lock holders write it: a plain store. Release: a reader that
+        // sees a flag sees the change behind it; the `SeqCst` ordering
+        // point is the fence each change that can end a wait issues after
+        // unlocking (see the module docs).
+        self.look.store(look, Ordering::Release);
+        r
+    }
+
+    /// The `look` flags (`SeqCst`: the re-check of a waiter that linked).
+    #[inline]
+    fn look(&self) -> usize {
+        self.look.load(Ordering::SeqCst)
+    }
+
+    /// Under the lock: whether the store is closed.
+    #[inline]
+    fn closed_locked(&self) -> bool {
+        self.look.load(Ordering::Relaxed) & CLOSED != 0
     }
 
     /// Under the lock: whether one more item fits beside the held slots.
@@ -300,8 +367,13 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
 
     #[inline]
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+        match self.look() & (CLOSED | ROOM) {
+            ROOM => {}
+            0 => return Err(PushError::Full(item)),
+            _ => return Err(PushError::Closed(item)),
+        }
         let r = self.with(|i| {
-            if self.closed.load(Ordering::Relaxed) {
+            if self.closed_locked() {
                 Err(PushError::Closed(item))
             } else if !self.fits::<T>(i) {
                 Err(PushError::Full(item))
@@ -318,9 +390,14 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
 
     #[inline]
     fn try_pop(&self) -> Result<T, PopError> {
+        match self.look() & (CLOSED | ITEM) {
+            0 => return Err(PopError::Empty),
+            CLOSED => return Err(PopError::Closed),
+            _ => {}
+        }
         let r = self.with(|i| match i.buf.pop() {
             Some(t) => Ok(t),
-            None if self.closed.load(Ordering::Relaxed) => Err(PopError::Closed),
+            None if self.closed_locked() => Err(PopError::Closed),
             None => Err(PopError::Empty),
         });
         if r.is_ok() {
@@ -330,23 +407,26 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
     }
 
     fn close(&self) -> bool {
-        self.with(|_| !self.closed.swap(true, Ordering::SeqCst))
+        self.with::<T, _>(|_| self.look.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0)
     }
 
+    #[inline]
     fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::SeqCst)
+        self.look() & CLOSED != 0
     }
 
+    #[inline]
     fn has_item(&self) -> bool {
-        self.with(|i| i.buf.len() > 0)
+        self.look() & ITEM != 0
     }
 
+    #[inline]
     fn has_room(&self) -> bool {
-        self.with(|i| self.fits::<T>(i))
+        self.look() & ROOM != 0
     }
 
     fn len(&self) -> usize {
-        self.with(|i| i.buf.len())
+        self.with::<T, _>(|i| i.buf.len())
     }
 
     fn capacity(&self) -> Option<usize> {
@@ -358,8 +438,13 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
     }
 
     fn try_reserve(&self) -> Result<(), PushError<()>> {
-        self.with(|i| {
-            if self.closed.load(Ordering::Relaxed) {
+        match self.look() & (CLOSED | ROOM) {
+            ROOM => {}
+            0 => return Err(PushError::Full(())),
+            _ => return Err(PushError::Closed(())),
+        }
+        self.with::<T, _>(|i| {
+            if self.closed_locked() {
                 Err(PushError::Closed(()))
             } else if !self.fits::<T>(i) {
                 Err(PushError::Full(()))
@@ -376,7 +461,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
             debug_assert!(i.reserved > 0, "no slot was held");
             i.reserved -= 1;
             i.set_limit(self.cap);
-            if self.closed.load(Ordering::Relaxed) {
+            if self.closed_locked() {
                 Err(item)
             } else {
                 self.push_locked(i, item);
@@ -388,7 +473,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
     }
 
     fn unreserve(&self) {
-        self.with(|i| {
+        self.with::<T, _>(|i| {
             debug_assert!(i.reserved > 0, "no slot was held");
             i.reserved -= 1;
             i.set_limit(self.cap);
@@ -397,7 +482,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
     }
 
     fn reserved(&self) -> usize {
-        self.with(|i| i.reserved)
+        self.with::<T, _>(|i| i.reserved)
     }
 
     #[inline]
@@ -406,8 +491,8 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
     }
 
     fn add_receiver(&self) {
-        if self.is_rendezvous() {
-            self.with(|i| {
+        if Store::<T>::is_rendezvous(self) {
+            self.with::<T, _>(|i| {
                 i.receivers += 1;
                 i.set_limit(self.cap);
             });
@@ -416,12 +501,34 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
     }
 
     fn remove_receivers(&self, n: usize) {
-        if n > 0 && self.is_rendezvous() {
-            self.with(|i| {
+        if n > 0 && Store::<T>::is_rendezvous(self) {
+            self.with::<T, _>(|i| {
                 i.receivers -= n;
                 i.set_limit(self.cap);
             });
         }
+    }
+
+    fn push_to_receiver(&self, held: bool) -> Result<(), PushError<()>> {
+        if !Store::<T>::is_rendezvous(self) {
+            return Err(PushError::Full(()));
+        }
+        self.with::<T, _>(|i| {
+            if self.closed_locked() {
+                Err(PushError::Closed(()))
+            } else if i.buf.len() > 0 || (!held && !self.fits::<T>(i)) {
+                Err(PushError::Full(()))
+            } else {
+                debug_assert!(i.receivers > 0, "a linked getter counts as room");
+                debug_assert!(!held || i.reserved > 0, "no slot was held");
+                i.receivers -= 1;
+                i.reserved -= usize::from(held);
+                i.set_limit(self.cap);
+                let n = self.pushed.load(Ordering::Relaxed);
+                self.pushed.store(n.wrapping_add(1), Ordering::Relaxed);
+                Ok(())
+            }
+        })
     }
 }
 
@@ -477,7 +584,7 @@ impl<T> Returned<T> {
     /// closed (discarding).
     pub(crate) fn push(&self, item: T) -> Result<(), T> {
         self.items.with(|i| {
-            if self.items.closed.load(Ordering::Relaxed) {
+            if self.items.closed_locked() {
                 return Err(item);
             }
             i.buf.push_back(item);
@@ -641,6 +748,12 @@ impl<T> Store<T> for FifoStore<T> {
     fn remove_receivers(&self, n: usize) {
         if let FifoStore::Locked(l) = self {
             Store::<T>::remove_receivers(l, n);
+        }
+    }
+    fn push_to_receiver(&self, held: bool) -> Result<(), PushError<()>> {
+        match self {
+            FifoStore::Ring(_) => Err(PushError::Full(())),
+            FifoStore::Locked(l) => Store::<T>::push_to_receiver(l, held),
         }
     }
 }
