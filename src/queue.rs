@@ -566,17 +566,23 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// into that getter's node instead ([`push_to_getter`](Self::push_to_getter)).
     #[inline(always)]
     fn push(&self, item: T) -> Result<(), PushError<T>> {
-        let item = if self.store.is_rendezvous() {
-            match self.push_to_getter(item, false) {
-                Some(t) => t,
-                None => return Ok(()),
-            }
-        } else {
-            item
+        let Some(item) = self.not_handed(item, false) else {
+            return Ok(());
         };
         self.store.try_push(item)?;
         self.after_push();
         Ok(())
+    }
+
+    /// `item` back unless this is a rendezvous queue and
+    /// [`push_to_getter`](Self::push_to_getter) handed it to a getter.
+    #[inline(always)]
+    fn not_handed(&self, item: T, held: bool) -> Option<T> {
+        if self.store.is_rendezvous() {
+            self.push_to_getter(item, held)
+        } else {
+            Some(item)
+        }
     }
 
     /// Rendezvous: hands `item` to the front getter (`DONE`) with one
@@ -904,13 +910,8 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// the queue is shut down (the slot is released all the same).
     #[inline]
     pub(crate) fn send_reserved(&self, item: T) -> Result<(), T> {
-        let item = if self.store.is_rendezvous() {
-            match self.push_to_getter(item, true) {
-                Some(t) => t,
-                None => return Ok(()),
-            }
-        } else {
-            item
+        let Some(item) = self.not_handed(item, true) else {
+            return Ok(());
         };
         self.store.push_reserved(item)?;
         self.after_push();
