@@ -66,6 +66,40 @@ fn try_errors_sizes_and_debug() {
     assert!(!u.is_full());
 }
 
+/// The locked stores (LIFO, priority, a FIFO too large for the ring) tell
+/// empty, full and shut down apart as the ring does, also when they
+/// answer from their published flags without taking their lock.
+#[test]
+fn try_errors_of_the_locked_stores() {
+    fn check<O: Order<u32>>(q: Queue<u32, O>, cap: usize, order: [u32; 2]) {
+        assert_eq!(q.try_get(), Err(TryGetError::Empty));
+        assert!(q.is_empty() && !q.is_full());
+        for x in 0..cap as u32 - 2 {
+            q.try_put(100 + x).unwrap();
+        }
+        q.try_put(1).unwrap();
+        q.try_put(2).unwrap();
+        assert!(q.is_full());
+        assert_eq!(q.try_put(3), Err(TryPutError::Full(3)));
+        q.shutdown(false);
+        assert_eq!(q.try_put(4), Err(TryPutError::ShutDown(4)));
+        let mut got = vec![];
+        while let Ok(x) = q.try_get() {
+            got.push(x);
+        }
+        assert_eq!(got.len(), cap);
+        assert!(got.iter().filter(|&&x| x < 100).eq(order.iter()));
+        assert_eq!(q.try_get(), Err(TryGetError::ShutDown));
+        assert_eq!(
+            q.get().block_for(Duration::ZERO),
+            Err(GetTimeoutError::ShutDown)
+        );
+    }
+    check(Queue::bounded_lifo(2), 2, [2, 1]);
+    check(Queue::bounded_priority(2), 2, [1, 2]);
+    check(Queue::<u32>::with_maxsize(Some(70_000)), 70_000, [1, 2]);
+}
+
 #[test]
 #[should_panic]
 fn zero_capacity_panics() {

@@ -111,7 +111,10 @@ pub trait Store<T> {
     fn is_rendezvous(&self) -> bool {
         false
     }
-    /// Rendezvous: a getter is linked (one more unit of room).
+    /// Rendezvous: a getter is linked (one more unit of room). Issues no
+    /// `SeqCst` fence: its only caller, a getter's `enqueue`, is followed
+    /// by the fence of the getter's re-check, which then serves a putter
+    /// that queued before it could see the room.
     #[doc(hidden)]
     fn add_receiver(&self) {}
     /// Rendezvous: `n` getters left the queue (completed or withdrawn).
@@ -496,7 +499,6 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
                 i.receivers += 1;
                 i.set_limit(self.cap);
             });
-            fence(Ordering::SeqCst); // room: as after a pop
         }
     }
 
