@@ -229,11 +229,14 @@ fn barging_cancelled_head_wakes_the_ones_behind() {
     s.add_permits(2).unwrap(); // the head wants 5: nobody is served
     assert_eq!(s.statistics().waiting, 4);
     // a fits: it is woken in place (still queued, still first); or, if the
-    // machine was slow enough for a to wait past the bound, handed a permit
-    // (and then b too).
+    // machine was slow enough for a to wait past the bound, handed a permit,
+    // and then b is handed the other one (past the bound too: 1 waiting) or
+    // woken in place (b was stamped later, and the bound ran out between
+    // the two: 2 waiting; seen once under ThreadSanitizer on a loaded
+    // 2-core machine).
     drop(big);
     let waiting = s.statistics().waiting;
-    assert!(waiting == 3 || waiting == 1, "{waiting} waiting");
+    assert!((1..=3).contains(&waiting), "{waiting} waiting");
     // a takes its permit and leaves, which wakes b for the other one.
     let Poll::Ready(pa) = poll_once(a.as_mut()) else {
         panic!("a not served")
