@@ -208,7 +208,7 @@ impl<T: Ord> Plain<T> for BinaryHeap<Reverse<T>> {
 
 /// A plain buffer behind a spin lock (the lock bit of a `WaitQueue` word
 /// that never holds waiters). What the lock-free readers need is written
-/// under the lock and mirrored in atomics: `pushed`, and the [`Look`] word.
+/// under the lock and mirrored in atomics: `pushed`, and the `look` word.
 ///
 /// ```text
 ///   look: usize            written only under the lock, after each change
@@ -526,8 +526,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
                 i.receivers -= 1;
                 i.reserved -= usize::from(held);
                 i.set_limit(self.cap);
-                let n = self.pushed.load(Ordering::Relaxed);
-                self.pushed.store(n.wrapping_add(1), Ordering::Relaxed);
+                self.count_push();
                 Ok(())
             }
         })
@@ -542,6 +541,13 @@ impl<B> Locked<B> {
         B: Plain<T>,
     {
         i.buf.push(item);
+        self.count_push();
+    }
+
+    /// Under the lock: one more push accepted (`pushed`, which only lock
+    /// holders write).
+    #[inline]
+    fn count_push(&self) {
         let n = self.pushed.load(Ordering::Relaxed);
         self.pushed.store(n.wrapping_add(1), Ordering::Relaxed);
     }
