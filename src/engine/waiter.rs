@@ -295,34 +295,66 @@ impl<D> Waiter<D> {
         Some(v)
     }
 
-    /// Polls the operation. The first try is inline; everything else is
-    /// out of line.
+    /// Polls the operation. The first try is inline, and so is the poll
+    /// that finds an outcome a waker handed it (the usual second poll of
+    /// a wait); everything else is out of line.
     #[inline(always)]
     pub(crate) fn poll<P: Policy<Data = D>>(
         &self,
         p: &P,
         cx: &mut WaitCx<'_, '_>,
     ) -> Poll<P::Output> {
-        if self.node.state() == IDLE {
-            if let Some(v) = p.try_now(&self.node.data, cx) {
-                return self.finish(v);
+        match self.node.state() {
+            IDLE => {
+                if let Some(v) = p.try_now(&self.node.data, cx) {
+                    return self.finish(v);
+                }
+                self.wait(p, cx, true, false)
             }
-            return self.wait(p, cx, true);
+            QUEUED | FINISHED => self.wait(p, cx, false, false),
+            outcome => self.handed(p, cx, outcome),
         }
-        self.wait(p, cx, false)
+    }
+
+    /// A poll that found `outcome`: takes it, without the frame of
+    /// [`wait`](Self::wait) unless the outcome says "look again".
+    #[inline(never)]
+    fn handed<P: Policy<Data = D>>(
+        &self,
+        p: &P,
+        cx: &mut WaitCx<'_, '_>,
+        outcome: u32,
+    ) -> Poll<P::Output> {
+        match self.take_outcome(p, outcome) {
+            Some(v) => self.finish(v),
+            None => self.wait(p, cx, false, true),
+        }
+    }
+
+    /// Owns the node again after a waker handed it `outcome`, and asks the
+    /// policy what it means: `None` is a wake-up to look again.
+    #[inline(always)]
+    fn take_outcome<P: Policy<Data = D>>(&self, p: &P, outcome: u32) -> Option<P::Output> {
+        self.node.set_unlinked_state(IDLE);
+        match p.take(&self.node.data, outcome) {
+            Taken::Done(v) => Some(v),
+            Taken::Retry => None,
+        }
     }
 
     /// The rest of [`poll`](Self::poll). `tried`: the node is `IDLE` and
-    /// `try_now` just failed.
+    /// `try_now` just failed. `front`: a woken waiter that must look again
+    /// and keeps its place if the look fails.
     #[inline(never)]
     fn wait<P: Policy<Data = D>>(
         &self,
         p: &P,
         cx: &mut WaitCx<'_, '_>,
         mut tried: bool,
+        mut front: bool,
     ) -> Poll<P::Output> {
         let node = &self.node;
-        let (mut front, mut stamped, mut spun) = (false, false, false);
+        let (mut stamped, mut spun) = (false, false);
         loop {
             match node.state() {
                 IDLE => {
@@ -361,18 +393,15 @@ impl<D> Waiter<D> {
                     continue;
                 }
                 FINISHED => polled_after_completion(),
-                outcome => {
-                    node.set_unlinked_state(IDLE);
-                    match p.take(&node.data, outcome) {
-                        Taken::Done(v) => return self.finish(v),
-                        Taken::Retry => {
-                            // Keep the place (and the stamp) it had.
-                            front = true;
-                            tried = false;
-                            continue;
-                        }
+                outcome => match self.take_outcome(p, outcome) {
+                    Some(v) => return self.finish(v),
+                    None => {
+                        // Keep the place (and the stamp) it had.
+                        front = true;
+                        tried = false;
+                        continue;
                     }
-                }
+                },
             }
             tried = false;
             // Must wait. Arrival is now, unless this is a woken waiter that
