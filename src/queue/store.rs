@@ -359,22 +359,13 @@ impl<B> Locked<B> {
     }
 }
 
-impl<T, B: Plain<T>> Store<T> for Locked<B> {
-    fn make(capacity: Option<usize>) -> Self {
-        let (cap, pre) = match capacity {
-            Some(c) => (c, c.min(PREALLOC)),
-            None => (usize::MAX, 0),
-        };
-        Self::with_cap(B::with_capacity(pre), cap, capacity.is_some())
-    }
-
-    #[inline]
-    fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        match self.look() & (CLOSED | ROOM) {
-            ROOM => {}
-            0 => return Err(PushError::Full(item)),
-            _ => return Err(PushError::Closed(item)),
-        }
+impl<B> Locked<B> {
+    /// `try_push` once the look word showed room: decides under the lock.
+    #[inline(never)]
+    fn push_under_lock<T>(&self, item: T) -> Result<(), PushError<T>>
+    where
+        B: Plain<T>,
+    {
         let r = self.with(|i| {
             if self.closed_locked() {
                 Err(PushError::Closed(item))
@@ -391,13 +382,12 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
         r
     }
 
-    #[inline]
-    fn try_pop(&self) -> Result<T, PopError> {
-        match self.look() & (CLOSED | ITEM) {
-            0 => return Err(PopError::Empty),
-            CLOSED => return Err(PopError::Closed),
-            _ => {}
-        }
+    /// `try_pop` once the look word showed an item: decides under the lock.
+    #[inline(never)]
+    fn pop_under_lock<T>(&self) -> Result<T, PopError>
+    where
+        B: Plain<T>,
+    {
         let r = self.with(|i| match i.buf.pop() {
             Some(t) => Ok(t),
             None if self.closed_locked() => Err(PopError::Closed),
@@ -407,6 +397,37 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
             fence(Ordering::SeqCst);
         }
         r
+    }
+}
+
+impl<T, B: Plain<T>> Store<T> for Locked<B> {
+    fn make(capacity: Option<usize>) -> Self {
+        let (cap, pre) = match capacity {
+            Some(c) => (c, c.min(PREALLOC)),
+            None => (usize::MAX, 0),
+        };
+        Self::with_cap(B::with_capacity(pre), cap, capacity.is_some())
+    }
+
+    /// The look word's answer inline (a full or closed store refuses
+    /// without a call); the lock out of line.
+    #[inline]
+    fn try_push(&self, item: T) -> Result<(), PushError<T>> {
+        match self.look() & (CLOSED | ROOM) {
+            ROOM => self.push_under_lock(item),
+            0 => Err(PushError::Full(item)),
+            _ => Err(PushError::Closed(item)),
+        }
+    }
+
+    /// As `try_push`: an empty or closed store answers inline.
+    #[inline]
+    fn try_pop(&self) -> Result<T, PopError> {
+        match self.look() & (CLOSED | ITEM) {
+            0 => Err(PopError::Empty),
+            CLOSED => Err(PopError::Closed),
+            _ => self.pop_under_lock(),
+        }
     }
 
     fn close(&self) -> bool {
@@ -628,13 +649,6 @@ pub enum FifoStore<T> {
     Locked(Locked<VecDeque<T>>),
 }
 
-/// Runs `f` in a call of its own: keeps a rarely taken arm of an inlined
-/// function out of its callers.
-#[inline(never)]
-fn out_of_line<R>(f: impl FnOnce() -> R) -> R {
-    f()
-}
-
 macro_rules! fifo_dispatch {
     ($s:expr, $x:ident => $e:expr) => {
         match $s {
@@ -666,21 +680,16 @@ impl<T> Store<T> for FifoStore<T> {
             _ => FifoStore::Locked(Locked::make(capacity)),
         }
     }
-    /// The ring's first attempt inline; the locked store out of line (its
-    /// lock would otherwise make every caller's frame save registers).
+    /// The ring's first attempt inline; the locked store's look word
+    /// inline too, its lock out of line (it would otherwise make every
+    /// caller's frame save registers).
     #[inline]
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
-        match self {
-            FifoStore::Ring(r) => r.try_push(item),
-            FifoStore::Locked(l) => out_of_line(|| l.try_push(item)),
-        }
+        fifo_dispatch!(self, s => s.try_push(item))
     }
     #[inline]
     fn try_pop(&self) -> Result<T, PopError> {
-        match self {
-            FifoStore::Ring(r) => r.try_pop(),
-            FifoStore::Locked(l) => out_of_line(|| l.try_pop()),
-        }
+        fifo_dispatch!(self, s => s.try_pop())
     }
     fn close(&self) -> bool {
         fifo_dispatch!(self, s => s.close())
