@@ -578,7 +578,10 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// [`push_to_getter`](Self::push_to_getter) handed it to a getter.
     #[inline(always)]
     fn not_handed(&self, item: T, held: bool) -> Option<T> {
-        if self.store.is_rendezvous() {
+        if self.store.is_rendezvous()
+            && self.getters.has_waiters_seqcst()
+            && self.returned.is_empty_hint()
+        {
             self.push_to_getter(item, held)
         } else {
             Some(item)
@@ -591,12 +594,10 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// it back out for that getter would take three.
     /// `Some(item)`: not handed; the store's push decides (no getter
     /// waits, items given back or buffered must come out first, the room
-    /// is held by a permit, or closed).
+    /// is held by a permit, or closed). The caller saw a getter waiting
+    /// and no item given back (`SeqCst` load, then the hint).
     #[inline(never)]
     fn push_to_getter(&self, item: T, held: bool) -> Option<T> {
-        if !self.getters.has_waiters_seqcst() || !self.returned.is_empty_hint() {
-            return Some(item);
-        }
         let mut item = Some(item);
         self.getters.with_lock(|g, wakes| {
             g.pop_front(wakes, |head| {
@@ -809,7 +810,9 @@ impl<T, O: Order<T>> Queue<T, O> {
                 self.after_pop();
                 Ok(t)
             }
-            Err(PopError::Empty) if self.store.is_rendezvous() => {
+            Err(PopError::Empty)
+                if self.store.is_rendezvous() && self.putters.has_waiters_seqcst() =>
+            {
                 self.take_from_putter().ok_or(PopError::Empty)
             }
             Err(e) => Err(e),
@@ -823,12 +826,10 @@ impl<T, O: Order<T>> Queue<T, O> {
     /// was buffered or given back since the caller's pop: that one goes
     /// first (the getter queues, and its re-check finds it), since it may
     /// be an earlier item of the same sender (a permit's, buffered after
-    /// the receiver it claimed left).
+    /// the receiver it claimed left). The caller saw a putter waiting
+    /// (`SeqCst` load).
     #[cold]
     fn take_from_putter(&self) -> Option<T> {
-        if !self.putters.has_waiters_seqcst() {
-            return None;
-        }
         let mut item = None;
         self.putters.with_lock(|p, wakes| {
             p.pop_front(wakes, |head| {
