@@ -78,9 +78,9 @@
 //! (kanal) is cheapest: callgrind, one thread, 512 puts then 512 gets,
 //! counts 63 instructions per item for kanal, 157 for the `Queue`'s ring
 //! (per-slot stamps, a CAS on each end), 213 for crossbeam's. The same
-//! lock is what makes kanal 10-30x slower than the ring on the
-//! `spsc_cap1024_sync` and `mpmc2x2_sync` rows, where two threads run at
-//! once.
+//! lock is what makes kanal slower than the ring where two threads run at
+//! once: in two runs on a 2-core machine, 31-40x on `spsc_cap1024_sync`
+//! and 6.6-7.7x on `mpmc2x2_sync`.
 //!
 //! Run: `cargo bench --bench queue -- --warm-up-time 1 --measurement-time 3`,
 //! then `python3 scripts/ratios.py`.
