@@ -171,22 +171,33 @@ impl Drop for Resume<'_> {
 }
 
 impl Drop for WakeList {
+    /// Two compares inline for the usual list (already run, never
+    /// spilled); the rest out of line.
     #[inline(always)]
     fn drop(&mut self) {
-        self.wake_all();
-        if self.spill.is_some() {
-            self.drop_spill();
+        if self.len != 0 || self.spill.is_some() {
+            self.drop_slow();
         }
     }
 }
 
 impl WakeList {
-    /// Frees the spill (empty by now: `wake_all` ran it); the `None` left
-    /// behind owns nothing, so `spill` needs no drop of its own.
+    /// Runs what is left, then frees the spill, also when a waker panics
+    /// (the guard's drop runs while that panic unwinds, after `run_all`'s
+    /// `Resume` has run every other wake-up, the spilled ones included).
+    /// The `None` left behind owns nothing, so `spill` needs no drop of
+    /// its own.
     #[cold]
     #[inline(never)]
-    fn drop_spill(&mut self) {
-        drop(self.spill.take());
+    fn drop_slow(&mut self) {
+        struct FreeSpill<'a>(&'a mut WakeList);
+        impl Drop for FreeSpill<'_> {
+            fn drop(&mut self) {
+                drop(self.0.spill.take());
+            }
+        }
+        let list = FreeSpill(self);
+        list.0.wake_all();
     }
 }
 
