@@ -54,7 +54,7 @@ pub(crate) struct WakeList {
     /// Made on the ninth push only. Boxed so that the usual list carries
     /// (and drops) one null pointer instead of an empty deque, whose drop
     /// is an out-of-line call. `ManuallyDrop`: the list's `Drop` empties
-    /// it out of line (`drop_spill`), so that the list's drop glue stays a
+    /// it out of line (`drop_slow`), so that the list's drop glue stays a
     /// few inlined compares instead of a call at every critical section.
     #[allow(clippy::box_collection)]
     spill: ManuallyDrop<Option<Box<VecDeque<Wake>>>>,
