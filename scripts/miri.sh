@@ -33,4 +33,4 @@ timeout 1200 cargo +nightly miri setup >/dev/null 2>&1 ||
 
 echo "miri: $(cargo +nightly miri --version 2>/dev/null)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/miri}"
-exec cargo +nightly miri test --lib -- engine:: queue::ring rwlock::
+exec cargo +nightly miri test --lib -- engine:: queue::ring queue::rendezvous rwlock::

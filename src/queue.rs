@@ -23,9 +23,9 @@
 //! one `SeqCst` load of the other side's waiter-queue word: when nobody
 //! waits that is the whole operation. The three waiter queues have their
 //! own locks, never nested in each other; the only nesting is a putters
-//! lock around a store push or reservation, and (rendezvous) a getters
-//! lock around the store's count of receivers (lock order: putters ->
-//! store, getters -> store).
+//! or getters lock around a store operation (lock order: putters ->
+//! store, getters -> store; the rendezvous store's count of receivers,
+//! which the getters side changes, is one atomic word and takes no lock).
 //!
 //! `unfinished_tasks` is not stored: it is `store.pushed() - done`, where
 //! `pushed` is derived from the ring's tail (or a counter the locked store
@@ -73,7 +73,8 @@
 //!
 //! Capacity 0 is the **rendezvous** store, whose room is the number of
 //! getters linked in the getters queue (counted in by `Getters::enqueue`,
-//! out by `withdrawn` and by every completion of a getter). So:
+//! out by `withdrawn` and by every completion of a getter), less the
+//! slots permits hold, in one atomic word (`rendezvous.rs`). So:
 //!
 //! * a push succeeds only while a linked getter has no item yet. With a
 //!   getter queued and nothing buffered or given back before it, the item
@@ -129,6 +130,7 @@
 //! first (barging, as in asyncio); the notified putter then re-queues at
 //! the *front*, so nobody starves while the queue makes progress.
 
+mod rendezvous;
 mod ring;
 mod store;
 
@@ -154,7 +156,7 @@ use crate::error::{
     GetError, GetTimeoutError, PutError, PutTimeoutError, TaskDoneError, TryGetError, TryPutError,
 };
 pub(crate) use store::PushError;
-use store::{FifoStore, Locked, PopError, Returned, Stack, Store};
+use store::{FifoStore, Locked, LockedFifo, PopError, Returned, Stack, Store};
 
 /// Outcome of a putter whose item was moved into the store (a thread's
 /// put; any put on a rendezvous queue) or taken by a receiver (rendezvous).
@@ -390,7 +392,9 @@ impl<T> Queue<T, Fifo> {
         /// assert_eq!(JOBS.try_get(), Ok(7));
         /// ```
         pub fn unbounded() -> Self {
-            Self::from_store(FifoStore::Locked(Locked::unbounded(VecDeque::new())))
+            Self::from_store(FifoStore::Locked(LockedFifo::Plain(Locked::unbounded(
+                VecDeque::new()
+            ))))
         }
     }
 }

@@ -163,6 +163,35 @@ mod loom_models {
         });
     }
 
+    /// Rendezvous: a thread permit and a thread send race for the one
+    /// task receiver waiting, while the main thread comes to receive too.
+    /// The unit of room a waiting receiver brings is taken by one CAS, so
+    /// exactly one of the two claims the task; the other waits until the
+    /// main thread's receive (its item taken, or its reservation let in by
+    /// the receiver that links). Each item arrives once, and nothing is
+    /// left held or waiting.
+    #[test]
+    fn loom_rendezvous_permit_and_send_race_for_one_receiver() {
+        model(|| {
+            let (tx, rx) = channel::<u32>(0);
+            let mut task = queued(rx.recv());
+            let tx1 = tx.clone();
+            let reserver = loom::thread::spawn(move || tx1.reserve().block().unwrap().send(1));
+            let tx2 = tx.clone();
+            let sender = loom::thread::spawn(move || tx2.send(2).block().unwrap());
+            let main = rx.recv().block().unwrap();
+            reserver.join().unwrap();
+            sender.join().unwrap();
+            let task = poll_again(&mut task)
+                .expect("the task was handed one")
+                .unwrap();
+            let mut got = [task, main];
+            got.sort_unstable();
+            assert_eq!(got, [1, 2]);
+            quiet(&tx, &rx);
+        });
+    }
+
     /// Rendezvous: one sender's items arrive in the order it sent them
     /// when the first one is buffered and the second could go straight to
     /// a waiting receiver. A permit claims a task receiver's room, the task

@@ -2,24 +2,24 @@
 //!
 //! Every store offers the same closable, non-blocking interface
 //! ([`Store`]): `try_push` / `try_pop` that either succeed or say `Full` /
-//! `Empty` / `Closed`, plus the counts `Queue` needs. Two implementations:
+//! `Empty` / `Closed`, plus the counts `Queue` needs. Three implementations:
 //!
 //! * [`Ring`]: lock-free, bounded FIFO (capacity up to [`RING_MAX`]).
 //! * [`Locked`]: a short spin lock around a plain buffer (`VecDeque`, `Vec`
 //!   or a binary heap): LIFO, priority, unbounded FIFO and very large
-//!   bounded FIFO queues, and a channel's rendezvous store.
+//!   bounded FIFO queues.
+//! * [`Rendezvous`]: a channel of capacity 0 (`rendezvous.rs`).
 //!
 //! A channel's store also lets a send permit *hold* a slot
 //! (`try_reserve`, then `push_reserved` or `unreserve`): held slots count
 //! as taken for every other push. A queue never holds slots.
 //!
-//! The **rendezvous** store (a channel of capacity 0) is a [`Locked`]
-//! `VecDeque` whose room is the number of receivers waiting: the queue
-//! counts a getter in (`add_receiver`) while it is linked, so that a push
-//! succeeds only when a waiting receiver has no item yet, and the queue
-//! then hands the item to a waiting receiver: the buffer holds an item
-//! from the push to that hand-off (or, if the receiver it came for left
-//! meanwhile, until the next receiver takes it).
+//! The **rendezvous** store (a channel of capacity 0) has as much room as
+//! receivers wait: the queue counts a getter in (`add_receiver`) while it
+//! is linked, so that a push succeeds only when a waiting receiver has no
+//! item yet, and the queue then hands the item to a waiting receiver: the
+//! buffer holds an item from the push to that hand-off (or, if the
+//! receiver it came for left meanwhile, until the next receiver takes it).
 //!
 //! Ordering contract (what `Queue`'s lost-wake-up argument needs): a
 //! successful `try_push` / `try_pop` is followed by a `SeqCst` ordering point
@@ -30,6 +30,7 @@ use core::cell::UnsafeCell;
 use core::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
+use super::rendezvous::Rendezvous;
 use super::ring::Ring;
 pub(crate) use super::ring::{PopError, PushError};
 use crate::engine::loom_const_fn;
@@ -216,13 +217,11 @@ impl<T: Ord> Plain<T> for BinaryHeap<Reverse<T>> {
 ///   |     0 ...   | ROOM | ITEM | CLOSED |
 ///   +-------------+------+------+--------+
 ///    ITEM: the buffer holds an item; ROOM: one more fits beside the held
-///    slots (for a rendezvous store: a waiting receiver has none yet);
-///    CLOSED: closed to pushes (set once, never cleared)
+///    slots; CLOSED: closed to pushes (set once, never cleared)
 /// ```
 ///
 /// So `has_item` / `has_room` / `is_closed` are one load, and a push that
-/// finds no room or a pop that finds nothing (a rendezvous store's usual
-/// answers: its receivers wait, its senders wait) fail without the lock.
+/// finds no room or a pop that finds nothing fail without the lock.
 /// The three flags come from one store, so a failure reads a state the
 /// store was in (empty *and* open, say), as it would under the lock: each
 /// locked change takes effect, for these readers, at its `look` store.
@@ -231,8 +230,7 @@ pub struct Locked<B> {
     lock: WaitQueue<()>,
     buf: UnsafeCell<Inner<B>>,
     /// The most items it holds (`usize::MAX` when unbounded, which no
-    /// buffer reaches; 0 for a rendezvous store, whose room is its waiting
-    /// receivers).
+    /// buffer reaches).
     cap: usize,
     /// Made with a capacity, even `usize::MAX`: reported as asked.
     bounded: bool,
@@ -257,23 +255,19 @@ unsafe impl<B: Send> Sync for Locked<B> {}
 /// What a [`Locked`] store keeps under its lock.
 struct Inner<B> {
     buf: B,
-    /// How many items fit: the capacity (for a rendezvous store, the
-    /// receivers waiting) less the held slots, kept up to date by the
-    /// (rare) changes of those two, so that a push compares one number.
+    /// How many items fit: the capacity less the held slots, kept up to
+    /// date by the (rare) changes of the latter, so that a push compares
+    /// one number.
     limit: usize,
     /// Slots held by send permits.
     reserved: usize,
-    /// Rendezvous only: getters linked now (the room).
-    receivers: usize,
 }
 
 impl<B> Inner<B> {
-    /// Recomputes `limit` after `reserved` or `receivers` changed. A
-    /// rendezvous store whose claimed receivers left can hold more slots
-    /// than receivers: no room then.
+    /// Recomputes `limit` after `reserved` changed.
     #[inline]
     fn set_limit(&mut self, cap: usize) {
-        self.limit = (cap + self.receivers).saturating_sub(self.reserved);
+        self.limit = cap.saturating_sub(self.reserved);
     }
 }
 
@@ -294,20 +288,13 @@ impl<B> Locked<B> {
                     buf,
                     limit: cap,
                     reserved: 0,
-                    receivers: 0,
                 }),
                 cap,
                 bounded,
-                look: AtomicUsize::new(if cap > 0 { ROOM } else { 0 }),
+                look: AtomicUsize::new(ROOM),
                 pushed: AtomicUsize::new(0),
             }
         }
-    }
-
-    /// A rendezvous store around an empty `buf` (capacity 0: its room is
-    /// the receivers waiting).
-    pub(crate) fn rendezvous(buf: B) -> Self {
-        Self::with_cap(buf, 0, true)
     }
 
     /// Runs `f` on the buffer with the lock held, then publishes the
@@ -508,50 +495,6 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
     fn reserved(&self) -> usize {
         self.with::<T, _>(|i| i.reserved)
     }
-
-    #[inline]
-    fn is_rendezvous(&self) -> bool {
-        self.bounded && self.cap == 0
-    }
-
-    fn add_receiver(&self) {
-        if Store::<T>::is_rendezvous(self) {
-            self.with::<T, _>(|i| {
-                i.receivers += 1;
-                i.set_limit(self.cap);
-            });
-        }
-    }
-
-    fn remove_receivers(&self, n: usize) {
-        if n > 0 && Store::<T>::is_rendezvous(self) {
-            self.with::<T, _>(|i| {
-                i.receivers -= n;
-                i.set_limit(self.cap);
-            });
-        }
-    }
-
-    fn push_to_receiver(&self, held: bool) -> Result<(), PushError<()>> {
-        if !Store::<T>::is_rendezvous(self) {
-            return Err(PushError::Full(()));
-        }
-        self.with::<T, _>(|i| {
-            if self.closed_locked() {
-                Err(PushError::Closed(()))
-            } else if i.buf.len() > 0 || (!held && !self.fits::<T>(i)) {
-                Err(PushError::Full(()))
-            } else {
-                debug_assert!(i.receivers > 0, "a linked getter counts as room");
-                debug_assert!(!held || i.reserved > 0, "no slot was held");
-                i.receivers -= 1;
-                i.reserved -= usize::from(held);
-                i.set_limit(self.cap);
-                self.count_push();
-                Ok(())
-            }
-        })
-    }
 }
 
 impl<B> Locked<B> {
@@ -646,14 +589,23 @@ impl<T> Returned<T> {
 #[allow(clippy::large_enum_variant)]
 pub enum FifoStore<T> {
     Ring(Ring<T>),
-    Locked(Locked<VecDeque<T>>),
+    Locked(LockedFifo<T>),
+}
+
+/// The FIFO stores with a lock: a plain one, or a rendezvous (nested, so
+/// that telling the ring from the rest stays one compare).
+#[doc(hidden)]
+pub enum LockedFifo<T> {
+    Plain(Locked<VecDeque<T>>),
+    Rendezvous(Rendezvous<T>),
 }
 
 macro_rules! fifo_dispatch {
     ($s:expr, $x:ident => $e:expr) => {
         match $s {
             FifoStore::Ring($x) => $e,
-            FifoStore::Locked($x) => $e,
+            FifoStore::Locked(LockedFifo::Plain($x)) => $e,
+            FifoStore::Locked(LockedFifo::Rendezvous($x)) => $e,
         }
     };
 }
@@ -663,12 +615,12 @@ impl<T> FifoStore<T> {
     /// slots permits can hold when bounded and small enough, else locked.
     pub(crate) fn for_channel(capacity: Option<usize>) -> Self {
         match capacity {
-            Some(0) => FifoStore::Locked(Locked::rendezvous(VecDeque::new())),
+            Some(0) => FifoStore::Locked(LockedFifo::Rendezvous(Rendezvous::new())),
             Some(c) if c <= RING_MAX => match Ring::reservable(c) {
                 Some(ring) => FifoStore::Ring(ring),
-                None => FifoStore::Locked(Locked::make(capacity)),
+                None => FifoStore::Locked(LockedFifo::Plain(Locked::make(capacity))),
             },
-            _ => FifoStore::Locked(Locked::make(capacity)),
+            _ => FifoStore::Locked(LockedFifo::Plain(Locked::make(capacity))),
         }
     }
 }
@@ -677,12 +629,12 @@ impl<T> Store<T> for FifoStore<T> {
     fn make(capacity: Option<usize>) -> Self {
         match capacity {
             Some(c) if c <= RING_MAX => FifoStore::Ring(Ring::new(c)),
-            _ => FifoStore::Locked(Locked::make(capacity)),
+            _ => FifoStore::Locked(LockedFifo::Plain(Locked::make(capacity))),
         }
     }
-    /// The ring's first attempt inline; the locked store's look word
-    /// inline too, its lock out of line (it would otherwise make every
-    /// caller's frame save registers).
+    /// The ring's first attempt inline; the locked and rendezvous stores'
+    /// look words inline too, their locks out of line (they would otherwise
+    /// make every caller's frame save registers).
     #[inline]
     fn try_push(&self, item: T) -> Result<(), PushError<T>> {
         fifo_dispatch!(self, s => s.try_push(item))
@@ -731,7 +683,8 @@ impl<T> Store<T> for FifoStore<T> {
     fn capacity(&self) -> Option<usize> {
         match self {
             FifoStore::Ring(r) => Some(r.capacity()),
-            FifoStore::Locked(l) => l.capacity(),
+            FifoStore::Locked(LockedFifo::Plain(l)) => l.capacity(),
+            FifoStore::Locked(LockedFifo::Rendezvous(_)) => Some(0),
         }
     }
     fn pushed(&self) -> usize {
@@ -752,25 +705,27 @@ impl<T> Store<T> for FifoStore<T> {
     }
     #[inline]
     fn is_rendezvous(&self) -> bool {
-        match self {
-            FifoStore::Ring(_) => false,
-            FifoStore::Locked(l) => Store::<T>::is_rendezvous(l),
-        }
+        matches!(self, FifoStore::Locked(LockedFifo::Rendezvous(_)))
     }
+    #[inline]
     fn add_receiver(&self) {
-        if let FifoStore::Locked(l) = self {
-            Store::<T>::add_receiver(l);
+        if let FifoStore::Locked(LockedFifo::Rendezvous(r)) = self {
+            r.add_receiver();
         }
     }
+    #[inline]
     fn remove_receivers(&self, n: usize) {
-        if let FifoStore::Locked(l) = self {
-            Store::<T>::remove_receivers(l, n);
+        if let FifoStore::Locked(LockedFifo::Rendezvous(r)) = self {
+            r.remove_receivers(n);
         }
     }
+    #[inline]
     fn push_to_receiver(&self, held: bool) -> Result<(), PushError<()>> {
         match self {
-            FifoStore::Ring(_) => Err(PushError::Full(())),
-            FifoStore::Locked(l) => Store::<T>::push_to_receiver(l, held),
+            FifoStore::Locked(LockedFifo::Rendezvous(r)) => r.push_to_receiver(held),
+            FifoStore::Ring(_) | FifoStore::Locked(LockedFifo::Plain(_)) => {
+                Err(PushError::Full(()))
+            }
         }
     }
 }
