@@ -265,6 +265,29 @@ mod unit {
         assert_eq!(q.len(), 0);
     }
 
+    /// On a hand-off queue (capacity 1) a blocked thread `put` or `get`
+    /// links without spinning first, so that the other side's operation
+    /// completes it; a reservation (no item to move in) and any larger
+    /// queue spin first, and a rendezvous send links at once too.
+    #[test]
+    fn hand_off_waiters_link_without_spinning() {
+        use crate::engine::waiter::Policy;
+        use crate::queue::{Getters, ItemCell, PutSlot, Putters, Reservers};
+
+        let look = |q: &Queue<u8>| {
+            (
+                Putters(q).spin_check(&PutSlot::put(0)).is_some(),
+                Reservers(q).spin_check(&PutSlot::reservation()).is_some(),
+                Getters(q).spin_check(&ItemCell::new(None)).is_some(),
+            )
+        };
+        assert_eq!(look(&Queue::bounded(1)), (false, true, false));
+        assert_eq!(look(&Queue::for_channel(Some(1))), (false, true, false));
+        assert_eq!(look(&Queue::bounded(2)), (true, true, true));
+        assert_eq!(look(&Queue::unbounded()), (true, true, true));
+        assert_eq!(look(&Queue::for_channel(Some(0))), (false, false, true));
+    }
+
     /// A blocking `get` or `put` lets at most half the capacity in pauses
     /// pass before its first look, at most `MAX_SPIN_DELAY`, none at
     /// capacity 0 or 1 (every item a hand-off).
