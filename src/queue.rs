@@ -545,25 +545,30 @@ impl<T, O: Order<T>> Queue<T, O> {
         }
     }
 
-    /// A hand-off queue (capacity 1): a blocking thread `put` or `get` that
-    /// must wait links at once, without the spin before it (the spin after
-    /// it, on its own state word, stays). Every item is then a hand-off
-    /// done by the other side in the same step as its own operation: a
-    /// pop moves a linked thread putter's item into the freed slot (or
-    /// wakes a task putter), a push hands its item to a linked getter and
-    /// leaves the slot free for the next push. So two items are in flight,
-    /// the slot's and the linked waiter's, instead of one, and a hand-off
-    /// no longer waits for the spinning side to see the slot change.
+    /// A hand-off queue (capacity 1, or a rendezvous channel's 0): a
+    /// blocking thread `put` or `get` that must wait links at once,
+    /// without the spin before it (the spin after it, on its own state
+    /// word, stays). Every item is then a hand-off done by the other side
+    /// in the same step as its own operation: a pop moves a linked thread
+    /// putter's item into the freed slot (or wakes a task putter), a push
+    /// hands its item to a linked getter and leaves the slot free for the
+    /// next push; on a rendezvous channel a send hands its item to a
+    /// linked receiver and returns at once, and a receive takes a linked
+    /// send's item. So two items are in flight, the slot's (or the linked
+    /// send's) and the linked waiter's, instead of one, and a hand-off no
+    /// longer waits for the spinning side to see the change.
     /// Measured (2-core VM, 4 interleaved rounds, median ns per item):
     /// `spsc_cap1_sync` 667 -> 532 (kanal 488-507, crossbeam 692-742), the
     /// channel 742 -> 558, through permits 787 -> 574; `spsc_cap1_mixed`
     /// (thread producer, task consumer) 3,552 -> 2,585 (kanal
-    /// 2,310-2,443). A reservation still spins: it carries no item to move
+    /// 2,310-2,443); `spsc_cap0_sync` 787 -> 619 (kanal 694-738), once
+    /// a rendezvous receiver no longer spun for a send to link. At
+    /// capacity 1 a reservation still spins: it carries no item to move
     /// in, and linking it at once too made the permit row slower (665 ->
     /// 890 in a trial).
     #[inline]
     fn hand_off(&self) -> bool {
-        self.store.capacity() == Some(1)
+        matches!(self.store.capacity(), Some(0 | 1))
     }
 
     /// The longest spin delay of a blocking `get` or `put` (see
@@ -1244,13 +1249,13 @@ macro_rules! put_side {
             &self.0.putters
         }
 
-        /// Spins while room may come without our help. Not on a
-        /// rendezvous queue: its room is a receiver that waits, and a
-        /// receiver that comes takes the item of a *linked* send (and
-        /// spins for one to link), so a send that spun first would only
-        /// keep the receiver spinning too. Not a put on a hand-off queue
-        /// either ([`Queue::hand_off`]): linked, its item is moved in by
-        /// the consumer's pop. A reservation carries no item: it spins.
+        /// Spins while room may come without our help. Not a put on a
+        /// hand-off queue ([`Queue::hand_off`]): linked, its item is moved
+        /// in (or, on a rendezvous queue, taken) by the consumer that
+        /// comes. Not a reservation on a rendezvous queue either: its room
+        /// is a receiver that waits, which links without spinning, and
+        /// serves a linked reservation as it does. Elsewhere a
+        /// reservation carries no item: it spins.
         #[inline]
         fn spin_check(&self, _: &PutSlot<T>) -> Option<bool> {
             if self.0.store.is_rendezvous() || ($carries_item && self.0.hand_off()) {
@@ -1387,22 +1392,15 @@ impl<T, O: Order<T>> Policy for Getters<'_, T, O> {
         }
     }
 
-    /// Spins for an item, or on a rendezvous queue for a send that links
-    /// (its item is taken from it; the store itself holds an item only
-    /// when a receiver gave one up, which the re-check after linking
-    /// finds, so the spin does not take the store's lock to look). Not on
-    /// a hand-off queue ([`Queue::hand_off`]): linked, it is handed the
-    /// item by the push that brings it.
+    /// Spins for an item. Not on a hand-off queue ([`Queue::hand_off`],
+    /// a rendezvous included): linked, it is handed the item by the push
+    /// that brings it.
     #[inline]
     fn spin_check(&self, _: &ItemCell<T>) -> Option<bool> {
         if self.0.hand_off() {
             return None;
         }
-        Some(if self.0.store.is_rendezvous() {
-            !self.0.putters.is_empty_hint()
-        } else {
-            self.0.store.peek_item() || !self.0.returned.is_empty_hint()
-        })
+        Some(self.0.store.peek_item() || !self.0.returned.is_empty_hint())
     }
 
     const SPIN_PACE: SpinPace = SpinPace::Ahead;
