@@ -34,6 +34,13 @@ mod loom_models {
         }
     }
 
+    /// A thread that sends `item` through a permit (`reserve`, then the
+    /// permit's `send`) on a clone of `tx`.
+    fn permit_send(tx: &Sender<u32>, item: u32) -> loom::thread::JoinHandle<()> {
+        let tx = tx.clone();
+        loom::thread::spawn(move || tx.reserve().block().unwrap().send(item))
+    }
+
     /// Nothing is left behind: no item, no waiter, no held slot.
     fn quiet<T>(tx: &Sender<T>, rx: &Receiver<T>) {
         let st = tx.statistics();
@@ -148,8 +155,7 @@ mod loom_models {
         model(|| {
             let (tx, rx) = channel::<u32>(0);
             let mut task = queued(rx.recv());
-            let tx1 = tx.clone();
-            let reserver = loom::thread::spawn(move || tx1.reserve().block().unwrap().send(1));
+            let reserver = permit_send(&tx, 1);
             let got = match poll_again(&mut task) {
                 Some(r) => r.unwrap(),
                 None => {
@@ -175,8 +181,7 @@ mod loom_models {
         model(|| {
             let (tx, rx) = channel::<u32>(0);
             let mut task = queued(rx.recv());
-            let tx1 = tx.clone();
-            let reserver = loom::thread::spawn(move || tx1.reserve().block().unwrap().send(1));
+            let reserver = permit_send(&tx, 1);
             let tx2 = tx.clone();
             let sender = loom::thread::spawn(move || tx2.send(2).block().unwrap());
             let main = rx.recv().block().unwrap();
@@ -254,8 +259,7 @@ mod loom_models {
         model(|| {
             let (tx, rx) = channel::<u32>(1);
             tx.try_send(0).unwrap();
-            let tx1 = tx.clone();
-            let sender = loom::thread::spawn(move || tx1.reserve().block().unwrap().send(1));
+            let sender = permit_send(&tx, 1);
             let rx1 = rx.clone();
             let task = loom::thread::spawn(move || {
                 loom::future::block_on(async { (rx1.recv().await, rx1.recv().await) })
