@@ -247,11 +247,20 @@ fn a_stream_next_that_loses_a_select_takes_no_item() {
     assert!(tx.is_disconnected());
 }
 
+/// Two thread and two task producers, two thread (`iter`) and two task
+/// (`Stream`) consumers, more threads than cores: every item arrives once.
+/// Capacity 8, and 1, where every blocked thread links at once and is
+/// completed by the other side (`Queue::hand_off`).
 #[test]
 fn mixed_producers_and_consumers_lose_nothing() {
-    within(60, || {
+    mixed_lose_nothing(8);
+    mixed_lose_nothing(1);
+}
+
+fn mixed_lose_nothing(capacity: usize) {
+    within(60, move || {
         const EACH: u64 = 5_000;
-        let (tx, rx) = channel(8);
+        let (tx, rx) = channel(capacity);
         let rt = rt();
         let sum = Arc::new(AtomicUsize::new(0));
         let count = Arc::new(AtomicUsize::new(0));

@@ -395,10 +395,15 @@ fn thread_and_task_ping_pong_capacity_one() {
 }
 
 /// Every item delivered exactly once, with thread and task producers and
-/// consumers, random timeouts (cancellation) on both sides.
+/// consumers, random timeouts (cancellation) on both sides; capacity 4 and
+/// 1.
 #[test]
 fn conservation_under_mixed_cancellation() {
     conservation(Queue::bounded(4)); // the lock-free ring
+    // A hand-off queue: blocked threads link at once, and the other side
+    // completes them (a pop moves a linked thread's item in, a push hands
+    // its item to a linked getter), while timeouts cancel them.
+    conservation(Queue::bounded(1));
 }
 
 /// The same for the locked stores: unbounded FIFO, a FIFO too large for the
