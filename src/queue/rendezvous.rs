@@ -54,17 +54,17 @@
 //!    hands to in place; it fails while `I` is set, so a buffered item (an
 //!    earlier send's) goes first.
 //! 4. `reserved` mirrors the held slots for statistics; the word is what
-//!    decides. `direct` is written only under the getters lock and
-//!    `buffered_pushes` only under the buffer lock (plain load and store).
+//!    decides. `direct` is written only under the getters lock (plain
+//!    load and store); the buffer (a plain [`Locked`] store) counts the
+//!    pushes into it under its own lock.
 //! 5. Every change that can end a wait is a `SeqCst` read-modify-write of
 //!    the word (followed, on the locked paths, by a `SeqCst` fence after
 //!    the unlock): the ordering point of the queue's lost-wake-up argument.
 
-use core::cell::UnsafeCell;
 use std::collections::VecDeque;
 
 use super::ring::{PopError, PushError};
-use crate::engine::queue::WaitQueue;
+use super::store::{Locked, Store};
 use crate::engine::sync::{AtomicUsize, Ordering, fence};
 
 /// The word's closed bit.
@@ -87,33 +87,24 @@ fn room(word: usize) -> isize {
 pub struct Rendezvous<T> {
     /// `room << 2 | ITEM | CLOSED` (see the module docs).
     word: AtomicUsize,
-    /// Guards `buf` (a `WaitQueue` word that never holds waiters).
-    lock: WaitQueue<()>,
-    buf: UnsafeCell<VecDeque<T>>,
+    /// The buffer: the plain locked store, unbounded (its own room and
+    /// look word go unused: the word above decides). It counts the pushes
+    /// into it.
+    buf: Locked<VecDeque<T>>,
     /// Slots held by permits (statistics only).
     reserved: AtomicUsize,
     /// Items handed straight to a receiver (written under the getters lock).
     direct: AtomicUsize,
-    /// Items pushed into the buffer (written under the buffer lock).
-    buffered_pushes: AtomicUsize,
 }
-
-// SAFETY: `buf` is only touched with `lock` held, which serializes threads;
-// the items it holds move between threads, hence `T: Send`.
-unsafe impl<T: Send> Send for Rendezvous<T> {}
-// SAFETY: as above.
-unsafe impl<T: Send> Sync for Rendezvous<T> {}
 
 impl<T> Rendezvous<T> {
     /// An empty, open store with no receiver waiting.
     pub(crate) fn new() -> Self {
         Rendezvous {
             word: AtomicUsize::new(0),
-            lock: WaitQueue::new(),
-            buf: UnsafeCell::new(VecDeque::new()),
+            buf: Locked::unbounded(VecDeque::new()),
             reserved: AtomicUsize::new(0),
             direct: AtomicUsize::new(0),
-            buffered_pushes: AtomicUsize::new(0),
         }
     }
 
@@ -160,14 +151,6 @@ impl<T> Rendezvous<T> {
         }
     }
 
-    /// Runs `f` on the buffer with its lock held.
-    #[inline]
-    fn with_buf<R>(&self, f: impl FnOnce(&mut VecDeque<T>) -> R) -> R {
-        let _g = self.lock.lock();
-        // SAFETY: the lock is held until `_g` drops, after `f` returns.
-        f(unsafe { &mut *self.buf.get() })
-    }
-
     /// Pushes if a receiver waits unclaimed; `Full` otherwise. The word
     /// answers a refusal inline; the buffer's lock is out of line. (The
     /// queue hands items to waiting receivers with
@@ -190,7 +173,7 @@ impl<T> Rendezvous<T> {
     #[cold]
     #[inline(never)]
     fn buffer(&self, item: T, held: bool) -> Result<(), PushError<T>> {
-        let r = self.with_buf(|buf| {
+        let r = self.buf.with(|i| {
             if held {
                 if self.word.load(Ordering::Relaxed) & CLOSED != 0 {
                     // The slot is released; the item goes back.
@@ -199,21 +182,18 @@ impl<T> Rendezvous<T> {
                     return Err(PushError::Closed(item));
                 }
                 self.reserved.fetch_sub(1, Ordering::Relaxed);
-                if buf.is_empty() {
+                if i.buf.is_empty() {
                     self.add(ITEM);
                 }
             } else {
-                let extra = if buf.is_empty() { ITEM } else { 0 };
+                let extra = if i.buf.is_empty() { ITEM } else { 0 };
                 match self.take_room(extra, false) {
                     Ok(()) => {}
                     Err(PushError::Full(())) => return Err(PushError::Full(item)),
                     Err(PushError::Closed(())) => return Err(PushError::Closed(item)),
                 }
             }
-            buf.push_back(item);
-            let n = self.buffered_pushes.load(Ordering::Relaxed);
-            self.buffered_pushes
-                .store(n.wrapping_add(1), Ordering::Relaxed);
+            self.buf.push_locked(i, item);
             Ok(())
         });
         fence(Ordering::SeqCst); // an item, or a released slot: after the unlock
@@ -235,12 +215,12 @@ impl<T> Rendezvous<T> {
     #[cold]
     #[inline(never)]
     fn pop_buffered(&self) -> Result<T, PopError> {
-        let r = self.with_buf(|buf| match buf.pop_front() {
+        let r = self.buf.with(|i| match i.buf.pop_front() {
             Some(t) => {
                 // A unit of room back; `I` (known set) clears with the last
                 // item: adding `UNIT - ITEM` carries the set bit into the
                 // room.
-                self.add(if buf.is_empty() { UNIT - ITEM } else { UNIT });
+                self.add(if i.buf.is_empty() { UNIT - ITEM } else { UNIT });
                 Ok(t)
             }
             None if self.word.load(Ordering::Relaxed) & CLOSED != 0 => Err(PopError::Closed),
@@ -254,7 +234,8 @@ impl<T> Rendezvous<T> {
 
     /// Closes to pushes; `true` if this call closed it.
     pub(crate) fn close(&self) -> bool {
-        self.with_buf(|_| self.word.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0)
+        self.buf
+            .with::<T, _>(|_| self.word.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0)
     }
 
     #[inline]
@@ -288,13 +269,13 @@ impl<T> Rendezvous<T> {
 
     /// Items buffered now.
     pub(crate) fn len(&self) -> usize {
-        self.with_buf(|buf| buf.len())
+        Store::<T>::len(&self.buf)
     }
 
     /// Sends accepted: handed to a receiver or buffered.
     pub(crate) fn pushed(&self) -> usize {
         let direct = self.direct.load(Ordering::SeqCst);
-        direct.wrapping_add(self.buffered_pushes.load(Ordering::SeqCst))
+        direct.wrapping_add(Store::<T>::pushed(&self.buf))
     }
 
     /// Holds a unit of room (claims a waiting receiver) for a permit.

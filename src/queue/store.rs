@@ -253,8 +253,8 @@ unsafe impl<B: Send> Send for Locked<B> {}
 unsafe impl<B: Send> Sync for Locked<B> {}
 
 /// What a [`Locked`] store keeps under its lock.
-struct Inner<B> {
-    buf: B,
+pub(super) struct Inner<B> {
+    pub(super) buf: B,
     /// How many items fit: the capacity less the held slots, kept up to
     /// date by the (rare) changes of the latter, so that a push compares
     /// one number.
@@ -300,7 +300,7 @@ impl<B> Locked<B> {
     /// Runs `f` on the buffer with the lock held, then publishes the
     /// `look` flags of what it left.
     #[inline]
-    fn with<T, R>(&self, f: impl FnOnce(&mut Inner<B>) -> R) -> R
+    pub(super) fn with<T, R>(&self, f: impl FnOnce(&mut Inner<B>) -> R) -> R
     where
         B: Plain<T>,
     {
@@ -500,7 +500,7 @@ impl<T, B: Plain<T>> Store<T> for Locked<B> {
 impl<B> Locked<B> {
     /// Pushes under the lock (room checked or held) and counts it.
     #[inline]
-    fn push_locked<T>(&self, i: &mut Inner<B>, item: T)
+    pub(super) fn push_locked<T>(&self, i: &mut Inner<B>, item: T)
     where
         B: Plain<T>,
     {
