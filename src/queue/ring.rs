@@ -396,8 +396,39 @@ impl<T> Ring<T> {
     /// Pushes into a slot held by [`try_reserve`](Self::try_reserve),
     /// releasing it: never full. When the ring is closed the item comes
     /// back and the slot is released all the same.
+    ///
+    /// The first attempt is inline, as [`try_push`](Self::try_push)'s: an
+    /// open tail whose slot is empty for it is won by one CAS that also
+    /// takes 1 from `R` (the held slot may be any of the `R`: they are
+    /// counted, not named). A slot still being popped, a lost race or a
+    /// closed ring is the out-of-line [`push_slow`](Self::push_slow).
     #[inline]
     pub(crate) fn push_reserved(&self, item: T) -> Result<(), T> {
+        let tail = self.tail.load(Ordering::Relaxed);
+        debug_assert!(self.reserved_in(tail) > 0, "a held slot is counted in R");
+        if tail & self.closed == 0 {
+            let p = tail & self.pos;
+            let slot = self.slot(p);
+            let word = self.next(p) | ((tail & !self.pos) - (1 << self.rshift));
+            if slot.stamp.load(Ordering::Acquire) == p
+                && self
+                    .tail
+                    .compare_exchange_weak(tail, word, Ordering::SeqCst, Ordering::Relaxed)
+                    .is_ok()
+            {
+                // SAFETY: we won position `p` while its slot was empty for
+                // it (invariant 1).
+                unsafe { Self::fill(slot, p, item) };
+                return Ok(());
+            }
+        }
+        self.push_reserved_slow(item)
+    }
+
+    /// [`push_reserved`](Self::push_reserved) after its first attempt.
+    #[cold]
+    #[inline(never)]
+    fn push_reserved_slow(&self, item: T) -> Result<(), T> {
         match self.push_slow(item, true) {
             Ok(()) => Ok(()),
             Err(PushError::Closed(t) | PushError::Full(t)) => {
@@ -447,8 +478,39 @@ impl<T> Ring<T> {
     /// Holds one slot for a later [`push_reserved`](Self::push_reserved):
     /// `Full` while the items and the held slots fill the ring. Reservable
     /// rings only.
+    ///
+    /// The first attempt is inline: with no slot held and the ring open,
+    /// the tail slot free for the tail is the one room check, and one CAS
+    /// adds 1 to `R`. Anything else is
+    /// [`reserve_contended`](Self::reserve_contended).
+    #[inline]
     pub(crate) fn try_reserve(&self) -> Result<(), PushError<()>> {
         debug_assert_ne!(self.pos, !0, "a ring made without reservations");
+        let tail = self.tail.load(Ordering::Relaxed);
+        if tail & self.slow == 0
+            && self.slot(tail).stamp.load(Ordering::Acquire) == tail
+            && self
+                .tail
+                .compare_exchange_weak(
+                    tail,
+                    tail + (1 << self.rshift),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            #[cfg(loom)]
+            fence(Ordering::SeqCst); // loom models SeqCst RMWs as AcqRel
+            return Ok(());
+        }
+        self.reserve_contended()
+    }
+
+    /// The reservation's CAS loop: held slots, a lost race, a full or
+    /// closed ring.
+    #[cold]
+    #[inline(never)]
+    fn reserve_contended(&self) -> Result<(), PushError<()>> {
         self.cas_tail(
             |tail| match self.room(tail & self.pos, self.reserved_in(tail)) {
                 Room::Free => Ok(tail + (1 << self.rshift)),

@@ -690,6 +690,7 @@ impl<T> Store<T> for FifoStore<T> {
     fn pushed(&self) -> usize {
         fifo_dispatch!(self, s => s.pushed())
     }
+    #[inline]
     fn try_reserve(&self) -> Result<(), PushError<()>> {
         fifo_dispatch!(self, s => s.try_reserve())
     }
