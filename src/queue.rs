@@ -1565,7 +1565,7 @@ queue_operation!(
 impl<T, O: Order<T>> Put<'_, T, O> {
     /// Finishes the put on this thread, parking it while the queue is full.
     /// Never panics inside an async runtime: it blocks that worker thread.
-    #[inline]
+    #[inline(always)]
     pub fn block(self) -> Result<(), PutError<T>> {
         match self.block_inner(None) {
             Ok(()) => Ok(()),
@@ -1577,13 +1577,13 @@ impl<T, O: Order<T>> Put<'_, T, O> {
     /// Like [`block`](Self::block), giving up after `timeout`: the item
     /// comes back in [`PutTimeoutError::Timeout`] (never silently dropped).
     /// `Duration::ZERO` tries once.
-    #[inline]
+    #[inline(always)]
     pub fn block_for(self, timeout: Duration) -> Result<(), PutTimeoutError<T>> {
         self.block_inner(deadline_after(timeout))
     }
 
     /// Like [`block_for`](Self::block_for), with a deadline.
-    #[inline]
+    #[inline(always)]
     pub fn block_until(self, deadline: Instant) -> Result<(), PutTimeoutError<T>> {
         self.block_inner(Some(deadline))
     }
