@@ -76,11 +76,16 @@
 //! items for dualsync and kanal alike, so the row measures what an
 //! uncontended push and pop cost. There a lock around a `VecDeque`
 //! (kanal) is cheapest: callgrind, one thread, 512 puts then 512 gets,
-//! counts 63 instructions per item for kanal, 157 for the `Queue`'s ring
-//! (per-slot stamps, a CAS on each end), 213 for crossbeam's. The same
-//! lock is what makes kanal slower than the ring where two threads run at
-//! once: in two runs on a 2-core machine, 31-40x on `spsc_cap1024_sync`
-//! and 6.6-7.7x on `mpmc2x2_sync`.
+//! counts 63 instructions per item for kanal, 137 for the `Queue`'s ring
+//! (per-slot stamps, a CAS on each end), 213 for crossbeam's. The row's
+//! time does not follow our count closely: cutting it from 154 to 137
+//! (the put's blocking call inlined), and in a trial to 121 (the
+//! operation's node skipped), left the row within noise (44.8 -> 45.2
+//! and 40.7 -> 40.4 ns, kanal 28-33), and `perf` puts about half the
+//! put's samples on its `tail` CAS. The same lock is what makes kanal
+//! slower than the ring where two threads run at once: in two runs on a
+//! 2-core machine, 31-40x on `spsc_cap1024_sync` and 6.6-7.7x on
+//! `mpmc2x2_sync`.
 //!
 //! **The thread rows at capacity 0 and 1** (`spsc_cap0_sync`,
 //! `spsc_cap1_sync`, and the producer thread of the `_mixed` rows). There
