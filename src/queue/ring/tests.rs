@@ -347,4 +347,40 @@ mod loom_models {
             assert_eq!(rest, if plain { vec![4, 3] } else { vec![3] });
         });
     }
+
+    /// A reservation and a plain push race for the last free slot while a
+    /// pop frees another (the reservation's and the permit's inline first
+    /// attempts against the push's): items and held slots never exceed the
+    /// capacity, at least one of them gets a slot, and every item comes
+    /// out once.
+    #[test]
+    fn loom_ring_reservation_and_push_race_for_the_last_slot() {
+        crate::engine::loom_model(|| {
+            let r = Arc::new(Ring::reservable(2).unwrap());
+            r.try_push(1u32).ok().unwrap(); // one slot left
+            let (r1, r2) = (r.clone(), r.clone());
+            let reserver = loom::thread::spawn(move || {
+                let held = r1.try_reserve().is_ok();
+                assert!(r1.len() + r1.reserved() <= 2, "over capacity");
+                if held {
+                    r1.push_reserved(3).ok().unwrap();
+                }
+                held
+            });
+            let popper = loom::thread::spawn(move || r2.try_pop().ok());
+            let pushed = r.try_push(2).is_ok();
+            assert!(r.len() + r.reserved() <= 2, "over capacity");
+            let reserved = reserver.join().unwrap();
+            assert_eq!(popper.join().unwrap(), Some(1));
+            assert!(pushed || reserved, "a free slot refused to both");
+            assert_eq!(r.reserved(), 0);
+            let mut rest: Vec<u32> = core::iter::from_fn(|| r.try_pop().ok()).collect();
+            rest.sort_unstable();
+            let want: Vec<u32> = [(pushed, 2), (reserved, 3)]
+                .into_iter()
+                .filter_map(|(got, item)| got.then_some(item))
+                .collect();
+            assert_eq!(rest, want);
+        });
+    }
 }
