@@ -321,8 +321,15 @@ impl<T> Ring<T> {
     /// `true` if this thread won position `p`.
     #[inline(always)]
     fn claim(&self, position: &AtomicUsize, p: usize) -> bool {
+        Self::swap_word(position, p, self.next(p))
+    }
+
+    /// One attempt to replace the word `old` of `head` or `tail` by `new`
+    /// (`SeqCst`, invariant 4): the CAS of every inline first attempt.
+    #[inline(always)]
+    fn swap_word(position: &AtomicUsize, old: usize, new: usize) -> bool {
         position
-            .compare_exchange_weak(p, self.next(p), Ordering::SeqCst, Ordering::Relaxed)
+            .compare_exchange_weak(old, new, Ordering::SeqCst, Ordering::Relaxed)
             .is_ok()
     }
 
@@ -410,12 +417,7 @@ impl<T> Ring<T> {
             let p = tail & self.pos;
             let slot = self.slot(p);
             let word = self.next(p) | ((tail & !self.pos) - (1 << self.rshift));
-            if slot.stamp.load(Ordering::Acquire) == p
-                && self
-                    .tail
-                    .compare_exchange_weak(tail, word, Ordering::SeqCst, Ordering::Relaxed)
-                    .is_ok()
-            {
+            if slot.stamp.load(Ordering::Acquire) == p && Self::swap_word(&self.tail, tail, word) {
                 // SAFETY: we won position `p` while its slot was empty for
                 // it (invariant 1).
                 unsafe { Self::fill(slot, p, item) };
@@ -489,15 +491,7 @@ impl<T> Ring<T> {
         let tail = self.tail.load(Ordering::Relaxed);
         if tail & self.slow == 0
             && self.slot(tail).stamp.load(Ordering::Acquire) == tail
-            && self
-                .tail
-                .compare_exchange_weak(
-                    tail,
-                    tail + (1 << self.rshift),
-                    Ordering::SeqCst,
-                    Ordering::Relaxed,
-                )
-                .is_ok()
+            && Self::swap_word(&self.tail, tail, tail + (1 << self.rshift))
         {
             #[cfg(loom)]
             fence(Ordering::SeqCst); // loom models SeqCst RMWs as AcqRel
