@@ -590,6 +590,40 @@ fn capacities_small_large_and_huge() {
     }
 }
 
+/// A blocking put or get that completes on its first try (the driver then
+/// forgets the finished operation instead of dropping it) leaks nothing and
+/// drops nothing twice: every item is in the queue, in the caller's hands,
+/// or back in the error of a put on a shut-down queue, once.
+#[test]
+fn blocking_calls_that_complete_at_once_keep_every_item_once() {
+    let token = Arc::new(());
+    let fifo: Queue<Arc<()>> = Queue::bounded(4);
+    let lifo: Queue<Arc<()>, dualsync::Lifo> = Queue::unbounded_lifo();
+    for _ in 0..2 {
+        fifo.put(token.clone()).block().unwrap();
+        fifo.put(token.clone()).block_for(Duration::ZERO).unwrap();
+        lifo.put(token.clone()).block().unwrap();
+    }
+    assert_eq!(Arc::strong_count(&token), 7);
+    let got = fifo.get().block().unwrap();
+    let got2 = lifo.get().block_for(Duration::from_secs(1)).unwrap();
+    assert_eq!(Arc::strong_count(&token), 7, "moved out, not copied");
+    drop((got, got2));
+    assert_eq!(Arc::strong_count(&token), 5);
+    fifo.shutdown(false);
+    match fifo.put(token.clone()).block() {
+        Err(PutError::ShutDown(back)) => assert!(Arc::ptr_eq(&back, &token)),
+        other => panic!("a put on a shut-down queue gives its item back: {other:?}"),
+    }
+    assert_eq!(
+        Arc::strong_count(&token),
+        5,
+        "the item given back was dropped once"
+    );
+    drop((fifo, lifo));
+    assert_eq!(Arc::strong_count(&token), 1);
+}
+
 /// Items still in a queue when it is dropped are dropped with it, once.
 #[test]
 fn dropping_the_queue_drops_its_items() {

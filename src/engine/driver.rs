@@ -39,6 +39,19 @@ pub(crate) trait Waitable {
     /// own cache lines ([`OwnLines`]): `Some` finishes the operation
     /// (it is then terminated), `None` leaves it as it was (never linked).
     /// An operation that does not wait costs no move into the aligned slot.
+    ///
+    /// On `Some` the operation must own nothing left to drop: what it held
+    /// (an item, an `Arc`) went into the output, or back to the caller in
+    /// it. [`block_until`] then forgets the operation instead of dropping
+    /// it, so that its `Drop` (an atomic load of the node's state, which
+    /// the compiler cannot fold into the try's own store) is not run on
+    /// the path that did not wait. Every implementation keeps this: the
+    /// engine's own operations hold references and a [`Waiter`] whose
+    /// payload is plain data or an item slot the try emptied (a queue put,
+    /// whose item went into the queue or into the error), and the channel's
+    /// wrap those.
+    ///
+    /// [`Waiter`]: super::waiter::Waiter
     #[inline(always)]
     fn try_unpinned(&mut self) -> Option<Self::Output> {
         None
@@ -77,6 +90,9 @@ pub(crate) fn block_until<W: Waitable>(
     deadline: Option<Instant>,
 ) -> Result<W::Output, Timeout> {
     if let Some(v) = op.try_unpinned() {
+        // Nothing left to drop (the contract of `try_unpinned`); its
+        // `Drop` would only find the node finished.
+        core::mem::forget(op);
         return Ok(v);
     }
     block_pinned(op, deadline)

@@ -144,6 +144,17 @@ impl<D> Node<D> {
         self.state.store(s, Ordering::Relaxed);
     }
 
+    /// The state word through an exclusive borrow, read and written with
+    /// plain accesses: a `&mut` node is one nobody else can reach (linking
+    /// needs the node pinned, and a pinned node is never lent out by
+    /// `&mut`), so the compiler may fold these into the owner's own stores,
+    /// which it never does for an atomic access.
+    #[cfg(not(loom))]
+    #[inline(always)]
+    pub(crate) fn state_mut(&mut self) -> &mut u32 {
+        self.state.get_mut()
+    }
+
     /// The word a blocked thread watches.
     #[inline]
     pub(crate) fn state_word(&self) -> &AtomicU32 {

@@ -285,14 +285,27 @@ impl<D> Waiter<D> {
     /// operation by a word. Under loom it does not try (the pinned poll's
     /// try is the same `try_now`, which the models explore): the models
     /// keep their state space instead of exploring every try twice.
+    ///
+    /// The node is unlinked and borrowed `&mut`, so its state is read and
+    /// written with plain accesses ([`Node::state_mut`]): a blocking call
+    /// that succeeds here keeps no trace of the node in its code (the
+    /// driver then forgets the operation, see `Waitable::try_unpinned`).
     #[inline(always)]
     pub(crate) fn try_unpinned<P: Policy<Data = D>>(&mut self, p: &P) -> Option<P::Output> {
-        if cfg!(loom) || self.node.state() != IDLE {
-            return None;
+        #[cfg(loom)]
+        {
+            let _ = p;
+            None
         }
-        let v = p.try_now(&self.node.data, &WaitCx::Thread)?;
-        self.node.set_unlinked_state(FINISHED);
-        Some(v)
+        #[cfg(not(loom))]
+        {
+            if *self.node.state_mut() != IDLE {
+                return None;
+            }
+            let v = p.try_now(&self.node.data, &WaitCx::Thread)?;
+            *self.node.state_mut() = FINISHED;
+            Some(v)
+        }
     }
 
     /// Polls the operation. The first try is inline, and so is the poll
