@@ -76,12 +76,14 @@
 //! items for dualsync and kanal alike, so the row measures what an
 //! uncontended push and pop cost. There a lock around a `VecDeque`
 //! (kanal) is cheapest: callgrind, one thread, 512 puts then 512 gets,
-//! counts 63 instructions per item for kanal, 137 for the `Queue`'s ring
+//! counts 63 instructions per item for kanal, 118 for the `Queue`'s ring
 //! (per-slot stamps, a CAS on each end), 213 for crossbeam's. The row's
-//! time does not follow our count closely: cutting it from 154 to 137
-//! (the put's blocking call inlined), and in a trial to 121 (the
-//! operation's node skipped), left the row within noise (44.8 -> 45.2
-//! and 40.7 -> 40.4 ns, kanal 28-33). `perf` shows where the time
+//! time does not follow our count closely: three cuts, from 154 to 137
+//! (the put's blocking call inlined), in a trial to 121 (the operation's
+//! node skipped), and from 137 to 118 (a blocking call that completes at
+//! once forgets its operation), each left the row within noise (44.8 ->
+//! 45.2, 40.7 -> 40.4, and 37.0-44.7 -> 41.5-41.6 ns over two rounds
+//! each; kanal 28-33). `perf` shows where the time
 //! goes: both libraries are bound by one locked CAS per operation. In
 //! kanal 83-86% of each loop's samples follow its lock's CAS (its unlock
 //! is a plain store). In ours 46-47% follow the `head`/`tail` CAS, and
