@@ -319,6 +319,17 @@ impl<T> Sender<T> {
     ///   waiting that no other send or permit has claimed, and claims it
     ///   (see [`channel`]).
     ///
+    /// **Cost**: more than a [`send`](Self::send). On a buffered channel a
+    /// permit is two atomic steps per item (hold a slot, then fill it)
+    /// where a send that finds room is one. On a rendezvous channel every
+    /// item is two hand-offs (a receiver that comes to wait wakes the
+    /// waiting permit, whose send then wakes that receiver), where a send
+    /// that waits with its item is one (the receiver takes it). Measured
+    /// in `benches/queue.rs`: about twice a send's time per item where
+    /// sends find room (capacity 1024) and on a rendezvous channel, about
+    /// the same at capacity 1 (where both wait for every item). Reach for
+    /// it where a lost wait must not cost the item, not as the default.
+    ///
     /// ```
     /// use std::time::Duration;
     /// let (tx, rx) = dualsync::channel(1);
