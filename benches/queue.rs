@@ -109,6 +109,17 @@
 //! 0 it needs a receiver that waits, and its send then wakes that
 //! receiver: two hand-offs in a row per item, where a send that waits
 //! with its item needs one, so that row stays near twice the send's.
+//! Neither side sleeps on these rows once running: `perf stat` on a
+//! two-thread probe (400k items, capacity 1, blocking put and get) counts
+//! 85 futex calls in all for the `Queue` and 17 for kanal (which yields
+//! instead: 1.35 `sched_yield` per item). They are bound by cache-line
+//! transfers between the two cores: one round trip of a single atomic
+//! between two spinning threads takes 210-224 ns on the 2-core VM these
+//! figures come from (so about 105 ns a transfer), and an item took
+//! 470-543 ns for the `Queue` and the channel, 415-495 for kanal and
+//! 657-686 for crossbeam (3 runs each): about 4.5 transfers per item for
+//! dualsync and kanal alike, where a lock-step hand-off needs 2 at least
+//! (the item to the consumer, the free slot back).
 //!
 //! Run: `cargo bench --bench queue -- --warm-up-time 1 --measurement-time 3`,
 //! then `python3 scripts/ratios.py`.
