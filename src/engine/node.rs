@@ -48,6 +48,10 @@
 //!    cannot forward).
 //! 4. The arrival stamp is written by the owner while the node is not linked
 //!    and read by wakers under the queue lock (the lock orders the two).
+//! 5. A node that was never pinned was never linked (invariant 2), so no
+//!    other thread can reach it: an owner that holds it by `&mut` (a
+//!    blocking call's first try, on the operation it holds by value) reads
+//!    and writes its state with plain accesses ([`Node::state_mut`]).
 
 use core::cell::{Cell, UnsafeCell};
 use core::marker::PhantomPinned;
