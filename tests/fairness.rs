@@ -138,60 +138,28 @@ fn overtakes<L: Send + Sync + 'static>(subject: Subject<L>) -> u64 {
     counts.into_iter().max().unwrap()
 }
 
-fn mutex(lock: Mutex<()>) -> Subject<Mutex<()>> {
-    Subject {
-        lock,
-        acquire: |m, held| {
-            let _g = m.lock().block();
-            held();
-        },
-        waiting: |m| m.statistics().waiting,
-    }
+/// A [`Subject`] constructor named `$name`: `$acquire` takes the
+/// primitive `$l` and gives a guard, held while `held` runs.
+macro_rules! subject {
+    ($name:ident, $ty:ty, |$l:ident| $acquire:expr) => {
+        fn $name(lock: $ty) -> Subject<$ty> {
+            Subject {
+                lock,
+                acquire: |$l, held| {
+                    let _guard = $acquire;
+                    held();
+                },
+                waiting: |l| l.statistics().waiting,
+            }
+        }
+    };
 }
 
-fn semaphore(lock: Semaphore) -> Subject<Semaphore> {
-    Subject {
-        lock,
-        acquire: |s, held| {
-            let _p = s.acquire().block().unwrap();
-            held();
-        },
-        waiting: |s| s.statistics().waiting,
-    }
-}
-
-fn bounded(lock: BoundedSemaphore) -> Subject<BoundedSemaphore> {
-    Subject {
-        lock,
-        acquire: |s, held| {
-            let _p = s.acquire().block().unwrap();
-            held();
-        },
-        waiting: |s| s.statistics().waiting,
-    }
-}
-
-fn limiter(lock: CapacityLimiter) -> Subject<CapacityLimiter> {
-    Subject {
-        lock,
-        acquire: |l, held| {
-            let _t = l.acquire().block().unwrap();
-            held();
-        },
-        waiting: |l| l.statistics().waiting,
-    }
-}
-
-fn rwlock(lock: RwLock<()>) -> Subject<RwLock<()>> {
-    Subject {
-        lock,
-        acquire: |l, held| {
-            let _g = l.write().block();
-            held();
-        },
-        waiting: |l| l.statistics().waiting,
-    }
-}
+subject!(mutex, Mutex<()>, |m| m.lock().block());
+subject!(semaphore, Semaphore, |s| s.acquire().block().unwrap());
+subject!(bounded, BoundedSemaphore, |s| s.acquire().block().unwrap());
+subject!(limiter, CapacityLimiter, |l| l.acquire().block().unwrap());
+subject!(rwlock, RwLock<()>, |l| l.write().block());
 
 fn barging_limit() -> u64 {
     (FAIRNESS_BOUND.as_micros() / HOLD.as_micros()) as u64 + 2 + 7
