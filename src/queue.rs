@@ -34,13 +34,16 @@
 //!
 //! # Waking without losing wake-ups
 //!
-//! A waiter queues itself, then issues a `SeqCst` fence and looks at the
-//! store again (`has_item`/`has_room`/closed; `unfinished` for joiners);
-//! if what it waits for is there it withdraws and retries. The operation
-//! that makes it ready changes the store with a `SeqCst` CAS (or a locked
-//! section followed by a `SeqCst` fence), then loads the waiter-queue word
-//! with `SeqCst`. Store buffering is impossible between the two, so either
-//! the waiter sees the change or the changer sees the waiter.
+//! A waiter takes its queue's lock (a `SeqCst` read-modify-write of the
+//! waiter-queue word), queues itself, unlocks, and looks at the store
+//! again with `SeqCst` loads (`has_item`/`has_room`/closed; `unfinished`
+//! for joiners); if what it waits for is there it withdraws and retries.
+//! The operation that makes it ready changes the store with a `SeqCst` CAS
+//! (or a locked section followed by a `SeqCst` fence), then loads the
+//! waiter-queue word with `SeqCst`, counting a held lock as a waiter
+//! (`has_waiters_seqcst`). Store buffering is impossible between the two,
+//! so either the waiter sees the change or the changer sees the waiter (or
+//! its lock, and then takes the lock and finds it linked).
 //!
 //! * A successful push with getters queued pops the oldest item for the
 //!   front getter, thread or task, and completes it with `DONE`, the item

@@ -31,6 +31,10 @@
 //! * `PARKED` is set by a blocked thread just before it sleeps in
 //!   `parking_lot_core`, keyed by the address of the state word; whoever
 //!   completes the node then unparks that key after the queue lock is dropped.
+//!   Only the blocking driver sets it, and its nodes store no waker: so a
+//!   node that stores a waker (a task's) is never `PARKED`, and a waker
+//!   completes it with a plain store where a thread's needs a swap to
+//!   learn whether to unpark.
 //!
 //! # Invariants
 //!

@@ -123,7 +123,7 @@ impl<D> WaitQueue<D> {
             // See the `lock` field: the loom mutex serializes holders, so
             // the bit is never contended here.
             let held = self.lock.lock().unwrap();
-            let old = fetch_or_addr(&self.word, LOCKED, Ordering::Acquire);
+            let old = fetch_or_addr(&self.word, LOCKED, Ordering::SeqCst);
             assert_eq!(
                 old.addr() & LOCKED,
                 0,
@@ -137,7 +137,8 @@ impl<D> WaitQueue<D> {
         }
         #[cfg(not(loom))]
         {
-            let old = fetch_or_addr(&self.word, LOCKED, Ordering::Acquire);
+            // `SeqCst`, not just `Acquire`: see `has_waiters_seqcst`.
+            let old = fetch_or_addr(&self.word, LOCKED, Ordering::SeqCst);
             if old.addr() & LOCKED != 0 {
                 return self.lock_contended();
             }
@@ -177,7 +178,7 @@ impl<D> WaitQueue<D> {
                 match self.word.compare_exchange_weak(
                     w,
                     w.map_addr(|a| a | LOCKED),
-                    Ordering::Acquire,
+                    Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
@@ -208,16 +209,26 @@ impl<D> WaitQueue<D> {
         self.word.load(Ordering::Relaxed).addr() & !LOCKED == 0
     }
 
-    /// Whether some waiter is queued, read with `SeqCst`: for primitives that
-    /// pair a `SeqCst` change of their own state with this load, against a
-    /// waiter that queues (the unlock publishes it) and then issues a
-    /// `SeqCst` fence before it re-checks that state (store buffering is then
-    /// impossible: one of the two sees the other).
+    /// Whether some waiter may be queued, read with `SeqCst`: for primitives
+    /// that pair a `SeqCst` change of their own state with this load,
+    /// against a waiter that queues and then re-checks that state with
+    /// `SeqCst` loads (`Policy::RECHECK`).
+    ///
+    /// A held lock counts as a waiter: the waiter's first step is the lock's
+    /// `SeqCst` read-modify-write of this word, so of the two `SeqCst`
+    /// sequences (the changer's change, then this load; the waiter's lock,
+    /// then its re-check) one sees the other, with no fence on either side.
+    /// Either this load sees the lock bit (or the tail the unlock stores
+    /// after linking), and the caller takes the lock, which waits for the
+    /// linking to end, and serves the waiter; or it comes before the lock in
+    /// the single `SeqCst` order, and then so does the change, which the
+    /// waiter's re-check sees. A caller that takes the lock for a holder that
+    /// was not linking finds no waiter and only pays for the look.
     #[inline]
     pub(crate) fn has_waiters_seqcst(&self) -> bool {
         #[cfg(loom)]
         super::sync::fence(Ordering::SeqCst); // loom treats SeqCst loads as Acquire
-        self.word.load(Ordering::SeqCst).addr() & !LOCKED != 0
+        self.word.load(Ordering::SeqCst).addr() != 0
     }
 
     /// A waiter whose node this queue linked is polled again (the `QUEUED`
@@ -451,16 +462,25 @@ impl<D> QueueGuard<'_, D> {
         debug_assert!(outcome >= NOTIFIED && outcome & PARKED == 0);
         debug_assert_eq!(node.state(), QUEUED);
         // SAFETY: we hold the lock and the node is still `QUEUED` (caller);
-        // the swap below moves it out of that state.
+        // the store or swap below moves it out of that state.
         let waker = unsafe { node.take_waker() };
         #[cfg(loom)]
         // SAFETY: as above.
         let thread = unsafe { (*node.thread.get()).take() };
-        let old = node.state.swap(outcome, Ordering::Release);
-        // From here on the node is the owner's again.
-        if let Some(w) = waker {
+        // From the store (or swap) on, the node is the owner's again.
+        let old = if let Some(w) = waker {
+            // A task's node is never `PARKED` (only the blocking driver,
+            // whose nodes store no waker, sets that flag), and the only
+            // other write to it while it is `QUEUED`, the owner's
+            // `clear_woken`, clears a flag no outcome has: a plain store
+            // says all, where a swap would cost a locked instruction per
+            // hand-off to a task.
+            node.state.store(outcome, Ordering::Release);
             wakes.push(Wake::Task(w));
-        }
+            0
+        } else {
+            node.state.swap(outcome, Ordering::Release)
+        };
         #[cfg(not(loom))]
         if old & PARKED != 0 {
             // The address only (no provenance exposed): it is a hash key.

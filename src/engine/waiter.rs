@@ -56,6 +56,7 @@ use super::node::{FINISHED, IDLE, Node, QUEUED, WaitCx};
 use super::queue::{QueueGuard, WaitQueue};
 #[cfg(not(loom))]
 use super::sync::AtomicU32;
+#[cfg(loom)]
 use super::sync::{Ordering, fence};
 use super::wake::WakeList;
 
@@ -95,9 +96,12 @@ pub(crate) trait Policy {
     const STAMPS: bool = false;
 
     /// Whether the primitive's state changes without its queue lock (a
-    /// lock-free store): then a linked waiter issues a `SeqCst` fence and
-    /// re-checks [`still_blocked`](Self::still_blocked) after unlocking,
-    /// pairing with a `SeqCst` load of the queue word by the other side.
+    /// lock-free store): then a linked waiter re-checks
+    /// [`still_blocked`](Self::still_blocked) with `SeqCst` loads after
+    /// unlocking, pairing its lock's `SeqCst` read-modify-write of the
+    /// queue word with the other side's `SeqCst` change of the state and
+    /// `SeqCst` load of that word
+    /// ([`has_waiters_seqcst`](WaitQueue::has_waiters_seqcst)).
     const RECHECK: bool = false;
 
     /// The waiter queue.
@@ -448,6 +452,13 @@ impl<D> Waiter<D> {
                     if !P::RECHECK {
                         return Poll::Pending;
                     }
+                    // No fence before the re-check: the lock's `SeqCst`
+                    // read-modify-write of the queue word came first, which
+                    // a changer's `SeqCst` load of that word sees as a
+                    // waiter (`WaitQueue::has_waiters_seqcst`). Loom models
+                    // `SeqCst` read-modify-writes as `AcqRel`: there the
+                    // fence stands in for that.
+                    #[cfg(loom)]
                     fence(Ordering::SeqCst);
                     if p.still_blocked(&node.data) {
                         return Poll::Pending;

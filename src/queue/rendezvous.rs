@@ -306,8 +306,9 @@ impl<T> Rendezvous<T> {
     }
 
     /// A getter is linked: one more unit of room. Issues no fence of its
-    /// own: its only caller, a getter's `enqueue`, is followed by the fence
-    /// of the getter's re-check.
+    /// own: its only caller, a getter's `enqueue`, is followed by the
+    /// getter's `SeqCst` re-check of the putters queue (see
+    /// [`Store::add_receiver`]).
     #[inline]
     pub(crate) fn add_receiver(&self) {
         self.word.fetch_add(UNIT, Ordering::SeqCst);

@@ -63,9 +63,10 @@
 //!    complete, so after `close` the items in the ring are exactly what the
 //!    pops will still find.
 //! 4. The `head`/`tail` CASes (and `R`'s changes) are `SeqCst`: with a
-//!    `SeqCst` load of a waiter queue after them, and a `SeqCst` fence after
-//!    a waiter queues, a waiter and the operation that would wake it cannot
-//!    both miss each other (the store-buffering pattern; see `Queue`).
+//!    `SeqCst` load of a waiter queue after them, and a waiter's `SeqCst`
+//!    lock of that queue before its `SeqCst` re-check, a waiter and the
+//!    operation that would wake it cannot both miss each other (the
+//!    store-buffering pattern; see `Queue`).
 //! 5. Every position's index is below `cap`: `head` and `tail` start at
 //!    index 0 of a lap, and `next`/`advance` go from index `cap - 1` to
 //!    index 0 of the next lap. So `slot` indexes `slots` without a bounds

@@ -112,10 +112,12 @@ pub trait Store<T> {
     fn is_rendezvous(&self) -> bool {
         false
     }
-    /// Rendezvous: a getter is linked (one more unit of room). Issues no
-    /// `SeqCst` fence: its only caller, a getter's `enqueue`, is followed
-    /// by the fence of the getter's re-check, which then serves a putter
-    /// that queued before it could see the room.
+    /// Rendezvous: a getter is linked (one more unit of room). A `SeqCst`
+    /// read-modify-write and no fence: its only caller, a getter's
+    /// `enqueue`, is followed by the getter's `SeqCst` re-check of the
+    /// putters queue, which then serves a putter that queued before it
+    /// could see the room (the putter's lock and re-check are `SeqCst`
+    /// too, so one of the two sees the other).
     #[doc(hidden)]
     fn add_receiver(&self) {}
     /// Rendezvous: `n` getters left the queue (completed or withdrawn).
