@@ -40,10 +40,11 @@
 //! for joiners); if what it waits for is there it withdraws and retries.
 //! The operation that makes it ready changes the store with a `SeqCst` CAS
 //! (or a locked section followed by a `SeqCst` fence), then loads the
-//! waiter-queue word with `SeqCst`, counting a held lock as a waiter
-//! (`has_waiters_seqcst`). Store buffering is impossible between the two,
-//! so either the waiter sees the change or the changer sees the waiter (or
-//! its lock, and then takes the lock and finds it linked).
+//! waiter-queue word with `SeqCst`, counting a waiter that holds the lock
+//! to link as a waiter (`has_waiters_seqcst`). Store buffering is
+//! impossible between the two, so either the waiter sees the change or the
+//! changer sees the waiter (or its lock, and then takes the lock and finds
+//! it linked).
 //!
 //! * A successful push with getters queued pops the oldest item for the
 //!   front getter, thread or task, and completes it with `DONE`, the item

@@ -307,6 +307,34 @@ mod unit {
         assert!(q.is_empty_hint());
     }
 
+    /// What a changer's `SeqCst` look counts as a waiter: a linked node, or
+    /// a holder that took the lock to link and will re-check (`LINKING`);
+    /// not a holder that serves or cancels, nor a linker whose policy does
+    /// not re-check. The unlock clears the flag with the lock bit.
+    #[test]
+    fn only_linked_nodes_and_rechecking_linkers_count_as_waiters() {
+        let q: WaitQueue<u32> = WaitQueue::new();
+        assert!(!q.has_waiters_seqcst());
+        q.with_lock(|_, _| assert!(!q.has_waiters_seqcst()));
+        q.with_lock_to_link(false, |_, _| assert!(!q.has_waiters_seqcst()));
+        q.with_lock_to_link(true, |g, _| {
+            assert!(q.has_waiters_seqcst());
+            assert!(q.is_empty_hint(), "the flag is not a tail");
+            assert!(g.is_empty());
+        });
+        assert!(!q.has_waiters_seqcst());
+        assert!(q.is_empty_hint());
+        let n = Node::new(1);
+        q.with_lock_to_link(true, |g, _| g.push_back(&n, thread()));
+        assert!(q.has_waiters_seqcst());
+        assert!(!q.is_empty_hint());
+        q.with_lock(|g, wakes| {
+            g.remove(&n);
+            g.set_idle(&n, wakes);
+        });
+        assert!(!q.has_waiters_seqcst());
+    }
+
     /// A waker that records wakes and drops, and whether the queue lock was
     /// held at that moment (it must never be: wakers run after unlock).
     struct Probe<D> {

@@ -434,7 +434,7 @@ impl<D> Waiter<D> {
                 }
             }
             let mut notifier = Some(cx.notifier()); // cloned before the lock
-            let link = p.queue().with_lock(|q, wakes| {
+            let link = p.queue().with_lock_to_link(P::RECHECK, |q, wakes| {
                 let link = p.enqueue(q, &node.data, front, wakes);
                 if let Link::Wait | Link::WaitFirst = link {
                     let n = notifier.take().expect("linked once");
@@ -453,9 +453,10 @@ impl<D> Waiter<D> {
                         return Poll::Pending;
                     }
                     // No fence before the re-check: the lock's `SeqCst`
-                    // read-modify-write of the queue word came first, which
-                    // a changer's `SeqCst` load of that word sees as a
-                    // waiter (`WaitQueue::has_waiters_seqcst`). Loom models
+                    // read-modify-write of the queue word, which set
+                    // `LINKING`, came first, and a changer's `SeqCst` load
+                    // of that word sees it as a waiter
+                    // (`WaitQueue::has_waiters_seqcst`). Loom models
                     // `SeqCst` read-modify-writes as `AcqRel`: there the
                     // fence stands in for that.
                     #[cfg(loom)]
