@@ -170,13 +170,21 @@ pub(crate) fn deadline_after(d: Duration) -> Option<Instant> {
 
 /// After the spin, how many times a blocked thread yields its core before it
 /// parks. Parking costs the waker a futex call and, on an idle virtual CPU, a
-/// wake-up that can take tens of microseconds (measured: a thread producer
-/// feeding a task consumer through a capacity-1 queue went from ~50 µs to
-/// ~7 µs per item with 16 to 1024 yields; 64 is where it levels off). A yield
-/// gives way to any runnable thread, so the phase costs little when the
-/// machine is busy; kanal yields 256 times, std's mutex spins without yielding.
+/// wake-up that can take tens of microseconds; a thread that parks while its
+/// partner, a task whose worker sleeps, is being woken pays that twice. A
+/// yield gives way to any runnable thread, so the phase costs little when
+/// the machine is busy; kanal yields 256 times too, std's mutex spins
+/// without yielding. Measured, a thread producer feeding a task consumer
+/// through a capacity-1 queue: ~50 µs to ~7 µs per item with 16 to 1024
+/// yields on one 2-core VM, where 64 levelled off; on another (2026-12),
+/// 64 left the producer parking once per 4 items (futex waits counted with
+/// `perf`) and `queue/spsc_cap1_mixed` at 11.3-12.5 µs, 3.4-3.7x kanal,
+/// `spsc_cap0_mixed` at 27.6 µs, 4.8x; 256 took them to 3.37 µs (0.97x)
+/// and 4.94 µs (1.01x), with the thread-only rows of the same bench
+/// within their noise (`spsc_cap1_sync` 311 -> 299 ns, `spsc_cap1024_sync`
+/// 13.2 -> 14.4, `pingpong` 649 -> 662, `_one_core` 23.5 -> 23.6).
 #[cfg(not(loom))]
-const YIELDS: usize = 64;
+const YIELDS: usize = 256;
 
 /// The spin of a queued thread before it yields: rounds of 1, 2, 4, ...
 /// 64 pauses ([`spin_rounds`]), looking at its state word before each.
