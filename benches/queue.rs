@@ -99,9 +99,22 @@
 //! is a plain store). In ours 46-47% follow the `head`/`tail` CAS, and
 //! about a third more the loads after it (the position, then the slot's
 //! stamp: the ring touches 16 bytes per item, kanal's `VecDeque<u64>`
-//! 8). The same lock is what makes kanal slower than the ring where two
-//! threads run at once: in two runs on a 2-core machine, 31-40x on
-//! `spsc_cap1024_sync` and 6.6-7.7x on `mpmc2x2_sync`.
+//! 8). Why the same one locked instruction costs the ring more: on x86
+//! a locked instruction is a full fence, so the loads of the next
+//! operation wait for it, and the ring's CAS needs two loads in a row
+//! first (the position, then the stamp of the slot it names), where a
+//! lock's CAS has a constant operand and its loads and stores come after
+//! it. A one-thread loop of each, pinned to one CPU, 20 million
+//! operations, 3 rounds: load, dependent load, CAS: 10.4-10.7 ns per
+//! operation; lock CAS, then plain loads and stores and a releasing
+//! store: 7.3-7.6 ns; a `fetch_add` with the same stores: 7.0 ns. Two
+//! operations per item make about 6 ns, the row's whole gap (23.5 ns
+//! against kanal's 17.7 in one run). A `fetch_add` ring cannot refuse a
+//! push when it is full, so a put could no longer wait in the engine's
+//! queue and be cancelled there: the gap stays. The same lock is what
+//! makes kanal slower than the ring where two threads run at once: in
+//! two runs on a 2-core machine, 31-40x on `spsc_cap1024_sync` and
+//! 6.6-7.7x on `mpmc2x2_sync`.
 //!
 //! **The thread rows at capacity 0 and 1** (`spsc_cap0_sync`,
 //! `spsc_cap1_sync`, and the producer thread of the `_mixed` rows). There

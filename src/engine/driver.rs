@@ -182,7 +182,12 @@ pub(crate) fn deadline_after(d: Duration) -> Option<Instant> {
 /// `spsc_cap0_mixed` at 27.6 µs, 4.8x; 256 took them to 3.37 µs (0.97x)
 /// and 4.94 µs (1.01x), with the thread-only rows of the same bench
 /// within their noise (`spsc_cap1_sync` 311 -> 299 ns, `spsc_cap1024_sync`
-/// 13.2 -> 14.4, `pingpong` 649 -> 662, `_one_core` 23.5 -> 23.6).
+/// 13.2 -> 14.4, `pingpong` 649 -> 662, `_one_core` 23.5 -> 23.6). Three
+/// more interleaved rounds of the thread rows, 64 -> 256, medians of the
+/// rounds (ns): `spsc_cap1_sync` 314 -> 313, `spsc_cap1024_sync` 14.0 ->
+/// 14.0, `spsc_cap0_sync` 330 -> 349 (ranges 316-352 and 323-375),
+/// `mpmc2x2_sync` 16.4 -> 16.4, `pingpong` 640 -> 662 (636-653 and
+/// 634-663).
 #[cfg(not(loom))]
 const YIELDS: usize = 256;
 
