@@ -32,17 +32,17 @@
 //! threads' wake-ups and a third runnable thread on a 2-core VM; on
 //! `read_mostly_2_threads` the peers' samples then split into two modes,
 //! about 17 ns and 75-84 ns per operation (std's deciles 16.5 ... 75.3 in
-//! one run), the fast one being a sample in which the two threads barely
-//! overlapped: 17 ns is what a read or a write costs one thread alone,
-//! so the 2n operations of such a sample ran one after the other. Same session, same library code, medians of two runs each,
-//! old helper -> new: dualsync 55.2 -> 62.3 ns, 1.61-2.00x std and
-//! 2.30-2.80x parking_lot -> 0.73-0.76x std and 0.73-0.75x parking_lot.
-//! A separate two-thread probe (50,000 to 2,000,000 operations per
-//! thread, one write in ten, timed in the threads) agrees: dualsync
-//! 40-48 ns, parking_lot 77-83, std 82-90. The `dualsync_fair` rows are
-//! strict FIFO: while both threads contend, every write is a hand-off
-//! from one core to the other (`write_heavy_2_threads` 195-221 ns against
-//! parking_lot's barging 34-39; tokio's fair lock takes 2.5-4.4 us).
+//! one run). 17 ns is what a read or a write costs one thread alone: the
+//! 2n operations of such a sample ran one after the other. Same session,
+//! same library code, two runs with the old helper and three with the
+//! new: dualsync 55.1-55.3 -> 61.4-62.6 ns, 1.61-2.00x std and 2.30-2.80x
+//! parking_lot -> 0.73-0.76x std and 0.73-0.75x parking_lot. A separate
+//! two-thread probe (50,000 to 2,000,000 operations per thread, one write
+//! in ten, timed in the threads) agrees: dualsync 40-48 ns, parking_lot
+//! 77-83, std 82-90. The `dualsync_fair` rows are strict FIFO: while both
+//! threads contend, every write is a hand-off from one core to the other
+//! (`write_heavy_2_threads` 195-221 ns against parking_lot's barging
+//! 34-39; tokio's lock, also FIFO, 17 us in one run).
 //!
 //! Run: `cargo bench --bench rwlock -- --warm-up-time 1 --measurement-time 3`,
 //! then `python3 scripts/ratios.py --group-prefix rwlock/`.
