@@ -2,7 +2,8 @@
 //! tokio and async-lock, in one run.
 //!
 //! Groups (`barrier/<scenario>`), function ids are the crate names
-//! (`dualsync`, `std`, `tokio`, `async_lock`); time per round:
+//! (`dualsync`, `std`, `tokio`, `async_lock`); time per round, taken by
+//! the two parties themselves (`common::Race`: first start to last end):
 //!
 //! * `rounds_threads`: two threads each pass the barrier N times.
 //! * `rounds_tasks`: two tasks on a 2-worker tokio runtime.

@@ -15,7 +15,9 @@
 //!   (async API) on the same pair of events.
 //!
 //! Time per iteration = one full round trip (ping set -> partner wakes ->
-//! pong set -> we wake). The binary also prints `size_of` of each event.
+//! pong set -> we wake), timed by the two partners themselves
+//! (`common::Race`: first start to last end). The binary also prints
+//! `size_of` of each event.
 //!
 //! Run: `cargo bench --bench event -- --warm-up-time 1 --measurement-time 3`,
 //! then `python3 scripts/ratios.py`.
@@ -23,13 +25,13 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::Criterion;
 use event_listener::Listener;
 
 mod common;
-use common::runtime;
+use common::{Race, runtime};
 
 /// One direction of the ping-pong: an auto-reset signal.
 trait Signal: Send + Sync + 'static {
@@ -154,68 +156,82 @@ impl Signal for Tk {
     }
 }
 
-/// The timed side, on a thread: `iters` round trips (set `ping`, wait for
-/// `pong`).
-fn thread_round_trips<S: Signal>(ping: &S, pong: &S, iters: u64) -> Duration {
-    let t0 = Instant::now();
+/// The driving side, on a thread: `iters` round trips (set `ping`, wait
+/// for `pong`).
+fn thread_round_trips<S: Signal>(ping: &S, pong: &S, iters: u64) {
     for _ in 0..iters {
         ping.set();
         pong.wait_block();
     }
-    t0.elapsed()
+}
+
+/// The partner, on a thread: answers each of `iters` pings with a pong.
+fn thread_partner<S: Signal>(ping: &S, pong: &S, iters: u64) {
+    for _ in 0..iters {
+        ping.wait_block();
+        pong.set();
+    }
 }
 
 /// The partner, as a task: answers each of `iters` pings with a pong.
-async fn task_partner<S: Signal>(ping: Arc<S>, pong: Arc<S>, iters: u64) {
+async fn task_partner<S: Signal>(ping: &S, pong: &S, iters: u64) {
     for _ in 0..iters {
         ping.wait_async().await;
         pong.set();
     }
 }
 
+/// The two signals of a ping-pong and the race that times both sides
+/// ([`Race`]: from the first side's start to the last one's end).
+fn pair<S: Signal>() -> (Arc<S>, Arc<S>, Arc<Race>) {
+    (Arc::new(S::create()), Arc::new(S::create()), Race::new(2))
+}
+
 fn thread_thread<S: Signal>(iters: u64) -> Duration {
-    let ping = Arc::new(S::create());
-    let pong = Arc::new(S::create());
+    let (ping, pong, race) = pair::<S>();
     let partner = {
-        let (ping, pong) = (ping.clone(), pong.clone());
-        std::thread::spawn(move || {
-            for _ in 0..iters {
-                ping.wait_block();
-                pong.set();
-            }
-        })
+        let (ping, pong, race) = (ping.clone(), pong.clone(), race.clone());
+        std::thread::spawn(move || race.lap(|| thread_partner(&*ping, &*pong, iters)))
     };
-    let d = thread_round_trips(&*ping, &*pong, iters);
+    race.lap(|| thread_round_trips(&*ping, &*pong, iters));
     partner.join().unwrap();
-    d
+    race.elapsed()
 }
 
 fn task_task<S: Signal>(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
-    let ping = Arc::new(S::create());
-    let pong = Arc::new(S::create());
+    let (ping, pong, race) = pair::<S>();
+    let partner = {
+        let (ping, pong, race) = (ping.clone(), pong.clone(), race.clone());
+        rt.spawn(async move { race.lap_async(task_partner(&*ping, &*pong, iters)).await })
+    };
+    let driver = {
+        let race = race.clone();
+        rt.spawn(async move {
+            race.lap_async(async {
+                for _ in 0..iters {
+                    ping.set();
+                    pong.wait_async().await;
+                }
+            })
+            .await
+        })
+    };
     rt.block_on(async {
-        let partner = tokio::spawn(task_partner(ping.clone(), pong.clone(), iters));
-        let driver = tokio::spawn(async move {
-            let t0 = Instant::now();
-            for _ in 0..iters {
-                ping.set();
-                pong.wait_async().await;
-            }
-            t0.elapsed()
-        });
-        let d = driver.await.unwrap();
+        driver.await.unwrap();
         partner.await.unwrap();
-        d
-    })
+    });
+    race.elapsed()
 }
 
 fn thread_task<S: Signal>(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
-    let ping = Arc::new(S::create());
-    let pong = Arc::new(S::create());
-    let partner = rt.spawn(task_partner(ping.clone(), pong.clone(), iters));
-    let d = thread_round_trips(&*ping, &*pong, iters);
+    let (ping, pong, race) = pair::<S>();
+    let partner = {
+        let (ping, pong, race) = (ping.clone(), pong.clone(), race.clone());
+        rt.spawn(async move { race.lap_async(task_partner(&*ping, &*pong, iters)).await })
+    };
+    race.lap(|| thread_round_trips(&*ping, &*pong, iters));
     rt.block_on(partner).unwrap();
-    d
+    race.elapsed()
 }
 
 fn pingpong_thread_thread(c: &mut Criterion) {

@@ -24,20 +24,26 @@
 //! The binary also prints `size_of` of each mutex and of its `lock()` future
 //! before the measurements.
 //!
-//! The two-thread rows are timed by the two threads themselves
-//! (`common::two_threads`; see `rwlock.rs` for why). With that change,
-//! same session, two runs each, old helper -> new: `contended_2_threads`
-//! dualsync 13.3/14.0 -> 15.9/15.6 ns, std 33/22 -> 80/87, parking_lot
-//! 37/34 -> 33/33; `dualsync_fair` 42/13 -> 207/166: a strict FIFO mutex
-//! whose two threads really contend hands the lock from core to core on
-//! every operation.
+//! Every contended row is timed by its contenders themselves
+//! (`common::Race`: first start to last end; see `rwlock.rs` for why). With
+//! that change, same session, two runs each, old helper -> new:
+//! `contended_2_threads` dualsync 13.3/14.0 -> 15.9/15.6 ns, std 33/22 ->
+//! 80/87, parking_lot 37/34 -> 33/33; `dualsync_fair` 42/13 -> 207/166: a
+//! strict FIFO mutex whose two threads really contend hands the lock from
+//! core to core on every operation. The task and mixed rows moved to the
+//! same clock later (December 2026), with no change beyond noise:
+//! `contended_2_tasks` dualsync 16.6/14.8 -> 15.8/15.9 ns, `dualsync_fair`
+//! 122/110 -> 124/111, futures 21.0/18.7 -> 19.0/19.2; `mixed_thread_task`
+//! dualsync 15.8/14.6 -> 14.3/13.8. A first try, whose waiting tasks
+//! yielded to the executor at the start line, put both tasks on one worker
+//! and measured each one's share run alone (`dualsync_fair` 12.7/12.8 ns);
+//! see `Race::lap_async`.
 //!
 //! Run: `cargo bench --bench mutex -- --warm-up-time 1 --measurement-time 3`,
 //! then `python3 scripts/ratios.py`.
 
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
-use std::time::Instant;
+use std::sync::Arc;
 
 use criterion::Criterion;
 
@@ -255,29 +261,15 @@ fn contended_2_threads_async(c: &mut Criterion) {
 }
 
 /// Two tasks on the 2-worker runtime `rt`, each doing `n` times `$body`
-/// (lock/increment/unlock); returns total time / 2.
+/// (lock/increment/unlock); time per operation (`common::two_tasks`).
 macro_rules! two_tasks {
-    ($rt:expr, $n:expr, $m:expr, |$mm:ident| $body:expr) => {{
-        let n = $n;
-        let m = Arc::new($m);
-        $rt.block_on(async {
-            let t0 = Instant::now();
-            let tasks: Vec<_> = (0..2)
-                .map(|_| {
-                    let $mm = m.clone();
-                    tokio::spawn(async move {
-                        for _ in 0..n {
-                            $body;
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await.expect("bench task panicked");
+    ($rt:expr, $n:expr, $m:expr, |$mm:ident| $body:expr) => {
+        common::two_tasks(&$rt, $n, Arc::new($m), |$mm, n| async move {
+            for _ in 0..n {
+                $body;
             }
-            t0.elapsed() / 2
         })
-    }};
+    };
 }
 
 fn contended_2_tasks(c: &mut Criterion) {
@@ -316,39 +308,26 @@ fn contended_2_tasks(c: &mut Criterion) {
 }
 
 /// One blocking thread running `$thread` and one tokio task running `$task`,
-/// `n` operations each, on the same mutex; returns total time / 2.
+/// `n` operations each, on the same mutex; time per operation
+/// (`common::thread_and_task`).
 macro_rules! thread_and_task {
-    ($rt:expr, $n:expr, $m:expr, thread |$tm:ident| $thread:expr, task |$km:ident| $task:expr) => {{
-        let n = $n;
-        let m = Arc::new($m);
-        let start = Arc::new(Barrier::new(2));
-        let th = {
-            let $tm = m.clone();
-            let start = start.clone();
-            std::thread::spawn(move || {
-                start.wait();
+    ($rt:expr, $n:expr, $m:expr, thread |$tm:ident| $thread:expr, task |$km:ident| $task:expr) => {
+        common::thread_and_task(
+            &$rt,
+            $n,
+            Arc::new($m),
+            |$tm, n| {
                 for _ in 0..n {
                     $thread;
                 }
-            })
-        };
-        let $km = m.clone();
-        $rt.block_on(async move {
-            let task = tokio::spawn(async move {
+            },
+            |$km, n| async move {
                 for _ in 0..n {
                     $task;
                 }
-            });
-            // The task is spawned; the barrier now lets the thread start too.
-            let t0 = Instant::now();
-            start.wait();
-            task.await.expect("bench task panicked");
-            tokio::task::spawn_blocking(move || th.join().expect("bench thread panicked"))
-                .await
-                .expect("join");
-            t0.elapsed() / 2
-        })
-    }};
+            },
+        )
+    };
 }
 
 fn mixed_thread_task(c: &mut Criterion) {

@@ -3,7 +3,9 @@
 //! `tokio::sync::mpsc`, each in the modes it supports, in one run.
 //!
 //! Groups (`queue/<scenario>`), time per item (`iter_custom`: `n` items go
-//! through, the time from the start signal until every item was received):
+//! through; every producer and consumer, thread or task, times itself
+//! with `common::Race`, and the sample is the first start to the last
+//! end):
 //!
 //! * `spsc_cap1024_sync`, `spsc_cap1_sync`: one producer thread, one consumer
 //!   thread, blocking API.
@@ -116,6 +118,21 @@
 //! two runs on a 2-core machine, 31-40x on `spsc_cap1024_sync` and
 //! 6.6-7.7x on `mpmc2x2_sync`.
 //!
+//! **Reading `spsc_cap1024_async` against kanal.** The two tasks take
+//! turns rather than run at once. A probe (2 million items, capacity
+//! 1024, a 2-worker runtime, each task started on its own worker) counted
+//! the items that completed while the other task was inside a poll:
+//! 0.5-1.6% for the `Queue` and 0.2-0.5% for kanal (4 runs each after a
+//! first, warming one), with one `Pending` per about 512 items on either
+//! side, the same for both. So the producer fills half the ring while the
+//! consumer is parked, and the consumer then drains it: a push and a pop
+//! one after the other on one core, the `_one_core` row in tasks, where
+//! the ring's locked CAS after two dependent loads costs more than kanal's
+//! lock (above). In that probe 28.2-29.7 ns per item against kanal's
+//! 26.4-29.3; in criterion 1.02-1.15x kanal over four runs in one session
+//! (December 2026), against 0.25-0.28x tokio's mpsc, 0.29-0.34x
+//! async-channel and 0.38-0.68x flume.
+//!
 //! **The thread rows at capacity 0 and 1** (`spsc_cap0_sync`,
 //! `spsc_cap1_sync`, and the producer thread of the `_mixed` rows). There
 //! every item is a hand-off, and a blocked thread `put`, `get`, `send` or
@@ -148,20 +165,16 @@
 //! then `python3 scripts/ratios.py`.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::Criterion;
 use dualsync::Queue;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .expect("tokio runtime")
-}
+mod common;
+use common::{Race, runtime};
 
 /// A tokio runtime that runs every task on the calling thread (the
 /// `_one_thread` groups).
@@ -208,44 +221,44 @@ fn first_cpu() -> usize {
 }
 
 /// `P` producer threads each sending `n / P` items, `C` consumer threads each
-/// receiving `n / C`. Timed from a shared start barrier to the last join.
+/// receiving `n / C`, timed by the threads themselves ([`Race`]).
 macro_rules! threads {
     ($n:expr, $p:expr, $c:expr, $make:expr, |$tx:ident, $v:ident| $send:expr, |$rx:ident| $recv:expr) => {{
         let (p, c): (u64, u64) = ($p, $c);
         let n = ($n).max(p * c) / (p * c) * (p * c);
         let (tx0, rx0) = $make;
-        let start = Arc::new(Barrier::new((p + c + 1) as usize));
+        let race = Race::new((p + c) as usize);
         let mut hs = Vec::new();
         for _ in 0..p {
-            let ($tx, start) = (tx0.clone(), start.clone());
+            let ($tx, race) = (tx0.clone(), race.clone());
             hs.push(thread::spawn(move || {
                 pin_here();
-                start.wait();
-                for $v in 0..n / p {
-                    $send;
-                }
-                0u64
+                race.lap(|| {
+                    for $v in 0..n / p {
+                        $send;
+                    }
+                    0u64
+                })
             }));
         }
         for _ in 0..c {
-            let ($rx, start) = (rx0.clone(), start.clone());
+            let ($rx, race) = (rx0.clone(), race.clone());
             hs.push(thread::spawn(move || {
                 pin_here();
-                start.wait();
-                let mut s = 0u64;
-                for _ in 0..n / c {
-                    s = s.wrapping_add($recv);
-                }
-                s
+                race.lap(|| {
+                    let mut s = 0u64;
+                    for _ in 0..n / c {
+                        s = s.wrapping_add($recv);
+                    }
+                    s
+                })
             }));
         }
         drop((tx0, rx0));
-        start.wait();
-        let t = Instant::now();
         for h in hs {
             black_box(h.join().unwrap());
         }
-        t.elapsed()
+        race.elapsed()
     }};
 }
 
@@ -255,64 +268,78 @@ macro_rules! tasks {
         let (p, c): (u64, u64) = ($p, $c);
         let n = ($n).max(p * c) / (p * c) * (p * c);
         let (tx0, rx0) = $make;
-        $rt.block_on(async move {
-            let t = Instant::now();
-            let mut hs = Vec::new();
-            for _ in 0..p {
-                let $tx = tx0.clone();
-                hs.push(tokio::spawn(async move {
+        let race = Race::new((p + c) as usize);
+        let mut hs = Vec::new();
+        for _ in 0..p {
+            let ($tx, race) = (tx0.clone(), race.clone());
+            hs.push($rt.spawn(async move {
+                race.lap_async(async {
                     for $v in 0..n / p {
                         $send;
                     }
                     0u64
-                }));
-            }
-            for _ in 0..c {
-                let $rx = rx0.clone();
-                hs.push(tokio::spawn(async move {
+                })
+                .await
+            }));
+        }
+        for _ in 0..c {
+            let ($rx, race) = (rx0.clone(), race.clone());
+            hs.push($rt.spawn(async move {
+                race.lap_async(async {
                     let mut s = 0u64;
                     for _ in 0..n / c {
                         s = s.wrapping_add($recv);
                     }
                     s
-                }));
-            }
-            drop((tx0, rx0));
+                })
+                .await
+            }));
+        }
+        drop((tx0, rx0));
+        $rt.block_on(async {
             for h in hs {
                 black_box(h.await.unwrap());
             }
-            t.elapsed()
-        })
+        });
+        race.elapsed()
     }};
 }
 
-/// One producer thread (blocking API) feeding one consumer task.
+/// One producer thread (blocking API) feeding one consumer task, timed by
+/// the two themselves ([`Race`]).
 macro_rules! mixed {
     ($rt:expr, $n:expr, $make:expr, |$tx:ident, $v:ident| $send:expr, |$rx:ident| $recv:expr) => {{
         let n: u64 = $n;
         let ($tx, $rx) = $make;
-        let start = Arc::new(Barrier::new(2));
-        let go = start.clone();
-        let t = Instant::now();
-        let consumer = $rt.spawn(async move {
-            #[allow(unused_mut)]
-            let mut $rx = $rx;
-            let mut s = 0u64;
-            for _ in 0..n {
-                s = s.wrapping_add($recv);
-            }
-            s
-        });
-        let producer = thread::spawn(move || {
-            go.wait();
-            for $v in 0..n {
-                $send;
-            }
-        });
-        start.wait();
+        let race = Race::new(2);
+        let consumer = {
+            let race = race.clone();
+            $rt.spawn(async move {
+                #[allow(unused_mut)]
+                let mut $rx = $rx;
+                race.lap_async(async {
+                    let mut s = 0u64;
+                    for _ in 0..n {
+                        s = s.wrapping_add($recv);
+                    }
+                    s
+                })
+                .await
+            })
+        };
+        let producer = {
+            let race = race.clone();
+            thread::spawn(move || {
+                race.lap(|| {
+                    for $v in 0..n {
+                        $send;
+                    }
+                })
+            })
+        };
         producer.join().unwrap();
         black_box($rt.block_on(consumer).unwrap());
-        t.elapsed()
+        race.elapsed()
     }};
 }
 
@@ -323,32 +350,32 @@ macro_rules! ping_pong {
     ($n:expr, $make:expr, |$tx:ident, $v:ident| $send:expr, |$rx:ident| $recv:expr) => {{
         let n: u64 = $n;
         let ((req_tx, req_rx), (rep_tx, rep_rx)) = ($make, $make);
-        let start = Arc::new(Barrier::new(2));
-        let s2 = start.clone();
+        let race = Race::new(2);
+        let r2 = race.clone();
         let echo = thread::spawn(move || {
-            s2.wait();
-            for _ in 0..n {
-                let $v = {
-                    let $rx = &req_rx;
-                    $recv
-                };
-                let $tx = &rep_tx;
-                $send;
+            r2.lap(|| {
+                for _ in 0..n {
+                    let $v = {
+                        let $rx = &req_rx;
+                        $recv
+                    };
+                    let $tx = &rep_tx;
+                    $send;
+                }
+            })
+        });
+        race.lap(|| {
+            for $v in 0..n {
+                {
+                    let $tx = &req_tx;
+                    $send;
+                }
+                let $rx = &rep_rx;
+                black_box($recv);
             }
         });
-        start.wait();
-        let t = Instant::now();
-        for $v in 0..n {
-            {
-                let $tx = &req_tx;
-                $send;
-            }
-            let $rx = &rep_rx;
-            black_box($recv);
-        }
-        let d = t.elapsed();
         echo.join().unwrap();
-        d
+        race.elapsed()
     }};
 }
 
@@ -416,6 +443,29 @@ fn ping_pong_group(c: &mut Criterion) {
     g.finish();
 }
 
+/// One producer thread running `produce`, one consumer thread running
+/// `consume` (each pinned as in `threads!`), timed by the two themselves:
+/// the SPSC rows of the peers whose receiver cannot be cloned.
+fn pair_of_threads(
+    produce: impl FnOnce() + Send + 'static,
+    consume: impl FnOnce() -> u64 + Send + 'static,
+) -> Duration {
+    let race = Race::new(2);
+    let r = race.clone();
+    let prod = thread::spawn(move || {
+        pin_here();
+        r.lap(produce)
+    });
+    let r = race.clone();
+    let cons = thread::spawn(move || {
+        pin_here();
+        r.lap(consume)
+    });
+    prod.join().unwrap();
+    black_box(cons.join().unwrap());
+    race.elapsed()
+}
+
 fn dq(cap: usize) -> (Arc<Queue<u64>>, Arc<Queue<u64>>) {
     let q = Arc::new(Queue::bounded(cap));
     (q.clone(), q)
@@ -462,30 +512,14 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
             b.iter_custom(|n| {
                 let n = n.max(1);
                 let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(cap);
-                let start = Arc::new(Barrier::new(3));
-                let s2 = start.clone();
-                let prod = thread::spawn(move || {
-                    pin_here();
-                    s2.wait();
-                    for v in 0..n {
-                        tx.send(v).unwrap();
-                    }
-                });
-                let s3 = start.clone();
-                let cons = thread::spawn(move || {
-                    pin_here();
-                    s3.wait();
-                    let mut s = 0u64;
-                    for _ in 0..n {
-                        s = s.wrapping_add(rx.recv().unwrap());
-                    }
-                    s
-                });
-                start.wait();
-                let t = Instant::now();
-                prod.join().unwrap();
-                black_box(cons.join().unwrap());
-                t.elapsed()
+                pair_of_threads(
+                    move || {
+                        for v in 0..n {
+                            tx.send(v).unwrap();
+                        }
+                    },
+                    move || (0..n).fold(0u64, |s, _| s.wrapping_add(rx.recv().unwrap())),
+                )
             })
         });
     }
@@ -544,28 +578,14 @@ fn sync_group(c: &mut Criterion, name: &str, cap: usize, p: u64, cn: u64) {
             b.iter_custom(|n| {
                 let n = n.max(1);
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(cap);
-                let start = Arc::new(Barrier::new(3));
-                let s2 = start.clone();
-                let prod = thread::spawn(move || {
-                    s2.wait();
-                    for v in 0..n {
-                        tx.blocking_send(v).unwrap();
-                    }
-                });
-                let s3 = start.clone();
-                let cons = thread::spawn(move || {
-                    s3.wait();
-                    let mut s = 0u64;
-                    for _ in 0..n {
-                        s = s.wrapping_add(rx.blocking_recv().unwrap());
-                    }
-                    s
-                });
-                start.wait();
-                let t = Instant::now();
-                prod.join().unwrap();
-                black_box(cons.join().unwrap());
-                t.elapsed()
+                pair_of_threads(
+                    move || {
+                        for v in 0..n {
+                            tx.blocking_send(v).unwrap();
+                        }
+                    },
+                    move || (0..n).fold(0u64, |s, _| s.wrapping_add(rx.blocking_recv().unwrap())),
+                )
             })
         });
     }
@@ -663,24 +683,32 @@ fn async_group(
             b.iter_custom(|n| {
                 let n = n.max(1);
                 let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(cap);
-                rt.block_on(async move {
-                    let t = Instant::now();
-                    let prod = tokio::spawn(async move {
+                let race = Race::new(2);
+                let r2 = race.clone();
+                let prod = rt.spawn(async move {
+                    r2.lap_async(async {
                         for v in 0..n {
                             tx.send(v).await.unwrap();
                         }
-                    });
-                    let cons = tokio::spawn(async move {
+                    })
+                    .await
+                });
+                let r3 = race.clone();
+                let cons = rt.spawn(async move {
+                    r3.lap_async(async {
                         let mut s = 0u64;
                         for _ in 0..n {
                             s = s.wrapping_add(rx.recv().await.unwrap());
                         }
                         s
-                    });
+                    })
+                    .await
+                });
+                rt.block_on(async {
                     prod.await.unwrap();
                     black_box(cons.await.unwrap());
-                    t.elapsed()
-                })
+                });
+                race.elapsed()
             })
         });
     }

@@ -42,7 +42,11 @@
 //! 77-83, std 82-90. The `dualsync_fair` rows are strict FIFO: while both
 //! threads contend, every write is a hand-off from one core to the other
 //! (`write_heavy_2_threads` 195-221 ns against parking_lot's barging
-//! 34-39; tokio's lock, also FIFO, 17 us in one run).
+//! 34-39; tokio's lock, also FIFO, 17 us in one run). The task rows moved
+//! to the same clock (`common::Race`) later, with no change beyond noise
+//! (two runs each, old -> new): `read_mostly_2_tasks` dualsync 23.2/21.6 ->
+//! 21.8/21.6 ns, `dualsync_fair` 48.4/45.3 -> 45.9/44.3;
+//! `read_mostly_thread_and_task` dualsync 20.3/21.3 -> 19.7/18.7.
 //!
 //! Run: `cargo bench --bench rwlock -- --warm-up-time 1 --measurement-time 3`,
 //! then `python3 scripts/ratios.py --group-prefix rwlock/`.

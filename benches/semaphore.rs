@@ -11,7 +11,8 @@
 //! * `contended1_threads` / `contended1_tasks` / `contended1_mixed`: one
 //!   permit, two contenders (2 threads; 2 tasks on a 2-worker tokio
 //!   runtime; 1 thread + 1 task), each doing N acquire/release cycles.
-//!   Time per operation = total time / contenders.
+//!   Time per operation = total time / contenders, the time taken by the
+//!   contenders themselves (`common::Race`: first start to last end).
 //! * `contended2_threads` / `contended2_tasks` / `contended2_mixed`: two
 //!   permits, three contenders each taking one permit per cycle (3 threads;
 //!   3 tasks; 2 threads + 1 task).

@@ -10,8 +10,8 @@
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -50,46 +50,135 @@ pub fn uncontended_async_peers(g: &mut BenchmarkGroup<'_, WallTime>) {
     });
 }
 
-/// Two threads each run `work(iters)` on a shared `m`; returns the time per
-/// operation (total time / total ops) scaled for criterion's `iters`.
+/// The start line and the clock of contenders that time themselves.
 ///
-/// The time is taken by the two threads themselves: from the first one's
-/// start to the last one's end. Both start together: each announces
-/// itself and yields until the other has too, so neither sleeps on a
-/// futex it must be woken from. Timing from the spawning thread instead
-/// counted two sleeping threads' wake-ups (the start barrier's and the
-/// join's: tens of microseconds each on a 2-core VM, against samples of a
-/// few hundred) and a third runnable thread beside the two contenders.
+/// Each contender (a thread or a task) calls [`Race::lap`] or
+/// [`Race::lap_async`] around its work: it announces itself, waits by
+/// yielding (never on a futex it must be woken from) until every party has
+/// arrived, then runs and records its own start and end. [`Race::elapsed`]
+/// is the first start to the last end.
+///
+/// Timing from the spawning side instead counts what is not the contest:
+/// sleeping threads' and workers' wake-ups at the start and at the join
+/// (tens of microseconds each on a 2-core VM, against samples of a few
+/// hundred), the spawns, and a third runnable thread beside the
+/// contenders, which on 2 cores let one contender run its whole share
+/// before the other started (the peers' `rwlock/read_mostly_2_threads`
+/// samples split into a 17 ns and a 75 ns mode that way).
+pub struct Race {
+    parties: usize,
+    arrived: AtomicUsize,
+    /// Tasks holding their worker thread at the start line.
+    holding: AtomicUsize,
+    /// (first start, last end) over the finished laps.
+    span: Mutex<Option<(Instant, Instant)>>,
+}
+
+impl Race {
+    /// A race for `parties` contenders.
+    pub fn new(parties: usize) -> Arc<Race> {
+        Arc::new(Race {
+            parties,
+            arrived: AtomicUsize::new(0),
+            holding: AtomicUsize::new(0),
+            span: Mutex::new(None),
+        })
+    }
+
+    fn arrive(&self) {
+        self.arrived.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn all_in(&self) -> bool {
+        self.arrived.load(Ordering::SeqCst) >= self.parties
+    }
+
+    fn record(&self, t0: Instant) {
+        let t1 = Instant::now();
+        let mut span = self.span.lock().expect("race clock");
+        *span = Some(match *span {
+            None => (t0, t1),
+            Some((a, b)) => (a.min(t0), b.max(t1)),
+        });
+    }
+
+    /// Runs `work` on this thread once every party is in, timing it.
+    pub fn lap<R>(&self, work: impl FnOnce() -> R) -> R {
+        self.arrive();
+        while !self.all_in() {
+            std::thread::yield_now();
+        }
+        let t0 = Instant::now();
+        let r = work();
+        self.record(t0);
+        r
+    }
+
+    /// Runs `work` in this task once every party is in, timing it.
+    ///
+    /// While it waits at the start line, a task *holds its worker thread*
+    /// (it yields the thread, not the executor), as long as another worker
+    /// stays free for the parties still to come: at most `workers - 1`
+    /// tasks hold, and none on a current-thread runtime. Otherwise the
+    /// parties gather on one worker: a task that yields to the executor is
+    /// queued on its own worker, the next party spawned is often taken by
+    /// that same worker, and the idle one is not woken to steal. A probe of
+    /// `mutex/contended_2_tasks` counted the fraction of operations during
+    /// which both tasks had started and not yet finished: 0.000 in 5 of 5
+    /// runs when both yielded to the executor (each task ran its whole
+    /// share alone: an uncontended lock), 0.87-1.00 with a holding task.
+    /// After 5 ms a holding task yields to the executor anyway.
+    pub async fn lap_async<R>(&self, work: impl Future<Output = R>) -> R {
+        self.arrive();
+        if !self.all_in() {
+            let workers = tokio::runtime::Handle::current().metrics().num_workers();
+            let hold = self.holding.fetch_add(1, Ordering::SeqCst) + 1 < workers;
+            let since = Instant::now();
+            while !self.all_in() {
+                if hold && since.elapsed() < Duration::from_millis(5) {
+                    std::thread::yield_now();
+                } else {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+        let t0 = Instant::now();
+        let r = work.await;
+        self.record(t0);
+        r
+    }
+
+    /// From the first start to the last end; call once every lap is done.
+    pub fn elapsed(&self) -> Duration {
+        let span = self.span.lock().expect("race clock");
+        let (a, b) = span.expect("no lap finished");
+        b - a
+    }
+}
+
+/// Two threads each run `work(iters)` on a shared `m`; returns the time per
+/// operation (total time / total ops) scaled for criterion's `iters`,
+/// timed by the threads themselves ([`Race`]).
 pub fn two_threads<M, F>(iters: u64, m: Arc<M>, work: F) -> Duration
 where
     M: Send + Sync + 'static,
     F: Fn(&M, u64) + Send + Sync + Copy + 'static,
 {
-    let arrived = Arc::new(AtomicUsize::new(0));
+    let race = Race::new(2);
     let handles: Vec<_> = (0..2)
         .map(|_| {
-            let (m, arrived) = (m.clone(), arrived.clone());
-            std::thread::spawn(move || {
-                arrived.fetch_add(1, Ordering::SeqCst);
-                while arrived.load(Ordering::SeqCst) < 2 {
-                    std::thread::yield_now();
-                }
-                let t0 = Instant::now();
-                work(&m, iters);
-                (t0, Instant::now())
-            })
+            let (m, race) = (m.clone(), race.clone());
+            std::thread::spawn(move || race.lap(|| work(&m, iters)))
         })
         .collect();
-    let spans: Vec<(Instant, Instant)> = handles
-        .into_iter()
-        .map(|h| h.join().expect("bench thread panicked"))
-        .collect();
-    let start = spans.iter().map(|s| s.0).min().expect("two spans");
-    let end = spans.iter().map(|s| s.1).max().expect("two spans");
-    (end - start) / 2
+    for h in handles {
+        h.join().expect("bench thread panicked");
+    }
+    race.elapsed() / 2
 }
 
-/// Two tokio tasks each run `work(iters)`; time per operation.
+/// Two tokio tasks each run `work(iters)`; time per operation, timed by
+/// the tasks themselves ([`Race`]).
 pub fn two_tasks<M, F, Fut>(
     rt: &tokio::runtime::Runtime,
     iters: u64,
@@ -101,18 +190,23 @@ where
     F: Fn(Arc<M>, u64) -> Fut + Copy,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let race = Race::new(2);
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let (race, work) = (race.clone(), work(m.clone(), iters));
+            rt.spawn(async move { race.lap_async(work).await })
+        })
+        .collect();
     rt.block_on(async {
-        let t0 = Instant::now();
-        let a = tokio::spawn(work(m.clone(), iters));
-        let b = tokio::spawn(work(m, iters));
-        a.await.unwrap();
-        b.await.unwrap();
-        t0.elapsed() / 2
-    })
+        for t in tasks {
+            t.await.expect("bench task panicked");
+        }
+    });
+    race.elapsed() / 2
 }
 
 /// One blocking thread and one tokio task each run their `iters`
-/// operations; time per operation.
+/// operations; time per operation, timed by the contenders ([`Race`]).
 pub fn thread_and_task<M, T, F, Fut>(
     rt: &tokio::runtime::Runtime,
     iters: u64,
@@ -126,14 +220,18 @@ where
     F: Fn(Arc<M>, u64) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let m2 = m.clone();
-    rt.block_on(async {
-        let t0 = Instant::now();
-        let th = std::thread::spawn(move || thread_work(&m2, iters));
-        tokio::spawn(task_work(m, iters)).await.unwrap();
-        th.join().unwrap();
-        t0.elapsed() / 2
-    })
+    let race = Race::new(2);
+    let task = {
+        let (race, work) = (race.clone(), task_work(m.clone(), iters));
+        rt.spawn(async move { race.lap_async(work).await })
+    };
+    let th = {
+        let race = race.clone();
+        std::thread::spawn(move || race.lap(|| thread_work(&m, iters)))
+    };
+    th.join().expect("bench thread panicked");
+    rt.block_on(task).expect("bench task panicked");
+    race.elapsed() / 2
 }
 
 /// What a contender does in [`threads_and_tasks`]: one operation as a
@@ -159,24 +257,29 @@ pub fn threads_and_tasks<C: Contender>(
     iters: u64,
 ) -> Duration {
     let c = Arc::new(C::make(n));
-    let t0 = Instant::now();
+    let race = Race::new(threads + tasks);
     let ts: Vec<_> = (0..tasks)
         .map(|_| {
-            let c = c.clone();
+            let (c, race) = (c.clone(), race.clone());
             rt.spawn(async move {
-                for _ in 0..iters {
-                    c.task_op().await;
-                }
+                race.lap_async(async {
+                    for _ in 0..iters {
+                        c.task_op().await;
+                    }
+                })
+                .await
             })
         })
         .collect();
     let hs: Vec<_> = (0..threads)
         .map(|_| {
-            let c = c.clone();
+            let (c, race) = (c.clone(), race.clone());
             std::thread::spawn(move || {
-                for _ in 0..iters {
-                    c.thread_op();
-                }
+                race.lap(|| {
+                    for _ in 0..iters {
+                        c.thread_op();
+                    }
+                })
             })
         })
         .collect();
@@ -188,5 +291,5 @@ pub fn threads_and_tasks<C: Contender>(
             t.await.expect("bench task");
         }
     });
-    t0.elapsed()
+    race.elapsed()
 }
