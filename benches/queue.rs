@@ -129,9 +129,11 @@
 //! one after the other on one core, the `_one_core` row in tasks, where
 //! the ring's locked CAS after two dependent loads costs more than kanal's
 //! lock (above). In that probe 28.2-29.7 ns per item against kanal's
-//! 26.4-29.3; in criterion 1.02-1.15x kanal over four runs in one session
-//! (December 2026), against 0.25-0.28x tokio's mpsc, 0.29-0.34x
-//! async-channel and 0.38-0.68x flume.
+//! 26.4-29.3; in criterion 1.00-1.15x kanal over six runs in one session
+//! (December 2026; `Queue` and channel alike), against 0.25-0.28x tokio's
+//! mpsc, 0.29-0.34x async-channel and 0.38-0.68x flume. `mpmc2x2_async`
+//! (four tasks on two workers) is the same case: 1.02-1.06x kanal in one
+//! run with the current clock.
 //!
 //! **The thread rows at capacity 0 and 1** (`spsc_cap0_sync`,
 //! `spsc_cap1_sync`, and the producer thread of the `_mixed` rows). There

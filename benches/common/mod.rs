@@ -55,8 +55,9 @@ pub fn uncontended_async_peers(g: &mut BenchmarkGroup<'_, WallTime>) {
 /// Each contender (a thread or a task) calls [`Race::lap`] or
 /// [`Race::lap_async`] around its work: it announces itself, waits by
 /// yielding (never on a futex it must be woken from) until every party has
-/// arrived, then runs and records its own start and end. [`Race::elapsed`]
-/// is the first start to the last end.
+/// arrived (a task only where each party can have a worker thread: see
+/// `lap_async`), then runs and records its own start and end.
+/// [`Race::elapsed`] is the first start to the last end.
 ///
 /// Timing from the spawning side instead counts what is not the contest:
 /// sleeping threads' and workers' wake-ups at the start and at the join
@@ -68,8 +69,6 @@ pub fn uncontended_async_peers(g: &mut BenchmarkGroup<'_, WallTime>) {
 pub struct Race {
     parties: usize,
     arrived: AtomicUsize,
-    /// Tasks holding their worker thread at the start line.
-    holding: AtomicUsize,
     /// (first start, last end) over the finished laps.
     span: Mutex<Option<(Instant, Instant)>>,
 }
@@ -80,7 +79,6 @@ impl Race {
         Arc::new(Race {
             parties,
             arrived: AtomicUsize::new(0),
-            holding: AtomicUsize::new(0),
             span: Mutex::new(None),
         })
     }
@@ -114,28 +112,32 @@ impl Race {
         r
     }
 
-    /// Runs `work` in this task once every party is in, timing it.
+    /// Runs `work` in this task, timing it: once every party is in if
+    /// each party can have a worker thread of its own, else at once.
     ///
-    /// While it waits at the start line, a task *holds its worker thread*
-    /// (it yields the thread, not the executor), as long as another worker
-    /// stays free for the parties still to come: at most `workers - 1`
-    /// tasks hold, and none on a current-thread runtime. Otherwise the
-    /// parties gather on one worker: a task that yields to the executor is
-    /// queued on its own worker, the next party spawned is often taken by
-    /// that same worker, and the idle one is not woken to steal. A probe of
-    /// `mutex/contended_2_tasks` counted the fraction of operations during
-    /// which both tasks had started and not yet finished: 0.000 in 5 of 5
-    /// runs when both yielded to the executor (each task ran its whole
-    /// share alone: an uncontended lock), 0.87-1.00 with a holding task.
-    /// After 5 ms a holding task yields to the executor anyway.
+    /// With no more parties than the runtime has workers, a task waits at
+    /// the start line *holding its worker thread* (it yields the thread,
+    /// not the executor; at most 5 ms, then it yields to the executor), so
+    /// the parties still to come are taken by the other workers. A task
+    /// that yielded to the executor there was queued on its own worker,
+    /// where the next party spawned was often taken too while the idle
+    /// worker was not woken to steal: a probe of `mutex/contended_2_tasks`
+    /// counted the fraction of operations during which both tasks had
+    /// started and not yet finished, 0.000 in 5 of 5 runs that way (each
+    /// task ran its share alone: an uncontended lock), 0.87-1.00 with the
+    /// worker held. With more parties than workers (`mpmc2x2_async`: 4
+    /// tasks, 2 workers) holding would split them 1 + 3 (one worker must
+    /// stay free to poll the rest), which measured `mpmc2x2_async` 26-27
+    /// ns per item for the `Queue` in 3 runs against 20-21 in 2 runs
+    /// timed from the spawning side; so there each task starts at its
+    /// first poll, where tokio placed it.
     pub async fn lap_async<R>(&self, work: impl Future<Output = R>) -> R {
         self.arrive();
-        if !self.all_in() {
-            let workers = tokio::runtime::Handle::current().metrics().num_workers();
-            let hold = self.holding.fetch_add(1, Ordering::SeqCst) + 1 < workers;
+        let workers = tokio::runtime::Handle::current().metrics().num_workers();
+        if self.parties <= workers {
             let since = Instant::now();
             while !self.all_in() {
-                if hold && since.elapsed() < Duration::from_millis(5) {
+                if since.elapsed() < Duration::from_millis(5) {
                     std::thread::yield_now();
                 } else {
                     tokio::task::yield_now().await;
