@@ -20,8 +20,8 @@
 //!
 //! The contended rows are timed by the contenders themselves
 //! (`common::Race`: first start to last end). `contended_2_tasks` is the
-//! row at or above its best peer: 1.00-1.16x async_lock over four runs in
-//! one session (December 2026; two with the spawning side's clock, two
+//! row near or above its best peer: 0.93-1.16x async_lock over five runs in
+//! one session (December 2026; two with the spawning side's clock, three
 //! with `Race`). A limiter takes the queue lock and updates its borrower
 //! set on every acquire and every release, which a semaphore does not:
 //! dualsync's `Semaphore` under the same contention
